@@ -1,0 +1,22 @@
+"""keras_mtl: multi-task and multi-domain ranking models on tf.keras.
+
+Works on Keras 3 (TensorFlow's default) and on tf_keras 2
+(`TF_USE_LEGACY_KERAS=1`); everything goes through `tf.keras`.
+"""
+
+from keras_mtl import data
+from keras_mtl import features
+from keras_mtl import layers
+from keras_mtl import models
+from keras_mtl import training
+from keras_mtl import weighting
+from keras_mtl.features import DenseFeat
+from keras_mtl.features import SparseFeat
+from keras_mtl.features import VarLenSparseFeat
+from keras_mtl.models import ESMM
+from keras_mtl.models import MMoE
+from keras_mtl.models import OMoE
+from keras_mtl.models import SharedBottom
+from keras_mtl.training import MultiTaskModel
+
+__version__ = "0.1.0"

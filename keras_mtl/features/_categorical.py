@@ -1,0 +1,137 @@
+"""Validation and index layout shared by the categorical feature specs.
+
+Every categorical feature maps its values to embedding rows with one layout:
+
+- ``vocabulary`` (raw strings or ints, learned by `adapt` or given): row 0 is
+  out-of-vocabulary (unseen and missing values), rows ``1 .. len(vocabulary)``
+  are the vocabulary in order.
+- ``hash_bins`` (raw values hashed in-graph): rows ``0 .. hash_bins - 1``.
+- ``vocabulary_size`` (pre-encoded integer ids, as DeepCTR / torch-rechub data
+  has them): ids ``0 .. vocabulary_size - 1`` are used as they are and any id
+  outside that range goes to the extra row ``vocabulary_size``.
+
+Padded positions of a `VarLenSparseFeat` are recognised from the raw value
+(``""`` or ``0``), not from the row, so every kind keeps one layout; that is
+what lets a `SparseFeat` and a `VarLenSparseFeat` share a table by
+`embedding_name`.
+"""
+
+DTYPES = ("string", "int64")
+
+
+def normalize_vocabulary(name, vocabulary):
+    """Returns the vocabulary as a tuple, or None; checks it is usable."""
+    if vocabulary is None:
+        return None
+    vocabulary = tuple(vocabulary)
+    if not vocabulary:
+        raise ValueError(
+            f"Feature '{name}': expected a non-empty vocabulary. Received: "
+            "vocabulary=(). Pass values, or leave it None and call "
+            "keras_mtl.features.adapt(features, dataframe)."
+        )
+    if len(set(vocabulary)) != len(vocabulary):
+        raise ValueError(
+            f"Feature '{name}': expected unique vocabulary entries. Received "
+            f"{len(vocabulary)} entries with "
+            f"{len(vocabulary) - len(set(vocabulary))} duplicates."
+        )
+    kinds = {isinstance(v, str) for v in vocabulary}
+    if len(kinds) != 1:
+        raise ValueError(
+            f"Feature '{name}': expected a vocabulary of only strings or only "
+            "integers. Received a mix of both."
+        )
+    if kinds == {False}:
+        vocabulary = tuple(int(v) for v in vocabulary)
+    return vocabulary
+
+
+def validate_categorical(spec):
+    """Validates the fields common to SparseFeat and VarLenSparseFeat."""
+    name = spec.name
+    if not isinstance(name, str) or not name:
+        raise ValueError(
+            f"expected a non-empty string feature name. Received: name={name!r}"
+        )
+    given = [
+        key
+        for key in ("vocabulary", "hash_bins", "vocabulary_size")
+        if getattr(spec, key) is not None
+    ]
+    if len(given) > 1:
+        raise ValueError(
+            f"Feature '{name}': expected at most one of vocabulary, hash_bins, "
+            f"vocabulary_size. Received: {', '.join(given)}."
+        )
+    for key in ("hash_bins", "vocabulary_size"):
+        value = getattr(spec, key)
+        minimum = 2 if key == "hash_bins" else 1
+        if value is not None and (not isinstance(value, int) or value < minimum):
+            raise ValueError(
+                f"Feature '{name}': expected an integer >= {minimum}. "
+                f"Received: {key}={value!r}"
+            )
+    if not isinstance(spec.embedding_dim, int) or spec.embedding_dim < 1:
+        raise ValueError(
+            f"Feature '{name}': expected a positive integer. Received: "
+            f"embedding_dim={spec.embedding_dim!r}"
+        )
+    if spec.dtype is not None and spec.dtype not in DTYPES:
+        raise ValueError(
+            f"Feature '{name}': expected dtype in {DTYPES}. Received: "
+            f"dtype={spec.dtype!r}"
+        )
+    if spec.vocabulary is not None and spec.dtype is not None:
+        is_str = isinstance(spec.vocabulary[0], str)
+        if is_str != (spec.dtype == "string"):
+            raise ValueError(
+                f"Feature '{name}': dtype={spec.dtype!r} does not match a "
+                f"vocabulary of {'strings' if is_str else 'integers'}."
+            )
+    if spec.vocabulary_size is not None and spec.dtype == "string":
+        raise ValueError(
+            f"Feature '{name}': pre-encoded ids (vocabulary_size) must be "
+            "integers. Received: dtype='string'. Use vocabulary= or hash_bins= "
+            "for raw string values."
+        )
+
+
+def infer_dtype(spec):
+    """The input dtype implied by the spec's fields ('string' or 'int64')."""
+    if spec.dtype is not None:
+        return spec.dtype
+    if spec.vocabulary is not None:
+        return "string" if isinstance(spec.vocabulary[0], str) else "int64"
+    if spec.vocabulary_size is not None:
+        return "int64"
+    if spec.hash_bins is not None:
+        return "string"
+    return None  # decided by `adapt` from the DataFrame column
+
+
+def encoding(spec):
+    """'lookup', 'hash', 'encoded' or None (not adapted yet)."""
+    if spec.vocabulary is not None:
+        return "lookup"
+    if spec.hash_bins is not None:
+        return "hash"
+    if spec.vocabulary_size is not None:
+        return "encoded"
+    return None
+
+
+def num_embeddings(spec):
+    """Rows of the embedding table this spec indexes (see module docstring)."""
+    kind = encoding(spec)
+    if kind == "lookup":
+        return len(spec.vocabulary) + 1
+    if kind == "hash":
+        return spec.hash_bins
+    if kind == "encoded":
+        return spec.vocabulary_size + 1
+    raise ValueError(
+        f"Feature '{spec.name}' has no vocabulary yet. Expected one of "
+        "vocabulary=, hash_bins= or vocabulary_size=, or call "
+        "keras_mtl.features.adapt(features, dataframe) before building a model."
+    )

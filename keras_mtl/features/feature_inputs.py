@@ -1,0 +1,159 @@
+"""Turning feature specs into model inputs and the bottom input x."""
+
+import tensorflow as tf
+
+from keras_mtl.features.dense_feat import DenseFeat
+from keras_mtl.features.sparse_feat import SparseFeat
+from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
+from keras_mtl.layers.encoded_id_lookup import EncodedIdLookup
+from keras_mtl.layers.numeric_transform import NumericTransform
+from keras_mtl.layers.sequence_pooling import SequencePooling
+
+SPEC_TYPES = (SparseFeat, VarLenSparseFeat, DenseFeat)
+_TABLE_FIELDS = ("encoding", "vocabulary", "hash_bins", "vocabulary_size", "dtype")
+
+
+def validate_features(features):
+    """Checks specs are complete, names unique and shared tables consistent.
+
+    Returns the features as a tuple.
+    """
+    if isinstance(features, SPEC_TYPES) or not features:
+        raise ValueError(
+            "expected a non-empty list of SparseFeat / VarLenSparseFeat / "
+            f"DenseFeat. Received: features={features!r}"
+        )
+    features = tuple(features)
+    names = set()
+    tables = {}
+    for spec in features:
+        if not isinstance(spec, SPEC_TYPES):
+            raise TypeError(
+                "expected SparseFeat, VarLenSparseFeat or DenseFeat. "
+                f"Received: {spec!r} of type {type(spec).__name__}"
+            )
+        for name in (spec.name, getattr(spec, "weight_name", None)):
+            if name is None:
+                continue
+            if name in names:
+                raise ValueError(
+                    f"expected unique input names. Received '{name}' twice."
+                )
+            names.add(name)
+        if isinstance(spec, DenseFeat):
+            if not spec.is_adapted:
+                raise ValueError(
+                    f"Feature '{spec.name}' has normalize=True but no mean/"
+                    "variance. Call keras_mtl.features.adapt(features, df) "
+                    "first or pass mean= and variance=."
+                )
+            continue
+        spec.num_embeddings  # raises a clear error when not adapted
+        table = tuple(getattr(spec, f) for f in _TABLE_FIELDS) + (spec.embedding_dim,)
+        first = tables.setdefault(spec.embedding_name, (spec, table))
+        if first[1] != table:
+            raise ValueError(
+                f"Features '{first[0].name}' and '{spec.name}' share "
+                f"embedding_name '{spec.embedding_name}' but differ in "
+                "vocabulary, hashing, ids or embedding_dim. Expected identical "
+                "table settings (adapt() learns one vocabulary for the group)."
+            )
+    return features
+
+
+def _input_dtype(spec):
+    return "float32" if isinstance(spec, DenseFeat) else spec.dtype
+
+
+def build_inputs(features):
+    """One `tf.keras.Input` per feature (and per sequence weight), by name.
+
+    Scalar features (SparseFeat, DenseFeat of dimension 1) take shape
+    `(batch,)`, so serving takes the same 1-D columns a DataFrame holds.
+    """
+    inputs = {}
+    for spec in validate_features(features):
+        if isinstance(spec, VarLenSparseFeat):
+            shape = (spec.maxlen,)
+            if spec.weight_name is not None:
+                inputs[spec.weight_name] = tf.keras.Input(
+                    shape=shape, dtype="float32", name=spec.weight_name
+                )
+        elif isinstance(spec, DenseFeat) and spec.dimension > 1:
+            shape = (spec.dimension,)
+        else:
+            shape = ()
+        inputs[spec.name] = tf.keras.Input(
+            shape=shape, dtype=_input_dtype(spec), name=spec.name
+        )
+    return inputs
+
+
+def _index_layer(spec):
+    """Raw values -> embedding rows (see keras_mtl.features._categorical)."""
+    name = f"{spec.name}_index"
+    if spec.encoding == "lookup":
+        if spec.dtype == "string":
+            return tf.keras.layers.StringLookup(
+                vocabulary=list(spec.vocabulary), num_oov_indices=1, name=name
+            )
+        return tf.keras.layers.IntegerLookup(
+            vocabulary=list(spec.vocabulary),
+            num_oov_indices=1,
+            mask_token=None,
+            name=name,
+        )
+    if spec.encoding == "hash":
+        return tf.keras.layers.Hashing(num_bins=spec.hash_bins, name=name)
+    return EncodedIdLookup(spec.vocabulary_size, name=name)
+
+
+def embed_features(inputs, features, embeddings_regularizer=None):
+    """Concatenates every feature's embedding or values into x `(batch, d)`.
+
+    Categorical values are mapped to rows in-graph (lookup, hashing or the
+    pre-encoded id guard) and embedded; features with the same
+    `embedding_name` share one `Embedding` layer; sequences are pooled;
+    numeric values go through `NumericTransform`.
+
+    Args:
+        inputs: dict from `build_inputs`.
+        features: the same specs.
+        embeddings_regularizer: regularizer of all embedding tables.
+
+    Returns:
+        A float tensor `(batch, d)`.
+    """
+    features = validate_features(features)
+    tables = {}
+    parts = []
+    for spec in features:
+        if isinstance(spec, DenseFeat):
+            transform = NumericTransform(
+                log1p=spec.log1p,
+                mean=spec.mean,
+                variance=spec.variance,
+                name=f"{spec.name}_transform",
+            )
+            parts.append(transform(inputs[spec.name]))  # (B, dim)
+            continue
+        if spec.embedding_name not in tables:
+            tables[spec.embedding_name] = tf.keras.layers.Embedding(
+                spec.num_embeddings,
+                spec.embedding_dim,
+                embeddings_regularizer=embeddings_regularizer,
+                name=f"{spec.embedding_name}_embedding",
+            )
+        rows = _index_layer(spec)(inputs[spec.name])
+        embedded = tables[spec.embedding_name](rows)  # (B, dim) or (B, L, dim)
+        if isinstance(spec, VarLenSparseFeat):
+            pooling_inputs = [embedded, inputs[spec.name]]
+            if spec.weight_name is not None:
+                pooling_inputs.append(inputs[spec.weight_name])
+            embedded = SequencePooling(
+                spec.pooling, pad_value=spec.pad_value, name=f"{spec.name}_pooling"
+            )(pooling_inputs)  # (B, dim)
+        parts.append(embedded)
+    if len(parts) == 1:
+        return parts[0]
+    return tf.keras.layers.Concatenate(axis=-1, name="bottom_input")(parts)

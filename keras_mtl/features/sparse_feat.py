@@ -1,0 +1,79 @@
+"""Spec of a single-valued categorical feature."""
+
+import dataclasses
+from typing import Optional
+
+from keras_mtl.features import _categorical
+
+
+@dataclasses.dataclass(frozen=True)
+class SparseFeat:
+    """A categorical feature with one value per row, embedded into a vector.
+
+    Exactly one way of turning values into embedding rows is used:
+
+    - `vocabulary`: raw values (strings or ints, as a DataFrame holds them)
+      looked up in-graph; values outside the vocabulary go to an OOV row.
+      Leave it None and call `keras_mtl.features.adapt(features, df)` to learn
+      it from training data.
+    - `hash_bins`: raw values hashed in-graph into that many rows (for huge id
+      spaces); collisions are possible, no vocabulary is stored.
+    - `vocabulary_size`: pre-encoded integer ids in `[0, vocabulary_size)`;
+      ids outside it go to an extra OOV row.
+
+    Specs are immutable and own no layers or variables.
+
+    Args:
+        name: input name (the DataFrame column and the serving input name).
+        vocabulary: values of the feature, or None.
+        hash_bins: number of hash buckets, or None.
+        vocabulary_size: number of pre-encoded ids, or None.
+        embedding_dim: width of the embedding vector.
+        embedding_name: features with the same embedding name share one table;
+            defaults to `name`.
+        dtype: "string" or "int64" raw values; inferred when None.
+
+    Example:
+    >>> SparseFeat("country", vocabulary=("DE", "FR"), embedding_dim=4).dtype
+    'string'
+    """
+
+    name: str
+    vocabulary: Optional[tuple] = None
+    hash_bins: Optional[int] = None
+    vocabulary_size: Optional[int] = None
+    embedding_dim: int = 8
+    embedding_name: Optional[str] = None
+    dtype: Optional[str] = None
+
+    def __post_init__(self):
+        vocabulary = _categorical.normalize_vocabulary(self.name, self.vocabulary)
+        object.__setattr__(self, "vocabulary", vocabulary)
+        _categorical.validate_categorical(self)
+        object.__setattr__(self, "dtype", _categorical.infer_dtype(self))
+        if self.embedding_name is None:
+            object.__setattr__(self, "embedding_name", self.name)
+
+    @property
+    def encoding(self):
+        """'lookup', 'hash', 'encoded', or None before `adapt`."""
+        return _categorical.encoding(self)
+
+    @property
+    def num_embeddings(self):
+        """Rows in the embedding table (the OOV row included)."""
+        return _categorical.num_embeddings(self)
+
+    def replace(self, **changes):
+        """A copy with `changes` applied (specs are immutable)."""
+        return dataclasses.replace(self, **changes)
+
+    def get_config(self):
+        config = dataclasses.asdict(self)
+        if config["vocabulary"] is not None:
+            config["vocabulary"] = list(config["vocabulary"])
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

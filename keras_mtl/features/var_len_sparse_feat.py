@@ -1,0 +1,92 @@
+"""Spec of a variable-length categorical feature (a list of ids per row)."""
+
+import dataclasses
+from typing import Optional
+
+from keras_mtl.features import _categorical
+
+POOLINGS = ("mean", "sum", "max")
+
+
+@dataclasses.dataclass(frozen=True)
+class VarLenSparseFeat:
+    """A list of categorical values per row, embedded and pooled into a vector.
+
+    Rows are padded (or truncated) to `maxlen`; the padding value is `""` for
+    string features and `0` for integer features, and padded positions are
+    left out of the pooling. Vocabulary, hashing and pre-encoded ids work as in
+    `SparseFeat` (for pre-encoded ids, id 0 is reserved for padding; for
+    integer values, 0 is padding and cannot be a category).
+
+    Args:
+        name: input name (the DataFrame column holds lists or arrays).
+        maxlen: positions kept per row.
+        pooling: "mean", "sum" or "max" over the non-padded positions.
+        vocabulary, hash_bins, vocabulary_size, embedding_dim, embedding_name,
+            dtype: as in `SparseFeat`.
+        weight_name: optional name of a float input of shape (maxlen,) whose
+            values weight each position before pooling ("mean" divides the
+            weighted sum by the number of non-padded positions).
+
+    Example:
+    >>> VarLenSparseFeat("history", maxlen=5, vocabulary_size=100).pooling
+    'mean'
+    """
+
+    name: str
+    maxlen: int
+    pooling: str = "mean"
+    vocabulary: Optional[tuple] = None
+    hash_bins: Optional[int] = None
+    vocabulary_size: Optional[int] = None
+    embedding_dim: int = 8
+    embedding_name: Optional[str] = None
+    dtype: Optional[str] = None
+    weight_name: Optional[str] = None
+
+    def __post_init__(self):
+        vocabulary = _categorical.normalize_vocabulary(self.name, self.vocabulary)
+        object.__setattr__(self, "vocabulary", vocabulary)
+        _categorical.validate_categorical(self)
+        if not isinstance(self.maxlen, int) or self.maxlen < 1:
+            raise ValueError(
+                f"Feature '{self.name}': expected a positive integer. "
+                f"Received: maxlen={self.maxlen!r}"
+            )
+        if self.pooling not in POOLINGS:
+            raise ValueError(
+                f"Feature '{self.name}': expected pooling in {POOLINGS}. "
+                f"Received: pooling={self.pooling!r}"
+            )
+        object.__setattr__(self, "dtype", _categorical.infer_dtype(self))
+        if self.embedding_name is None:
+            object.__setattr__(self, "embedding_name", self.name)
+
+    @property
+    def encoding(self):
+        """'lookup', 'hash', 'encoded', or None before `adapt`."""
+        return _categorical.encoding(self)
+
+    @property
+    def num_embeddings(self):
+        """Rows in the embedding table (the OOV row included)."""
+        return _categorical.num_embeddings(self)
+
+    @property
+    def pad_value(self):
+        """The value that marks a padded position."""
+        return "" if self.dtype == "string" else 0
+
+    def replace(self, **changes):
+        """A copy with `changes` applied (specs are immutable)."""
+        return dataclasses.replace(self, **changes)
+
+    def get_config(self):
+        config = dataclasses.asdict(self)
+        if config["vocabulary"] is not None:
+            config["vocabulary"] = list(config["vocabulary"])
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,158 @@
+"""A bank of identical MLP experts computed in one fused pass."""
+
+import tensorflow as tf
+
+from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _validation
+
+
+@keras_mtl_export
+class ExpertLayer(tf.keras.layers.Layer):
+    """`num_experts` MLP experts `f_i(x)` evaluated together.
+
+    All experts share the input, so the first layer of every expert is one
+    matmul `x · [W_1 | W_2 | ... | W_E]` of shape `(d, E·u_0)`; each later layer
+    is a batched matmul of the `(batch, E, u)` activations with a stacked
+    kernel `(E, u, u')`. No Python loop over experts runs in `call`. Each
+    expert's kernels are drawn with their own seed, so experts start different
+    (MMoE needs that; see `clone_initializer`).
+
+    Args:
+        num_experts: number of experts E.
+        units: widths of every expert's layers, e.g. `(256, 128)`.
+        activation: activation after every layer.
+        dropout: dropout rate after every layer, in [0, 1).
+        kernel_initializer: initializer of one expert's kernel (fans are those
+            of a single expert).
+        bias_initializer: initializer of the biases.
+        kernel_regularizer: regularizer of the kernels.
+
+    Input shape: `(batch, input_dim)`.
+    Output shape: `(batch, num_experts, units[-1])`.
+
+    Call arguments:
+        inputs: the shared input x.
+        training: whether dropout runs.
+
+    Example:
+    >>> experts = ExpertLayer(num_experts=3, units=(8, 4))
+    >>> tuple(experts(tf.ones((2, 5))).shape)
+    (2, 3, 4)
+
+    References:
+        Ma et al., "Modeling Task Relationships in Multi-task Learning with
+        Multi-gate Mixture-of-Experts", KDD 2018.
+    """
+
+    def __init__(
+        self,
+        num_experts,
+        units,
+        activation="relu",
+        dropout=0.0,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_experts = _validation.positive_int("num_experts", num_experts)
+        self.units = _validation.positive_int_tuple("units", units, allow_empty=False)
+        self.activation = tf.keras.activations.get(activation)
+        self.dropout = _validation.rate("dropout", dropout)
+        self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
+        self.bias_initializer = tf.keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
+
+    def _expert_kernels(self, layer_index, fan_in, fan_out, concat_axis):
+        """Initial value builder: E kernels of one expert's shape, stacked."""
+
+        def initializer(shape, dtype=None):
+            kernels = [
+                _validation.clone_initializer(
+                    self.kernel_initializer,
+                    offset=layer_index * self.num_experts + expert,
+                )((fan_in, fan_out), dtype=dtype)
+                for expert in range(self.num_experts)
+            ]
+            if concat_axis is None:
+                return tf.stack(kernels, axis=0)  # (E, fan_in, fan_out)
+            return tf.concat(kernels, axis=concat_axis)  # (fan_in, E·fan_out)
+
+        return initializer
+
+    def build(self, input_shape):
+        input_dim = int(input_shape[-1])
+        e, first = self.num_experts, self.units[0]
+        self.kernels = [
+            self.add_weight(
+                name="kernel_0",
+                shape=(input_dim, e * first),
+                initializer=self._expert_kernels(0, input_dim, first, 1),
+                regularizer=self.kernel_regularizer,
+            )
+        ]
+        self.biases = [
+            self.add_weight(
+                name="bias_0", shape=(e * first,), initializer=self.bias_initializer
+            )
+        ]
+        for i in range(1, len(self.units)):
+            fan_in, fan_out = self.units[i - 1], self.units[i]
+            self.kernels.append(
+                self.add_weight(
+                    name=f"kernel_{i}",
+                    shape=(e, fan_in, fan_out),
+                    initializer=self._expert_kernels(i, fan_in, fan_out, None),
+                    regularizer=self.kernel_regularizer,
+                )
+            )
+            self.biases.append(
+                self.add_weight(
+                    name=f"bias_{i}",
+                    shape=(e, fan_out),
+                    initializer=self.bias_initializer,
+                )
+            )
+        self.dropout_layers = [
+            tf.keras.layers.Dropout(self.dropout, name=f"dropout_{i}")
+            for i in range(len(self.units))
+            if self.dropout > 0
+        ]
+        self.built = True
+
+    def call(self, inputs, training=None):
+        e, first = self.num_experts, self.units[0]
+        x = tf.matmul(inputs, self.kernels[0]) + self.biases[0]  # (B, E·u0)
+        x = tf.reshape(x, (-1, e, first))  # (B, E, u0)
+        x = self.activation(x)
+        if self.dropout > 0:
+            x = self.dropout_layers[0](x, training=training)
+        for i in range(1, len(self.units)):
+            # (B, E, u_{i-1}) x (E, u_{i-1}, u_i) -> (B, E, u_i)
+            x = tf.einsum("beu,euv->bev", x, self.kernels[i]) + self.biases[i]
+            x = self.activation(x)
+            if self.dropout > 0:
+                x = self.dropout_layers[i](x, training=training)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.num_experts, self.units[-1])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_experts": self.num_experts,
+            "units": list(self.units),
+            "activation": tf.keras.activations.serialize(self.activation),
+            "dropout": self.dropout,
+            "kernel_initializer": tf.keras.initializers.serialize(
+                self.kernel_initializer
+            ),
+            "bias_initializer": tf.keras.initializers.serialize(
+                self.bias_initializer
+            ),
+            "kernel_regularizer": _validation.regularizer_config(
+                self.kernel_regularizer
+            ),
+        }

@@ -1,0 +1,131 @@
+"""A softmax gate that mixes expert outputs."""
+
+import tensorflow as tf
+
+from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _validation
+from keras_mtl.layers.mlp import MLP
+
+
+@keras_mtl_export
+class GateLayer(tf.keras.layers.Layer):
+    """Mixes experts with softmax weights computed from a gate input.
+
+    `g(x) = softmax(W_g · h(x) + b_g) ∈ R^E`, where `h` is an optional MLP
+    (`hidden_units`), and the output is `Σ_i g_i(x) · f_i(x)`.
+
+    Args:
+        num_experts: number of experts E the gate weighs.
+        hidden_units: widths of hidden layers before the softmax (may be empty).
+        activation: activation of the hidden layers.
+        kernel_initializer: initializer of the gate kernels.
+        kernel_regularizer: regularizer of the gate kernels.
+        return_weights: also return the gate weights `(batch, E)`.
+
+    Input shape: a list `[gate_input (batch, d), experts (batch, E, units)]`.
+    Output shape: `(batch, units)`, and `(batch, E)` weights when
+        `return_weights=True`.
+
+    Call arguments:
+        inputs: `[gate_input, experts]`.
+        training: passed to the hidden MLP.
+
+    Example:
+    >>> gate = GateLayer(num_experts=3)
+    >>> tuple(gate([tf.ones((2, 5)), tf.ones((2, 3, 4))]).shape)
+    (2, 4)
+
+    References:
+        Ma et al., "Modeling Task Relationships in Multi-task Learning with
+        Multi-gate Mixture-of-Experts", KDD 2018.
+    """
+
+    def __init__(
+        self,
+        num_experts,
+        hidden_units=(),
+        activation="relu",
+        kernel_initializer="glorot_uniform",
+        kernel_regularizer=None,
+        return_weights=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_experts = _validation.positive_int("num_experts", num_experts)
+        self.hidden_units = _validation.positive_int_tuple("hidden_units", hidden_units)
+        self.activation = tf.keras.activations.get(activation)
+        self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
+        self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
+        self.return_weights = bool(return_weights)
+
+    def _check_shapes(self, input_shape):
+        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
+            raise ValueError(
+                "GateLayer expected inputs [gate_input, experts]. "
+                f"Received: input_shape={input_shape}"
+            )
+        gate_shape, expert_shape = (tuple(s) for s in input_shape)
+        if len(expert_shape) != 3 or expert_shape[1] != self.num_experts:
+            raise ValueError(
+                f"GateLayer expected experts of shape (batch, {self.num_experts}, "
+                f"units). Received: {expert_shape}"
+            )
+        return gate_shape, expert_shape
+
+    def build(self, input_shape):
+        gate_shape, _ = self._check_shapes(input_shape)
+        shape = gate_shape
+        self.hidden = None
+        if self.hidden_units:
+            self.hidden = MLP(
+                self.hidden_units,
+                activation=self.activation,
+                kernel_initializer=self.kernel_initializer,
+                kernel_regularizer=self.kernel_regularizer,
+                name="hidden",
+            )
+            self.hidden.build(shape)
+            shape = self.hidden.compute_output_shape(shape)
+        self.logits = tf.keras.layers.Dense(
+            self.num_experts,
+            kernel_initializer=_validation.clone_initializer(
+                self.kernel_initializer, offset=len(self.hidden_units)
+            ),
+            kernel_regularizer=self.kernel_regularizer,
+            name="logits",
+        )
+        self.logits.build(shape)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        gate_input, experts = inputs
+        h = gate_input
+        if self.hidden is not None:
+            h = self.hidden(h, training=training)
+        weights = tf.nn.softmax(self.logits(h), axis=-1)  # (B, E)
+        mixture = tf.einsum("be,beu->bu", weights, experts)  # (B, units)
+        if self.return_weights:
+            return mixture, weights
+        return mixture
+
+    def compute_output_shape(self, input_shape):
+        _, expert_shape = self._check_shapes(input_shape)
+        mixture = (expert_shape[0], expert_shape[2])
+        if self.return_weights:
+            return mixture, (expert_shape[0], self.num_experts)
+        return mixture
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_experts": self.num_experts,
+            "hidden_units": list(self.hidden_units),
+            "activation": tf.keras.activations.serialize(self.activation),
+            "kernel_initializer": tf.keras.initializers.serialize(
+                self.kernel_initializer
+            ),
+            "kernel_regularizer": _validation.regularizer_config(
+                self.kernel_regularizer
+            ),
+            "return_weights": self.return_weights,
+        }

@@ -1,0 +1,75 @@
+"""In-graph preprocessing of numeric features."""
+
+import math
+
+import tensorflow as tf
+
+from keras_mtl.api_export import keras_mtl_export
+
+
+@keras_mtl_export
+class NumericTransform(tf.keras.layers.Layer):
+    """Optional signed log1p, then standardisation, of numeric inputs.
+
+    `y = (t(x) - mean) / sqrt(variance)` with `t(x) = sign(x)·log(1 + |x|)`
+    when `log1p=True` and `t(x) = x` otherwise; without statistics the
+    standardisation is skipped. A zero variance divides by 1 (a constant column
+    becomes 0, not NaN). A scalar input `(batch,)` becomes `(batch, 1)`.
+
+    Args:
+        log1p: apply the signed log1p first.
+        mean: mean of t(x), or None.
+        variance: variance of t(x), or None.
+
+    Input shape: `(batch,)` or `(batch, dim)`.
+    Output shape: `(batch, 1)` or `(batch, dim)`.
+
+    Call arguments:
+        inputs: the raw numeric values.
+
+    Example:
+    >>> NumericTransform(mean=1.0, variance=4.0)(tf.constant([5.0])).numpy().tolist()
+    [[2.0]]
+    """
+
+    def __init__(self, log1p=False, mean=None, variance=None, **kwargs):
+        super().__init__(**kwargs)
+        if (mean is None) != (variance is None):
+            raise ValueError(
+                "expected both mean and variance or neither. "
+                f"Received: mean={mean!r}, variance={variance!r}"
+            )
+        if variance is not None and (not math.isfinite(variance) or variance < 0):
+            raise ValueError(
+                f"expected a finite variance >= 0. Received: variance={variance!r}"
+            )
+        self.log1p = bool(log1p)
+        self.mean = None if mean is None else float(mean)
+        self.variance = None if variance is None else float(variance)
+
+    def build(self, input_shape):
+        self.built = True
+
+    def call(self, inputs):
+        x = tf.cast(inputs, self.compute_dtype)
+        if len(x.shape) == 1:
+            x = tf.expand_dims(x, -1)  # (B,) -> (B, 1)
+        if self.log1p:
+            x = tf.sign(x) * tf.math.log1p(tf.abs(x))
+        if self.mean is not None:
+            scale = math.sqrt(self.variance) if self.variance > 0 else 1.0
+            x = (x - self.mean) / scale
+        return x
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) == 1:
+            return (input_shape[0], 1)
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "log1p": self.log1p,
+            "mean": self.mean,
+            "variance": self.variance,
+        }

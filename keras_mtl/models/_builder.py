@@ -1,0 +1,84 @@
+"""Pieces every builder shares: argument checks, the bottom input, towers."""
+
+import tensorflow as tf
+
+from keras_mtl.features import feature_inputs
+from keras_mtl.layers.mlp import MLP
+from keras_mtl.layers.task_head import TASK_TYPES
+from keras_mtl.layers.task_head import TaskHead
+from keras_mtl.training.multi_task_model import MultiTaskModel
+
+
+def task_list(task_names, task_types, min_tasks=1):
+    """Validated `(names, types)` tuples; types default to "binary"."""
+    if isinstance(task_names, str):
+        task_names = (task_names,)
+    task_names = tuple(task_names)
+    if len(task_names) < min_tasks:
+        raise ValueError(
+            f"expected at least {min_tasks} task names. "
+            f"Received: task_names={task_names!r}"
+        )
+    for task in task_names:
+        if not isinstance(task, str) or not task.isidentifier():
+            raise ValueError(
+                "expected task names that are identifiers (they name outputs "
+                f"and metrics). Received: {task!r}"
+            )
+    if len(set(task_names)) != len(task_names):
+        raise ValueError(f"expected unique task names. Received: {task_names!r}")
+    if task_types is None:
+        task_types = ("binary",) * len(task_names)
+    elif isinstance(task_types, str):
+        task_types = (task_types,) * len(task_names)
+    elif isinstance(task_types, dict):
+        task_types = tuple(task_types.get(t, "binary") for t in task_names)
+    task_types = tuple(task_types)
+    if len(task_types) != len(task_names):
+        raise ValueError(
+            f"expected one task type per task ({len(task_names)}). "
+            f"Received: task_types={task_types!r}"
+        )
+    for task_type in task_types:
+        if task_type not in TASK_TYPES:
+            raise ValueError(
+                f"expected task types in {TASK_TYPES}. Received: {task_type!r}"
+            )
+    return task_names, task_types
+
+
+def regularizer(l2_reg, arg="l2_reg"):
+    if not isinstance(l2_reg, (int, float)) or l2_reg < 0:
+        raise ValueError(f"expected a number >= 0. Received: {arg}={l2_reg!r}")
+    return tf.keras.regularizers.L2(l2_reg) if l2_reg > 0 else None
+
+
+def bottom(features, l2_reg_embedding):
+    """Inputs by feature name and the concatenated bottom input x."""
+    inputs = feature_inputs.build_inputs(features)
+    x = feature_inputs.embed_features(
+        inputs, features, regularizer(l2_reg_embedding, "l2_reg_embedding")
+    )
+    return inputs, x
+
+
+def tower_head(x, task, task_type, tower_units, activation, dropout, kernel_reg):
+    """`tower_<task>` MLP (skipped when `tower_units` is empty) and the head."""
+    if tower_units:
+        x = MLP(
+            tower_units,
+            activation=activation,
+            dropout=dropout,
+            kernel_regularizer=kernel_reg,
+            name=f"tower_{task}",
+        )(x)
+    return TaskHead(task_type, kernel_regularizer=kernel_reg, name=task)(x)
+
+
+def model(inputs, outputs, task_names, task_types, name):
+    return MultiTaskModel(
+        inputs=inputs,
+        outputs=outputs,
+        task_types=dict(zip(task_names, task_types)),
+        name=name,
+    )

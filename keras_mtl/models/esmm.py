@@ -1,0 +1,74 @@
+"""ESMM: entire-space multi-task model for post-click conversion."""
+
+import tensorflow as tf
+
+from keras_mtl.layers.mlp import MLP
+from keras_mtl.layers.task_head import TaskHead
+from keras_mtl.models import _builder
+
+
+def ESMM(
+    features,
+    task_names=("ctr", "cvr"),
+    ctcvr_name="ctcvr",
+    tower_units=(256, 128, 64),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    name="esmm",
+):
+    """Builds ESMM: `pCTCVR = pCTR · pCVR` over shared embeddings.
+
+    Two towers read the shared embedding input: `pCTR = tower_ctr(x)` and
+    `pCVR = tower_cvr(x)`. The model is trained on the click label (ctr output)
+    and the click-and-convert label (ctcvr output) over all impressions; cvr
+    has no direct loss but is an output, for serving conversion rates.
+
+    Args:
+        features: SparseFeat / VarLenSparseFeat / DenseFeat specs (adapted).
+        task_names: names of the click and conversion outputs.
+        ctcvr_name: name of the product output.
+        tower_units: widths of both towers.
+        activation, dropout, l2_reg, l2_reg_embedding, name: as in
+            `SharedBottom`.
+
+    Returns:
+        A `MultiTaskModel` with outputs `{ctr, cvr, ctcvr}` (batch, 1), trained
+        on ctr and ctcvr (labels: click, click·conversion).
+
+    Example:
+    >>> feats = [SparseFeat("item", vocabulary_size=10), DenseFeat("price")]
+    >>> model = ESMM(feats, tower_units=(8,))
+    >>> sorted(model.output_names)
+    ['ctcvr', 'ctr', 'cvr']
+
+    References:
+        Xiao et al., "Entire Space Multi-Task Model: An Effective Approach for
+        Estimating Post-Click Conversion Rate", SIGIR 2018.
+    """
+    task_names, _ = _builder.task_list(task_names, None, min_tasks=2)
+    if len(task_names) != 2:
+        raise ValueError(
+            "ESMM expected two task names (click, conversion). "
+            f"Received: task_names={task_names!r}"
+        )
+    ctr, cvr = task_names
+    _builder.task_list((ctr, cvr, ctcvr_name), None)  # identifiers, unique
+    kernel_reg = _builder.regularizer(l2_reg)
+    inputs, x = _builder.bottom(features, l2_reg_embedding)
+    outputs = {}
+    for task in (ctr, cvr):
+        h = MLP(
+            tower_units,
+            activation=activation,
+            dropout=dropout,
+            kernel_regularizer=kernel_reg,
+            name=f"tower_{task}",
+        )(x)
+        outputs[task] = TaskHead("binary", kernel_regularizer=kernel_reg, name=task)(h)
+    outputs[ctcvr_name] = tf.keras.layers.Multiply(name=ctcvr_name)(
+        [outputs[ctr], outputs[cvr]]
+    )
+    trained = (ctr, ctcvr_name)
+    return _builder.model(inputs, outputs, trained, ("binary", "binary"), name)

@@ -1,0 +1,76 @@
+"""MMoE: multi-gate mixture of experts."""
+
+from keras_mtl.layers.expert_layer import ExpertLayer
+from keras_mtl.layers.gate_layer import GateLayer
+from keras_mtl.models import _builder
+
+
+def MMoE(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    num_experts=8,
+    expert_units=(256, 128),
+    gate_units=(),
+    tower_units=(64,),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    name="mmoe",
+):
+    """Builds MMoE: `y_k = tower_k(Σ_i softmax(g_k(x))_i · f_i(x))`.
+
+    Experts `f_i` are identical MLPs with independent initialisation, computed
+    fused in one `ExpertLayer`; every task has its own `GateLayer`.
+
+    Args:
+        features: SparseFeat / VarLenSparseFeat / DenseFeat specs (adapted).
+        task_names: one output per task, named after it.
+        task_types: "binary" / "regression" per task; default all binary.
+        num_experts: number of experts.
+        expert_units: widths of every expert's layers.
+        gate_units: hidden widths of every gate before its softmax.
+        tower_units: widths of every task tower (may be empty).
+        activation, dropout, l2_reg, l2_reg_embedding, name: as in
+            `SharedBottom`.
+
+    Returns:
+        A `MultiTaskModel` with outputs `{task: (batch, 1)}`; gate layers are
+        named `gate_<task>`.
+
+    Example:
+    >>> feats = [SparseFeat("item", vocabulary_size=10), DenseFeat("price")]
+    >>> model = MMoE(feats, task_names=("ctr", "cvr"), num_experts=2,
+    ...              expert_units=(8,), tower_units=(4,))
+    >>> sorted(model.output_names)
+    ['ctr', 'cvr']
+
+    References:
+        Ma et al., "Modeling Task Relationships in Multi-task Learning with
+        Multi-gate Mixture-of-Experts", KDD 2018.
+    """
+    task_names, task_types = _builder.task_list(task_names, task_types)
+    kernel_reg = _builder.regularizer(l2_reg)
+    inputs, x = _builder.bottom(features, l2_reg_embedding)
+    experts = ExpertLayer(
+        num_experts,
+        expert_units,
+        activation=activation,
+        dropout=dropout,
+        kernel_regularizer=kernel_reg,
+        name="experts",
+    )(x)  # (B, E, units)
+    outputs = {}
+    for task, task_type in zip(task_names, task_types):
+        mixed = GateLayer(
+            num_experts,
+            hidden_units=gate_units,
+            activation=activation,
+            kernel_regularizer=kernel_reg,
+            name=f"gate_{task}",
+        )([x, experts])  # (B, units)
+        outputs[task] = _builder.tower_head(
+            mixed, task, task_type, tower_units, activation, dropout, kernel_reg
+        )
+    return _builder.model(inputs, outputs, task_names, task_types, name)

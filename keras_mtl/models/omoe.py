@@ -1,0 +1,67 @@
+"""OMoE: one-gate mixture of experts."""
+
+from keras_mtl.layers.expert_layer import ExpertLayer
+from keras_mtl.layers.gate_layer import GateLayer
+from keras_mtl.models import _builder
+
+
+def OMoE(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    num_experts=8,
+    expert_units=(256, 128),
+    gate_units=(),
+    tower_units=(64,),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    name="omoe",
+):
+    """Builds OMoE: `y_k = tower_k(Σ_i softmax(g(x))_i · f_i(x))`, one gate.
+
+    Like `MMoE` but all tasks read the same mixture (one `GateLayer` named
+    "gate").
+
+    Args:
+        Same as `MMoE`.
+
+    Returns:
+        A `MultiTaskModel` with outputs `{task: (batch, 1)}`.
+
+    Example:
+    >>> feats = [SparseFeat("item", vocabulary_size=10), DenseFeat("price")]
+    >>> model = OMoE(feats, task_names=("ctr", "cvr"), num_experts=2,
+    ...              expert_units=(8,), tower_units=(4,))
+    >>> sorted(model.output_names)
+    ['ctr', 'cvr']
+
+    References:
+        Ma et al., KDD 2018 (the OMoE baseline of the MMoE paper).
+    """
+    task_names, task_types = _builder.task_list(task_names, task_types)
+    kernel_reg = _builder.regularizer(l2_reg)
+    inputs, x = _builder.bottom(features, l2_reg_embedding)
+    experts = ExpertLayer(
+        num_experts,
+        expert_units,
+        activation=activation,
+        dropout=dropout,
+        kernel_regularizer=kernel_reg,
+        name="experts",
+    )(x)  # (B, E, units)
+    mixed = GateLayer(
+        num_experts,
+        hidden_units=gate_units,
+        activation=activation,
+        kernel_regularizer=kernel_reg,
+        name="gate",
+    )([x, experts])  # (B, units)
+    outputs = {
+        task: _builder.tower_head(
+            mixed, task, task_type, tower_units, activation, dropout, kernel_reg
+        )
+        for task, task_type in zip(task_names, task_types)
+    }
+    return _builder.model(inputs, outputs, task_names, task_types, name)

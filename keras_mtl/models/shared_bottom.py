@@ -1,0 +1,62 @@
+"""Shared-Bottom: hard parameter sharing."""
+
+from keras_mtl.layers.mlp import MLP
+from keras_mtl.models import _builder
+
+
+def SharedBottom(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    bottom_units=(256, 128),
+    tower_units=(64,),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    name="shared_bottom",
+):
+    """Builds `h = MLP_shared(x); y_k = tower_k(h)`.
+
+    Args:
+        features: SparseFeat / VarLenSparseFeat / DenseFeat specs (adapted).
+        task_names: one output per task, named after it.
+        task_types: "binary" / "regression" per task (tuple, dict or one
+            string); default all binary.
+        bottom_units: widths of the shared MLP.
+        tower_units: widths of every task tower (may be empty).
+        activation: activation of hidden layers.
+        dropout: dropout rate of hidden layers.
+        l2_reg: L2 penalty of dense kernels.
+        l2_reg_embedding: L2 penalty of embedding tables.
+        name: model name.
+
+    Returns:
+        A `MultiTaskModel` with outputs `{task: (batch, 1)}`.
+
+    Example:
+    >>> feats = [SparseFeat("item", vocabulary_size=10), DenseFeat("price")]
+    >>> model = SharedBottom(feats, task_names=("ctr",), bottom_units=(8,))
+    >>> sorted(model.output_names)
+    ['ctr']
+
+    References:
+        Caruana, "Multitask Learning", Machine Learning 1997.
+    """
+    task_names, task_types = _builder.task_list(task_names, task_types)
+    kernel_reg = _builder.regularizer(l2_reg)
+    inputs, x = _builder.bottom(features, l2_reg_embedding)
+    shared = MLP(
+        bottom_units,
+        activation=activation,
+        dropout=dropout,
+        kernel_regularizer=kernel_reg,
+        name="shared_bottom",
+    )(x)
+    outputs = {
+        task: _builder.tower_head(
+            shared, task, task_type, tower_units, activation, dropout, kernel_reg
+        )
+        for task, task_type in zip(task_names, task_types)
+    }
+    return _builder.model(inputs, outputs, task_names, task_types, name)

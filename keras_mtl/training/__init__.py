@@ -1,0 +1,5 @@
+"""The multi-task model class and its losses."""
+
+from keras_mtl.training.multi_task_model import MultiTaskModel
+
+__all__ = ["MultiTaskModel"]

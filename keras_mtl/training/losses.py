@@ -1,0 +1,58 @@
+"""Per-task losses with missing labels masked out."""
+
+import tensorflow as tf
+
+DEFAULT_LOSSES = {"binary": "binary_crossentropy", "regression": "mean_squared_error"}
+
+
+def resolve_loss(task, task_type, loss):
+    """A function `(y_true, y_pred) -> per-row loss (batch,)` for one task.
+
+    `loss` may be None (the task type's default), a Keras loss name, a Keras
+    `Loss` instance (its unreduced `call` is used) or a function of
+    `(y_true, y_pred)` returning per-row losses.
+    """
+    if loss is None:
+        loss = DEFAULT_LOSSES[task_type]
+    if isinstance(loss, str):
+        try:
+            return tf.keras.losses.get(loss)
+        except ValueError as error:
+            raise ValueError(
+                f"Task '{task}': unknown loss {loss!r}. Expected a Keras loss "
+                "name, a tf.keras.losses.Loss or a function (y_true, y_pred)."
+            ) from error
+    if isinstance(loss, tf.keras.losses.Loss):
+        return loss.call
+    if callable(loss):
+        return loss
+    raise TypeError(
+        f"Task '{task}': expected a loss name, a tf.keras.losses.Loss or a "
+        f"callable. Received: {loss!r}"
+    )
+
+
+def label_mask(y_true, y_pred, sample_weight=None):
+    """Labels shaped like `y_pred` with NaN replaced by 0, and row weights.
+
+    Returns `(labels, weights)`: `weights` is `(batch,)`, 0 where the label is
+    missing (NaN), else the row's sample weight (1 without one).
+    """
+    labels = tf.reshape(tf.cast(y_true, y_pred.dtype), tf.shape(y_pred))
+    present = tf.logical_not(tf.math.is_nan(labels))
+    labels = tf.where(present, labels, tf.zeros_like(labels))
+    weights = tf.cast(present, y_pred.dtype)  # (B, 1)
+    weights = tf.reshape(weights, (tf.shape(y_pred)[0], -1))[:, 0]  # (B,)
+    if sample_weight is not None:
+        weights = weights * tf.reshape(tf.cast(sample_weight, y_pred.dtype), (-1,))
+    return labels, weights
+
+
+def masked_loss(loss_fn, labels, y_pred, weights):
+    """`Σ_i w_i · l_i / Σ_i w_i` (0 when the batch has no labelled row)."""
+    per_row = loss_fn(labels, y_pred)  # (B,)
+    per_row = tf.reshape(per_row, (tf.shape(y_pred)[0], -1))
+    per_row = tf.reduce_mean(per_row, axis=-1)  # (B,)
+    return tf.math.divide_no_nan(
+        tf.reduce_sum(per_row * weights), tf.reduce_sum(weights)
+    )

@@ -1,0 +1,53 @@
+"""Fixed task weights."""
+
+import math
+
+import tensorflow as tf
+
+from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.weighting.weighting_strategy import WeightingStrategy
+
+
+@keras_mtl_export
+class FixedWeights(WeightingStrategy):
+    """Total loss `Σ_k w_k · L_k` with constant weights.
+
+    Args:
+        weights: `{task: weight}`; tasks left out weigh `default`. None gives
+            every task `default`.
+        default: the weight of tasks not named in `weights`.
+
+    Example:
+    >>> strategy = FixedWeights({"ctr": 1.0, "cvr": 2.0})
+    >>> strategy.build(["ctr", "cvr"])
+    >>> float(strategy.combine({"ctr": 0.5, "cvr": 0.25})[0])
+    1.0
+    """
+
+    def __init__(self, weights=None, default=1.0):
+        self.weights = dict(weights or {})
+        self.default = float(default)
+        for task, weight in list(self.weights.items()) + [("default", self.default)]:
+            if not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
+                raise ValueError(
+                    f"expected finite, non-negative task weights. Received: "
+                    f"{task}={weight!r}"
+                )
+
+    def build(self, task_names):
+        super().build(task_names)
+        unknown = sorted(set(self.weights) - set(self.task_names))
+        if unknown:
+            raise ValueError(
+                f"FixedWeights got weights for unknown tasks {unknown}. Expected "
+                f"task names among {list(self.task_names)}."
+            )
+
+    def task_weights(self, task_losses):
+        return {
+            task: tf.constant(float(self.weights.get(task, self.default)))
+            for task in self.task_names
+        }
+
+    def get_config(self):
+        return {"weights": dict(self.weights), "default": self.default}
