@@ -88,7 +88,7 @@ def load_census_income(data_dir=None):
 
 
 def input_columns():
-    """The input fields: all but the label-defining ones, numeric first."""
+    """The 38 input fields: all but the label-defining ones, in file order."""
     return [c for c in COLUMNS if c not in LABEL_SOURCE_COLUMNS]
 
 

@@ -12,7 +12,8 @@ from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
 
 def _categorical_array(spec, series):
     if spec.dtype == "string":
-        return series.map(lambda v: "" if v is None or v != v else str(v)).to_numpy(
+        # pd.isna also covers pd.NA, where `v != v` is ambiguous.
+        return series.map(lambda v: "" if pd.isna(v) else str(v)).to_numpy(
             dtype=object
         )
     if series.isna().any():
@@ -37,7 +38,7 @@ def _padded(spec, series, weights=False):
         pad = spec.pad_value
     out = np.full((len(series), spec.maxlen), pad, dtype=dtype)
     for row, cell in enumerate(series):
-        if cell is None or (np.ndim(cell) == 0 and cell != cell):
+        if cell is None or (np.ndim(cell) == 0 and pd.isna(cell)):
             continue
         values = list(np.asarray(cell).ravel()[: spec.maxlen])
         if spec.dtype == "string" and not weights:

@@ -16,6 +16,8 @@ what lets a `SparseFeat` and a `VarLenSparseFeat` share a table by
 `embedding_name`.
 """
 
+import numbers
+
 DTYPES = ("string", "int64")
 
 
@@ -30,20 +32,33 @@ def normalize_vocabulary(name, vocabulary):
             "vocabulary=(). Pass values, or leave it None and call "
             "keras_mtl.features.adapt(features, dataframe)."
         )
-    if len(set(vocabulary)) != len(vocabulary):
-        raise ValueError(
-            f"Feature '{name}': expected unique vocabulary entries. Received "
-            f"{len(vocabulary)} entries with "
-            f"{len(vocabulary) - len(set(vocabulary))} duplicates."
-        )
     kinds = {isinstance(v, str) for v in vocabulary}
     if len(kinds) != 1:
+        first_str = next(v for v in vocabulary if isinstance(v, str))
+        first_other = next(v for v in vocabulary if not isinstance(v, str))
         raise ValueError(
             f"Feature '{name}': expected a vocabulary of only strings or only "
-            "integers. Received a mix of both."
+            f"integers. Received a mix of both, e.g. {first_str!r} and "
+            f"{first_other!r}."
         )
     if kinds == {False}:
+        not_int = [v for v in vocabulary if not isinstance(v, numbers.Integral)]
+        if not_int:
+            raise ValueError(
+                f"Feature '{name}': expected a vocabulary of only strings or "
+                f"only integers. Received non-integer values {not_int[:5]!r}."
+            )
         vocabulary = tuple(int(v) for v in vocabulary)
+    if len(set(vocabulary)) != len(vocabulary):
+        seen, duplicates = set(), []
+        for v in vocabulary:
+            if v in seen and v not in duplicates:
+                duplicates.append(v)
+            seen.add(v)
+        raise ValueError(
+            f"Feature '{name}': expected unique vocabulary entries. Received "
+            f"{len(vocabulary)} entries with duplicates {duplicates[:5]!r}."
+        )
     return vocabulary
 
 

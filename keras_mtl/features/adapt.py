@@ -76,8 +76,9 @@ def adapt(features, df):
     Categorical specs without `vocabulary`, `hash_bins` or `vocabulary_size`
     get a vocabulary of the values seen in their column (all columns of the
     features sharing an `embedding_name`, so shared tables agree), ordered by
-    decreasing frequency. Their dtype is taken from the column: integer
-    columns stay integers, anything else is looked up as strings. `DenseFeat`
+    decreasing frequency. Their dtype is taken from the column's values:
+    integer columns (and columns of integer lists) stay integers, anything
+    else is looked up as strings. `DenseFeat`
     specs with `normalize=True` and no statistics get the column's mean and
     variance. Specs that are already complete are returned unchanged.
 
@@ -98,10 +99,9 @@ def adapt(features, df):
         dtypes = {spec.dtype for spec in specs if spec.dtype is not None}
         if not dtypes:
             dtypes = {
-                column_dtype(require_column(df, spec.name))
+                column_dtype(_flat_values(spec, require_column(df, spec.name)))
                 for spec in specs
-                if isinstance(spec, SparseFeat)
-            } or {"string"}
+            }
         dtype = "string" if "string" in dtypes else "int64"
         learned[name] = (_vocabulary(specs, df, dtype), dtype)
     out = []

@@ -37,7 +37,7 @@ class EncodedIdLookup(tf.keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        self.built = True
+        super().build(input_shape)
 
     def call(self, inputs):
         ids = tf.cast(inputs, tf.int64)
@@ -47,6 +47,14 @@ class EncodedIdLookup(tf.keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
+
+    def compute_output_spec(self, inputs):
+        # Keras 3 builds symbolic outputs from compute_output_shape with the
+        # layer's float compute dtype; the ids are int32. (tf_keras 2 traces
+        # `call` instead and never calls this method.)
+        return tf.keras.KerasTensor(
+            self.compute_output_shape(inputs.shape), dtype="int32"
+        )
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size}

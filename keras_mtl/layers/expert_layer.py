@@ -119,7 +119,7 @@ class ExpertLayer(tf.keras.layers.Layer):
             for i in range(len(self.units))
             if self.dropout > 0
         ]
-        self.built = True
+        super().build(input_shape)
 
     def call(self, inputs, training=None):
         e, first = self.num_experts, self.units[0]

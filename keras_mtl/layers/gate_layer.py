@@ -95,7 +95,7 @@ class GateLayer(tf.keras.layers.Layer):
             name="logits",
         )
         self.logits.build(shape)
-        self.built = True
+        super().build(input_shape)
 
     def call(self, inputs, training=None):
         gate_input, experts = inputs

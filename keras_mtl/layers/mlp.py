@@ -77,7 +77,7 @@ class MLP(tf.keras.layers.Layer):
                 self.dropout_layers.append(
                     tf.keras.layers.Dropout(self.dropout, name=f"dropout_{i}")
                 )
-        self.built = True
+        super().build(input_shape)
 
     def call(self, inputs, training=None):
         x = inputs

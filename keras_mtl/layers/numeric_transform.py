@@ -48,7 +48,7 @@ class NumericTransform(tf.keras.layers.Layer):
         self.variance = None if variance is None else float(variance)
 
     def build(self, input_shape):
-        self.built = True
+        super().build(input_shape)
 
     def call(self, inputs):
         x = tf.cast(inputs, self.compute_dtype)

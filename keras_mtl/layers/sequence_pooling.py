@@ -51,7 +51,7 @@ class SequencePooling(tf.keras.layers.Layer):
                 "SequencePooling expected [embeddings, values] or "
                 f"[embeddings, values, weights]. Received: {input_shape}"
             )
-        self.built = True
+        super().build(input_shape)
 
     def call(self, inputs):
         embeddings, values = inputs[0], inputs[1]

@@ -57,7 +57,7 @@ class TaskHead(tf.keras.layers.Layer):
             regularizer=self.kernel_regularizer,
         )
         self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
-        self.built = True
+        super().build(input_shape)
 
     def call(self, inputs):
         logit = tf.matmul(inputs, self.kernel) + self.bias  # (B, 1)

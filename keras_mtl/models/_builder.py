@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from keras_mtl.features import feature_inputs
+from keras_mtl.layers import _validation
 from keras_mtl.layers.mlp import MLP
 from keras_mtl.layers.task_head import TASK_TYPES
 from keras_mtl.layers.task_head import TaskHead
@@ -45,6 +46,15 @@ def task_list(task_names, task_types, min_tasks=1):
                 f"expected task types in {TASK_TYPES}. Received: {task_type!r}"
             )
     return task_names, task_types
+
+
+def widths(name, value, allow_empty=True):
+    """Validated layer widths, with errors naming the builder argument."""
+    return _validation.positive_int_tuple(name, value, allow_empty=allow_empty)
+
+
+def count(name, value):
+    return _validation.positive_int(name, value)
 
 
 def regularizer(l2_reg, arg="l2_reg"):

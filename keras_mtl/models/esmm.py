@@ -55,6 +55,7 @@ def ESMM(
         )
     ctr, cvr = task_names
     _builder.task_list((ctr, cvr, ctcvr_name), None)  # identifiers, unique
+    tower_units = _builder.widths("tower_units", tower_units, allow_empty=False)
     kernel_reg = _builder.regularizer(l2_reg)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     outputs = {}

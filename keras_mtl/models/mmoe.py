@@ -51,6 +51,10 @@ def MMoE(
         Multi-gate Mixture-of-Experts", KDD 2018.
     """
     task_names, task_types = _builder.task_list(task_names, task_types)
+    num_experts = _builder.count("num_experts", num_experts)
+    expert_units = _builder.widths("expert_units", expert_units, allow_empty=False)
+    gate_units = _builder.widths("gate_units", gate_units)
+    tower_units = _builder.widths("tower_units", tower_units)
     kernel_reg = _builder.regularizer(l2_reg)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     experts = ExpertLayer(

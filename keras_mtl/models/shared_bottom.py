@@ -44,6 +44,8 @@ def SharedBottom(
         Caruana, "Multitask Learning", Machine Learning 1997.
     """
     task_names, task_types = _builder.task_list(task_names, task_types)
+    bottom_units = _builder.widths("bottom_units", bottom_units, allow_empty=False)
+    tower_units = _builder.widths("tower_units", tower_units)
     kernel_reg = _builder.regularizer(l2_reg)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     shared = MLP(

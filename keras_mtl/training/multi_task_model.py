@@ -1,5 +1,8 @@
 """The model class every keras_mtl builder returns."""
 
+import types
+
+import numpy as np
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -149,22 +152,27 @@ class MultiTaskModel(tf.keras.Model):
             t: losses_lib.resolve_loss(t, self.task_types[t], per_task.get(t))
             for t in tasks
         }
-        self._total_tracker = tf.keras.metrics.Mean(name="loss")
-        self._loss_trackers = [tf.keras.metrics.Mean(name=f"{t}_loss") for t in tasks]
-        self._weight_trackers = [tf.keras.metrics.Mean(name=f"weight_{t}") for t in tasks]
-        self._task_metrics = [
-            task_metrics.default_task_metrics(t, self.task_types[t])
-            + task_metrics.user_task_metrics(t, (metrics or {}).get(t))
-            for t in tasks
-        ]
+        # A plain namespace, so neither Keras tracks the metrics as weights
+        # (tf_keras would add their variables to `model.weights`).
+        self._reporting = types.SimpleNamespace(
+            total=tf.keras.metrics.Mean(name="loss"),
+            losses=[tf.keras.metrics.Mean(name=f"{t}_loss") for t in tasks],
+            weights=[tf.keras.metrics.Mean(name=f"weight_{t}") for t in tasks],
+            tasks=[
+                task_metrics.default_task_metrics(t, self.task_types[t])
+                + task_metrics.user_task_metrics(t, (metrics or {}).get(t))
+                for t in tasks
+            ],
+        )
         super().compile(optimizer=optimizer, **kwargs)
 
     @property
     def metrics(self):
-        if not hasattr(self, "_total_tracker"):
+        reporting = getattr(self, "_reporting", None)
+        if reporting is None:
             return []
-        out = [self._total_tracker] + self._loss_trackers + self._weight_trackers
-        for metrics in self._task_metrics:
+        out = [reporting.total] + reporting.losses + reporting.weights
+        for metrics in reporting.tasks:
             out.extend(metrics)
         return out
 
@@ -228,15 +236,31 @@ class MultiTaskModel(tf.keras.Model):
         return self._update_metrics(total, task_losses, weights, labels, y_pred, row_weights)
 
     def _update_metrics(self, total, task_losses, weights, labels, y_pred, row_weights):
-        self._total_tracker.update_state(total)
+        reporting = self._reporting
+        reporting.total.update_state(total)
         for i, task in enumerate(self.task_names):
-            self._loss_trackers[i].update_state(task_losses[task])
-            self._weight_trackers[i].update_state(weights[task])
-            for metric in self._task_metrics[i]:
+            reporting.losses[i].update_state(task_losses[task])
+            reporting.weights[i].update_state(weights[task])
+            for metric in reporting.tasks[i]:
                 metric.update_state(
                     labels[task], y_pred[task], sample_weight=row_weights[task]
                 )
         return {m.name: m.result() for m in self.metrics}
+
+    def predict(self, x, batch_size=None, **kwargs):
+        """As `tf.keras.Model.predict`; also takes 2-D string arrays.
+
+        Keras 3 cannot slice 2-D NumPy object arrays (padded string sequences
+        from `features_to_arrays`), so a dict holding one is batched through
+        `tf.data` first.
+        """
+        if isinstance(x, dict) and any(
+            isinstance(v, np.ndarray) and v.dtype == object and v.ndim > 1
+            for v in x.values()
+        ):
+            x = tf.data.Dataset.from_tensor_slices(x).batch(batch_size or 32)
+            batch_size = None
+        return super().predict(x, batch_size=batch_size, **kwargs)
 
     def get_compile_config(self):
         """Optimizer, weighting and (named) losses/metrics, for `.keras` files."""

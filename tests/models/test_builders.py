@@ -1,0 +1,188 @@
+"""Every builder: outputs, config round trip, .keras reload, SavedModel export."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_mtl
+from tests.models import builder_cases
+
+IDS = [b.__name__ for b in builder_cases.BUILDERS]
+
+
+@pytest.fixture(scope="module")
+def data():
+    df = builder_cases.frame()
+    feats = builder_cases.features(df)
+    return df, feats, keras_mtl.data.features_to_arrays(df, feats)
+
+
+def _trained(builder, data, steps=2):
+    df, feats, _ = data
+    model, labels = builder_cases.build(builder, feats)
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.01))
+    ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=32)
+    history = model.fit(ds, epochs=steps, verbose=0)
+    return model, labels, history
+
+
+def _assert_outputs_equal(a, b, atol=1e-6):
+    assert sorted(a) == sorted(b)
+    for key in a:
+        np.testing.assert_allclose(np.asarray(a[key]), np.asarray(b[key]), atol=atol)
+
+
+@pytest.mark.parametrize("builder", builder_cases.BUILDERS, ids=IDS)
+def test_outputs_named_by_task_and_trained_tasks(builder, data):
+    model, labels, history = _trained(builder, data)
+    expected = ["ctcvr", "ctr", "cvr"] if builder is keras_mtl.ESMM else ["ctr", "cvr"]
+    predictions = model.predict(data[2], verbose=0)
+    assert sorted(predictions) == expected
+    for values in predictions.values():
+        assert values.shape == (builder_cases.ROWS, 1)
+        assert np.all((values >= 0) & (values <= 1))
+    assert list(model.task_names) == labels
+    for task in labels:
+        assert np.all(np.isfinite(history.history[f"{task}_loss"]))
+        assert history.history[f"weight_{task}"] == [1.0, 1.0]
+    if builder is keras_mtl.ESMM:
+        assert "cvr_loss" not in history.history  # cvr has no direct supervision
+        np.testing.assert_allclose(
+            predictions["ctcvr"], predictions["ctr"] * predictions["cvr"], rtol=1e-6
+        )
+
+
+@pytest.mark.parametrize("builder", builder_cases.BUILDERS, ids=IDS)
+def test_config_round_trip(builder, data):
+    model, _, _ = _trained(builder, data, steps=1)
+    config = model.get_config()
+    clone = keras_mtl.MultiTaskModel.from_config(config)
+    assert isinstance(clone, keras_mtl.MultiTaskModel)
+    assert clone.task_types == model.task_types
+    # compared as serialized (JSON) configs: tf_keras mixes lists and tuples
+    assert json.dumps(clone.get_config(), sort_keys=True) == json.dumps(config, sort_keys=True)
+    clone.set_weights(model.get_weights())
+    _assert_outputs_equal(clone(data[2]), model(data[2]))
+
+
+@pytest.mark.parametrize("builder", builder_cases.BUILDERS, ids=IDS)
+def test_keras_file_reload_predicts_and_trains_on(builder, data, tmp_path):
+    model, labels, _ = _trained(builder, data)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = tf.keras.models.load_model(path)  # no custom_objects needed
+    assert type(loaded) is type(model)
+    _assert_outputs_equal(loaded.predict(data[2], verbose=0), model.predict(data[2], verbose=0))
+    # compile state comes back: same weighting, and training goes on
+    assert isinstance(loaded.weighting, keras_mtl.weighting.FixedWeights)
+    ds = keras_mtl.data.df_to_dataset(data[0], data[1], labels, batch_size=32)
+    logs = loaded.evaluate(ds, return_dict=True, verbose=0)
+    expected = model.evaluate(ds, return_dict=True, verbose=0)
+    for task in labels:
+        assert logs[f"{task}_loss"] == pytest.approx(expected[f"{task}_loss"], rel=1e-5)
+    loaded.fit(ds, epochs=1, verbose=0)
+
+
+def test_two_experts_start_different(data):
+    model, _ = builder_cases.build(keras_mtl.MMoE, data[1])
+    experts = model.get_layer("experts")
+    first = experts.kernels[0].numpy().reshape(experts.kernels[0].shape[0], 3, 8)
+    assert not np.allclose(first[:, 0], first[:, 1])
+    second = experts.kernels[1].numpy()
+    assert not np.allclose(second[0], second[1])
+
+
+SERVING_SCRIPT = textwrap.dedent(
+    """
+    import pickle, sys
+
+    class _Block:  # keras_mtl must not be needed to serve
+        def find_spec(self, name, path=None, target=None):
+            if name == "keras_mtl" or name.startswith("keras_mtl."):
+                raise ImportError("keras_mtl is blocked in this process")
+
+    sys.meta_path.insert(0, _Block())
+    try:
+        import keras_mtl  # noqa: F401
+        raise SystemExit("keras_mtl was importable")
+    except ImportError:
+        pass
+    import tensorflow as tf
+
+    jobs = pickle.load(open(sys.argv[1], "rb"))
+    results = {}
+    for name, (path, inputs) in jobs.items():
+        fn = tf.saved_model.load(path).signatures["serving_default"]
+        out = fn(**{k: tf.constant(v) for k, v in inputs.items()})
+        results[name] = {k: v.numpy() for k, v in out.items()}
+    pickle.dump(results, open(sys.argv[2], "wb"))
+    """
+)
+
+
+def test_saved_model_serves_in_fresh_process_without_keras_mtl(data, tmp_path):
+    """One subprocess loads every builder's export (a TF import costs seconds)."""
+    jobs, expected = {}, {}
+    for builder in builder_cases.BUILDERS:
+        model, _, _ = _trained(builder, data, steps=1)
+        path = keras_mtl.export.export_saved_model(model, str(tmp_path / builder.__name__))
+        assert path.endswith(os.path.join(builder.__name__, "1"))
+        jobs[builder.__name__] = (path, data[2])
+        expected[builder.__name__] = model.predict(data[2], verbose=0)
+    jobs_file, out_file = tmp_path / "jobs.pkl", tmp_path / "out.pkl"
+    jobs_file.write_bytes(pickle.dumps(jobs))
+    script = tmp_path / "serve.py"
+    script.write_text(SERVING_SCRIPT)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    run = subprocess.run(
+        [sys.executable, str(script), str(jobs_file), str(out_file)],
+        capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    served = pickle.loads(out_file.read_bytes())
+    for name, outputs in expected.items():
+        assert sorted(served[name]) == sorted(outputs)  # outputs named by task
+        for task, values in outputs.items():
+            np.testing.assert_allclose(
+                served[name][task].reshape(values.shape), values, atol=1e-5
+            )
+
+
+def test_export_versions_increment(data, tmp_path):
+    model, _ = builder_cases.build(keras_mtl.SharedBottom, data[1])
+    base = str(tmp_path / "sb")
+    first = keras_mtl.export.export_saved_model(model, base)
+    second = keras_mtl.export.export_saved_model(model, base)
+    assert [os.path.basename(first), os.path.basename(second)] == ["1", "2"]
+    with pytest.raises(FileExistsError, match="exists already"):
+        keras_mtl.export.export_saved_model(model, base, version=2)
+
+
+@pytest.mark.parametrize(
+    "builder, kwargs, message",
+    [
+        (keras_mtl.MMoE, {"task_names": ()}, "at least 1 task"),
+        (keras_mtl.MMoE, {"task_names": ("a", "a")}, "unique task names"),
+        (keras_mtl.MMoE, {"task_names": ("a b",)}, "identifiers"),
+        (keras_mtl.MMoE, {"num_experts": 0}, "num_experts=0"),
+        (keras_mtl.OMoE, {"task_types": ("binary", "poisson")}, "poisson"),
+        (keras_mtl.SharedBottom, {"bottom_units": ()}, "bottom_units"),
+        (keras_mtl.SharedBottom, {"l2_reg": -1.0}, "l2_reg=-1.0"),
+        (keras_mtl.ESMM, {"task_names": ("ctr", "cvr", "x")}, "two task names"),
+    ],
+)
+def test_builders_reject_bad_arguments(builder, kwargs, message, data):
+    with pytest.raises(ValueError, match=message):
+        builder(data[1], **kwargs)
+
+
+def test_builder_rejects_unadapted_features():
+    with pytest.raises(ValueError, match="adapt"):
+        keras_mtl.MMoE([keras_mtl.SparseFeat("color")])
