@@ -160,7 +160,9 @@ class MultiTaskModel(tf.keras.Model):
             weights=[tf.keras.metrics.Mean(name=f"weight_{t}") for t in tasks],
             tasks=[
                 task_metrics.default_task_metrics(t, self.task_types[t])
-                + task_metrics.user_task_metrics(t, (metrics or {}).get(t))
+                + task_metrics.user_task_metrics(
+                    t, self.task_types[t], (metrics or {}).get(t)
+                )
                 for t in tasks
             ],
         )

@@ -16,12 +16,19 @@ def default_task_metrics(task, task_type):
     ]
 
 
-def user_task_metrics(task, metrics):
+#: Names that mean a different metric for probabilities, as in Keras' compile.
+_BINARY_ALIASES = {"accuracy": "binary_accuracy", "acc": "binary_accuracy"}
+
+
+def user_task_metrics(task, task_type, metrics):
     """Extra metrics a user asked for, named `<task>_<name>` when given by name."""
     out = []
     for metric in metrics or ():
         if isinstance(metric, str):
-            instance = tf.keras.metrics.get(metric)
+            name = metric
+            if task_type == "binary":
+                name = _BINARY_ALIASES.get(metric, metric)
+            instance = tf.keras.metrics.get(name)
             if not isinstance(instance, tf.keras.metrics.Metric):
                 instance = tf.keras.metrics.MeanMetricWrapper(
                     instance, name=f"{task}_{metric}"

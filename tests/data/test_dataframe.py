@@ -65,7 +65,8 @@ def test_batches_have_the_right_dtypes_and_shapes():
 
 def test_values_are_kept_in_row_order():
     df = make_df()
-    x, y = next(iter(df_to_dataset(df, FEATURES, labels=["click", "buy"], batch_size=5)))
+    ds = df_to_dataset(df, FEATURES, labels=["click", "buy"], batch_size=5)
+    x, y = next(iter(ds))
     assert x["city"].numpy().tolist() == [b"berlin", b"paris", b"", b"rome", b""]
     np.testing.assert_array_equal(x["item"], [0, 1, 2, 3, 4])
     np.testing.assert_array_equal(
@@ -77,7 +78,8 @@ def test_values_are_kept_in_row_order():
 
 
 def test_missing_labels_stay_nan():
-    _, y = next(iter(df_to_dataset(make_df(), FEATURES, labels=["click"], batch_size=5)))
+    ds = df_to_dataset(make_df(), FEATURES, labels=["click"], batch_size=5)
+    _, y = next(iter(ds))
     click = y["click"].numpy()
     assert np.isnan(click[2])
     np.testing.assert_array_equal(click[[0, 1, 3, 4]], [1.0, 0.0, 1.0, 0.0])
@@ -90,7 +92,9 @@ def test_label_mapping_renames_columns_to_task_names():
     _, y = next(iter(ds))
     assert set(y) == {"ctr", "cvr"}
     np.testing.assert_array_equal(y["cvr"], [0.0, 0.0, 1.0, 0.0, 1.0])
-    np.testing.assert_array_equal(np.isnan(y["ctr"]), [False, False, True, False, False])
+    np.testing.assert_array_equal(
+        np.isnan(y["ctr"]), [False, False, True, False, False]
+    )
 
 
 def test_single_label_column_and_no_labels():
@@ -102,7 +106,9 @@ def test_single_label_column_and_no_labels():
 
 
 def test_drop_remainder():
-    ds = df_to_dataset(make_df(), FEATURES, labels=["buy"], batch_size=2, drop_remainder=True)
+    ds = df_to_dataset(
+        make_df(), FEATURES, labels=["buy"], batch_size=2, drop_remainder=True
+    )
     assert [len(y["buy"]) for _, y in ds] == [2, 2]
     assert ds.element_spec[1]["buy"].shape.as_list() == [2]
 
@@ -151,7 +157,8 @@ def test_string_columns_with_missing_values_become_empty_strings():
 
 
 def test_string_feature_on_a_numeric_column_uses_its_text():
-    arrays = features_to_arrays(pd.DataFrame({"s": [3, 12]}), [SparseFeat("s", hash_bins=4)])
+    df = pd.DataFrame({"s": [3, 12]})
+    arrays = features_to_arrays(df, [SparseFeat("s", hash_bins=4)])
     assert arrays["s"].tolist() == ["3", "12"]
 
 

@@ -27,7 +27,8 @@ def test_string_sequences_pad_with_empty_string():
 
 def test_num_embeddings_follows_the_shared_layout():
     # lookup: OOV row 0 + values; hash: hash_bins; encoded: ids + OOV row.
-    assert VarLenSparseFeat("s", maxlen=2, vocabulary=("a", "b", "c")).num_embeddings == 4
+    lookup = VarLenSparseFeat("s", maxlen=2, vocabulary=("a", "b", "c"))
+    assert lookup.num_embeddings == 4
     assert VarLenSparseFeat("s", maxlen=2, hash_bins=32).num_embeddings == 32
     assert VarLenSparseFeat("s", maxlen=2, vocabulary_size=10).num_embeddings == 11
 
