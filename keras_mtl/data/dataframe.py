@@ -42,7 +42,7 @@ def _padded(spec, series, weights=False):
             continue
         values = list(np.asarray(cell).ravel()[: spec.maxlen])
         if spec.dtype == "string" and not weights:
-            values = [str(v) for v in values]
+            values = ["" if pd.isna(v) else str(v) for v in values]  # missing -> padding
         out[row, : len(values)] = values
     return out
 
@@ -134,7 +134,7 @@ def df_to_dataset(
     """
     if len(df) == 0:
         raise ValueError("expected a DataFrame with at least one row. Received 0 rows.")
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"expected a positive integer. Received: batch_size={batch_size!r}")
     x = features_to_arrays(df, features)
     elements = x if labels is None else (x, labels_to_arrays(df, labels))

@@ -216,3 +216,17 @@ def test_docstring_example():
     globs = {"pd": pd, "SparseFeat": SparseFeat, "df_to_dataset": df_to_dataset}
     result = doctest.testmod(dataframe, extraglobs=globs, verbose=False)
     assert result.attempted == 3 and result.failed == 0
+
+
+def test_missing_values_inside_string_sequences_become_padding():
+    spec = VarLenSparseFeat("tags", maxlen=3, vocabulary=("a", "b"))
+    df = pd.DataFrame({"tags": [["a", None, "b"], [np.nan]]})
+    arrays = features_to_arrays(df, [spec])
+    assert arrays["tags"].tolist() == [["a", "", "b"], ["", "", ""]]
+
+
+def test_boolean_batch_size_is_rejected():
+    df = pd.DataFrame({"item": [1, 2]})
+    with pytest.raises(ValueError, match="batch_size=True"):
+        df_to_dataset(df, [SparseFeat("item", vocabulary_size=5)],
+                      batch_size=True)
