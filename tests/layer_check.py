@@ -5,7 +5,7 @@ factory and checks, in order:
 
 1. eager call: output (optionally) equals `expected_output`, the shape agrees
    with `compute_output_shape`, and the layer holds the expected number of
-   trainable / non-trainable weights;
+   trainable / non-trainable weights, with unique names;
 2. config: `get_config` is JSON-serializable, `from_config` rebuilds a layer
    with an equal config, and with the weights copied over it gives equal
    outputs;
@@ -69,6 +69,15 @@ def assert_outputs_close(actual, expected, rtol=RTOL, atol=ATOL, what="output"):
             np.testing.assert_array_equal(a, e, err_msg=f"{what}[{i}]")
         else:
             np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, err_msg=f"{what}[{i}]")
+
+
+def _weight_id(weight):
+    """Keras 3 `path` ("mlp/dense_0/kernel"), else tf_keras `name`.
+
+    They must be unique within a layer: tf_keras 2 writes HDF5 weight files
+    keyed by them.
+    """
+    return getattr(weight, "path", None) or weight.name
 
 
 def _shape_tuple(shape):
@@ -139,6 +148,8 @@ def check_layer(
         f"non-trainable weights, expected {num_non_trainable_weights}: "
         f"{[w.name for w in layer.non_trainable_weights]}"
     )
+    names = [_weight_id(w) for w in layer.weights]
+    assert len(set(names)) == len(names), f"weight names are not unique: {names}"
     if expected_output is not None:
         assert_outputs_close(eager, expected_output, rtol, atol, "eager output")
     input_shapes = [tuple(a.shape) for a in arrays]

@@ -84,7 +84,9 @@ class GateLayer(tf.keras.layers.Layer):
                 kernel_regularizer=self.kernel_regularizer,
                 name="hidden",
             )
-            self.hidden.build(shape)
+            # Own name scopes keep variable names unique on tf_keras 2 (see MLP).
+            with tf.name_scope(self.hidden.name):
+                self.hidden.build(shape)
             shape = self.hidden.compute_output_shape(shape)
         self.logits = tf.keras.layers.Dense(
             self.num_experts,
@@ -94,7 +96,8 @@ class GateLayer(tf.keras.layers.Layer):
             kernel_regularizer=self.kernel_regularizer,
             name="logits",
         )
-        self.logits.build(shape)
+        with tf.name_scope(self.logits.name):
+            self.logits.build(shape)
         super().build(input_shape)
 
     def call(self, inputs, training=None):

@@ -66,12 +66,16 @@ class MLP(tf.keras.layers.Layer):
                 kernel_regularizer=self.kernel_regularizer,
                 name=f"dense_{i}",
             )
-            dense.build(shape)
+            # Own name scope: tf_keras 2 would name every kernel "<mlp>/kernel"
+            # (Keras 3 scopes child builds itself), breaking HDF5 weight files.
+            with tf.name_scope(dense.name):
+                dense.build(shape)
             shape = shape[:-1] + (width,)
             self.dense_layers.append(dense)
             if self.use_batch_norm:
                 norm = tf.keras.layers.BatchNormalization(name=f"batch_norm_{i}")
-                norm.build(shape)
+                with tf.name_scope(norm.name):
+                    norm.build(shape)
                 self.norm_layers.append(norm)
             if self.dropout > 0:
                 self.dropout_layers.append(

@@ -85,10 +85,17 @@ def tower_head(x, task, task_type, tower_units, activation, dropout, kernel_reg)
     return TaskHead(task_type, kernel_regularizer=kernel_reg, name=task)(x)
 
 
-def model(inputs, outputs, task_names, task_types, name):
+def layer_name(tensor):
+    """Name of the layer that produced a functional tensor."""
+    return tensor._keras_history[0].name
+
+
+def model(inputs, outputs, task_names, task_types, name, shared):
+    """The MultiTaskModel; `shared` is the output of the last shared layer."""
     return MultiTaskModel(
         inputs=inputs,
         outputs=outputs,
         task_types=dict(zip(task_names, task_types)),
+        shared_layer=layer_name(shared),
         name=name,
     )

@@ -72,4 +72,4 @@ def ESMM(
         [outputs[ctr], outputs[cvr]]
     )
     trained = (ctr, ctcvr_name)
-    return _builder.model(inputs, outputs, trained, ("binary", "binary"), name)
+    return _builder.model(inputs, outputs, trained, ("binary", "binary"), name, x)

@@ -77,4 +77,4 @@ def MMoE(
         outputs[task] = _builder.tower_head(
             mixed, task, task_type, tower_units, activation, dropout, kernel_reg
         )
-    return _builder.model(inputs, outputs, task_names, task_types, name)
+    return _builder.model(inputs, outputs, task_names, task_types, name, experts)

@@ -68,4 +68,4 @@ def OMoE(
         )
         for task, task_type in zip(task_names, task_types)
     }
-    return _builder.model(inputs, outputs, task_names, task_types, name)
+    return _builder.model(inputs, outputs, task_names, task_types, name, experts)

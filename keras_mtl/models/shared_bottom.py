@@ -61,4 +61,4 @@ def SharedBottom(
         )
         for task, task_type in zip(task_names, task_types)
     }
-    return _builder.model(inputs, outputs, task_names, task_types, name)
+    return _builder.model(inputs, outputs, task_names, task_types, name, shared)

@@ -1,8 +1,8 @@
-"""The multi-task model class and its losses."""
+"""The multi-task model class, its losses and evaluation helpers."""
 
+from keras_mtl.training.focal_loss import FocalLoss
 from keras_mtl.training.multi_task_model import MultiTaskModel
-
-__all__ = ["MultiTaskModel"]
 from keras_mtl.training.roc_auc import roc_auc
+from keras_mtl.training.weighting_callback import WeightingCallback
 
-__all__ += ["roc_auc"]
+__all__ = ["FocalLoss", "MultiTaskModel", "WeightingCallback", "roc_auc"]

@@ -48,11 +48,21 @@ def label_mask(y_true, y_pred, sample_weight=None):
     return labels, weights
 
 
-def masked_loss(loss_fn, labels, y_pred, weights):
-    """`Σ_i w_i · l_i / Σ_i w_i` (0 when the batch has no labelled row)."""
+def masked_loss(loss_fn, labels, y_pred, weights, replicas=1):
+    """`Σ_i w_i · l_i / Σ_i w_i` (0 when the batch has no labelled row).
+
+    With `replicas` > 1 (inside a `tf.distribute` replica), the denominator is
+    the weight summed over all replicas and the result is multiplied by
+    `replicas`: the mean of the replicas' values is then the global batch's
+    loss, whatever share of the labelled rows each replica holds.
+    """
     per_row = loss_fn(labels, y_pred)  # (B,)
     per_row = tf.reshape(per_row, (tf.shape(y_pred)[0], -1))
     per_row = tf.reduce_mean(per_row, axis=-1)  # (B,)
-    return tf.math.divide_no_nan(
-        tf.reduce_sum(per_row * weights), tf.reduce_sum(weights)
-    )
+    numerator = tf.reduce_sum(per_row * weights)
+    denominator = tf.reduce_sum(weights)
+    if replicas > 1:
+        context = tf.distribute.get_replica_context()
+        denominator = context.all_reduce(tf.distribute.ReduceOp.SUM, denominator)
+        numerator = numerator * replicas
+    return tf.math.divide_no_nan(numerator, denominator)

@@ -7,8 +7,10 @@ import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers.task_head import TASK_TYPES
+from keras_mtl.training import compile_options
 from keras_mtl.training import losses as losses_lib
-from keras_mtl.training import task_metrics
+from keras_mtl.training import structure
+from keras_mtl.training.weighting_callback import WeightingCallback
 from keras_mtl.weighting.fixed_weights import FixedWeights
 from keras_mtl.weighting.weighting_strategy import WeightingStrategy
 
@@ -24,17 +26,21 @@ class MultiTaskModel(tf.keras.Model):
     MSE and MAE reported). Outputs not in `task_types` (ESMM's cvr) are
     predicted and exported but get no loss.
 
-    Training minimises `Σ_k w_k · L_k` plus the layers' regularisation losses,
-    where `L_k` is task k's loss averaged over the rows whose label is present
-    (a NaN label is masked out of the loss and the metrics) and `w_k` comes from
-    the weighting strategy given to `compile`. `fit`, `evaluate`, `predict`,
-    callbacks and progress bars work as for any Keras model; logs hold `loss`,
-    `<task>_loss`, `weight_<task>` and each task's metrics.
+    Training minimises what the weighting strategy makes of the per-task
+    losses (`Σ_k w_k · L_k` for fixed weights) plus the layers' regularisation
+    losses. `L_k` is task k's loss averaged over the rows whose label is
+    present (a NaN label is masked out of the loss and the metrics); under a
+    `tf.distribute` strategy the average is over the global batch. Logs hold
+    `loss`, `<task>_loss`, `weight_<task>` and each task's metrics.
 
     Args:
-        inputs, outputs, name: as for a functional `tf.keras.Model`.
+        inputs, outputs, name, trainable: as for a functional `tf.keras.Model`.
         task_types: `{task: "binary" | "regression"}` for the trained outputs;
             None trains every output as binary.
+        shared_layer: name of the last layer shared by all tasks (builders
+            set it). Everything below it is "shared": it is what PCGrad and
+            MGDA treat as shared, GradNorm's W, MGDA's representation Z and the
+            "shared" optimizer group.
 
     Example:
     >>> x = tf.keras.Input(shape=(3,), name="x")
@@ -47,10 +53,10 @@ class MultiTaskModel(tf.keras.Model):
 
     # The positional names match tf_keras' Functional and the `*args` makes
     # Keras 3 treat the class as functional too: both then save and revive
-    # it through the functional config (plus `task_types`).
+    # it through the functional config (plus the keyword arguments below).
     def __init__(
         self, inputs, outputs, name=None, trainable=True, *args, task_types=None,
-        **kwargs
+        shared_layer=None, **kwargs
     ):
         if args:
             raise TypeError(
@@ -60,26 +66,17 @@ class MultiTaskModel(tf.keras.Model):
         super().__init__(
             inputs=inputs, outputs=outputs, name=name, trainable=trainable, **kwargs
         )
-        self._set_task_types(task_types)
+        self._set_tasks(task_types, shared_layer)
 
-    def _output_keys(self):
-        structure = getattr(self, "_outputs_struct", None)  # Keras 3
-        if structure is None:
-            structure = getattr(self, "_nested_outputs", None)  # tf_keras
-        if not isinstance(structure, dict):
+    def _set_tasks(self, task_types, shared_layer):
+        _, structure_out = structure.io_structs(self)
+        if not isinstance(structure_out, dict):
             raise ValueError(
                 "MultiTaskModel expected outputs as a dict keyed by task name. "
-                f"Received: {type(structure).__name__}"
+                f"Received: {type(structure_out).__name__}"
             )
-        return tuple(structure)
-
-    def _set_task_types(self, task_types):
-        outputs = self._output_keys()
-        if task_types is None:
-            task_types = {name: "binary" for name in outputs}
-        task_types = dict(task_types)
-        if not task_types:
-            raise ValueError("expected at least one trained task in task_types.")
+        outputs = tuple(structure_out)
+        task_types = dict(task_types or {name: "binary" for name in outputs})
         for task, task_type in task_types.items():
             if task not in outputs:
                 raise ValueError(
@@ -88,28 +85,30 @@ class MultiTaskModel(tf.keras.Model):
                 )
             if task_type not in TASK_TYPES:
                 raise ValueError(
-                    f"Task '{task}': expected a type in {TASK_TYPES}. "
-                    f"Received: {task_type!r}"
+                    f"Task '{task}': expected a type in {TASK_TYPES}. Received: {task_type!r}"
                 )
+        if shared_layer is not None and shared_layer not in [l.name for l in self.layers]:
+            raise ValueError(
+                f"shared_layer={shared_layer!r} is not a layer of this model."
+            )
         self.task_types = task_types
         self.task_names = tuple(task_types)
+        self.shared_layer = shared_layer
+        self._structure = types.SimpleNamespace(
+            parts=structure.shared_structure(self, shared_layer)
+        )
 
-    def compile(
-        self,
-        optimizer="adam",
-        loss=None,
-        weighting=None,
-        metrics=None,
-        loss_weights=None,
-        **kwargs,
-    ):
+    def compile(self, optimizer="adam", loss=None, weighting=None, metrics=None,
+                loss_weights=None, **kwargs):
         """Configures training.
 
         Args:
-            optimizer: a Keras optimizer or its name.
+            optimizer: a Keras optimizer or its name, or `{"shared": ...,
+                "towers": ...}` to train the shared variables (below
+                `shared_layer`) and the rest with different optimizers.
             loss: None (per task type: binary cross-entropy / MSE), one loss
-                for every task, or `{task: loss}` (names, `Loss` objects or
-                functions returning per-row losses).
+                for every task, or `{task: loss}` (names, `Loss` objects such
+                as `FocalLoss`, or functions returning per-row losses).
             weighting: a `keras_mtl.weighting.WeightingStrategy`; default
                 `FixedWeights(loss_weights)`.
             metrics: `{task: [metric, ...]}` reported on top of the defaults.
@@ -118,23 +117,8 @@ class MultiTaskModel(tf.keras.Model):
                 `jit_compile`, `steps_per_execution`, ...).
         """
         tasks = self.task_names
-        if isinstance(loss, dict) or isinstance(metrics, dict) or isinstance(
-            loss_weights, dict
-        ):
-            for arg, value in (("loss", loss), ("metrics", metrics),
-                               ("loss_weights", loss_weights)):
-                unknown = sorted(set(value or {}) - set(tasks)) if isinstance(
-                    value, dict) else []
-                if unknown:
-                    raise ValueError(
-                        f"compile({arg}=...) names unknown tasks {unknown}. "
-                        f"Expected task names among {list(tasks)}."
-                    )
-        if metrics is not None and not isinstance(metrics, dict):
-            raise ValueError(
-                "expected metrics as {task: [metric, ...]}. "
-                f"Received: metrics={metrics!r}"
-            )
+        compile_options.check_task_keys(tasks, loss=loss, metrics=metrics,
+                                        loss_weights=loss_weights)
         if weighting is None:
             weighting = FixedWeights(loss_weights)
         elif loss_weights is not None:
@@ -144,39 +128,52 @@ class MultiTaskModel(tf.keras.Model):
                 "expected a keras_mtl.weighting.WeightingStrategy. "
                 f"Received: weighting={weighting!r}"
             )
-        weighting.build(tasks)
-        self.weighting = weighting
-        self._compile_args = {"loss": loss, "metrics": metrics}
+        weighting.attach(self.task_types)
+        self._structure.weighting = weighting
         per_task = loss if isinstance(loss, dict) else {t: loss for t in tasks}
-        self._loss_fns = {
-            t: losses_lib.resolve_loss(t, self.task_types[t], per_task.get(t))
-            for t in tasks
+        self._structure.loss_fns = {
+            t: losses_lib.resolve_loss(t, self.task_types[t], per_task.get(t)) for t in tasks
         }
-        # A plain namespace, so neither Keras tracks the metrics as weights
-        # (tf_keras would add their variables to `model.weights`).
-        self._reporting = types.SimpleNamespace(
-            total=tf.keras.metrics.Mean(name="loss"),
-            losses=[tf.keras.metrics.Mean(name=f"{t}_loss") for t in tasks],
-            weights=[tf.keras.metrics.Mean(name=f"weight_{t}") for t in tasks],
-            tasks=[
-                task_metrics.default_task_metrics(t, self.task_types[t])
-                + task_metrics.user_task_metrics(
-                    t, self.task_types[t], (metrics or {}).get(t)
+        self._structure.compile_args = {"loss": loss, "metrics": metrics}
+        self._structure.reporting = compile_options.reporting(self.task_types, metrics)
+        optimizer, shared_optimizer = compile_options.optimizers(optimizer)
+        if shared_optimizer is not None:
+            shared = [v for v in self.trainable_variables if id(v) in self._structure.parts.shared]
+            if not shared:
+                raise ValueError(
+                    "optimizer groups need shared variables. Received a model "
+                    "without shared_layer (keras_mtl builders declare it)."
                 )
-                for t in tasks
-            ],
-        )
+            shared_optimizer.build(shared)
+        self._structure.shared_optimizer = shared_optimizer
         super().compile(optimizer=optimizer, **kwargs)
 
     @property
+    def weighting(self):
+        """The weighting strategy given to `compile` (None before).
+
+        Kept out of Keras' layer tracking, so it adds nothing to `layers`,
+        `weights` or the model config; `.keras` files save its state through
+        this attribute.
+        """
+        return getattr(getattr(self, "_structure", None), "weighting", None)
+
+    @property
     def metrics(self):
-        reporting = getattr(self, "_reporting", None)
+        reporting = getattr(getattr(self, "_structure", None), "reporting", None)
         if reporting is None:
             return []
         out = [reporting.total] + reporting.losses + reporting.weights
         for metrics in reporting.tasks:
             out.extend(metrics)
         return out
+
+    def fit(self, *args, **kwargs):
+        """As `tf.keras.Model.fit`, with the weighting strategy's epoch hook."""
+        kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [
+            WeightingCallback(self.weighting)
+        ]
+        return super().fit(*args, **kwargs)
 
     def _labels(self, y):
         if not isinstance(y, dict):
@@ -195,10 +192,21 @@ class MultiTaskModel(tf.keras.Model):
             )
         return y
 
-    def _forward(self, x, y, sample_weight, training):
-        """Runs the model and returns `(y_pred, losses, labels, row weights)`."""
+    def _forward(self, x, y, sample_weight, training, representation=False):
+        """Runs the model; returns predictions, Z, losses, labels, row weights.
+
+        Task losses are in "global" units: each replica returns
+        `R · Σ_local w·l / Σ_global w`, so that averaging over the R replicas
+        (what gradient scaling by 1/R and Keras metrics do) gives the loss of
+        the global batch exactly.
+        """
         y = self._labels(y)
-        y_pred = self(x, training=training)
+        z = None
+        if representation and self._structure.parts.with_representation is not None:
+            y_pred, z = self._structure.parts.with_representation(x, training=training)
+        else:
+            y_pred = self(x, training=training)
+        replicas = self.distribute_strategy.num_replicas_in_sync
         task_losses, labels, row_weights = {}, {}, {}
         for task in self.task_names:
             weight = sample_weight.get(task) if isinstance(sample_weight, dict) else sample_weight
@@ -206,47 +214,73 @@ class MultiTaskModel(tf.keras.Model):
                 y[task], y_pred[task], weight
             )
             task_losses[task] = losses_lib.masked_loss(
-                self._loss_fns[task], labels[task], y_pred[task], row_weights[task]
+                self._structure.loss_fns[task], labels[task], y_pred[task],
+                row_weights[task], replicas,
             )
-        return y_pred, task_losses, labels, row_weights
-
-    def _total(self, task_losses):
-        total, weights = self.weighting.combine(task_losses)
-        if self.losses:
-            total += tf.add_n(self.losses)
-        return total, weights
+        extra = tf.add_n(self.losses) if self.losses else None
+        return y_pred, z, task_losses, labels, row_weights, extra
 
     def train_step(self, data):
         x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
-        with tf.GradientTape(persistent=self.weighting.persistent_tape) as tape:
-            y_pred, task_losses, labels, row_weights = self._forward(
-                x, y, sample_weight, training=True
+        strategy = self.weighting
+        with tf.GradientTape(persistent=strategy.persistent_tape) as tape:
+            y_pred, z, task_losses, labels, row_weights, extra = self._forward(
+                x, y, sample_weight, training=True,
+                representation=strategy.needs_representation,
             )
-            total, weights = self._total(task_losses)
-        variables = self.trainable_variables
-        grads = self.weighting.gradients(tape, total, task_losses, variables, self)
+            total, weights = strategy.combine(task_losses)
+            if extra is not None:
+                total += extra
+        variables = self.trainable_variables + list(strategy.trainable_variables)
+        parts = self._structure.parts
+        context = types.SimpleNamespace(
+            shared=[id(v) in parts.shared for v in variables],
+            last_shared=[id(v) in parts.last for v in variables],
+            representation=z,
+            extra_loss=extra,
+            step=self.optimizer.iterations,
+        )
+        grads, weights, total = strategy.gradients(
+            tape, total, weights, task_losses, variables, context
+        )
         del tape
-        self.optimizer.apply_gradients(zip(grads, variables))
+        self._apply(grads, variables, context.shared)
+        strategy.after_update()
         return self._update_metrics(total, task_losses, weights, labels, y_pred, row_weights)
+
+    def _apply(self, grads, variables, shared):
+        """Applies per optimizer group, gradients scaled for the replicas."""
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        groups = {}
+        shared_optimizer = self._structure.shared_optimizer
+        for grad, var, is_shared in zip(grads, variables, shared):
+            if grad is None:
+                continue
+            if replicas > 1:
+                grad = grad / replicas
+            optimizer = shared_optimizer if is_shared and shared_optimizer else self.optimizer
+            groups.setdefault(id(optimizer), (optimizer, []))[1].append((grad, var))
+        for optimizer, pairs in groups.values():
+            optimizer.apply_gradients(pairs)
 
     def test_step(self, data):
         x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
-        y_pred, task_losses, labels, row_weights = self._forward(
+        y_pred, _, task_losses, labels, row_weights, extra = self._forward(
             x, y, sample_weight, training=False
         )
-        total, weights = self._total(task_losses)
+        total, weights = self.weighting.combine(task_losses)
+        if extra is not None:
+            total += extra
         return self._update_metrics(total, task_losses, weights, labels, y_pred, row_weights)
 
     def _update_metrics(self, total, task_losses, weights, labels, y_pred, row_weights):
-        reporting = self._reporting
+        reporting = self._structure.reporting
         reporting.total.update_state(total)
         for i, task in enumerate(self.task_names):
             reporting.losses[i].update_state(task_losses[task])
             reporting.weights[i].update_state(weights[task])
             for metric in reporting.tasks[i]:
-                metric.update_state(
-                    labels[task], y_pred[task], sample_weight=row_weights[task]
-                )
+                metric.update_state(labels[task], y_pred[task], sample_weight=row_weights[task])
         return {m.name: m.result() for m in self.metrics}
 
     def predict(self, x, batch_size=None, **kwargs):
@@ -266,45 +300,50 @@ class MultiTaskModel(tf.keras.Model):
 
     def get_compile_config(self):
         """Optimizer, weighting and (named) losses/metrics, for `.keras` files."""
-        if not hasattr(self, "weighting"):
+        if self.weighting is None:
             return None
         config = {
             "optimizer": tf.keras.optimizers.serialize(self.optimizer),
             "weighting": tf.keras.utils.serialize_keras_object(self.weighting),
         }
-        for key, value in self._compile_args.items():
-            if _is_plain(value):
+        if self._structure.shared_optimizer is not None:
+            config["optimizer"] = {
+                "towers": config["optimizer"],
+                "shared": tf.keras.optimizers.serialize(self._structure.shared_optimizer),
+            }
+        for key, value in self._structure.compile_args.items():
+            if compile_options.is_plain(value):
                 config[key] = value
         return config
 
     def compile_from_config(self, config):
         config = dict(config)
-        config["optimizer"] = tf.keras.optimizers.deserialize(config["optimizer"])
-        config["weighting"] = tf.keras.utils.deserialize_keras_object(
-            config["weighting"]
-        )
+        optimizer = config["optimizer"]
+        if isinstance(optimizer, dict) and sorted(optimizer) == sorted(
+            compile_options.OPTIMIZER_GROUPS
+        ):
+            config["optimizer"] = {
+                k: tf.keras.optimizers.deserialize(v) for k, v in optimizer.items()
+            }
+        else:
+            config["optimizer"] = tf.keras.optimizers.deserialize(optimizer)
+        config["weighting"] = tf.keras.utils.deserialize_keras_object(config["weighting"])
         self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)
 
     def get_config(self):
-        return {**super().get_config(), "task_types": dict(self.task_types)}
+        return {
+            **super().get_config(),
+            "task_types": dict(self.task_types),
+            "shared_layer": self.shared_layer,
+        }
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         task_types = config.pop("task_types", None)
+        shared_layer = config.pop("shared_layer", None)
         model = super().from_config(config, custom_objects=custom_objects)
-        model._set_task_types(task_types)
+        model._set_tasks(task_types, shared_layer)
         return model
-
-
-def _is_plain(value):
-    """Whether a compile argument is names only (so it fits in a config)."""
-    if value is None or isinstance(value, str):
-        return True
-    if isinstance(value, dict):
-        return all(_is_plain(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return all(isinstance(v, str) for v in value)
-    return False

@@ -19,24 +19,25 @@ class FixedWeights(WeightingStrategy):
 
     Example:
     >>> strategy = FixedWeights({"ctr": 1.0, "cvr": 2.0})
-    >>> strategy.build(["ctr", "cvr"])
+    >>> strategy.attach({"ctr": "binary", "cvr": "binary"})
     >>> float(strategy.combine({"ctr": 0.5, "cvr": 0.25})[0])
     1.0
     """
 
-    def __init__(self, weights=None, default=1.0):
-        self.weights = dict(weights or {})
+    def __init__(self, weights=None, default=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.fixed_weights = dict(weights or {})
         self.default = float(default)
-        for task, weight in list(self.weights.items()) + [("default", self.default)]:
+        for task, weight in list(self.fixed_weights.items()) + [("default", self.default)]:
             if not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
                 raise ValueError(
                     f"expected finite, non-negative task weights. Received: "
                     f"{task}={weight!r}"
                 )
 
-    def build(self, task_names):
-        super().build(task_names)
-        unknown = sorted(set(self.weights) - set(self.task_names))
+    def attach(self, task_types):
+        super().attach(task_types)
+        unknown = sorted(set(self.fixed_weights) - set(self.task_names))
         if unknown:
             raise ValueError(
                 f"FixedWeights got weights for unknown tasks {unknown}. Expected "
@@ -45,9 +46,9 @@ class FixedWeights(WeightingStrategy):
 
     def task_weights(self, task_losses):
         return {
-            task: tf.constant(float(self.weights.get(task, self.default)))
+            task: tf.constant(float(self.fixed_weights.get(task, self.default)))
             for task in self.task_names
         }
 
     def get_config(self):
-        return {"weights": dict(self.weights), "default": self.default}
+        return {**super().get_config(), "weights": dict(self.fixed_weights), "default": self.default}

@@ -1,32 +1,56 @@
 """The interface every loss-balancing strategy implements."""
 
+import tensorflow as tf
 
-class WeightingStrategy:
+
+class WeightingStrategy(tf.keras.layers.Layer):
     """Turns per-task losses into the total loss and the gradients applied.
 
-    `MultiTaskModel.train_step` calls a strategy through exactly two methods,
-    whatever the strategy is:
+    `MultiTaskModel.train_step` calls every strategy the same way and never
+    asks which one it is:
 
-    1. `combine(task_losses)` inside the gradient tape → `(total, weights)`;
-       the total is what is reported as `loss`, the weights as `weight_<task>`.
-    2. `gradients(tape, total, task_losses, variables, model)` after the tape
-       closes → one gradient per variable in `variables`.
+    1. `combine(task_losses)` inside the gradient tape → `(total, weights)`.
+    2. `gradients(tape, total, weights, task_losses, variables, context)`
+       after the tape → `(grads, weights, total)`: one gradient per variable,
+       the weights used (reported as `weight_<task>`) and the total (reported
+       as `loss`). The default differentiates `total`, which is all that
+       loss-only strategies need (fixed weights, uncertainty weighting, DWA).
+    3. `after_update()` once the optimizer has applied the gradients.
+    4. `on_epoch_end(epoch, logs)` at the end of every `fit` epoch.
 
-    The default `gradients` differentiates the total, which is all that
-    loss-only strategies (fixed weights, uncertainty weighting, DWA) need.
-    Strategies that need per-task gradients with respect to shared variables
-    or the shared representation (GradNorm, PCGrad, MGDA) set
-    `persistent_tape = True` and override `gradients`; the model exposes what
-    they need (`model.task_names`, its variables) without knowing which
-    strategy runs. `test_step` calls only `combine`.
+    `test_step` calls only `combine`. Strategies that need per-task gradients
+    set `persistent_tape = True`; one that needs the gradient with respect to
+    the shared representation Z sets `needs_representation = True` and finds Z
+    in `context.representation`. `context` also gives `shared` (one bool per
+    variable: does it sit below the model's last shared layer),
+    `last_shared` (one bool per variable: is it a weight of that layer) and
+    `extra_loss` (regularisation, already in `total`).
+
+    A strategy is a Keras layer only so that its state (trainable
+    log-variances, GradNorm weights, DWA loss history) is saved with the
+    model and restored by checkpoints; it is never called on data and adds
+    nothing to the serving signature.
     """
 
     #: Whether the model must record a persistent tape (per-task gradients).
     persistent_tape = False
+    #: Whether `context.representation` must hold the shared representation Z.
+    needs_representation = False
 
-    def build(self, task_names):
-        """Called by `MultiTaskModel.compile` with the trained task names."""
-        self.task_names = tuple(task_names)
+    def attach(self, task_types):
+        """Called by `MultiTaskModel.compile` with the trained tasks' types.
+
+        Args:
+            task_types: `{task: "binary" | "regression"}`.
+        """
+        self.task_types = dict(task_types)
+        self.task_names = tuple(self.task_types)
+        if not self.built:
+            self.create_state()
+            self.built = True
+
+    def create_state(self):
+        """Creates the strategy's variables (`task_names` is set by then)."""
 
     def task_weights(self, task_losses):
         """Returns `{task: scalar weight}` for these losses."""
@@ -37,18 +61,44 @@ class WeightingStrategy:
     def combine(self, task_losses):
         """Returns `(total, weights)` with `total = Σ_k w_k · L_k`."""
         weights = self.task_weights(task_losses)
-        total = 0.0
-        for task in self.task_names:
-            total += weights[task] * task_losses[task]
-        return total, weights
+        return weighted_sum(weights, task_losses), weights
 
-    def gradients(self, tape, total, task_losses, variables, model):
-        """Returns the gradients of `total` for `variables` (one per variable)."""
-        return tape.gradient(total, variables)
+    def gradients(self, tape, total, weights, task_losses, variables, context):
+        """Returns `(grads, weights, total)`; by default the gradient of total."""
+        return tape.gradient(total, variables), weights, total
 
-    def get_config(self):
-        return {}
+    def after_update(self):
+        """Hook run after each optimizer step (e.g. to renormalise weights)."""
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+    def on_epoch_end(self, epoch, logs):
+        """Hook run at the end of each training epoch with Keras' logs."""
+
+    def call(self, inputs):
+        raise TypeError(f"{type(self).__name__} is a weighting strategy, not a layer to call.")
+
+
+def weighted_sum(weights, task_losses):
+    """`Σ_k w_k · L_k` over the tasks of `weights`."""
+    return tf.add_n([weights[task] * task_losses[task] for task in weights])
+
+
+def per_task_gradients(tape, task_losses, sources):
+    """`{task: [∂L_task/∂s for s in sources]}` (None where not connected)."""
+    return {task: tape.gradient(loss, sources) for task, loss in task_losses.items()}
+
+
+def flat(grads, sources):
+    """One vector of the gradients (zeros where None)."""
+    parts = [
+        tf.reshape(tf.zeros_like(s) if g is None else tf.convert_to_tensor(g), (-1,))
+        for g, s in zip(grads, sources)
+    ]
+    return tf.concat(parts, axis=0)
+
+
+def with_extra_loss(grads, tape, context, variables):
+    """Adds the gradient of the regularisation loss (if any) to `grads`."""
+    if context.extra_loss is None:
+        return grads
+    extra = tape.gradient(context.extra_loss, variables)
+    return [b if a is None else (a if b is None else a + b) for a, b in zip(grads, extra)]

@@ -196,6 +196,23 @@ def test_expert_layer_dropout_only_in_training():
     np.testing.assert_allclose(trained[~dropped], 2.0 * reference[~dropped], rtol=1e-5)
 
 
+def test_kernel_regularizer_applies_to_every_kernel_not_biases():
+    layer = ExpertLayer(
+        NUM_EXPERTS,
+        UNITS,
+        kernel_initializer=tf.keras.initializers.Constant(0.5),
+        bias_initializer="ones",
+        kernel_regularizer=tf.keras.regularizers.L2(0.1),
+    )
+    layer(_inputs())
+    e, (u0, u1) = NUM_EXPERTS, UNITS
+    kernel_entries = INPUT_DIM * e * u0 + e * u0 * u1
+    assert len(layer.losses) == 2
+    np.testing.assert_allclose(
+        float(tf.add_n(layer.losses)), 0.1 * 0.25 * kernel_entries, rtol=1e-5
+    )
+
+
 @pytest.mark.parametrize(
     "kwargs, received",
     [

@@ -64,6 +64,14 @@ def test_mlp_two_layers_with_set_weights():
     np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-5, atol=1e-5)
 
 
+def test_mlp_on_a_sequence_acts_on_the_last_axis():
+    x = np.random.default_rng(3).normal(size=(2, 3, 5)).astype("float32")
+    layer = MLP((2,), activation="linear", kernel_initializer="ones")
+    out = layer(x).numpy()
+    assert out.shape == layer.compute_output_shape(x.shape) == (2, 3, 2)
+    np.testing.assert_allclose(out, np.repeat(x.sum(-1, keepdims=True), 2, -1), rtol=1e-5)
+
+
 def test_mlp_dropout_only_in_training():
     x = np.abs(_inputs(batch=8, dim=6)) + 0.5  # positive, so relu keeps all
     layer = MLP((16,), dropout=0.5, kernel_initializer="ones")
@@ -94,9 +102,9 @@ def test_mlp_batch_norm_inference_uses_moving_statistics():
     expected = _relu(gamma * (z - mean) / np.sqrt(variance + BN_EPSILON) + beta)
     np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-5, atol=1e-5)
 
-    moving = [w for w in layer.non_trainable_weights]
+    moving = layer.non_trainable_weights  # moving mean and variance
     assert len(moving) == 2
-    assert all(w.dtype == tf.float32 for w in moving)
+    assert all(tf.as_dtype(w.dtype) == tf.float32 for w in moving)
 
 
 def test_mlp_batch_norm_moving_statistics_update_only_in_training():

@@ -186,11 +186,11 @@ def test_task_types_are_validated():
 
 def test_fixed_weights_strategy():
     strategy = keras_mtl.weighting.FixedWeights({"a": 3.0}, default=0.5)
-    strategy.build(["a", "b"])
+    strategy.attach({"a": "binary", "b": "binary"})
     total, weights = strategy.combine({"a": tf.constant(2.0), "b": tf.constant(4.0)})
     assert float(total) == pytest.approx(3.0 * 2.0 + 0.5 * 4.0)
     assert {k: float(v) for k, v in weights.items()} == {"a": 3.0, "b": 0.5}
     with pytest.raises(ValueError, match="unknown tasks"):
-        keras_mtl.weighting.FixedWeights({"c": 1.0}).build(["a"])
+        keras_mtl.weighting.FixedWeights({"c": 1.0}).attach({"a": "binary"})
     with pytest.raises(ValueError, match="a=-1"):
         keras_mtl.weighting.FixedWeights({"a": -1.0})

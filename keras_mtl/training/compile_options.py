@@ -1,0 +1,74 @@
+"""Checks and objects built from `MultiTaskModel.compile` arguments."""
+
+import types
+
+import tensorflow as tf
+
+from keras_mtl.training import task_metrics
+
+OPTIMIZER_GROUPS = ("shared", "towers")
+
+
+def check_task_keys(tasks, **arguments):
+    """Dict arguments must be keyed by trained task names."""
+    for name, value in arguments.items():
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(tasks))
+            if unknown:
+                raise ValueError(
+                    f"compile({name}=...) names unknown tasks {unknown}. "
+                    f"Expected task names among {list(tasks)}."
+                )
+    metrics = arguments.get("metrics")
+    if metrics is not None and not isinstance(metrics, dict):
+        raise ValueError(
+            f"expected metrics as {{task: [metric, ...]}}. Received: metrics={metrics!r}"
+        )
+
+
+def optimizers(optimizer):
+    """`(towers optimizer, shared optimizer or None)` from compile's argument.
+
+    `optimizer` is one optimizer (or name) for every variable, or
+    `{"shared": ..., "towers": ...}`: the shared variables (below the model's
+    last shared layer: embeddings, shared bottom, experts) use "shared", all
+    others (gates, towers, heads, weighting state) use "towers".
+    """
+    if not isinstance(optimizer, dict):
+        return optimizer, None
+    if sorted(optimizer) != sorted(OPTIMIZER_GROUPS):
+        raise ValueError(
+            f"expected optimizer groups {list(OPTIMIZER_GROUPS)}. "
+            f"Received: {sorted(optimizer)}"
+        )
+    return optimizer["towers"], tf.keras.optimizers.get(optimizer["shared"])
+
+
+def reporting(task_types, metrics):
+    """Trackers for the total, each task's loss and weight, and task metrics.
+
+    A plain namespace, so neither Keras version tracks the metrics as model
+    weights (tf_keras would add their variables to `model.weights`).
+    """
+    tasks = list(task_types)
+    return types.SimpleNamespace(
+        total=tf.keras.metrics.Mean(name="loss"),
+        losses=[tf.keras.metrics.Mean(name=f"{t}_loss") for t in tasks],
+        weights=[tf.keras.metrics.Mean(name=f"weight_{t}") for t in tasks],
+        tasks=[
+            task_metrics.default_task_metrics(t, task_types[t])
+            + task_metrics.user_task_metrics(t, task_types[t], (metrics or {}).get(t))
+            for t in tasks
+        ],
+    )
+
+
+def is_plain(value):
+    """Whether a compile argument is names only (so it fits in a config)."""
+    if value is None or isinstance(value, str):
+        return True
+    if isinstance(value, dict):
+        return all(is_plain(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, str) for v in value)
+    return False

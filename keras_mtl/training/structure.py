@@ -1,0 +1,40 @@
+"""What a MultiTaskModel shares across tasks, found from its functional graph."""
+
+import types
+
+import tensorflow as tf
+
+
+def io_structs(model):
+    """The functional model's `(inputs, outputs)` structures (dicts here)."""
+    inputs = getattr(model, "_inputs_struct", None)  # Keras 3
+    outputs = getattr(model, "_outputs_struct", None)
+    if outputs is None:  # tf_keras
+        inputs, outputs = model._nested_inputs, model._nested_outputs
+    return inputs, outputs
+
+
+def shared_structure(model, shared_layer):
+    """Ids of the shared variables and of the last shared layer's weights.
+
+    The shared variables are those of every layer between the inputs and the
+    output of `shared_layer` (a sub-model over that part of the graph finds
+    them). Also returns a model giving `(outputs, representation)` for
+    strategies that differentiate at the representation. Without a shared
+    layer nothing is shared and there is no representation.
+    """
+    if shared_layer is None:
+        return types.SimpleNamespace(shared=set(), last=set(), with_representation=None)
+    inputs, outputs = io_structs(model)
+    layer = model.get_layer(shared_layer)
+    representation = layer.output
+    below = tf.keras.Model(inputs, representation)
+    with_representation = tf.keras.Model(inputs, [outputs, representation])
+    shared = {id(v) for v in below.trainable_variables}
+    return types.SimpleNamespace(
+        shared=shared,
+        # a weightless last layer (a concatenation of embeddings) stands for
+        # everything below it
+        last={id(v) for v in layer.trainable_variables} or shared,
+        with_representation=with_representation,
+    )
