@@ -68,7 +68,9 @@ def assert_outputs_close(actual, expected, rtol=RTOL, atol=ATOL, what="output"):
         if a.dtype.kind in ("U", "S", "O", "i", "u", "b"):
             np.testing.assert_array_equal(a, e, err_msg=f"{what}[{i}]")
         else:
-            np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, err_msg=f"{what}[{i}]")
+            np.testing.assert_allclose(
+                a, e, rtol=rtol, atol=atol, err_msg=f"{what}[{i}]"
+            )
 
 
 def _weight_id(weight):
@@ -141,12 +143,12 @@ def check_layer(
     assert len(layer.trainable_weights) == num_trainable_weights, (
         f"{type(layer).__name__}: {len(layer.trainable_weights)} trainable "
         f"weights, expected {num_trainable_weights}: "
-        f"{[w.name for w in layer.trainable_weights]}"
+        f"{[_weight_id(w) for w in layer.trainable_weights]}"
     )
     assert len(layer.non_trainable_weights) == num_non_trainable_weights, (
         f"{type(layer).__name__}: {len(layer.non_trainable_weights)} "
         f"non-trainable weights, expected {num_non_trainable_weights}: "
-        f"{[w.name for w in layer.non_trainable_weights]}"
+        f"{[_weight_id(w) for w in layer.non_trainable_weights]}"
     )
     names = [_weight_id(w) for w in layer.weights]
     assert len(set(names)) == len(names), f"weight names are not unique: {names}"

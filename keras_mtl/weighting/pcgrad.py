@@ -1,5 +1,6 @@
 """PCGrad: projecting conflicting task gradients on shared parameters."""
 
+import numpy as np
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -77,7 +78,7 @@ class PCGrad(WeightingStrategy):
                 (num, num), seed=tf.stack([tf.cast(context.step, tf.int32), self.seed])
             )
             summed = project_conflicting(matrix, keys)  # (P,)
-            sizes = [int(tf.size(v)) for v in shared]
+            sizes = [int(np.prod(v.shape)) for v in shared]
             for v, part in zip(shared, tf.split(summed, sizes)):
                 grads[id(v)] = tf.reshape(part, v.shape)
         if others:

@@ -49,5 +49,6 @@ def test_symbolic_output_is_int32_and_feeds_an_embedding():
 
 @pytest.mark.parametrize("vocabulary_size", [0, -3, 2.5, True])
 def test_invalid_vocabulary_size(vocabulary_size):
-    with pytest.raises(ValueError, match=re.escape(f"vocabulary_size={vocabulary_size!r}")):
+    received = f"vocabulary_size={vocabulary_size!r}"
+    with pytest.raises(ValueError, match=re.escape(received)):
         EncodedIdLookup(vocabulary_size)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_mtl.layers import MLP
 from keras_mtl.layers import ExpertLayer
+from keras_mtl.layers import MLP
 from tests.layer_check import check_layer
 
 NUM_EXPERTS, INPUT_DIM, UNITS = 3, 5, (4, 2)

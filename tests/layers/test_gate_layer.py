@@ -71,7 +71,8 @@ def test_zero_kernel_gate_averages_the_experts():
 def test_gate_mixture_by_hand():
     gate_input, experts = _inputs()
     rng = np.random.default_rng(1)
-    kernel, bias = rng.normal(size=(GATE_DIM, NUM_EXPERTS)), rng.normal(size=(NUM_EXPERTS,))
+    kernel = rng.normal(size=(GATE_DIM, NUM_EXPERTS))
+    bias = rng.normal(size=(NUM_EXPERTS,))
     layer = GateLayer(NUM_EXPERTS, return_weights=True)
     layer([gate_input, experts])
     layer.set_weights([kernel, bias])
