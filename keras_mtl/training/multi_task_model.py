@@ -137,16 +137,22 @@ class MultiTaskModel(tf.keras.Model):
         self._structure.compile_args = {"loss": loss, "metrics": metrics}
         self._structure.reporting = compile_options.reporting(self.task_types, metrics)
         optimizer, shared_optimizer = compile_options.optimizers(optimizer)
+        self._structure.shared_optimizer = shared_optimizer
+        super().compile(optimizer=optimizer, **kwargs)
+        # Build the optimizers now, with exactly the variables each will
+        # update (strategy state included), so `.keras` files restore their
+        # slots one to one.
+        variables = self.trainable_variables + list(weighting.trainable_variables)
+        shared = [v for v in variables if id(v) in self._structure.parts.shared]
         if shared_optimizer is not None:
-            shared = [v for v in self.trainable_variables if id(v) in self._structure.parts.shared]
             if not shared:
                 raise ValueError(
                     "optimizer groups need shared variables. Received a model "
                     "without shared_layer (keras_mtl builders declare it)."
                 )
             shared_optimizer.build(shared)
-        self._structure.shared_optimizer = shared_optimizer
-        super().compile(optimizer=optimizer, **kwargs)
+            variables = [v for v in variables if id(v) not in self._structure.parts.shared]
+        self.optimizer.build(variables)
 
     @property
     def weighting(self):
@@ -329,8 +335,6 @@ class MultiTaskModel(tf.keras.Model):
             config["optimizer"] = tf.keras.optimizers.deserialize(optimizer)
         config["weighting"] = tf.keras.utils.deserialize_keras_object(config["weighting"])
         self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
 
     def get_config(self):
         return {

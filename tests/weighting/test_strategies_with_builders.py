@@ -1,0 +1,93 @@
+"""Every strategy with every builder: trains, moves its weights, saves, exports."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_mtl
+from keras_mtl import weighting
+from tests.models import builder_cases
+
+STRATEGIES = [
+    weighting.FixedWeights,
+    weighting.UncertaintyWeighting,
+    weighting.GradNorm,
+    weighting.DWA,
+    weighting.PCGrad,
+    weighting.MGDA,
+]
+MOVING = {weighting.UncertaintyWeighting, weighting.GradNorm, weighting.DWA, weighting.MGDA}
+
+
+@pytest.fixture(scope="module")
+def data():
+    df = builder_cases.frame()
+    return df, builder_cases.features(df)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=[s.__name__ for s in STRATEGIES])
+@pytest.mark.parametrize("builder", builder_cases.BUILDERS,
+                         ids=[b.__name__ for b in builder_cases.BUILDERS])
+def test_strategy_trains_every_builder(builder, strategy, data):
+    df, feats = data
+    model, labels = builder_cases.build(builder, feats)
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.01), weighting=strategy())
+    ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=16)
+    history = model.fit(ds, epochs=3, verbose=0).history
+    for task in labels:
+        assert np.all(np.isfinite(history[f"{task}_loss"]))
+        weights = history[f"weight_{task}"]
+        assert np.all(np.isfinite(weights)) and min(weights) > 0
+    first = [history[f"weight_{t}"][0] for t in labels]
+    last = [history[f"weight_{t}"][-1] for t in labels]
+    if strategy in MOVING:
+        assert not np.allclose(first, last)
+    else:
+        assert first == last == [1.0] * len(labels)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=[s.__name__ for s in STRATEGIES])
+def test_strategy_state_saves_but_stays_out_of_serving(strategy, data, tmp_path):
+    df, feats = data
+    model, labels = builder_cases.build(keras_mtl.MMoE, feats)
+    model.compile(optimizer="adam", weighting=strategy())
+    ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=16)
+    model.fit(ds, epochs=2, verbose=0)
+    assert not any(v is w for v in model.weights for w in model.weighting.weights)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = tf.keras.models.load_model(path)
+    assert type(loaded.weighting) is strategy
+    for saved, restored in zip(model.weighting.weights, loaded.weighting.weights):
+        np.testing.assert_allclose(saved.numpy(), restored.numpy())
+    inputs = keras_mtl.data.features_to_arrays(df.head(8), feats)
+    expected = model.predict(inputs, verbose=0)
+    export = keras_mtl.export.export_saved_model(model, str(tmp_path / "serving"))
+    serving = tf.saved_model.load(export).signatures["serving_default"]
+    assert sorted(serving.structured_input_signature[1]) == sorted(inputs)
+    served = serving(**{k: tf.constant(v) for k, v in inputs.items()})
+    assert sorted(served) == sorted(expected)
+    for task in expected:
+        np.testing.assert_allclose(served[task].numpy(), expected[task], atol=1e-5)
+
+
+def test_optimizer_groups_train_shared_and_towers_separately(data):
+    df, feats = data
+    model, labels = builder_cases.build(keras_mtl.MMoE, feats)
+    model.compile(optimizer={"shared": tf.keras.optimizers.SGD(0.0),
+                             "towers": tf.keras.optimizers.Adam(0.01)})
+    experts = model.get_layer("experts").kernels[0].numpy()
+    embedding = model.get_layer("color_embedding").embeddings.numpy()
+    tower = model.get_layer("tower_ctr").get_weights()[0]
+    gate = model.get_layer("gate_ctr").get_weights()[0]
+    model.fit(keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=16), epochs=1, verbose=0)
+    np.testing.assert_array_equal(model.get_layer("experts").kernels[0].numpy(), experts)
+    np.testing.assert_array_equal(model.get_layer("color_embedding").embeddings.numpy(), embedding)
+    assert not np.allclose(model.get_layer("tower_ctr").get_weights()[0], tower)
+    assert not np.allclose(model.get_layer("gate_ctr").get_weights()[0], gate)
+
+
+def test_optimizer_groups_are_validated(data):
+    model, _ = builder_cases.build(keras_mtl.MMoE, data[1])
+    with pytest.raises(ValueError, match="optimizer groups"):
+        model.compile(optimizer={"shared": "sgd", "tower": "adam"})
