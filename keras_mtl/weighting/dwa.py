@@ -26,7 +26,7 @@ class DWA(WeightingStrategy):
     ...     strategy.on_epoch_end(epoch, logs)
     >>> weights = strategy.task_weights({})
     >>> round(float(weights["a"]), 4), round(float(weights["b"]), 4)
-    (0.7551, 1.2449)
+    (0.8756, 1.1244)
 
     References:
         Liu et al., "End-to-End Multi-Task Learning with Attention", CVPR 2019.
@@ -70,7 +70,7 @@ class DWA(WeightingStrategy):
         self.previous_losses.assign(self.last_losses)
         self.last_losses.assign(current)
         self.epochs_seen.assign_add(1.0)
-        if float(self.epochs_seen) >= 2:
+        if float(self.epochs_seen.numpy()) >= 2:
             ratio = tf.math.divide_no_nan(current, tf.convert_to_tensor(self.previous_losses))
             weights = len(self.task_names) * tf.nn.softmax(ratio / self.temperature)
             self.weights_vector.assign(weights)

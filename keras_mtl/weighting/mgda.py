@@ -14,7 +14,8 @@ def min_norm_weights(grads, iterations=50):
     1)`; more tasks run Frank–Wolfe on the Gram matrix from uniform weights.
 
     Example:
-    >>> min_norm_weights(tf.constant([[1.0, 0.0], [0.0, 3.0]])).numpy().round(2).tolist()
+    >>> alpha = min_norm_weights(tf.constant([[1.0, 0.0], [0.0, 3.0]]))
+    >>> [round(float(a), 4) for a in alpha]
     [0.9, 0.1]
     """
     gram = tf.matmul(grads, grads, transpose_b=True)  # (T, T)

@@ -1,0 +1,100 @@
+"""MirroredStrategy over two logical CPUs equals single-device training."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras_mtl
+    from keras_mtl import weighting
+    from tests.weighting import toy
+
+    # labels unevenly missing: the first half of the batch (replica 0) has one
+    # labelled row for task a, the second half all four
+    y_a = toy.Y_A[:8].copy()
+    y_a[[0, 1, 2]] = np.nan
+    x = toy.X[:8]
+
+    def data():
+        return tf.data.Dataset.from_tensor_slices(
+            ({"x": x}, {"a": y_a, "b": toy.Y_B[:8]})).batch(8)
+
+    # one MirroredStrategy for the process: several would share collective keys
+    MIRRORED = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+    def train(strategy_cls, initial, distribute):
+        scope = MIRRORED if distribute else tf.distribute.get_strategy()
+        with scope.scope():
+            model = toy.model(("binary", "regression"))
+            model.set_weights(initial)
+            model.compile(optimizer=tf.keras.optimizers.SGD(0.5), weighting=strategy_cls())
+        history = model.fit(data(), epochs=2, verbose=0).history
+        state = [w.numpy().tolist() for w in model.weighting.weights]
+        return [w.tolist() for w in model.get_weights()], history, state
+
+    tf.keras.utils.set_random_seed(0)
+    initial = toy.model(("binary", "regression")).get_weights()
+    results = {"replicas": len(tf.config.list_logical_devices("CPU"))}
+    for cls in (weighting.FixedWeights, weighting.UncertaintyWeighting, weighting.GradNorm,
+                weighting.DWA, weighting.PCGrad, weighting.MGDA):
+        single = train(cls, initial, False)
+        mirrored = train(cls, initial, True)
+        results[cls.__name__] = {"single": single, "mirrored": mirrored}
+    json.dump(results, open(sys.argv[1], "w"))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("distributed")
+    script, out = folder / "run.py", folder / "out.json"
+    script.write_text(SCRIPT)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
+    run = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
+                         text=True, env=env, cwd=ROOT, timeout=600)
+    assert run.returncode == 0, run.stderr[-4000:]
+    return json.loads(out.read_text())
+
+
+def _close(a, b, tol):
+    import numpy as np
+
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("name", ["FixedWeights", "UncertaintyWeighting", "DWA"])
+def test_loss_only_strategies_match_single_device_exactly(results, name):
+    """Global-batch loss scaling: uneven label counts per replica change nothing."""
+    assert results["replicas"] == 2
+    single, mirrored = results[name]["single"], results[name]["mirrored"]
+    _close(single[0], mirrored[0], 1e-5)  # model weights after two steps
+    _close(single[2], mirrored[2], 1e-5)  # strategy state
+    for key in ("loss", "a_loss", "b_loss", "weight_a", "weight_b"):
+        _close(single[1][key], mirrored[1][key], 1e-5)
+
+
+@pytest.mark.parametrize("name", ["GradNorm", "PCGrad", "MGDA"])
+def test_gradient_strategies_train_under_mirrored_strategy(results, name):
+    import numpy as np
+
+    single, mirrored = results[name]["single"], results[name]["mirrored"]
+    for key in ("loss", "weight_a", "weight_b"):
+        assert np.all(np.isfinite(mirrored[1][key]))
+    # the first step's losses are computed before any update: identical
+    _close([single[1]["a_loss"][0]], [mirrored[1]["a_loss"][0]], 1e-5)
