@@ -6,6 +6,7 @@ from keras_mtl.layers.gate_layer import GateLayer
 from keras_mtl.layers.mlp import MLP
 from keras_mtl.layers.numeric_transform import NumericTransform
 from keras_mtl.layers.sequence_pooling import SequencePooling
+from keras_mtl.layers.stop_gradient import StopGradient
 from keras_mtl.layers.task_head import TaskHead
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "MLP",
     "NumericTransform",
     "SequencePooling",
+    "StopGradient",
     "TaskHead",
 ]

@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras_mtl.features import feature_inputs
 from keras_mtl.layers import _validation
 from keras_mtl.layers.mlp import MLP
+from keras_mtl.layers.stop_gradient import StopGradient
 from keras_mtl.layers.task_head import TASK_TYPES
 from keras_mtl.layers.task_head import TaskHead
 from keras_mtl.training.multi_task_model import MultiTaskModel
@@ -70,6 +71,38 @@ def bottom(features, l2_reg_embedding):
         inputs, features, regularizer(l2_reg_embedding, "l2_reg_embedding")
     )
     return inputs, x
+
+
+def dependencies(task_names, task_dependencies):
+    """Validated `{task: (earlier tasks whose predictions it reads)}`."""
+    out = {}
+    for task, sources in dict(task_dependencies or {}).items():
+        sources = (sources,) if isinstance(sources, str) else tuple(sources)
+        if task not in task_names:
+            raise ValueError(
+                f"task_dependencies names unknown task '{task}'. Expected task "
+                f"names among {list(task_names)}."
+            )
+        for source in sources:
+            if source not in task_names[: task_names.index(task)]:
+                raise ValueError(
+                    f"Task '{task}' can read the predictions of earlier tasks only "
+                    f"(order of task_names {list(task_names)}). Received '{source}'."
+                )
+        out[task] = sources
+    return out
+
+
+def tower_input(x, task, outputs, task_dependencies):
+    """x, concatenated with the stop-gradient predictions `task` depends on."""
+    sources = task_dependencies.get(task, ())
+    if not sources:
+        return x
+    predictions = [
+        StopGradient(name=f"stop_gradient_{source}_to_{task}")(outputs[source])
+        for source in sources
+    ]
+    return tf.keras.layers.Concatenate(name=f"tower_input_{task}")([x] + predictions)
 
 
 def tower_head(x, task, task_type, tower_units, activation, dropout, kernel_reg):

@@ -17,6 +17,7 @@ def MMoE(
     dropout=0.0,
     l2_reg=0.0,
     l2_reg_embedding=0.0,
+    task_dependencies=None,
     name="mmoe",
 ):
     """Builds MMoE: `y_k = tower_k(Σ_i softmax(g_k(x))_i · f_i(x))`.
@@ -32,8 +33,8 @@ def MMoE(
         expert_units: widths of every expert's layers.
         gate_units: hidden widths of every gate before its softmax.
         tower_units: widths of every task tower (may be empty).
-        activation, dropout, l2_reg, l2_reg_embedding, name: as in
-            `SharedBottom`.
+        activation, dropout, l2_reg, l2_reg_embedding, task_dependencies,
+            name: as in `SharedBottom`.
 
     Returns:
         A `MultiTaskModel` with outputs `{task: (batch, 1)}`; gate layers are
@@ -51,6 +52,7 @@ def MMoE(
         Multi-gate Mixture-of-Experts", KDD 2018.
     """
     task_names, task_types = _builder.task_list(task_names, task_types)
+    task_dependencies = _builder.dependencies(task_names, task_dependencies)
     num_experts = _builder.count("num_experts", num_experts)
     expert_units = _builder.widths("expert_units", expert_units, allow_empty=False)
     gate_units = _builder.widths("gate_units", gate_units)
@@ -74,7 +76,8 @@ def MMoE(
             kernel_regularizer=kernel_reg,
             name=f"gate_{task}",
         )([x, experts])  # (B, units)
+        tower_input = _builder.tower_input(mixed, task, outputs, task_dependencies)
         outputs[task] = _builder.tower_head(
-            mixed, task, task_type, tower_units, activation, dropout, kernel_reg
+            tower_input, task, task_type, tower_units, activation, dropout, kernel_reg
         )
     return _builder.model(inputs, outputs, task_names, task_types, name, experts)

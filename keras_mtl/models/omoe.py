@@ -17,6 +17,7 @@ def OMoE(
     dropout=0.0,
     l2_reg=0.0,
     l2_reg_embedding=0.0,
+    task_dependencies=None,
     name="omoe",
 ):
     """Builds OMoE: `y_k = tower_k(Σ_i softmax(g(x))_i · f_i(x))`, one gate.
@@ -41,6 +42,7 @@ def OMoE(
         Ma et al., KDD 2018 (the OMoE baseline of the MMoE paper).
     """
     task_names, task_types = _builder.task_list(task_names, task_types)
+    task_dependencies = _builder.dependencies(task_names, task_dependencies)
     num_experts = _builder.count("num_experts", num_experts)
     expert_units = _builder.widths("expert_units", expert_units, allow_empty=False)
     gate_units = _builder.widths("gate_units", gate_units)
@@ -62,10 +64,10 @@ def OMoE(
         kernel_regularizer=kernel_reg,
         name="gate",
     )([x, experts])  # (B, units)
-    outputs = {
-        task: _builder.tower_head(
-            mixed, task, task_type, tower_units, activation, dropout, kernel_reg
+    outputs = {}
+    for task, task_type in zip(task_names, task_types):
+        tower_input = _builder.tower_input(mixed, task, outputs, task_dependencies)
+        outputs[task] = _builder.tower_head(
+            tower_input, task, task_type, tower_units, activation, dropout, kernel_reg
         )
-        for task, task_type in zip(task_names, task_types)
-    }
     return _builder.model(inputs, outputs, task_names, task_types, name, experts)

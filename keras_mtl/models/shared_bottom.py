@@ -14,6 +14,7 @@ def SharedBottom(
     dropout=0.0,
     l2_reg=0.0,
     l2_reg_embedding=0.0,
+    task_dependencies=None,
     name="shared_bottom",
 ):
     """Builds `h = MLP_shared(x); y_k = tower_k(h)`.
@@ -29,6 +30,9 @@ def SharedBottom(
         dropout: dropout rate of hidden layers.
         l2_reg: L2 penalty of dense kernels.
         l2_reg_embedding: L2 penalty of embedding tables.
+        task_dependencies: `{task: earlier task or tasks}`; the tower of
+            `task` also reads those tasks' predictions, with their gradient
+            stopped (e.g. `{"cvr": "ctr"}`).
         name: model name.
 
     Returns:
@@ -44,6 +48,7 @@ def SharedBottom(
         Caruana, "Multitask Learning", Machine Learning 1997.
     """
     task_names, task_types = _builder.task_list(task_names, task_types)
+    task_dependencies = _builder.dependencies(task_names, task_dependencies)
     bottom_units = _builder.widths("bottom_units", bottom_units, allow_empty=False)
     tower_units = _builder.widths("tower_units", tower_units)
     kernel_reg = _builder.regularizer(l2_reg)
@@ -55,10 +60,10 @@ def SharedBottom(
         kernel_regularizer=kernel_reg,
         name="shared_bottom",
     )(x)
-    outputs = {
-        task: _builder.tower_head(
-            shared, task, task_type, tower_units, activation, dropout, kernel_reg
+    outputs = {}
+    for task, task_type in zip(task_names, task_types):
+        tower_input = _builder.tower_input(shared, task, outputs, task_dependencies)
+        outputs[task] = _builder.tower_head(
+            tower_input, task, task_type, tower_units, activation, dropout, kernel_reg
         )
-        for task, task_type in zip(task_names, task_types)
-    }
     return _builder.model(inputs, outputs, task_names, task_types, name, shared)
