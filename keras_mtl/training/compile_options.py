@@ -72,3 +72,32 @@ def is_plain(value):
     if isinstance(value, (list, tuple)):
         return all(isinstance(v, str) for v in value)
     return False
+
+
+def compile_config(optimizer, shared_optimizer, weighting, compile_args):
+    """The JSON-able compile arguments of a model (see `from_compile_config`)."""
+    config = {
+        "optimizer": tf.keras.optimizers.serialize(optimizer),
+        "weighting": tf.keras.utils.serialize_keras_object(weighting),
+    }
+    if shared_optimizer is not None:
+        config["optimizer"] = {
+            "towers": config["optimizer"],
+            "shared": tf.keras.optimizers.serialize(shared_optimizer),
+        }
+    for key, value in compile_args.items():
+        if is_plain(value):
+            config[key] = value
+    return config
+
+
+def from_compile_config(config):
+    """`compile` keyword arguments from `compile_config`'s output."""
+    config = dict(config)
+    optimizer = config["optimizer"]
+    if isinstance(optimizer, dict) and sorted(optimizer) == sorted(OPTIMIZER_GROUPS):
+        config["optimizer"] = {k: tf.keras.optimizers.deserialize(v) for k, v in optimizer.items()}
+    else:
+        config["optimizer"] = tf.keras.optimizers.deserialize(optimizer)
+    config["weighting"] = tf.keras.utils.deserialize_keras_object(config["weighting"])
+    return config

@@ -66,3 +66,22 @@ def masked_loss(loss_fn, labels, y_pred, weights, replicas=1):
         denominator = context.all_reduce(tf.distribute.ReduceOp.SUM, denominator)
         numerator = numerator * replicas
     return tf.math.divide_no_nan(numerator, denominator)
+
+
+def labels_by_task(y, task_names):
+    """Labels as `{task: tensor}`; a lone tensor is allowed for one task."""
+    if not isinstance(y, dict):
+        if len(task_names) == 1:
+            return {task_names[0]: y}
+        raise ValueError(
+            f"expected labels as a dict keyed by task name {list(task_names)}. "
+            f"Received: {type(y).__name__}"
+        )
+    missing = [t for t in task_names if t not in y]
+    if missing:
+        raise KeyError(
+            f"Labels for tasks {missing} are missing. Received label keys "
+            f"{sorted(y)}; expected {list(task_names)} (use NaN for a missing "
+            "label, which is masked out)."
+        )
+    return y

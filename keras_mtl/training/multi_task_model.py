@@ -6,7 +6,6 @@ import numpy as np
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
-from keras_mtl.layers.task_head import TASK_TYPES
 from keras_mtl.training import compile_options
 from keras_mtl.training import losses as losses_lib
 from keras_mtl.training import structure
@@ -69,24 +68,7 @@ class MultiTaskModel(tf.keras.Model):
         self._set_tasks(task_types, shared_layer)
 
     def _set_tasks(self, task_types, shared_layer):
-        _, structure_out = structure.io_structs(self)
-        if not isinstance(structure_out, dict):
-            raise ValueError(
-                "MultiTaskModel expected outputs as a dict keyed by task name. "
-                f"Received: {type(structure_out).__name__}"
-            )
-        outputs = tuple(structure_out)
-        task_types = dict(task_types or {name: "binary" for name in outputs})
-        for task, task_type in task_types.items():
-            if task not in outputs:
-                raise ValueError(
-                    f"task_types names '{task}', which is not an output. "
-                    f"Expected names among the outputs {list(outputs)}."
-                )
-            if task_type not in TASK_TYPES:
-                raise ValueError(
-                    f"Task '{task}': expected a type in {TASK_TYPES}. Received: {task_type!r}"
-                )
+        task_types = structure.checked_task_types(structure.io_structs(self)[1], task_types)
         if shared_layer is not None and shared_layer not in [l.name for l in self.layers]:
             raise ValueError(
                 f"shared_layer={shared_layer!r} is not a layer of this model."
@@ -181,23 +163,6 @@ class MultiTaskModel(tf.keras.Model):
         ]
         return super().fit(*args, **kwargs)
 
-    def _labels(self, y):
-        if not isinstance(y, dict):
-            if len(self.task_names) == 1:
-                return {self.task_names[0]: y}
-            raise ValueError(
-                "expected labels as a dict keyed by task name "
-                f"{list(self.task_names)}. Received: {type(y).__name__}"
-            )
-        missing = [t for t in self.task_names if t not in y]
-        if missing:
-            raise KeyError(
-                f"Labels for tasks {missing} are missing. Received label keys "
-                f"{sorted(y)}; expected {list(self.task_names)} (use NaN for a "
-                "missing label, which is masked out)."
-            )
-        return y
-
     def _forward(self, x, y, sample_weight, training, representation=False):
         """Runs the model; returns predictions, Z, losses, labels, row weights.
 
@@ -206,7 +171,7 @@ class MultiTaskModel(tf.keras.Model):
         (what gradient scaling by 1/R and Keras metrics do) gives the loss of
         the global batch exactly.
         """
-        y = self._labels(y)
+        y = losses_lib.labels_by_task(y, self.task_names)
         z = None
         if representation and self._structure.parts.with_representation is not None:
             y_pred, z = self._structure.parts.with_representation(x, training=training)
@@ -305,36 +270,16 @@ class MultiTaskModel(tf.keras.Model):
         return super().predict(x, batch_size=batch_size, **kwargs)
 
     def get_compile_config(self):
-        """Optimizer, weighting and (named) losses/metrics, for `.keras` files."""
+        """Optimizer(s), weighting and (named) losses/metrics, for `.keras` files."""
         if self.weighting is None:
             return None
-        config = {
-            "optimizer": tf.keras.optimizers.serialize(self.optimizer),
-            "weighting": tf.keras.utils.serialize_keras_object(self.weighting),
-        }
-        if self._structure.shared_optimizer is not None:
-            config["optimizer"] = {
-                "towers": config["optimizer"],
-                "shared": tf.keras.optimizers.serialize(self._structure.shared_optimizer),
-            }
-        for key, value in self._structure.compile_args.items():
-            if compile_options.is_plain(value):
-                config[key] = value
-        return config
+        return compile_options.compile_config(
+            self.optimizer, self._structure.shared_optimizer, self.weighting,
+            self._structure.compile_args,
+        )
 
     def compile_from_config(self, config):
-        config = dict(config)
-        optimizer = config["optimizer"]
-        if isinstance(optimizer, dict) and sorted(optimizer) == sorted(
-            compile_options.OPTIMIZER_GROUPS
-        ):
-            config["optimizer"] = {
-                k: tf.keras.optimizers.deserialize(v) for k, v in optimizer.items()
-            }
-        else:
-            config["optimizer"] = tf.keras.optimizers.deserialize(optimizer)
-        config["weighting"] = tf.keras.utils.deserialize_keras_object(config["weighting"])
-        self.compile(**config)
+        self.compile(**compile_options.from_compile_config(config))
 
     def get_config(self):
         return {

@@ -4,6 +4,8 @@ import types
 
 import tensorflow as tf
 
+from keras_mtl.layers.task_head import TASK_TYPES
+
 
 def io_structs(model):
     """The functional model's `(inputs, outputs)` structures (dicts here)."""
@@ -38,3 +40,24 @@ def shared_structure(model, shared_layer):
         last={id(v) for v in layer.trainable_variables} or shared,
         with_representation=with_representation,
     )
+
+
+def checked_task_types(outputs, task_types):
+    """`{task: type}` (default: every output binary), checked against outputs."""
+    if not isinstance(outputs, dict):
+        raise ValueError(
+            "MultiTaskModel expected outputs as a dict keyed by task name. "
+            f"Received: {type(outputs).__name__}"
+        )
+    task_types = dict(task_types or {name: "binary" for name in outputs})
+    for task, task_type in task_types.items():
+        if task not in outputs:
+            raise ValueError(
+                f"task_types names '{task}', which is not an output. "
+                f"Expected names among the outputs {list(outputs)}."
+            )
+        if task_type not in TASK_TYPES:
+            raise ValueError(
+                f"Task '{task}': expected a type in {TASK_TYPES}. Received: {task_type!r}"
+            )
+    return task_types
