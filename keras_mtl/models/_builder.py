@@ -123,6 +123,21 @@ def layer_name(tensor):
     return tensor._keras_history[0].name
 
 
+def towers(task_inputs, task_names, task_types, tower_units, activation, dropout,
+           kernel_reg, task_dependencies):
+    """`{task: head(tower(input))}` in task order, dependencies wired in.
+
+    `task_inputs` is `{task: tensor}` or one tensor every tower reads.
+    """
+    outputs = {}
+    for task, task_type in zip(task_names, task_types):
+        x = task_inputs[task] if isinstance(task_inputs, dict) else task_inputs
+        x = tower_input(x, task, outputs, task_dependencies)
+        outputs[task] = tower_head(x, task, task_type, tower_units, activation, dropout,
+                                   kernel_reg)
+    return outputs
+
+
 def model(inputs, outputs, task_names, task_types, name, shared):
     """The MultiTaskModel; `shared` is the output of the last shared layer."""
     return MultiTaskModel(

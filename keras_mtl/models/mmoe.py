@@ -67,17 +67,16 @@ def MMoE(
         kernel_regularizer=kernel_reg,
         name="experts",
     )(x)  # (B, E, units)
-    outputs = {}
-    for task, task_type in zip(task_names, task_types):
-        mixed = GateLayer(
+    mixed = {
+        task: GateLayer(
             num_experts,
             hidden_units=gate_units,
             activation=activation,
             kernel_regularizer=kernel_reg,
             name=f"gate_{task}",
         )([x, experts])  # (B, units)
-        tower_input = _builder.tower_input(mixed, task, outputs, task_dependencies)
-        outputs[task] = _builder.tower_head(
-            tower_input, task, task_type, tower_units, activation, dropout, kernel_reg
-        )
+        for task in task_names
+    }
+    outputs = _builder.towers(mixed, task_names, task_types, tower_units, activation,
+                              dropout, kernel_reg, task_dependencies)
     return _builder.model(inputs, outputs, task_names, task_types, name, experts)

@@ -60,10 +60,6 @@ def SharedBottom(
         kernel_regularizer=kernel_reg,
         name="shared_bottom",
     )(x)
-    outputs = {}
-    for task, task_type in zip(task_names, task_types):
-        tower_input = _builder.tower_input(shared, task, outputs, task_dependencies)
-        outputs[task] = _builder.tower_head(
-            tower_input, task, task_type, tower_units, activation, dropout, kernel_reg
-        )
+    outputs = _builder.towers(shared, task_names, task_types, tower_units, activation,
+                              dropout, kernel_reg, task_dependencies)
     return _builder.model(inputs, outputs, task_names, task_types, name, shared)
