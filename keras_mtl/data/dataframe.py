@@ -8,6 +8,7 @@ from keras_mtl.features.adapt import require_column
 from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.feature_inputs import validate_features
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
+from keras_mtl.data import validation
 
 
 def _categorical_array(spec, series):
@@ -16,13 +17,7 @@ def _categorical_array(spec, series):
         return series.map(lambda v: "" if pd.isna(v) else str(v)).to_numpy(
             dtype=object
         )
-    if series.isna().any():
-        raise ValueError(
-            f"Feature '{spec.name}': expected integer values. Received "
-            f"{int(series.isna().sum())} missing values; fill them (e.g. with an "
-            "id the vocabulary does not hold, which maps to the OOV row)."
-        )
-    return series.to_numpy(dtype="int64")
+    return validation.as_integers(spec.name, series)
 
 
 def _padded(spec, series, weights=False):
@@ -49,8 +44,15 @@ def _padded(spec, series, weights=False):
 
 def _dense_array(spec, series):
     if spec.dimension == 1:
-        return series.to_numpy(dtype="float32")
-    values = np.asarray(np.stack(series.to_numpy()), dtype="float32")
+        return validation.as_floats(spec.name, series)
+    try:
+        values = np.asarray(np.stack(series.to_numpy()), dtype="float32")
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"Feature '{spec.name}': expected cells of {spec.dimension} numbers. "
+            f"Received {error}."
+        ) from None
+    validation.check_finite(spec.name, values)
     if values.shape[1:] != (spec.dimension,):
         raise ValueError(
             f"Feature '{spec.name}': expected cells of {spec.dimension} values. "
@@ -82,23 +84,41 @@ def features_to_arrays(df, features):
     return arrays
 
 
-def labels_to_arrays(df, labels):
+def label_columns(labels):
+    """`{task: column}` from a dict, a list of columns or one column name."""
+    if isinstance(labels, str):
+        labels = [labels]
+    if not isinstance(labels, dict):
+        labels = {name: name for name in labels}
+    return labels
+
+
+def labels_to_arrays(df, labels, task_types=None):
     """`{task: float32 array}`; NaN (missing label) is kept and masked later.
 
     Args:
         df: the DataFrame.
         labels: `{task: column}`, or a list of columns named like the tasks.
+        task_types: optional `{task: "binary" | "regression"}` (e.g. a model's
+            `task_types`); binary labels must then be 0, 1 or NaN.
     """
-    if isinstance(labels, str):
-        labels = [labels]
-    if not isinstance(labels, dict):
-        labels = {name: name for name in labels}
-    return {
-        task: pd.to_numeric(require_column(df, column), errors="raise").to_numpy(
-            dtype="float32"
-        )
-        for task, column in labels.items()
-    }
+    out = {}
+    for task, column in label_columns(labels).items():
+        series = require_column(df, column)
+        numeric = pd.to_numeric(series, errors="coerce")
+        bad = numeric.isna() & series.notna()
+        if bad.any():
+            raise ValueError(
+                f"Task '{task}' (column '{column}'): expected numeric labels (NaN for "
+                f"missing). Received {validation._examples(series, bad)}."
+            )
+        values = numeric.to_numpy(dtype="float32", na_value=np.nan)
+        if np.isinf(values).any():
+            raise ValueError(f"Task '{task}' (column '{column}'): expected finite labels. Received inf.")
+        if (task_types or {}).get(task) == "binary":
+            validation.check_binary_labels(task, values)
+        out[task] = values
+    return out
 
 
 def df_to_dataset(
@@ -109,8 +129,17 @@ def df_to_dataset(
     shuffle=False,
     seed=None,
     drop_remainder=False,
+    task_types=None,
+    unused_columns="ignore",
 ):
     """A batched `tf.data.Dataset` of `(features, labels)` from a DataFrame.
+
+    Bad input fails here with an error naming the column and rows: a missing
+    feature or label column, non-numeric or NaN/inf numeric features,
+    non-integer values for integer features, non-numeric labels, binary labels
+    outside {0, 1} (when `task_types` is given), an empty frame. Unseen
+    categories are not an error: they go to the OOV row. Columns that are
+    neither features nor labels are ignored by default.
 
     Args:
         df: pandas DataFrame with one column per feature (and per label).
@@ -121,6 +150,10 @@ def df_to_dataset(
         shuffle: shuffle rows each epoch (with `seed`).
         seed: shuffle seed.
         drop_remainder: drop a last, smaller batch.
+        task_types: `{task: type}` to check labels against (e.g.
+            `model.task_types`).
+        unused_columns: "ignore", "warn" or "error" for columns that are
+            neither features nor labels.
 
     Returns:
         A `tf.data.Dataset` of `(feature dict, label dict)` (or feature dicts),
@@ -137,7 +170,9 @@ def df_to_dataset(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"expected a positive integer. Received: batch_size={batch_size!r}")
     x = features_to_arrays(df, features)
-    elements = x if labels is None else (x, labels_to_arrays(df, labels))
+    used = set(x) | set(label_columns(labels or {}).values())
+    validation.unused_columns(df, used, unused_columns)
+    elements = x if labels is None else (x, labels_to_arrays(df, labels, task_types))
     ds = tf.data.Dataset.from_tensor_slices(elements)
     if shuffle:
         ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
