@@ -146,6 +146,14 @@ class MultiTaskModel(tf.keras.Model):
         """
         return getattr(getattr(self, "_structure", None), "weighting", None)
 
+    def _trackable_children(self, save_type="checkpoint", **kwargs):
+        # tf.train.Checkpoint (BackupAndRestore, ModelCheckpoint in TF format)
+        # also saves the strategy's state; SavedModel exports do not.
+        children = super()._trackable_children(save_type, **kwargs)
+        if save_type == "checkpoint" and self.weighting is not None:
+            children = {**children, "weighting": self.weighting}
+        return children
+
     @property
     def metrics(self):
         reporting = getattr(getattr(self, "_structure", None), "reporting", None)
