@@ -85,3 +85,10 @@ def labels_by_task(y, task_names):
             "label, which is masked out)."
         )
     return y
+
+
+def scale_gradient(grad, factor):
+    """`factor · grad` for dense gradients and IndexedSlices (embeddings) alike."""
+    if isinstance(grad, tf.IndexedSlices):
+        return tf.IndexedSlices(grad.values * factor, grad.indices, grad.dense_shape)
+    return grad * factor

@@ -146,6 +146,13 @@ class MultiTaskModel(tf.keras.Model):
         """
         return getattr(getattr(self, "_structure", None), "weighting", None)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3 averages a sample batch across replicas to build compiled
+        # losses and metrics; this model compiles neither and builds its
+        # optimizers in `compile`, and string features cannot be averaged
+        # (MultiWorkerMirroredStrategy failed on it), so there is nothing to do.
+        return
+
     def _trackable_children(self, save_type="checkpoint", **kwargs):
         # tf.train.Checkpoint (BackupAndRestore, ModelCheckpoint in TF format)
         # also saves the strategy's state; SavedModel exports do not.
@@ -236,7 +243,7 @@ class MultiTaskModel(tf.keras.Model):
             if grad is None:
                 continue
             if replicas > 1:
-                grad = grad / replicas
+                grad = losses_lib.scale_gradient(grad, 1.0 / replicas)
             optimizer = shared_optimizer if is_shared and shared_optimizer else self.optimizer
             groups.setdefault(id(optimizer), (optimizer, []))[1].append((grad, var))
         for optimizer, pairs in groups.values():
@@ -260,7 +267,8 @@ class MultiTaskModel(tf.keras.Model):
             reporting.weights[i].update_state(weights[task])
             for metric in reporting.tasks[i]:
                 metric.update_state(labels[task], y_pred[task], sample_weight=row_weights[task])
-        return {m.name: m.result() for m in self.metrics}
+        logs = {m.name: m.result() for m in self.metrics}
+        return structure.logs_for_strategy(logs, self.distribute_strategy)
 
     def predict(self, x, batch_size=None, **kwargs):
         """As `tf.keras.Model.predict`; also takes 2-D string arrays.

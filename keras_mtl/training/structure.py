@@ -61,3 +61,19 @@ def checked_task_types(outputs, task_types):
                 f"Task '{task}': expected a type in {TASK_TYPES}. Received: {task_type!r}"
             )
     return task_types
+
+
+def logs_for_strategy(logs, strategy):
+    """Logs as `train_step` must return them under `strategy`.
+
+    Keras 3 averages step logs across workers of a MultiWorkerMirroredStrategy
+    with `reduce("MEAN", axis=0)`, which fails on scalars; there each value is
+    returned as a 1-element vector, which that reduction turns back into the
+    (already synchronised) scalar.
+    """
+    in_multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+        strategy.extended._in_multi_worker_mode()
+    )
+    if in_multi_worker and not tf.keras.__name__.startswith("tf_keras"):
+        return {name: tf.reshape(value, (1,)) for name, value in logs.items()}
+    return logs

@@ -1,0 +1,92 @@
+"""Two MultiWorkerMirroredStrategy workers on 127.0.0.1 train in lockstep."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STRATEGIES = ("FixedWeights", "PCGrad")
+
+WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    import numpy as np
+    import tensorflow as tf
+
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    import keras_mtl
+    from keras_mtl import weighting
+    from tests.models import builder_cases
+
+    out_dir = sys.argv[1]
+    index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+    df = builder_cases.frame()
+    feats = builder_cases.features(df)
+    for name in sys.argv[2:]:
+        tf.keras.utils.set_random_seed(0)
+        with strategy.scope():
+            model, labels = builder_cases.build(keras_mtl.MMoE, feats)
+            model.compile(optimizer=tf.keras.optimizers.Adam(0.01),
+                          weighting=getattr(weighting, name)())
+        ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=16,
+                                          drop_remainder=True)
+        history = model.fit(ds, epochs=2, verbose=0).history
+        np.savez(os.path.join(out_dir, f"{name}_{index}.npz"), *model.get_weights())
+        with open(os.path.join(out_dir, f"{name}_{index}.json"), "w") as f:
+            json.dump({k: [float(x) for x in v] for k, v in history.items()}, f)
+    """
+)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory):
+    out = tmp_path_factory.mktemp("multi_worker")
+    script = out / "worker.py"
+    script.write_text(WORKER)
+    cluster = {"worker": [f"127.0.0.1:{_free_port()}" for _ in range(2)]}
+    procs = []
+    for index in range(2):
+        config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+        env = dict(os.environ, TF_CONFIG=json.dumps(config), TF_CPP_MIN_LOG_LEVEL="3",
+                   PYTHONPATH=ROOT)
+        procs.append(subprocess.Popen(
+            [sys.executable, str(script), str(out), *STRATEGIES],
+            env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True,
+        ))
+    errors = []
+    for proc in procs:
+        try:
+            _, err = proc.communicate(timeout=420)
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+            raise
+        if proc.returncode:
+            errors.append(err[-3000:])
+    assert not errors, errors
+    return out
+
+
+@pytest.mark.parametrize("name", STRATEGIES)
+def test_workers_end_with_equal_variables_and_finite_losses(workers, name):
+    first = np.load(workers / f"{name}_0.npz")
+    second = np.load(workers / f"{name}_1.npz")
+    assert first.files == second.files and len(first.files) > 10
+    for key in first.files:
+        np.testing.assert_array_equal(first[key], second[key])
+    for index in range(2):
+        history = json.loads((workers / f"{name}_{index}.json").read_text())
+        assert len(history["loss"]) == 2 and np.all(np.isfinite(history["loss"]))
+        assert history["loss"][1] < history["loss"][0]  # fixed seed: it trains
