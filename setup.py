@@ -26,10 +26,15 @@ setup(
         "tensorflow>=2.16",
         "pandas",
         "tf2onnx",
+        "onnx",
         "onnxruntime",
     ],
     extras_require={
-        "test": ["pytest", "tf-keras", "scikit-learn"],
+        # tensorflow-serving-api only parses the warmup records in the tests
+        # (keras_mtl writes them without it): its wheels require the
+        # `tensorflow` distribution, a second TensorFlow next to
+        # tensorflow-cpu; there, install it with `pip install --no-deps`.
+        "test": ["pytest", "tf-keras", "scikit-learn", "tensorflow-serving-api"],
         "tfrs": ["tensorflow-recommenders", "tf-keras"],
     },
 )

@@ -1,8 +1,12 @@
 """SavedModel export in the TF Serving directory layout."""
 
+import contextlib
+import io
 import os
 
 import tensorflow as tf
+
+from keras_mtl.export import warmup
 
 
 def next_version(base_dir):
@@ -13,21 +17,37 @@ def next_version(base_dir):
     return max(versions, default=0) + 1
 
 
-def export_saved_model(model, base_dir, version=None):
+def export_saved_model(model, base_dir, version=None, examples=None):
     """Writes `model` as a SavedModel to `base_dir/<version>/`.
 
     The `serving_default` signature takes the raw features by name (the
     values a DataFrame holds: strings, ints, floats) and returns a dict keyed
-    by task name; it needs neither keras_mtl nor Keras to load.
+    by task name; it needs neither keras_mtl nor Keras to load. With
+    `examples`, TF Serving warmup requests are written to
+    `assets.extra/tf_serving_warmup_requests` (see `keras_mtl.export.warmup`).
+    `show_signature(path)` prints the signature and example request bodies.
 
     Args:
         model: a keras_mtl `MultiTaskModel` (any functional model with dict
             inputs and outputs works).
-        base_dir: the model's folder in a TF Serving model base path.
+        base_dir: the model's folder in a TF Serving model base path; its
+            name is the model name TF Serving serves it under.
         version: integer version; None takes the next free one.
+        examples: optional `{input name: array}` of a few rows, e.g.
+            `keras_mtl.data.features_to_arrays(df.head(4), features)`, for
+            the warmup requests.
 
     Returns:
         The path written.
+
+    Example:
+    >>> import tempfile
+    >>> feats = [SparseFeat("item", vocabulary_size=10), DenseFeat("price")]
+    >>> model = keras_mtl.MMoE(feats, num_experts=2, expert_units=(4,))
+    >>> rows = {"item": np.array([3, 7]), "price": np.array([1.5, 0.2], "float32")}
+    >>> base = os.path.join(tempfile.mkdtemp(), "ranker")  # --model_name=ranker
+    >>> os.path.relpath(export_saved_model(model, base, examples=rows), base)
+    '1'
     """
     if version is None:
         version = next_version(base_dir)
@@ -39,8 +59,21 @@ def export_saved_model(model, base_dir, version=None):
             f"{path} exists already. Expected a new version under {base_dir}; "
             "pass version=None to take the next free one."
         )
+    if examples is not None:  # checked before anything is written
+        inputs = warmup.named_inputs(model)
+        warmup.num_rows(examples)
+        missing = sorted(set(inputs) - set(examples))
+        if missing:
+            raise ValueError(
+                f"examples lack inputs {missing}. Expected every model input: "
+                f"{sorted(inputs)}."
+            )
+        examples = {name: examples[name] for name in inputs}
     if tf.keras.__name__.startswith("tf_keras"):
-        model.export(path)
+        with contextlib.redirect_stdout(io.StringIO()):  # it has no verbose=
+            model.export(path)
     else:
         model.export(path, verbose=False)
+    if examples is not None:
+        warmup.write_warmup_requests(path, examples)
     return path

@@ -1,0 +1,143 @@
+"""TF ops of keras_mtl models that tf2onnx 1.17 does not convert by itself.
+
+Measured with tf2onnx 1.17 / onnxruntime 1.32 on both Keras versions:
+
+- `LookupTableFindV2` (StringLookup / IntegerLookup): tf2onnx maps it to the
+  ONNX-ML `CategoryMapper` only when it can read the table, which
+  `from_function` never can (and the Keras 3 lookup's default value is a
+  captured tensor, which its handler rejects). The table contents are
+  exported here from the traced function's captures and the op becomes a
+  `CategoryMapper`; integer keys are first cast to their decimal strings, as
+  `CategoryMapper` maps only strings to ints.
+- `Equal` / `NotEqual` on strings (the padding test of string sequences): at
+  opset <= 18 tf2onnx casts the strings to int64, which fails at run time.
+  A comparison with a constant string becomes a one-entry `CategoryMapper`.
+- `Log1p` (`DenseFeat(log1p=True)`): no tf2onnx handler; it becomes
+  `Log(1 + x)` (|error| <= 6e-8 in float32).
+
+`StringToHashBucketFast` (in-graph `Hashing`) has no ONNX or ONNX-ML
+equivalent and is left alone: `export_onnx` reports it by feature.
+"""
+
+import numpy as np
+import tensorflow as tf
+from onnx import TensorProto
+from onnx import helper
+
+ML_DOMAIN = "ai.onnx.ml"
+
+
+def _source(tensor):
+    while tensor.op.type == "Identity":
+        tensor = tensor.op.inputs[0]
+    return tensor
+
+
+class Rewrites:
+    """What the rewrite needs from one traced (concrete) serving function.
+
+    Args:
+        concrete_fn: the `ConcreteFunction` tf2onnx converts.
+    """
+
+    def __init__(self, concrete_fn):
+        graph = concrete_fn.graph
+        self.captured = {internal.name: external for external, internal in graph.captures}
+        self.tables = {}  # lookup op name -> (keys, values, default)
+        self.shape_override = {}  # lookup outputs lose their shape when frozen
+        for op in graph.get_operations():
+            if op.type != "LookupTableFindV2":
+                continue
+            handle = self.captured.get(_source(op.inputs[0]).name)
+            default = self._value(op.inputs[2])
+            if handle is None or default is None:
+                continue  # left to tf2onnx, reported if it stays unconverted
+            keys, values = tf.raw_ops.LookupTableExportV2(
+                table_handle=handle, Tkeys=op.get_attr("Tin"), Tvalues=op.get_attr("Tout")
+            )
+            self.tables[op.name] = (keys.numpy(), values.numpy(), default)
+            self.shape_override[op.outputs[0].name] = op.outputs[0].shape.as_list()
+        self.errors = []
+
+    def _value(self, tensor):
+        """The constant value of a TF tensor (a capture or a constant)."""
+        tensor = _source(tensor)
+        if tensor.name in self.captured:
+            return np.asarray(self.captured[tensor.name].numpy())
+        value = tf.get_static_value(tensor)
+        return None if value is None else np.asarray(value)
+
+    def captured_value(self, tensor_name):
+        """The value of a captured non-resource tensor, or None."""
+        external = self.captured.get(tensor_name)
+        if external is None or external.dtype == tf.resource:
+            return None
+        return np.asarray(external.numpy())
+
+    def __call__(self, g, ops):
+        """A tf2onnx custom rewriter: runs before TF ops are mapped to ONNX."""
+        for node in list(ops):
+            try:
+                if node.type == "LookupTableFindV2" and node.name in self.tables:
+                    self._lookup(g, node)
+                elif node.type in ("Equal", "NotEqual"):
+                    self._string_compare(g, node)
+                elif node.type == "Log1p":
+                    self._log1p(g, node)
+            except Exception as error:  # reported by export_onnx, not logged
+                self.errors.append(f"{node.type} {node.name}: {error}")
+        return g.get_nodes()
+
+    def _replace(self, g, node, new_output):
+        g.replace_all_inputs(node.output[0], new_output)
+        g.remove_node(node.name)
+
+    def _lookup(self, g, node):
+        keys, values, default = self.tables[node.name]
+        if values.dtype.kind != "i":
+            return  # CategoryMapper gives ints only; reported as unconverted
+        x = node.input[1]
+        shape = g.get_shape(x)
+        if keys.dtype.kind == "O":
+            strings = [k if isinstance(k, bytes) else str(k).encode() for k in keys]
+        else:  # int keys: ONNX Cast writes ints as decimal strings
+            x = g.make_node("Cast", [x], attr={"to": TensorProto.STRING},
+                            shapes=[shape], dtypes=[TensorProto.STRING]).output[0]
+            strings = [str(int(k)).encode() for k in keys]
+        mapped = g.make_node(
+            "CategoryMapper", [x], domain=ML_DOMAIN,
+            attr={"cats_strings": strings, "cats_int64s": values.astype(np.int64).tolist(),
+                  "default_int64": int(default)},
+            shapes=[shape], dtypes=[TensorProto.INT64],
+        )
+        self._replace(g, node, mapped.output[0])
+
+    def _string_compare(self, g, node):
+        if g.get_dtype(node.input[0]) != TensorProto.STRING:
+            return  # numbers: tf2onnx's own handler
+        consts = [i for i in (0, 1) if node.inputs[i].is_const()]
+        if len(consts) != 1:
+            return
+        value = node.inputs[consts[0]].get_tensor_value(as_list=False)
+        if np.size(value) != 1:
+            return
+        x = node.input[1 - consts[0]]
+        hit = 1 if node.type == "Equal" else 0
+        mapped = g.make_node(
+            "CategoryMapper", [x], domain=ML_DOMAIN,
+            attr={"cats_strings": [np.ravel(value)[0]], "cats_int64s": [hit],
+                  "default_int64": 1 - hit},
+            shapes=[g.get_shape(x)], dtypes=[TensorProto.INT64],
+        )
+        as_bool = g.make_node("Cast", [mapped.output[0]], attr={"to": TensorProto.BOOL},
+                              shapes=[g.get_shape(node.output[0])], dtypes=[TensorProto.BOOL])
+        self._replace(g, node, as_bool.output[0])
+
+    def _log1p(self, g, node):
+        x = node.input[0]
+        dtype, shape = g.get_dtype(x), g.get_shape(x)
+        one = g.make_const(f"{node.name}/one", np.array(1, helper.tensor_dtype_to_np_dtype(dtype)))
+        shifted = g.make_node("Add", [x, one.output[0]], shapes=[shape], dtypes=[dtype])
+        log = g.make_node("Log", [shifted.output[0]], shapes=[shape], dtypes=[dtype])
+        self._replace(g, node, log.output[0])
+

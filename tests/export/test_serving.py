@@ -1,0 +1,236 @@
+"""Every builder served three ways: SavedModel in a fresh process, warmup, ONNX.
+
+One subprocess loads every builder's SavedModel (a TF import costs seconds)
+while `saved_model_cli` runs beside it; the parametrized test then checks each
+builder's outputs from the SavedModel and from ONNX Runtime against Keras.
+"""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import onnxruntime
+import pytest
+import tensorflow as tf
+from google.protobuf import json_format
+from tensorflow_serving.apis import predict_pb2
+from tensorflow_serving.apis import prediction_log_pb2
+
+import keras_mtl
+from keras_mtl.export import warmup
+from tests.models import builder_cases
+
+IDS = [b.__name__ for b in builder_cases.BUILDERS]
+WARMUP_ROWS = 3
+ATOL = 1e-5
+
+SERVING_SCRIPT = textwrap.dedent(
+    """
+    import pickle, sys
+
+    class _Block:  # keras_mtl must not be needed to serve
+        def find_spec(self, name, path=None, target=None):
+            if name == "keras_mtl" or name.startswith("keras_mtl."):
+                raise ImportError("keras_mtl is blocked in this process")
+
+    sys.meta_path.insert(0, _Block())
+    try:
+        import keras_mtl  # noqa: F401
+        raise SystemExit("keras_mtl was importable")
+    except ImportError:
+        pass
+    import tensorflow as tf
+
+    jobs = pickle.load(open(sys.argv[1], "rb"))
+    results = {}
+    for name, (path, inputs) in jobs.items():
+        fn = tf.saved_model.load(path).signatures["serving_default"]
+        out = fn(**{k: tf.constant(v) for k, v in inputs.items()})
+        results[name] = {k: v.numpy() for k, v in out.items()}
+    pickle.dump(results, open(sys.argv[2], "wb"))
+    """
+)
+
+
+def convertible_features(df):
+    """builder_cases' features with the hashed query as pre-encoded ids.
+
+    In-graph hashing has no ONNX equivalent; hashing in the pipeline and
+    serving the ids is the fix `export_onnx` names.
+    """
+    specs = builder_cases.features(df)
+    query = next(s for s in specs if s.name == "query")
+    ids = query.replace(hash_bins=None, vocabulary_size=query.hash_bins, dtype="int64")
+    return tuple(ids if s is query else s for s in specs)
+
+
+def hashed_query(df, bins=16):
+    df = df.copy()
+    df["query"] = tf.strings.to_hash_bucket_fast(df["query"].to_numpy(), bins).numpy()
+    return df
+
+
+def _trained(builder, df, feats):
+    model, labels = builder_cases.build(builder, feats)
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.01))
+    model.fit(keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=32), verbose=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """Exports every builder, serves them in one fresh process, runs ONNX."""
+    tmp = tmp_path_factory.mktemp("serving")
+    raw = builder_cases.frame()
+    df = hashed_query(raw)
+    feats = convertible_features(raw)
+    x = keras_mtl.data.features_to_arrays(df, feats)
+    rows = keras_mtl.data.features_to_arrays(df.head(WARMUP_ROWS), feats)
+    # the original features (in-graph hashing) serve from a SavedModel too
+    cases = [(b.__name__, b, df, feats) for b in builder_cases.BUILDERS]
+    cases.append(("MMoE_hashing", keras_mtl.MMoE, raw, builder_cases.features(raw)))
+    jobs, results = {}, {}
+    for name, builder, frame, specs in cases:
+        model = _trained(builder, frame, specs)
+        inputs = keras_mtl.data.features_to_arrays(frame, specs)
+        path = keras_mtl.export.export_saved_model(
+            model, str(tmp / name), examples=rows if specs is feats else None
+        )
+        jobs[name] = (path, inputs)
+        results[name] = {"path": path, "keras": model.predict(inputs, verbose=0)}
+        if specs is feats:
+            onnx_path = str(tmp / f"{name}.onnx")
+            results[name]["onnx_export"] = keras_mtl.export.export_onnx(
+                model, onnx_path, examples=x
+            )
+    (tmp / "jobs.pkl").write_bytes(pickle.dumps(jobs))
+    (tmp / "serve.py").write_text(SERVING_SCRIPT)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    first = results[IDS[0]]["path"]
+    cli = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "saved_model_cli"), "show",
+         "--dir", first, "--tag_set", "serve", "--signature_def", "serving_default"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    run = subprocess.run(
+        [sys.executable, str(tmp / "serve.py"), str(tmp / "jobs.pkl"), str(tmp / "out.pkl")],
+        capture_output=True, text=True, env=env, cwd=str(tmp), timeout=300,
+    )
+    cli_out, cli_err = cli.communicate(timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert cli.returncode == 0, cli_err[-3000:]
+    for name, outputs in pickle.loads((tmp / "out.pkl").read_bytes()).items():
+        results[name]["saved_model"] = outputs
+    return {"results": results, "x": x, "rows": rows, "saved_model_cli": cli_out}
+
+
+def _assert_close(got, expected):
+    assert sorted(got) == sorted(expected)  # outputs named by task
+    for task, values in expected.items():
+        np.testing.assert_allclose(
+            np.asarray(got[task]).reshape(values.shape), values, atol=ATOL
+        )
+
+
+@pytest.mark.parametrize("builder", builder_cases.BUILDERS, ids=IDS)
+def test_builder_serves_from_saved_model_warmup_and_onnx(builder, served):
+    result = served["results"][builder.__name__]
+    keras_out = result["keras"]
+    # SavedModel loaded where keras_mtl cannot be imported
+    _assert_close(result["saved_model"], keras_out)
+    # TF Serving warmup: PredictionLogs parsed with tensorflow_serving's classes
+    records = list(tf.data.TFRecordDataset(
+        os.path.join(result["path"], warmup.WARMUP_FILE)).as_numpy_iterator())
+    assert len(records) == WARMUP_ROWS + 1  # one per row, then all rows
+    for i, record in enumerate(records):
+        log = prediction_log_pb2.PredictionLog.FromString(record)
+        request = log.predict_log.request
+        assert request.model_spec.name == builder.__name__
+        assert request.model_spec.signature_name == "serving_default"
+        batch = slice(i, i + 1) if i < WARMUP_ROWS else slice(0, WARMUP_ROWS)
+        assert sorted(request.inputs) == sorted(served["rows"])
+        for name, values in served["rows"].items():
+            parsed = tf.make_ndarray(request.inputs[name])
+            expected = values[batch]
+            if expected.dtype == object:
+                expected = expected.astype(str).astype(object)
+                parsed = np.vectorize(bytes.decode, otypes=[object])(parsed)
+            np.testing.assert_array_equal(parsed, expected)
+    # ONNX: the export's own check, then ONNX Runtime on the written file
+    export = result["onnx_export"]
+    assert sorted(export.max_abs_diff) == [1, builder_cases.ROWS]
+    assert max(export.max_abs_diff.values()) <= ATOL
+    session = onnxruntime.InferenceSession(export.path, providers=["CPUExecutionProvider"])
+    assert sorted(i.name for i in session.get_inputs()) == sorted(served["x"])
+    names = [o.name for o in session.get_outputs()]
+    _assert_close(dict(zip(names, session.run(names, served["x"]))), keras_out)
+
+
+def test_saved_model_with_in_graph_hashing_serves(served):
+    result = served["results"]["MMoE_hashing"]
+    _assert_close(result["saved_model"], result["keras"])
+    assert not os.path.exists(os.path.join(result["path"], warmup.WARMUP_FILE))
+
+
+def test_show_signature_prints_like_saved_model_cli(served, capsys):
+    path = served["results"][IDS[0]]["path"]
+    rows = served["rows"]
+    bodies = keras_mtl.export.show_signature(path, examples=rows)
+    printed = capsys.readouterr().out
+    assert printed.startswith(served["saved_model_cli"].strip() + "\n")
+    rest = bodies["rest"]
+    assert rest["path"] == f"/v1/models/{IDS[0]}/versions/1:predict"
+    json.dumps(bodies)  # both bodies are plain JSON
+    assert len(rest["body"]["instances"]) == WARMUP_ROWS
+    assert rest["body"]["instances"][1]["color"] == rows["color"][1]
+    assert rest["body"]["instances"][2]["history"] == list(rows["history"][2])
+    assert rest["body"]["instances"][0]["vec"] == pytest.approx(rows["vec"][0].tolist())
+    request = json_format.ParseDict(bodies["grpc"]["body"], predict_pb2.PredictRequest())
+    assert request.model_spec.name == IDS[0]
+    for name, values in rows.items():
+        parsed = tf.make_ndarray(request.inputs[name])
+        if values.dtype == object:
+            parsed = parsed.astype(str)
+        np.testing.assert_array_equal(parsed, values.astype(parsed.dtype))
+    placeholder = keras_mtl.export.show_signature(path, print_fn=None)
+    assert placeholder["rest"]["body"]["instances"][0]["history"] == ["", "", ""]
+
+
+def test_onnx_export_names_hashed_features_and_the_fix(tmp_path):
+    df = builder_cases.frame()
+    feats = builder_cases.features(df) + (
+        keras_mtl.SparseFeat("item_hash", hash_bins=8, dtype="int64"),
+    )
+    df["item_hash"] = df["item_id"]
+    model, _ = builder_cases.build(keras_mtl.MMoE, feats)
+    path = tmp_path / "m.onnx"
+    with pytest.raises(keras_mtl.export.OnnxExportError) as info:
+        keras_mtl.export.export_onnx(model, str(path))
+    message = str(info.value)
+    assert "Feature(s) 'item_hash', 'query': TensorFlow op StringToHashBucketFast" in message
+    assert "vocabulary_size=<hash_bins>" in message
+    assert "export_saved_model serves the model as it is" in message
+    # raised by keras_mtl with its own message, not from inside tf2onnx
+    assert info.traceback[-1].path.name == "onnx_export.py"
+    assert info.value.__context__ is None
+    assert not path.exists()
+
+
+def test_export_checks_examples(served, tmp_path):
+    feats = convertible_features(builder_cases.frame())
+    model, _ = builder_cases.build(keras_mtl.SharedBottom, feats)
+    rows = dict(served["rows"])
+    del rows["color"]
+    with pytest.raises(ValueError, match=r"lack inputs \['color'\]"):
+        keras_mtl.export.export_saved_model(model, str(tmp_path / "sb"), examples=rows)
+    assert not (tmp_path / "sb").exists()
+    with pytest.raises(ValueError, match="same, non-zero number of rows"):
+        keras_mtl.export.export_onnx(
+            model, str(tmp_path / "m.onnx"), examples={**served["rows"], "color": np.array([])}
+        )
+    with pytest.raises(ValueError, match="opset=19"):
+        keras_mtl.export.export_onnx(model, str(tmp_path / "m.onnx"), opset=19)
