@@ -34,7 +34,7 @@ setup(
         # (keras_mtl writes them without it): its wheels require the
         # `tensorflow` distribution, a second TensorFlow next to
         # tensorflow-cpu; there, install it with `pip install --no-deps`.
-        "test": ["pytest", "tf-keras", "scikit-learn", "tensorflow-serving-api"],
+        "test": ["pytest", "hypothesis", "tf-keras", "scikit-learn", "tensorflow-serving-api"],
         "tfrs": ["tensorflow-recommenders", "tf-keras"],
     },
 )
