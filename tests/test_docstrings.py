@@ -39,7 +39,7 @@ def test_docstring_examples(name):
 def test_every_public_class_and_builder_has_an_example():
     missing = []
     for name in ("SparseFeat", "DenseFeat", "VarLenSparseFeat", "MultiTaskModel",
-                 "SharedBottom", "OMoE", "MMoE", "ESMM"):
+                 "SharedBottom", "OMoE", "MMoE", "ESMM", "AITM", "ESM2", "MetaHeac"):
         if ">>>" not in (getattr(keras_mtl, name).__doc__ or ""):
             missing.append(name)
     for name in keras_mtl.layers.__all__:

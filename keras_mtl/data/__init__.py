@@ -2,12 +2,20 @@
 
 from keras_mtl.data.census_income import load_census_income
 from keras_mtl.data.dataframe import df_to_dataset
+from keras_mtl.data.domain_batches import domain_balanced_dataset
 from keras_mtl.data.dataframe import features_to_arrays
 from keras_mtl.data.dataframe import labels_to_arrays
+from keras_mtl.data.multi_domain import make_multi_domain
+from keras_mtl.data.synthetic import funnel_data
+from keras_mtl.data.synthetic import funnel_features
 
 __all__ = [
     "df_to_dataset",
+    "domain_balanced_dataset",
     "features_to_arrays",
+    "funnel_data",
+    "funnel_features",
     "labels_to_arrays",
     "load_census_income",
+    "make_multi_domain",
 ]

@@ -1,21 +1,45 @@
 """Keras layers of keras_mtl (all registered under the package "keras_mtl")."""
 
+from keras_mtl.layers.ait_module import AITModule
+from keras_mtl.layers.branch_dense import BranchDense
+from keras_mtl.layers.cross_stitch_unit import CrossStitchUnit
 from keras_mtl.layers.encoded_id_lookup import EncodedIdLookup
 from keras_mtl.layers.expert_layer import ExpertLayer
 from keras_mtl.layers.gate_layer import GateLayer
+from keras_mtl.layers.hard_concrete_gate import HardConcreteGate
+from keras_mtl.layers.logit_sum import LogitSum
+from keras_mtl.layers.meta_heac_layer import MetaHeacLayer
 from keras_mtl.layers.mlp import MLP
 from keras_mtl.layers.numeric_transform import NumericTransform
+from keras_mtl.layers.partitioned_normalization import PartitionedNormalization
+from keras_mtl.layers.ple_layer import PLELayer
 from keras_mtl.layers.sequence_pooling import SequencePooling
+from keras_mtl.layers.snr_avg_layer import SNRAvgLayer
+from keras_mtl.layers.snr_trans_layer import SNRTransLayer
+from keras_mtl.layers.star_topology import StarTopology
 from keras_mtl.layers.stop_gradient import StopGradient
 from keras_mtl.layers.task_head import TaskHead
+from keras_mtl.layers.task_split import TaskSplit
 
 __all__ = [
+    "AITModule",
+    "BranchDense",
+    "CrossStitchUnit",
     "EncodedIdLookup",
     "ExpertLayer",
     "GateLayer",
+    "HardConcreteGate",
+    "LogitSum",
+    "MetaHeacLayer",
     "MLP",
     "NumericTransform",
+    "PartitionedNormalization",
+    "PLELayer",
     "SequencePooling",
+    "SNRAvgLayer",
+    "SNRTransLayer",
+    "StarTopology",
     "StopGradient",
     "TaskHead",
+    "TaskSplit",
 ]

@@ -1,8 +1,29 @@
 """Model builders: feature specs in, a MultiTaskModel out."""
 
+from keras_mtl.models.aitm import AITM
+from keras_mtl.models.cgc import CGC
+from keras_mtl.models.cross_stitch import CrossStitch
+from keras_mtl.models.esm2 import ESM2
 from keras_mtl.models.esmm import ESMM
+from keras_mtl.models.meta_heac import MetaHeac
 from keras_mtl.models.mmoe import MMoE
 from keras_mtl.models.omoe import OMoE
+from keras_mtl.models.ple import PLE
 from keras_mtl.models.shared_bottom import SharedBottom
+from keras_mtl.models.snr import SNR
+from keras_mtl.models.star import STAR
 
-__all__ = ["ESMM", "MMoE", "OMoE", "SharedBottom"]
+__all__ = [
+    "AITM",
+    "CGC",
+    "CrossStitch",
+    "ESM2",
+    "ESMM",
+    "MetaHeac",
+    "MMoE",
+    "OMoE",
+    "PLE",
+    "SharedBottom",
+    "SNR",
+    "STAR",
+]

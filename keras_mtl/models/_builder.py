@@ -138,12 +138,17 @@ def towers(task_inputs, task_names, task_types, tower_units, activation, dropout
     return outputs
 
 
-def model(inputs, outputs, task_names, task_types, name, shared):
-    """The MultiTaskModel; `shared` is the output of the last shared layer."""
+def model(inputs, outputs, task_names, task_types, name, shared, **options):
+    """The MultiTaskModel; `shared` is the output of the last shared layer.
+
+    `options` go to `MultiTaskModel` (`auxiliary_losses`,
+    `training_procedure`).
+    """
     return MultiTaskModel(
         inputs=inputs,
         outputs=outputs,
         task_types=dict(zip(task_names, task_types)),
         shared_layer=layer_name(shared),
         name=name,
+        **options,
     )

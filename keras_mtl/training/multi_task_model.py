@@ -6,9 +6,12 @@ import numpy as np
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.training import auxiliary_loss
 from keras_mtl.training import compile_options
 from keras_mtl.training import losses as losses_lib
+from keras_mtl.training import step
 from keras_mtl.training import structure
+from keras_mtl.training import training_procedure as procedures
 from keras_mtl.training.weighting_callback import WeightingCallback
 from keras_mtl.weighting.fixed_weights import FixedWeights
 from keras_mtl.weighting.weighting_strategy import WeightingStrategy
@@ -27,10 +30,11 @@ class MultiTaskModel(tf.keras.Model):
 
     Training minimises what the weighting strategy makes of the per-task
     losses (`Σ_k w_k · L_k` for fixed weights) plus the layers' regularisation
-    losses. `L_k` is task k's loss averaged over the rows whose label is
-    present (a NaN label is masked out of the loss and the metrics); under a
-    `tf.distribute` strategy the average is over the global batch. Logs hold
-    `loss`, `<task>_loss`, `weight_<task>` and each task's metrics.
+    losses and the model's auxiliary losses. `L_k` is task k's loss averaged
+    over the rows whose label is present (a NaN label is masked out of the
+    loss and the metrics); under a `tf.distribute` strategy the average is
+    over the global batch. Logs hold `loss`, `<task>_loss`, `weight_<task>`,
+    each auxiliary loss under its name and each task's metrics.
 
     Args:
         inputs, outputs, name, trainable: as for a functional `tf.keras.Model`.
@@ -40,6 +44,13 @@ class MultiTaskModel(tf.keras.Model):
             set it). Everything below it is "shared": it is what PCGrad and
             MGDA treat as shared, GradNorm's W, MGDA's representation Z and the
             "shared" optimizer group.
+        auxiliary_losses: `keras_mtl.training.AuxiliaryLoss` terms computed
+            from the predictions and added to the total (AITM's
+            `BehaviorCalibrator`); saved in the model config.
+        training_procedure: a `keras_mtl.training.TrainingProcedure` that
+            `train_step` hands every batch to (MetaHeac's
+            `MetaLearningStep`); None runs the plain gradient step below.
+            Saved in the model config.
 
     Example:
     >>> x = tf.keras.Input(shape=(3,), name="x")
@@ -55,7 +66,7 @@ class MultiTaskModel(tf.keras.Model):
     # it through the functional config (plus the keyword arguments below).
     def __init__(
         self, inputs, outputs, name=None, trainable=True, *args, task_types=None,
-        shared_layer=None, **kwargs
+        shared_layer=None, auxiliary_losses=None, training_procedure=None, **kwargs
     ):
         if args:
             raise TypeError(
@@ -65,10 +76,12 @@ class MultiTaskModel(tf.keras.Model):
         super().__init__(
             inputs=inputs, outputs=outputs, name=name, trainable=trainable, **kwargs
         )
-        self._set_tasks(task_types, shared_layer)
+        self._set_tasks(task_types, shared_layer, auxiliary_losses, training_procedure)
 
-    def _set_tasks(self, task_types, shared_layer):
-        task_types = structure.checked_task_types(structure.io_structs(self)[1], task_types)
+    def _set_tasks(self, task_types, shared_layer, auxiliary_losses=None,
+                   training_procedure=None):
+        outputs = structure.io_structs(self)[1]
+        task_types = structure.checked_task_types(outputs, task_types)
         if shared_layer is not None and shared_layer not in [l.name for l in self.layers]:
             raise ValueError(
                 f"shared_layer={shared_layer!r} is not a layer of this model."
@@ -77,8 +90,22 @@ class MultiTaskModel(tf.keras.Model):
         self.task_names = tuple(task_types)
         self.shared_layer = shared_layer
         self._structure = types.SimpleNamespace(
-            parts=structure.shared_structure(self, shared_layer)
+            parts=structure.shared_structure(self, shared_layer),
+            auxiliary=structure.checked_auxiliary_losses(
+                auxiliary_loss.deserialize(auxiliary_losses), outputs, task_types
+            ),
+            procedure=procedures.deserialize(training_procedure),
         )
+
+    @property
+    def auxiliary_losses(self):
+        """The `AuxiliaryLoss` terms added to the total (a tuple)."""
+        return self._structure.auxiliary
+
+    @property
+    def training_procedure(self):
+        """The `TrainingProcedure` of `train_step`, or None (plain step)."""
+        return self._structure.procedure
 
     def compile(self, optimizer="adam", loss=None, weighting=None, metrics=None,
                 loss_weights=None, **kwargs):
@@ -117,7 +144,11 @@ class MultiTaskModel(tf.keras.Model):
             t: losses_lib.resolve_loss(t, self.task_types[t], per_task.get(t)) for t in tasks
         }
         self._structure.compile_args = {"loss": loss, "metrics": metrics}
-        self._structure.reporting = compile_options.reporting(self.task_types, metrics)
+        self._structure.reporting = compile_options.reporting(
+            self.task_types, metrics, [term.name for term in self.auxiliary_losses]
+        )
+        if self.training_procedure is not None:
+            self.training_procedure.check(self, weighting)
         optimizer, shared_optimizer = compile_options.optimizers(optimizer)
         self._structure.shared_optimizer = shared_optimizer
         super().compile(optimizer=optimizer, **kwargs)
@@ -166,109 +197,38 @@ class MultiTaskModel(tf.keras.Model):
         reporting = getattr(getattr(self, "_structure", None), "reporting", None)
         if reporting is None:
             return []
-        out = [reporting.total] + reporting.losses + reporting.weights
+        out = [reporting.total] + reporting.losses + reporting.weights + reporting.auxiliary
         for metrics in reporting.tasks:
             out.extend(metrics)
         return out
 
     def fit(self, *args, **kwargs):
         """As `tf.keras.Model.fit`, with the weighting strategy's epoch hook."""
-        kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [
-            WeightingCallback(self.weighting)
-        ]
+        # first, so checkpointing callbacks (BackupAndRestore) see its updates
+        kwargs["callbacks"] = [WeightingCallback(self.weighting)] + list(
+            kwargs.get("callbacks") or []
+        )
         return super().fit(*args, **kwargs)
 
-    def _forward(self, x, y, sample_weight, training, representation=False):
-        """Runs the model; returns predictions, Z, losses, labels, row weights.
-
-        Task losses are in "global" units: each replica returns
-        `R · Σ_local w·l / Σ_global w`, so that averaging over the R replicas
-        (what gradient scaling by 1/R and Keras metrics do) gives the loss of
-        the global batch exactly.
-        """
-        y = losses_lib.labels_by_task(y, self.task_names)
-        z = None
-        if representation and self._structure.parts.with_representation is not None:
-            y_pred, z = self._structure.parts.with_representation(x, training=training)
-        else:
-            y_pred = self(x, training=training)
-        replicas = self.distribute_strategy.num_replicas_in_sync
-        task_losses, labels, row_weights = {}, {}, {}
-        for task in self.task_names:
-            weight = sample_weight.get(task) if isinstance(sample_weight, dict) else sample_weight
-            labels[task], row_weights[task] = losses_lib.label_mask(
-                y[task], y_pred[task], weight
-            )
-            task_losses[task] = losses_lib.masked_loss(
-                self._structure.loss_fns[task], labels[task], y_pred[task],
-                row_weights[task], replicas,
-            )
-        extra = tf.add_n(self.losses) if self.losses else None
-        return y_pred, z, task_losses, labels, row_weights, extra
-
     def train_step(self, data):
+        if self.training_procedure is not None:
+            return self.training_procedure.train_step(self, data)
         x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
         strategy = self.weighting
         with tf.GradientTape(persistent=strategy.persistent_tape) as tape:
-            y_pred, z, task_losses, labels, row_weights, extra = self._forward(
-                x, y, sample_weight, training=True,
-                representation=strategy.needs_representation,
-            )
-            total, weights = strategy.combine(task_losses)
-            if extra is not None:
-                total += extra
-        variables = self.trainable_variables + list(strategy.trainable_variables)
-        parts = self._structure.parts
-        context = types.SimpleNamespace(
-            shared=[id(v) in parts.shared for v in variables],
-            last_shared=[id(v) in parts.last for v in variables],
-            representation=z,
-            extra_loss=extra,
-            step=self.optimizer.iterations,
-        )
-        grads, weights, total = strategy.gradients(
-            tape, total, weights, task_losses, variables, context
-        )
+            out = step.forward(self, x, y, sample_weight, training=True,
+                               representation=strategy.needs_representation)
+            total, weights = step.total(self, out)
+        weights, total = step.descend(self, tape, total, weights, out.task_losses,
+                                      out.representation, out.extra)
         del tape
-        self._apply(grads, variables, context.shared)
-        strategy.after_update()
-        return self._update_metrics(total, task_losses, weights, labels, y_pred, row_weights)
-
-    def _apply(self, grads, variables, shared):
-        """Applies per optimizer group, gradients scaled for the replicas."""
-        replicas = self.distribute_strategy.num_replicas_in_sync
-        groups = {}
-        shared_optimizer = self._structure.shared_optimizer
-        for grad, var, is_shared in zip(grads, variables, shared):
-            if grad is None:
-                continue
-            if replicas > 1:
-                grad = losses_lib.scale_gradient(grad, 1.0 / replicas)
-            optimizer = shared_optimizer if is_shared and shared_optimizer else self.optimizer
-            groups.setdefault(id(optimizer), (optimizer, []))[1].append((grad, var))
-        for optimizer, pairs in groups.values():
-            optimizer.apply_gradients(pairs)
+        return step.update_metrics(self, total, weights, out)
 
     def test_step(self, data):
         x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
-        y_pred, _, task_losses, labels, row_weights, extra = self._forward(
-            x, y, sample_weight, training=False
-        )
-        total, weights = self.weighting.combine(task_losses)
-        if extra is not None:
-            total += extra
-        return self._update_metrics(total, task_losses, weights, labels, y_pred, row_weights)
-
-    def _update_metrics(self, total, task_losses, weights, labels, y_pred, row_weights):
-        reporting = self._structure.reporting
-        reporting.total.update_state(total)
-        for i, task in enumerate(self.task_names):
-            reporting.losses[i].update_state(task_losses[task])
-            reporting.weights[i].update_state(weights[task])
-            for metric in reporting.tasks[i]:
-                metric.update_state(labels[task], y_pred[task], sample_weight=row_weights[task])
-        logs = {m.name: m.result() for m in self.metrics}
-        return structure.logs_for_strategy(logs, self.distribute_strategy)
+        out = step.forward(self, x, y, sample_weight, training=False)
+        total, weights = step.total(self, out)
+        return step.update_metrics(self, total, weights, out)
 
     def predict(self, x, batch_size=None, **kwargs):
         """As `tf.keras.Model.predict`; also takes 2-D string arrays.
@@ -302,6 +262,8 @@ class MultiTaskModel(tf.keras.Model):
             **super().get_config(),
             "task_types": dict(self.task_types),
             "shared_layer": self.shared_layer,
+            "auxiliary_losses": auxiliary_loss.serialize(self.auxiliary_losses),
+            "training_procedure": procedures.serialize(self.training_procedure),
         }
 
     @classmethod
@@ -309,6 +271,8 @@ class MultiTaskModel(tf.keras.Model):
         config = dict(config)
         task_types = config.pop("task_types", None)
         shared_layer = config.pop("shared_layer", None)
+        auxiliary_losses = config.pop("auxiliary_losses", None)
+        procedure = config.pop("training_procedure", None)
         model = super().from_config(config, custom_objects=custom_objects)
-        model._set_tasks(task_types, shared_layer)
+        model._set_tasks(task_types, shared_layer, auxiliary_losses, procedure)
         return model

@@ -77,3 +77,16 @@ def logs_for_strategy(logs, strategy):
     if in_multi_worker and not tf.keras.__name__.startswith("tf_keras"):
         return {name: tf.reshape(value, (1,)) for name, value in logs.items()}
     return logs
+
+
+def checked_auxiliary_losses(terms, outputs, task_types):
+    """The terms as a tuple, checked against the outputs and the task names."""
+    names = [term.name for term in terms]
+    for term in terms:
+        if term.name in task_types or names.count(term.name) > 1:
+            raise ValueError(
+                f"auxiliary loss name {term.name!r} is taken. Expected names "
+                f"that differ from each other and from the tasks {list(task_types)}."
+            )
+        term.check_outputs(list(outputs))
+    return tuple(terms)

@@ -97,8 +97,20 @@ def flat(grads, sources):
 
 
 def with_extra_loss(grads, tape, context, variables):
-    """Adds the gradient of the regularisation loss (if any) to `grads`."""
+    """Adds the gradient of the extra loss (regularisation, auxiliary losses)
+    to `grads`."""
     if context.extra_loss is None:
         return grads
     extra = tape.gradient(context.extra_loss, variables)
-    return [b if a is None else (a if b is None else a + b) for a, b in zip(grads, extra)]
+    return [b if a is None else (a if b is None else _add(a, b)) for a, b in zip(grads, extra)]
+
+
+def _add(a, b):
+    """`a + b` for gradients; two IndexedSlices (embedding rows) stay sparse."""
+    if isinstance(a, tf.IndexedSlices) and isinstance(b, tf.IndexedSlices):
+        return tf.IndexedSlices(
+            tf.concat([a.values, b.values], axis=0),
+            tf.concat([a.indices, b.indices], axis=0),
+            a.dense_shape,
+        )
+    return tf.convert_to_tensor(a) + tf.convert_to_tensor(b)

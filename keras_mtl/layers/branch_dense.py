@@ -1,0 +1,114 @@
+"""Independent dense layers, one per branch of a stacked input, in one pass."""
+
+import tensorflow as tf
+
+from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _stacked
+from keras_mtl.layers import _validation
+
+
+@keras_mtl_export
+class BranchDense(tf.keras.layers.Layer):
+    """`N` dense layers, each applied to its own branch: `y_n = act(x_n W_n + b_n)`.
+
+    The input stacks N branches `(batch, N, d)` (PLE experts reading their
+    own task's input, SNR sub-networks, cross-stitch columns). The kernels are
+    stacked `(N, d, units)` and applied in one batched matmul, with no Python
+    loop over branches. Each branch's kernel is drawn with its own seed, so no
+    two branches start equal.
+
+    Args:
+        units: output width of every branch.
+        activation: activation after the affine map.
+        dropout: dropout rate after the activation, in [0, 1).
+        kernel_initializer: initializer of one branch's kernel (fans are those
+            of a single branch).
+        bias_initializer: initializer of the biases.
+        kernel_regularizer: regularizer of the kernels.
+
+    Input shape: `(batch, N, d)`.
+    Output shape: `(batch, N, units)`.
+
+    Call arguments:
+        inputs: the stacked branches.
+        training: whether dropout runs.
+
+    Example:
+    >>> layer = BranchDense(units=4)
+    >>> tuple(layer(tf.ones((2, 3, 5))).shape)
+    (2, 3, 4)
+    """
+
+    def __init__(
+        self,
+        units,
+        activation="relu",
+        dropout=0.0,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = _validation.positive_int("units", units)
+        self.activation = tf.keras.activations.get(activation)
+        self.dropout = _validation.rate("dropout", dropout)
+        self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
+        self.bias_initializer = tf.keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
+
+    def _check_shape(self, input_shape):
+        shape = tuple(input_shape)
+        if len(shape) != 3 or shape[1] is None or shape[2] is None:
+            raise ValueError(
+                "BranchDense expected stacked branches of shape (batch, "
+                f"branches, features). Received: input_shape={shape}"
+            )
+        return shape
+
+    def build(self, input_shape):
+        _, branches, input_dim = self._check_shape(input_shape)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(int(branches), int(input_dim), self.units),
+            initializer=_stacked.per_copy_initializer(self.kernel_initializer, 1),
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias = self.add_weight(
+            name="bias",
+            shape=(int(branches), self.units),
+            initializer=self.bias_initializer,
+        )
+        self.dropout_layer = None
+        if self.dropout > 0:
+            self.dropout_layer = tf.keras.layers.Dropout(self.dropout, name="dropout")
+        super().build(input_shape)
+
+    def call(self, inputs, training=None):
+        # (B, N, d) x (N, d, units) -> (B, N, units)
+        x = tf.einsum("bnd,ndu->bnu", inputs, self.kernel) + self.bias
+        x = self.activation(x)
+        if self.dropout_layer is not None:
+            x = self.dropout_layer(x, training=training)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        batch, branches, _ = self._check_shape(input_shape)
+        return (batch, branches, self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": tf.keras.activations.serialize(self.activation),
+            "dropout": self.dropout,
+            "kernel_initializer": tf.keras.initializers.serialize(
+                self.kernel_initializer
+            ),
+            "bias_initializer": tf.keras.initializers.serialize(
+                self.bias_initializer
+            ),
+            "kernel_regularizer": _validation.regularizer_config(
+                self.kernel_regularizer
+            ),
+        }

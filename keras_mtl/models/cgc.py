@@ -1,0 +1,73 @@
+"""CGC: customized gate control, one level of task-specific and shared experts."""
+
+from keras_mtl.models.ple import PLE
+
+
+def CGC(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    num_specific_experts=1,
+    num_shared_experts=1,
+    expert_units=(256, 128),
+    gate_units=(),
+    tower_units=(64,),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    task_dependencies=None,
+    name="cgc",
+):
+    """Builds CGC: `y_k = tower_k(Σ_i softmax(g_k(x))_i · e_i)` over task k's
+    own experts and the shared experts only.
+
+    Task k has `num_specific_experts` experts of its own; `num_shared_experts`
+    experts serve every task. Task k's gate never sees another task's
+    specific experts, so they cannot change task k's prediction. This is `PLE`
+    with one extraction level (a `PLELayer` named `extraction_1`, without a
+    shared gate).
+
+    Args:
+        features: SparseFeat / VarLenSparseFeat / DenseFeat specs (adapted).
+        task_names: one output per task, named after it.
+        task_types: "binary" / "regression" per task; default all binary.
+        num_specific_experts: experts per task (one int, or one per task).
+        num_shared_experts: shared experts.
+        expert_units: widths of every expert's layers.
+        gate_units: hidden widths of every gate before its softmax.
+        tower_units: widths of every task tower (may be empty).
+        activation, dropout, l2_reg, l2_reg_embedding, task_dependencies,
+            name: as in `SharedBottom`.
+
+    Returns:
+        A `MultiTaskModel` with outputs `{task: (batch, 1)}`.
+
+    Example:
+    >>> feats = [SparseFeat("item", vocabulary_size=10), DenseFeat("price")]
+    >>> model = CGC(feats, task_names=("ctr", "cvr"), num_specific_experts=2,
+    ...             expert_units=(8,), tower_units=(4,))
+    >>> model.get_layer("extraction_1").num_experts  # 2 per task + 1 shared
+    5
+
+    References:
+        Tang et al., "Progressive Layered Extraction (PLE): A Novel Multi-Task
+        Learning (MTL) Model for Personalized Recommendations", RecSys 2020.
+    """
+    return PLE(
+        features,
+        task_names=task_names,
+        task_types=task_types,
+        num_levels=1,
+        num_specific_experts=num_specific_experts,
+        num_shared_experts=num_shared_experts,
+        expert_units=expert_units,
+        gate_units=gate_units,
+        tower_units=tower_units,
+        activation=activation,
+        dropout=dropout,
+        l2_reg=l2_reg,
+        l2_reg_embedding=l2_reg_embedding,
+        task_dependencies=task_dependencies,
+        name=name,
+    )

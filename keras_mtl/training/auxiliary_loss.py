@@ -1,0 +1,74 @@
+"""The interface of model-defined loss terms computed from predictions."""
+
+import tensorflow as tf
+
+
+class AuxiliaryLoss:
+    """A loss term a model adds to its total, beside the per-task losses.
+
+    `MultiTaskModel(..., auxiliary_losses=[...])` calls every term inside the
+    gradient tape of each training step (and in `test_step`) with the
+    model's outputs, adds it to the total like regularisation (so every
+    weighting strategy receives it, through `context.extra_loss`) and
+    reports it under its `name` in the logs. Terms are stored in the model
+    config, so `.keras` files and `from_config` bring them back: subclasses
+    are registered with `keras_mtl_export` and return their constructor
+    arguments from `get_config`.
+
+    Subclasses implement `__call__(y_pred, labels, row_weights)`:
+
+    - `y_pred`: `{output name: (batch, 1) tensor}`, every output of the
+      model (trained or not);
+    - `labels`: `{task: (batch, 1) tensor}` for the trained tasks, NaN
+      replaced by 0;
+    - `row_weights`: `{task: (batch,) tensor}`, 0 where the task's label is
+      missing, else the row's sample weight;
+
+    and return a scalar.
+
+    Args:
+        name: the term's name in the logs; must differ from every task name.
+    """
+
+    def __init__(self, name):
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(
+                "expected an auxiliary loss name that is an identifier (it "
+                f"names a metric). Received: name={name!r}"
+            )
+        self.name = name
+
+    def __call__(self, y_pred, labels, row_weights):
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement __call__(y_pred, labels, row_weights)."
+        )
+
+    def check_outputs(self, output_names):
+        """Called by the model with its output names; raise if one is missing."""
+
+    def get_config(self):
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def serialize(terms):
+    return [tf.keras.utils.serialize_keras_object(term) for term in terms]
+
+
+def deserialize(configs):
+    """`AuxiliaryLoss` objects from a list of objects or their configs."""
+    terms = [
+        term if isinstance(term, AuxiliaryLoss)
+        else tf.keras.utils.deserialize_keras_object(term)
+        for term in configs or ()
+    ]
+    for term in terms:
+        if not isinstance(term, AuxiliaryLoss):
+            raise TypeError(
+                "expected keras_mtl.training.AuxiliaryLoss objects. "
+                f"Received: {term!r}"
+            )
+    return terms

@@ -1,0 +1,163 @@
+"""MAMDR's Domain Negotiation and Domain Regularization against the formulas."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_mtl
+from keras_mtl.layers import StarTopology
+from keras_mtl.training import MAMDR
+from tests.models import builder_cases
+
+NUM_DOMAINS, DIM = 3, 2
+ALPHA, BETA, GAMMA = 0.1, 0.5, 0.3
+
+
+def _toy_model():
+    """y = x·W + b + x·W_p + b_p: linear, shared (W, b) and per-domain (W_p, b_p)."""
+    x = tf.keras.Input((DIM,), name="x")
+    domain = tf.keras.Input((), dtype="int64", name="domain")
+    star = StarTopology(NUM_DOMAINS, (1,), linear_output=True, combine="add", name="y")
+    return keras_mtl.MultiTaskModel({"x": x, "domain": domain}, {"y": star([x, domain])},
+                                    task_types={"y": "regression"})
+
+
+def _toy_batch():
+    rng = np.random.default_rng(0)
+    # domain 3 is unknown: its rows take no part in training
+    domains = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3], "int64")
+    x = rng.normal(size=(len(domains), DIM)).astype("float32")
+    y = rng.normal(size=len(domains)).astype("float32")
+    return {"x": x, "domain": domains}, {"y": y}
+
+
+def _grad(shared, own, x, y):
+    """MSE gradients of (W, b) = shared and (W_p, b_p) = own on rows (x, y)."""
+    (w, b), (wp, bp) = shared, own
+    error = x @ w + b + x @ wp + bp - y[:, None]  # (n, 1)
+    g_w = 2.0 * x.T @ error / len(x)  # (DIM, 1)
+    g_b = 2.0 * error.mean(axis=0)  # (1,)
+    return (g_w, g_b), (g_w, g_b)  # ∂/∂(W, b) = ∂/∂(W_p, b_p) for this model
+
+
+def _expected(weights, batch, schedule, domain_step=True):
+    """The SPEC formulas with plain SGD, domain by domain, in NumPy."""
+    w, b, wd, bd = (np.array(v, "float64") for v in weights)
+    x, ids, y = batch[0]["x"].astype("float64"), batch[0]["domain"], batch[1]["y"]
+    rows = {d: ids == d for d in range(NUM_DOMAINS)}
+    # Domain Negotiation on θ = (W, b), and (W_p, b_p) when they are not
+    # domain-specific (then every variable is shared)
+    tw, tb, twd, tbd = w.copy(), b.copy(), wd.copy(), bd.copy()
+    for d in schedule["negotiation"]:
+        (gw, gb), (gwd, gbd) = _grad((tw, tb), (twd[d], tbd[d]), x[rows[d]], y[rows[d]])
+        tw, tb = tw - ALPHA * gw, tb - ALPHA * gb
+        if not domain_step:
+            twd[d], tbd[d] = twd[d] - ALPHA * gwd, tbd[d] - ALPHA * gbd
+    w, b = w + BETA * (tw - w), b + BETA * (tb - b)
+    if not domain_step:
+        return [w, b, wd + BETA * (twd - wd), bd + BETA * (tbd - bd)]
+    # Domain Regularization on θ_i = (W_i, b_i), other domains routed through i
+    for i in sorted(schedule["regularization"]):
+        tw, tb = wd[i].copy(), bd[i].copy()
+        for j in schedule["regularization"][i] + [i]:
+            _, (gw, gb) = _grad((w, b), (tw, tb), x[rows[j]], y[rows[j]])
+            tw, tb = tw - ALPHA * gw, tb - ALPHA * gb
+        wd[i] = wd[i] + GAMMA * (tw - wd[i])
+        bd[i] = bd[i] + GAMMA * (tb - bd[i])
+    return [w, b, wd, bd]
+
+
+def _random_weights(model):
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(size=w.shape) for w in model.get_weights()])
+    return model.get_weights()
+
+
+@pytest.mark.parametrize("num_sampled", [1, 2])
+def test_one_step_equals_domain_negotiation_and_regularization(num_sampled):
+    model = _toy_model()
+    weights = _random_weights(model)
+    mamdr = MAMDR(model, "domain", NUM_DOMAINS, inner_lr=ALPHA, outer_lr=BETA,
+                  regularization_lr=GAMMA, num_sampled_domains=num_sampled, seed=3)
+    assert [v.name.split("/")[-1].split(":")[0] for v in mamdr.domain_variables] == [
+        "domain_kernel_0", "domain_bias_0"]
+    batch = _toy_batch()
+    for _ in range(2):  # a second step starts from the first one's result
+        logs = mamdr.train_step(batch)
+        schedule = mamdr.last_schedule
+        assert sorted(schedule["negotiation"]) == [0, 1, 2]
+        for i, others in schedule["regularization"].items():
+            assert len(others) == num_sampled and i not in others
+        weights = _expected(weights, batch, schedule)
+        for got, expected in zip(model.get_weights(), weights):
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    assert set(logs) == {"loss", "regularization_loss"}
+
+
+def test_without_domain_variables_everything_is_negotiated():
+    model = _toy_model()
+    weights = _random_weights(model)
+    mamdr = MAMDR(model, "domain", NUM_DOMAINS, inner_lr=ALPHA, outer_lr=BETA,
+                  domain_variables=[], seed=0)
+    batch = _toy_batch()
+    assert set(mamdr.train_step(batch)) == {"loss"}
+    expected = _expected(weights, batch, mamdr.last_schedule, domain_step=False)
+    for got, want in zip(model.get_weights(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def data():
+    df = builder_cases.frame()
+    feats = builder_cases.features(df)
+    return df, feats, keras_mtl.data.features_to_arrays(df, feats)
+
+
+def test_mamdr_fit_trains_star_which_then_saves_and_serves(data, tmp_path):
+    df, feats, x = data
+    model, labels = builder_cases.build(keras_mtl.STAR, feats)
+    model.compile(optimizer="adam")
+    pn = model.get_layer("partitioned_norm")
+    before = pn.moving_mean.numpy().copy()
+    ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=32)
+    stop = tf.keras.callbacks.EarlyStopping(monitor="loss", patience=10)
+    history = MAMDR(model, "domain", num_domains=3, inner_lr=0.05, seed=0).fit(
+        ds, epochs=2, validation_data=ds, callbacks=[stop], verbose=0).history
+    assert len(history["loss"]) == 2 and np.all(np.isfinite(history["loss"]))
+    assert "regularization_loss" in history and "val_ctr_auc" in history
+    assert not np.allclose(pn.moving_mean.numpy(), before)
+    assert not np.allclose(model.get_layer("star_fcn").domain_kernels[0].numpy(), 1.0)
+    expected = model.predict(x, verbose=0)
+    path = str(tmp_path / "star.keras")
+    model.save(path)
+    loaded = tf.keras.models.load_model(path)
+    for task in labels:
+        np.testing.assert_allclose(loaded.predict(x, verbose=0)[task], expected[task], atol=1e-6)
+    export = keras_mtl.export.export_saved_model(model, str(tmp_path / "serving"))
+    serving = tf.saved_model.load(export).signatures["serving_default"]
+    served = serving(**{k: tf.constant(v) for k, v in x.items()})
+    for task in labels:
+        np.testing.assert_allclose(served[task].numpy(), expected[task], atol=1e-5)
+
+
+def test_mamdr_trains_a_builder_without_domain_weights(data):
+    df, feats, _ = data
+    model, labels = builder_cases.build(keras_mtl.SharedBottom, feats)
+    mamdr = MAMDR(model, "domain", num_domains=3, seed=0)
+    assert mamdr.domain_variables == []
+    kernel = model.get_layer("shared_bottom").get_weights()[0].copy()
+    history = mamdr.fit(df, features=feats, labels=labels, epochs=1, verbose=0).history
+    assert list(history) == ["loss"]
+    assert not np.allclose(model.get_layer("shared_bottom").get_weights()[0], kernel)
+
+
+def test_mamdr_rejects_bad_arguments(data):
+    model, _ = builder_cases.build(keras_mtl.STAR, data[1])
+    with pytest.raises(ValueError, match="domain_feature='country'.*Expected one of"):
+        MAMDR(model, "country", num_domains=3)
+    with pytest.raises(ValueError, match="outer_lr=0"):
+        MAMDR(model, "domain", num_domains=3, outer_lr=0)
+    with pytest.raises(ValueError, match="num_sampled_domains=0"):
+        MAMDR(model, "domain", num_domains=3, num_sampled_domains=0)
+    with pytest.raises(TypeError, match="MultiTaskModel"):
+        MAMDR(tf.keras.Sequential([tf.keras.layers.Dense(1)]), "domain", num_domains=3)
