@@ -125,6 +125,11 @@ class MAMDR:
         domain_ids = {id(v) for v in domain_variables}
         self.domain_variables = list(domain_variables)
         self.shared_variables = [v for v in model.trainable_variables if id(v) not in domain_ids]
+        if not self.shared_variables:
+            raise ValueError(
+                "MAMDR expected shared variables besides the domain-specific ones. "
+                f"Received {len(self.domain_variables)} domain variables and no others."
+            )
         self._rng = np.random.default_rng(seed)
         self._shared_step = self._make_step(self.shared_variables)
         self._domain_step = self._make_step(self.domain_variables)
