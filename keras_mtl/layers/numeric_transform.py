@@ -6,6 +6,9 @@ import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
 
+#: Outputs are clipped to [-CLIP, CLIP], so no finite input gives inf or NaN.
+CLIP = 1e6
+
 
 @keras_mtl_export
 class NumericTransform(tf.keras.layers.Layer):
@@ -13,7 +16,8 @@ class NumericTransform(tf.keras.layers.Layer):
 
     `y = (t(x) - mean) / sqrt(variance)` with `t(x) = sign(x)·log(1 + |x|)`
     when `log1p=True` and `t(x) = x` otherwise; without statistics the
-    standardisation is skipped. A zero variance divides by 1 (a constant column
+    standardisation is skipped. Outputs are clipped to ±1e6 (a documented
+    fallback: no finite input, however large, overflows the model). A zero variance divides by 1 (a constant column
     becomes 0, not NaN). A scalar input `(batch,)` becomes `(batch, 1)`.
 
     Args:
@@ -59,7 +63,8 @@ class NumericTransform(tf.keras.layers.Layer):
         if self.mean is not None:
             scale = math.sqrt(self.variance) if self.variance > 0 else 1.0
             x = (x - self.mean) / scale
-        return x
+        # extreme inputs (e.g. 3e38) would overflow later layers into inf/NaN
+        return tf.clip_by_value(x, -CLIP, CLIP)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) == 1:

@@ -106,3 +106,10 @@ def test_malformed_frames_give_clear_errors_or_finite_predictions(rows, data, dr
     predictions = model().predict(ds, verbose=0)
     for values in predictions.values():
         assert np.all(np.isfinite(values))
+
+
+def test_extreme_numeric_values_give_finite_predictions():
+    df = pd.DataFrame({"color": ["red", "red"], "size": [1, 2], "price": [3.4e38, -3.4e38]})
+    predictions = model().predict(df_to_dataset(df, FEATURES), verbose=0)
+    for values in predictions.values():
+        assert np.all(np.isfinite(values))
