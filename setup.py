@@ -28,13 +28,26 @@ setup(
         "tf2onnx",
         "onnx",
         "onnxruntime",
+        # the `keras-mtl` command line reads its run configuration from YAML
+        "pyyaml",
     ],
+    entry_points={"console_scripts": ["keras-mtl = keras_mtl.cli.main:main"]},
     extras_require={
         # tensorflow-serving-api only parses the warmup records in the tests
         # (keras_mtl writes them without it): its wheels require the
         # `tensorflow` distribution, a second TensorFlow next to
         # tensorflow-cpu; there, install it with `pip install --no-deps`.
-        "test": ["pytest", "hypothesis", "tf-keras", "scikit-learn", "tensorflow-serving-api"],
+        "test": [
+            "pytest",
+            "hypothesis",
+            "tf-keras",
+            "scikit-learn",
+            "tensorflow-serving-api",
+            "tensorflow-recommenders",
+            "matplotlib",
+        ],
         "tfrs": ["tensorflow-recommenders", "tf-keras"],
+        # `keras-mtl plot-gates` draws its PNG with matplotlib
+        "plot": ["matplotlib"],
     },
 )

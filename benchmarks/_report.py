@@ -1,0 +1,63 @@
+"""Shared reporting for the benchmark scripts.
+
+Each benchmark owns one section of docs/benchmarks.md, delimited by
+`<!-- begin NAME -->` / `<!-- end NAME -->`, and rewrites only that section,
+so the scripts can run in any order and the page always holds the latest run
+of each. `machine()` describes where the figures were taken.
+"""
+
+import os
+import platform
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOC = os.path.join(ROOT, "docs", "benchmarks.md")
+_HEADER = (
+    "# Benchmarks\n\n"
+    "Figures written by the scripts in `benchmarks/`; each section names the command that produced it "
+    "and the machine it ran on. Rerun a script to refresh its section.\n"
+)
+
+
+def machine():
+    """One line: CPU model, cores visible to the process, Python/TensorFlow/Keras versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    import tensorflow as tf  # imported late: some callers set TF env vars first
+
+    return (f"{cpu}, {cores} cores, Python {platform.python_version()}, TensorFlow {tf.__version__}, "
+            f"tf.keras {tf.keras.__version__}")
+
+
+def command():
+    """The command line that is running, relative to the repository root."""
+    script = os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)
+    return " ".join(["python", script] + sys.argv[1:])
+
+
+def write_section(name, markdown, path=DOC):
+    """Replace (or append) section `name` of docs/benchmarks.md with `markdown`."""
+    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+    block = f"{begin}\n{markdown.rstrip()}\n{end}\n"
+    text = _HEADER
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as doc:
+            text = doc.read()
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end) + r"\n?", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as doc:
+        doc.write(text)
+    return path
