@@ -173,8 +173,18 @@ def df_to_dataset(
     used = set(x) | set(label_columns(labels or {}).values())
     validation.unused_columns(df, used, unused_columns)
     elements = x if labels is None else (x, labels_to_arrays(df, labels, task_types))
-    ds = tf.data.Dataset.from_tensor_slices(elements)
+    # Rows are addressed by index and each batch is gathered from whole-column
+    # tensors: shuffling a dataset of per-row dicts instead holds one small
+    # tensor per row and column in the shuffle buffer (gigabytes for a few
+    # hundred thousand rows of ~40 columns) and moves them one row at a time.
+    columns = tf.nest.map_structure(tf.convert_to_tensor, elements)
+    ds = tf.data.Dataset.range(len(df))
     if shuffle:
         ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    ds = ds.map(
+        lambda rows: tf.nest.map_structure(lambda column: tf.gather(column, rows), columns),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,308 @@
+"""The MMoE paper's Census-Income protocol for every multi-task model we have.
+
+    python benchmarks/census.py                               # ../shared/data/census_income_kdd, 5 seeds
+    python benchmarks/census.py /path/to/census_income_kdd --seeds 3 --groups 1
+    python benchmarks/census.py --models MMoE PLE --seeds 1   # a subset
+
+Protocol (MMoE paper §4.1, as digested in ../shared/SPEC.md): train on
+census-income.data (199,523 rows); split census-income.test 1:1 into
+validation and test with a fixed permutation (seed 0, the same for every
+model and seed); early stopping on the validation loss (patience 4, best
+weights restored, at most 30 epochs). Tasks:
+
+- Group 1: income > 50K and marital status "never married";
+- Group 2: education "some college or higher" and "never married".
+
+The label-defining fields (income, marital status, education) and the
+sampling weight are never inputs, in both groups (SPEC: "education and
+marital status removed from the inputs"). The other 38 fields are inputs:
+categorical fields embedded in 4 dimensions; numeric fields as normalised
+signed log1p values and as an embedded quantile bucket (16 levels, edges from
+the training file; see benchmarks/census_routing.py for what they changed).
+
+Models (widths fixed, not tuned per model; Adam 1e-3, batch 1024):
+single-task (one Shared-Bottom network per task, bottom [64]),
+Shared-Bottom (bottom [256]), OMoE and MMoE (8 experts [64]), Cross-Stitch
+(columns [128]), CGC (2 shared + 2 task experts [64]), PLE (2 levels of CGC);
+towers [32] everywhere.
+
+Each (model, group, seed) trains in its own subprocess, so its peak resident
+memory (ru_maxrss) is the peak memory of that training, which is reported
+next to the RSS of a process that has only imported TensorFlow and loaded the
+data. Results accumulate in `--out` (JSON; runs already there are skipped, so
+an interrupted run resumes) and the table goes to docs/benchmarks.md
+(section "census") and stdout. Test AUC is the exact ROC AUC
+(`keras_mtl.training.roc_auc`).
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _report  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "census_income_kdd")
+DEFAULT_OUT = os.path.join(ROOT, "benchmarks", "results", "census.json")
+
+GROUPS = {1: ("income", "never_married"), 2: ("college", "never_married")}
+MODELS = ("SingleTask", "SharedBottom", "OMoE", "MMoE", "CrossStitch", "CGC", "PLE")
+LABELS = {"income": "income", "never_married": "marital", "college": "education"}
+
+#: Published mean / best test AUC (../shared/SPEC.md). MMoE paper, Group 1:
+#: income only except MMoE's marital mean; PLE paper: income / marital means.
+PAPERS = {
+    ("MMoE paper", "SingleTask"): {"income": (0.9337, 0.9398)},
+    ("MMoE paper", "SharedBottom"): {"income": (0.9295, 0.9361)},
+    ("MMoE paper", "CrossStitch"): {"income": (0.9361, 0.9406)},
+    ("MMoE paper", "OMoE"): {"income": (0.9319, 0.9387)},
+    ("MMoE paper", "MMoE"): {"income": (0.9359, 0.9410), "never_married": (0.9927, None)},
+    ("PLE paper", "SingleTask"): {"income": (0.9445, None), "never_married": (0.9923, None)},
+    ("PLE paper", "MMoE"): {"income": (0.9393, None), "never_married": (0.9928, None)},
+    ("PLE paper", "PLE"): {"income": (0.9522, None), "never_married": (0.9945, None)},
+}
+
+EPOCHS, PATIENCE, BATCH, LEARNING_RATE = 30, 4, 1024, 1e-3
+EMBEDDING_DIM, BUCKETS, SPLIT_SEED = 4, 16, 0
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("data_dir", nargs="?", default=DEFAULT_DATA,
+                        help="folder with census-income.data.gz / .test.gz")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--groups", nargs="+", type=int, default=[1, 2], choices=[1, 2])
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per model and group")
+    parser.add_argument("--out", default=DEFAULT_OUT, help="results JSON (resumed if present)")
+    parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
+    parser.add_argument("--worker", nargs=3, metavar=("MODEL", "GROUP", "SEED"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# ---------------------------------------------------------------- worker side
+
+def _peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def load_frames(data_dir):
+    """(train, validation, test) frames with the quantile-bucket columns added."""
+    from keras_mtl.data import census_income
+    from census_routing import add_numeric_buckets
+
+    train_df, test_df = census_income.load_census_income(data_dir)
+    valid_df, test_df = census_income.split_validation(test_df, seed=SPLIT_SEED)
+    frames = (train_df, valid_df, test_df)
+    return frames, add_numeric_buckets(frames, BUCKETS)
+
+
+def build(name, features, tasks):
+    import keras_mtl
+
+    towers = {"tower_units": (32,)}
+    experts = {"expert_units": (64,), **towers}
+    routed = {"num_specific_experts": 2, "num_shared_experts": 2, **experts}
+    if name == "SingleTask":
+        return keras_mtl.SharedBottom(features, task_names=tasks, bottom_units=(64,), **towers)
+    if name == "SharedBottom":
+        return keras_mtl.SharedBottom(features, task_names=tasks, bottom_units=(256,), **towers)
+    if name == "CrossStitch":
+        return keras_mtl.CrossStitch(features, task_names=tasks, column_units=(128,), **towers)
+    if name in ("OMoE", "MMoE"):
+        return getattr(keras_mtl, name)(features, task_names=tasks, num_experts=8, **experts)
+    if name == "CGC":
+        return keras_mtl.CGC(features, task_names=tasks, **routed)
+    return keras_mtl.PLE(features, task_names=tasks, num_levels=2, **routed)
+
+
+def train_one(name, frames, bucket_columns, tasks, seed):
+    """Trains `name` on `tasks`; returns test AUCs, epochs and seconds."""
+    import tensorflow as tf
+
+    import keras_mtl
+    from census_routing import census_features
+
+    train_df, valid_df, test_df = frames
+    tf.keras.utils.set_random_seed(seed)
+    features = census_features(train_df, EMBEDDING_DIM, bucket_columns)
+    model = build(name, features, tasks)
+    model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE))
+
+    def dataset(df, shuffle=False):
+        return keras_mtl.data.df_to_dataset(
+            df, features, tasks, batch_size=BATCH, shuffle=shuffle, seed=seed
+        )
+
+    start = time.time()
+    history = model.fit(
+        dataset(train_df, shuffle=True), epochs=EPOCHS, validation_data=dataset(valid_df),
+        callbacks=[tf.keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=PATIENCE, restore_best_weights=True)],
+        verbose=0,
+    )
+    seconds = time.time() - start
+    predictions = model.predict(dataset(test_df), verbose=0)
+    aucs = {t: keras_mtl.training.roc_auc(test_df[t], predictions[t]) for t in tasks}
+    return {
+        "auc": aucs,
+        "epochs": len(history.history["loss"]),
+        "seconds": seconds,
+        "parameters": int(model.count_params()),
+    }
+
+
+def worker(args):
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    name, group, seed = args.worker[0], int(args.worker[1]), int(args.worker[2])
+    frames, buckets = load_frames(args.data_dir)
+    tasks = GROUPS[group]
+    if name == "SingleTask":
+        # one network per task, trained one after the other in this process
+        runs = [train_one(name, frames, buckets, (task,), seed) for task in tasks]
+        result = {
+            "auc": {task: run["auc"][task] for task, run in zip(tasks, runs)},
+            "epochs": [run["epochs"] for run in runs],
+            "seconds": sum(run["seconds"] for run in runs),
+            "parameters": sum(run["parameters"] for run in runs),
+        }
+    else:
+        result = train_one(name, frames, buckets, tasks, seed)
+    result.update(model=name, group=group, seed=seed, peak_rss_mib=_peak_rss_mib())
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def baseline(args):
+    import tensorflow  # noqa: F401  (the import itself is what is measured)
+
+    load_frames(args.data_dir)
+    print("RESULT " + json.dumps({"peak_rss_mib": _peak_rss_mib()}), flush=True)
+
+
+# ---------------------------------------------------------- orchestrator side
+
+def _subprocess(extra, data_dir):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    command = [sys.executable, os.path.abspath(__file__), data_dir] + extra
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"census worker {extra} failed with exit code {done.returncode}:\n"
+            + done.stderr[-3000:]
+        )
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def _load(path):
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    return {"runs": [], "baseline_rss_mib": None}
+
+
+def _save(results, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=1)
+
+
+def _fmt(value, digits=4):
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def table(results):
+    """Markdown tables (one per group) of mean / best test AUC and costs."""
+    runs = results["runs"]
+    lines = []
+    for group, tasks in GROUPS.items():
+        group_runs = [r for r in runs if r["group"] == group]
+        if not group_runs:
+            continue
+        labels = [LABELS[t] for t in tasks]
+        lines += [
+            f"**Group {group}: {labels[0]} + {labels[1]}** (test AUC, mean / best over seeds)",
+            "",
+            "| model | seeds | " + " | ".join(f"{label} mean / best" for label in labels)
+            + " | epochs (mean) | train s (mean) | parameters | peak RSS MiB |",
+            "|---|---|" + "---|" * len(labels) + "---|---|---|---|",
+        ]
+        for model in MODELS:
+            mine = [r for r in group_runs if r["model"] == model]
+            if not mine:
+                continue
+            cells = []
+            for task in tasks:
+                aucs = np.array([r["auc"][task] for r in mine])
+                cells.append(f"{aucs.mean():.4f} / {aucs.max():.4f}")
+            epochs = np.mean([np.mean(r["epochs"]) for r in mine])
+            lines.append(
+                f"| {model} | {len(mine)} | " + " | ".join(cells)
+                + f" | {epochs:.1f} | {np.mean([r['seconds'] for r in mine]):.0f}"
+                + f" | {mine[0]['parameters']:,} | {max(r['peak_rss_mib'] for r in mine):.0f} |"
+            )
+        if group == 1:
+            lines += ["", "Published (same protocol; mean / best, – where not given):", "",
+                      "| source | model | income | marital |", "|---|---|---|---|"]
+            for (source, model), cells in PAPERS.items():
+                shown = [cells.get(t, (None, None)) for t in tasks]
+                lines.append(f"| {source} | {model} | "
+                             + " | ".join(f"{_fmt(m)} / {_fmt(b)}" for m, b in shown) + " |")
+        lines.append("")
+    if results.get("baseline_rss_mib"):
+        lines.append(
+            f"Peak RSS of a process that only imports TensorFlow and loads the data: "
+            f"{results['baseline_rss_mib']:.0f} MiB; the difference to a model's peak is its training."
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.worker:
+        return worker(args)
+    if args.baseline:
+        return baseline(args)
+    results = _load(args.out)
+    done = {(r["model"], r["group"], r["seed"]) for r in results["runs"]}
+    if results.get("baseline_rss_mib") is None:
+        results["baseline_rss_mib"] = _subprocess(["--baseline"], args.data_dir)["peak_rss_mib"]
+        _save(results, args.out)
+    start = time.time()
+    for seed in range(args.seeds):
+        for group in args.groups:
+            for model in args.models:
+                if (model, group, seed) in done:
+                    continue
+                run = _subprocess(["--worker", model, str(group), str(seed)], args.data_dir)
+                results["runs"].append(run)
+                _save(results, args.out)
+                print(f"[{time.time() - start:6.0f} s] group {group} seed {seed} {model}: "
+                      + ", ".join(f"{t} {a:.4f}" for t, a in run["auc"].items())
+                      + f" ({run['epochs']} epochs, {run['seconds']:.0f} s, "
+                      f"peak RSS {run['peak_rss_mib']:.0f} MiB)", flush=True)
+    markdown = table(results)
+    print(markdown)
+    if not args.no_doc:
+        section = (
+            "## Census-Income (MMoE paper protocol)\n\n"
+            f"Command: `{_report.command()}`  \nMachine: {_report.machine()}\n\n"
+            "Protocol, features and model widths: the docstring of `benchmarks/census.py`.\n\n"
+            + markdown
+        )
+        _report.write_section("census", section)
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,284 @@
+"""A `tfrs.Model` whose task losses a keras_mtl weighting strategy combines."""
+
+import types
+
+import tensorflow as tf
+import tensorflow_recommenders as tfrs
+
+from keras_mtl.layers.task_head import TASK_TYPES
+from keras_mtl.training import compile_options
+from keras_mtl.training import step
+from keras_mtl.training.weighting_callback import WeightingCallback
+from keras_mtl.weighting.fixed_weights import FixedWeights
+from keras_mtl.weighting.weighting_strategy import WeightingStrategy
+
+
+class MultiTaskRecommender(tfrs.Model):
+    """A TFRS model with several tasks, balanced by a weighting strategy.
+
+    Subclass it as any `tfrs.Model`, but implement
+    `compute_task_losses(features, training)` returning `{task: scalar loss}`
+    (each usually a `tfrs.tasks.Retrieval` or `tfrs.tasks.Ranking` call)
+    instead of `compute_loss`. `train_step` runs the strategy given to
+    `compile` (`keras_mtl.weighting`) as `MultiTaskModel` does: `combine`
+    inside the gradient tape, its `gradients` after it, `after_update` after
+    the optimizer step and `on_epoch_end` after every `fit` epoch (DWA). The
+    total is the strategy's combination plus the layers' regularisation
+    losses; `compute_loss` returns the combination, as TFRS expects.
+
+    Logs hold `loss` (the total), `regularization_loss`, `<task>_loss` and
+    `weight_<task>` (epoch means), plus the metrics of the TFRS tasks.
+
+    Strategies that take per-task gradients (PCGrad, GradNorm, MGDA) need to
+    know what the tasks share: `shared_layers` lists the layers every task
+    goes through (embeddings, a shared bottom, experts). Their variables are
+    the shared variables, and the weights of the last one are GradNorm's `W`.
+    MGDA also needs the shared representation `Z`: `compute_task_losses` then
+    returns `(task_losses, z)` with `z` one tensor every task is computed
+    from. Under a `tf.distribute` strategy the gradients are averaged over the
+    replicas.
+
+    Args:
+        task_types: `{task: "binary" | "regression"}`: the task names, in the
+            order the strategy sees them, and the kind of loss each has.
+            "binary" stands for any likelihood loss of a classification
+            (cross-entropy of a click, retrieval's in-batch softmax),
+            "regression" for a squared error (a rating); uncertainty weighting
+            scales them by 1 and ½.
+        shared_layers: the layers, or names of the model's attributes holding
+            them, whose variables all tasks share; the last one is the last
+            shared layer. Empty (default) suits loss-combining strategies.
+        **kwargs: passed to `tfrs.Model` (`name`).
+
+    Example:
+    >>> class Rater(MultiTaskRecommender):
+    ...     def __init__(self):
+    ...         super().__init__(task_types={"click": "binary", "rating": "regression"})
+    ...         self.score = tf.keras.layers.Dense(2, kernel_initializer="ones")
+    ...         self.click_task = tfrs.tasks.Ranking(
+    ...             tf.keras.losses.BinaryCrossentropy(from_logits=True))
+    ...         self.rating_task = tfrs.tasks.Ranking(tf.keras.losses.MeanSquaredError())
+    ...     def compute_task_losses(self, features, training=False):
+    ...         out = self.score(features["x"])
+    ...         return {"click": self.click_task(features["click"], out[:, :1]),
+    ...                 "rating": self.rating_task(features["rating"], out[:, 1:])}
+    >>> model = Rater()
+    >>> model.compile(optimizer="sgd", loss_weights={"click": 1.0, "rating": 0.5})
+    >>> data = {"x": tf.zeros((4, 3)), "click": tf.ones((4, 1)), "rating": tf.fill((4, 1), 2.0)}
+    >>> logs = model.fit(tf.data.Dataset.from_tensors(data), verbose=0).history
+    >>> [round(logs[k][0], 4) for k in ("click_loss", "rating_loss", "loss")]
+    [0.6931, 4.0, 2.6931]
+    """
+
+    def __init__(self, task_types, shared_layers=(), **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(task_types, dict) or not task_types:
+            raise ValueError(
+                "expected task_types as a non-empty {task: 'binary' | 'regression'}. "
+                f"Received: task_types={task_types!r}"
+            )
+        for task, task_type in task_types.items():
+            if task_type not in TASK_TYPES:
+                raise ValueError(
+                    f"Task '{task}': expected a type in {TASK_TYPES}. Received: {task_type!r}"
+                )
+            if task == "regularization":
+                raise ValueError(
+                    "the task name 'regularization' is taken by the logged "
+                    "`regularization_loss`. Expected another task name."
+                )
+        if isinstance(shared_layers, (str, tf.keras.layers.Layer)):
+            shared_layers = (shared_layers,)
+        for layer in shared_layers:
+            if not isinstance(layer, (str, tf.keras.layers.Layer)):
+                raise TypeError(
+                    "expected shared_layers as layers or attribute names. "
+                    f"Received: {layer!r}"
+                )
+        # A plain namespace: neither the strategy nor the trackers become
+        # tracked sub-layers (the strategy joins checkpoints on its own, see
+        # `_trackable_children`). `parts` is what `step.descend` reads.
+        self._structure = types.SimpleNamespace(
+            task_types=dict(task_types),
+            shared_layers=tuple(shared_layers),
+            weighting=None,
+            reporting=None,
+            shared_optimizer=None,
+            parts=types.SimpleNamespace(shared=set(), last=set()),
+        )
+
+    @property
+    def task_types(self):
+        """`{task: "binary" | "regression"}`."""
+        return dict(self._structure.task_types)
+
+    @property
+    def task_names(self):
+        """The task names, in the order of `task_types`."""
+        return tuple(self._structure.task_types)
+
+    @property
+    def weighting(self):
+        """The weighting strategy given to `compile` (None before)."""
+        return self._structure.weighting
+
+    def compute_task_losses(self, features, training=False):
+        """Returns `{task: scalar loss}`, or `(task_losses, z)` for MGDA.
+
+        Args:
+            features: one batch of the dataset (features and labels).
+            training: whether this is a training step.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement compute_task_losses(features, "
+            f"training) returning {{task: scalar loss}} for the tasks {list(self.task_names)}."
+        )
+
+    def compile(self, optimizer="adam", weighting=None, loss_weights=None, **kwargs):
+        """Configures training.
+
+        Args:
+            optimizer: a Keras optimizer or its name.
+            weighting: a `keras_mtl.weighting.WeightingStrategy`; default
+                `FixedWeights(loss_weights)`.
+            loss_weights: `{task: weight}`, shorthand for `FixedWeights`.
+            **kwargs: passed to `tf.keras.Model.compile` (`run_eagerly`, ...).
+        """
+        compile_options.check_task_keys(self.task_names, loss_weights=loss_weights)
+        if weighting is None:
+            weighting = FixedWeights(loss_weights)
+        elif loss_weights is not None:
+            raise ValueError("pass loss_weights or weighting, not both.")
+        if not isinstance(weighting, WeightingStrategy):
+            raise TypeError(
+                "expected a keras_mtl.weighting.WeightingStrategy. "
+                f"Received: weighting={weighting!r}"
+            )
+        if weighting.persistent_tape and not self._structure.shared_layers:
+            raise ValueError(
+                f"{type(weighting).__name__} takes per-task gradients on the shared "
+                "variables. Received a MultiTaskRecommender without shared_layers; pass "
+                "shared_layers=[the layers, or attribute names, every task goes through, "
+                "the last shared layer last]."
+            )
+        weighting.attach(self._structure.task_types)
+        self._structure.weighting = weighting
+        self._structure.reporting = types.SimpleNamespace(
+            total=tf.keras.metrics.Mean(name="loss"),
+            regularization=tf.keras.metrics.Mean(name="regularization_loss"),
+            losses=[tf.keras.metrics.Mean(name=f"{t}_loss") for t in self.task_names],
+            weights=[tf.keras.metrics.Mean(name=f"weight_{t}") for t in self.task_names],
+        )
+        super().compile(optimizer=optimizer, **kwargs)
+
+    @property
+    def metrics(self):
+        reporting = getattr(getattr(self, "_structure", None), "reporting", None)
+        if reporting is None:
+            return super().metrics
+        own = [reporting.total, reporting.regularization] + reporting.losses + reporting.weights
+        return own + super().metrics
+
+    def fit(self, *args, **kwargs):
+        """As `tf.keras.Model.fit`, with the weighting strategy's epoch hook."""
+        kwargs["callbacks"] = [WeightingCallback(self.weighting)] + list(
+            kwargs.get("callbacks") or []
+        )
+        return super().fit(*args, **kwargs)
+
+    def compute_loss(self, inputs, training=False):
+        """The strategy's combination of the task losses (TFRS' contract)."""
+        task_losses, _ = self._task_losses(inputs, training)
+        return self.weighting.combine(task_losses)[0]
+
+    def train_step(self, inputs):
+        strategy = self.weighting
+        with tf.GradientTape(persistent=strategy.persistent_tape) as tape:
+            task_losses, z = self._task_losses(inputs, training=True)
+            if strategy.needs_representation and z is None:
+                raise ValueError(
+                    f"{type(strategy).__name__} needs the shared representation Z. "
+                    "Received only task losses from compute_task_losses; return "
+                    "(task_losses, z) with z the tensor every task is computed from."
+                )
+            total, weights = strategy.combine(task_losses)
+            regularization = tf.add_n(self.losses) if self.losses else None
+            if regularization is not None:
+                total += regularization
+        self._structure.parts = self._shared_parts()
+        weights, total = step.descend(self, tape, total, weights, task_losses, z,
+                                      regularization)
+        del tape
+        return self._report(total, regularization, task_losses, weights)
+
+    def test_step(self, inputs):
+        task_losses, _ = self._task_losses(inputs, training=False)
+        total, weights = self.weighting.combine(task_losses)
+        regularization = tf.add_n(self.losses) if self.losses else None
+        if regularization is not None:
+            total += regularization
+        return self._report(total, regularization, task_losses, weights)
+
+    def _task_losses(self, inputs, training):
+        """`({task: float32 scalar}, z or None)` from `compute_task_losses`."""
+        out = self.compute_task_losses(inputs, training=training)
+        task_losses, z = out if isinstance(out, tuple) and len(out) == 2 else (out, None)
+        if not isinstance(task_losses, dict) or sorted(task_losses) != sorted(self.task_names):
+            received = sorted(task_losses) if isinstance(task_losses, dict) else type(out).__name__
+            raise ValueError(
+                f"compute_task_losses must return {{task: scalar loss}} for the tasks "
+                f"{list(self.task_names)}. Received: {received}"
+            )
+        checked = {}
+        for task in self.task_names:
+            loss = tf.cast(task_losses[task], tf.float32)
+            if loss.shape.rank not in (0, None):
+                raise ValueError(
+                    f"Task '{task}': expected a scalar loss. Received shape {loss.shape}."
+                )
+            checked[task] = loss
+        return checked, z
+
+    def _shared_parts(self):
+        """Ids of the shared variables and of the last shared layer's weights."""
+        layers = []
+        for entry in self._structure.shared_layers:
+            layer = getattr(self, entry, None) if isinstance(entry, str) else entry
+            if not isinstance(layer, tf.keras.layers.Layer):
+                raise ValueError(
+                    f"shared_layers names {entry!r}, which is not a layer attribute of "
+                    f"{type(self).__name__}. Received: {layer!r}"
+                )
+            layers.append(layer)
+        if not layers:
+            return types.SimpleNamespace(shared=set(), last=set())
+        shared = {id(v) for layer in layers for v in layer.trainable_variables}
+        own = {id(v) for v in self.trainable_variables}
+        if not shared or not shared <= own:
+            raise ValueError(
+                f"shared_layers {[layer.name for layer in layers]} must hold trainable "
+                "variables of this model. Received layers that are not attributes of the "
+                "model or that no task calls."
+            )
+        return types.SimpleNamespace(
+            shared=shared, last={id(v) for v in layers[-1].trainable_variables} or shared
+        )
+
+    def _report(self, total, regularization, task_losses, weights):
+        reporting = self._structure.reporting
+        reporting.total.update_state(total)
+        reporting.regularization.update_state(
+            0.0 if regularization is None else regularization
+        )
+        for i, task in enumerate(self.task_names):
+            reporting.losses[i].update_state(task_losses[task])
+            reporting.weights[i].update_state(weights[task])
+        return {m.name: m.result() for m in self.metrics}
+
+    def _trackable_children(self, save_type="checkpoint", **kwargs):
+        # Checkpoints (save_weights, tf.train.Checkpoint) also hold the
+        # strategy's state (log-variances, GradNorm weights, DWA history).
+        children = super()._trackable_children(save_type, **kwargs)
+        if save_type == "checkpoint" and self.weighting is not None:
+            children = {**children, "weighting": self.weighting}
+        return children
