@@ -1,0 +1,129 @@
+"""Value checks for run configs: each raises a ConfigError naming the key."""
+
+import numbers
+
+from keras_mtl.cli.config_error import ConfigError
+
+
+def join(path, key):
+    """`path.key`, or `path[key]` for list indices."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def mapping(path, value, allowed, required=()):
+    """A dict whose keys are all in `allowed` and include `required`."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ConfigError(path, f"expected a mapping, got {value!r}")
+    unknown = sorted(str(k) for k in value if k not in allowed)
+    if unknown:
+        raise ConfigError(
+            join(path, unknown[0]),
+            f"unknown key {unknown[0]!r}. Allowed keys: {', '.join(sorted(allowed))}",
+        )
+    for key in required:
+        if value.get(key) is None:
+            raise ConfigError(join(path, key), "required key is missing")
+    return value
+
+
+def is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def positive_int(path, value):
+    if not is_int(value) or value < 1:
+        raise ConfigError(path, f"expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def non_negative_int(path, value):
+    if not is_int(value) or value < 0:
+        raise ConfigError(path, f"expected an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def integer(path, value):
+    if not is_int(value):
+        raise ConfigError(path, f"expected an integer, got {value!r}")
+    return int(value)
+
+
+def number(path, value, minimum=None, exclusive=False):
+    ok = is_number(value)
+    if ok and minimum is not None:
+        ok = value > minimum if exclusive else value >= minimum
+    if not ok:
+        bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum}"
+        raise ConfigError(path, f"expected a number{bound}, got {value!r}")
+    return value
+
+
+def boolean(path, value):
+    if not isinstance(value, bool):
+        raise ConfigError(path, f"expected true or false, got {value!r}")
+    return value
+
+
+def string(path, value):
+    if not isinstance(value, str) or not value:
+        raise ConfigError(path, f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def choice(path, value, choices):
+    if value not in choices:
+        raise ConfigError(path, f"expected one of {list(choices)}, got {value!r}")
+    return value
+
+
+def listing(path, value):
+    if not isinstance(value, list):
+        raise ConfigError(path, f"expected a list, got {value!r}")
+    return value
+
+
+def positive_int_list(path, value):
+    return tuple(positive_int(join(path, i), v) for i, v in enumerate(listing(path, value)))
+
+
+def string_list(path, value):
+    return tuple(string(join(path, i), v) for i, v in enumerate(listing(path, value)))
+
+
+def like_default(path, value, default, name):
+    """Checks a builder / strategy argument against its signature default.
+
+    Integers (positive when the default is), numbers, booleans, strings and
+    lists (of positive integers for `*_units` and integer defaults) are
+    checked here; arguments whose default is None are passed through for the
+    builder to check.
+    """
+    if value is None or default is None:
+        return value
+    if isinstance(default, bool):
+        return boolean(path, value)
+    if is_int(default):
+        if name.startswith("num_") and isinstance(value, list):
+            return positive_int_list(path, value)  # e.g. one count per task
+        return positive_int(path, value) if default > 0 else non_negative_int(path, value)
+    if isinstance(default, float):
+        return float(number(path, value, minimum=0.0 if default >= 0 else None))
+    if isinstance(default, str):
+        return string(path, value)
+    if isinstance(default, (tuple, list)):
+        if name.endswith("_units") or (default and all(is_int(d) for d in default)):
+            return positive_int_list(path, value)
+        if default and all(isinstance(d, str) for d in default):
+            return string_list(path, value)
+        return tuple(listing(path, value))
+    if isinstance(default, dict):
+        return mapping(path, value, allowed=value if isinstance(value, dict) else {})
+    return value

@@ -1,0 +1,419 @@
+"""Reads a `keras-mtl train` run config (YAML) and validates all of it.
+
+`load_config(path, overrides)` returns a `types.SimpleNamespace` with
+checked values, feature specs (not adapted yet) and absolute paths, or raises
+a `ConfigError` at the first offending key. docs/cli.md lists the schema;
+the defaults are written once, in `DEFAULTS` and the builders' signatures.
+"""
+
+import dataclasses
+import importlib.util
+import inspect
+import os
+import re
+import types
+
+import yaml
+
+import keras_mtl
+from keras_mtl.cli import checks
+from keras_mtl.cli.config_error import ConfigError
+from keras_mtl.features.var_len_sparse_feat import POOLINGS
+
+TOP_KEYS = ("seed", "data", "features", "tasks", "model", "weighting", "training", "output")
+DEFAULTS = {
+    "seed": 0,
+    "data": {"validation": None, "test": None, "format": "auto"},
+    "training": {
+        "optimizer": "adam",
+        "learning_rate": 0.001,
+        "batch_size": 256,
+        "epochs": 10,
+        "shuffle": True,
+        "verbose": "auto",
+        "early_stopping_patience": None,
+    },
+    "output": {
+        "dir": "runs",
+        "saved_model": "{dir}/saved_model",
+        "onnx": None,
+        "keras_model": "{dir}/model.keras",
+        "history": "{dir}/history.json",
+        "metrics": "{dir}/metrics.json",
+    },
+    "weighting": {"strategy": "FixedWeights"},
+    "varlen_separator": "|",
+}
+OPTIMIZERS = {
+    "adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop",
+    "adagrad": "Adagrad", "nadam": "Nadam", "adamax": "Adamax",
+}
+TASK_TYPES = ("binary", "regression")
+FORMATS = ("auto", "csv", "parquet")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+PARQUET_ENGINES = ("pyarrow", "fastparquet")
+
+FEATURE_KINDS = {
+    "sparse": keras_mtl.SparseFeat,
+    "dense": keras_mtl.DenseFeat,
+    "varlen": keras_mtl.VarLenSparseFeat,
+}
+_FEATURE_CHECKS = {  # field: check(path, value) -> value
+    "name": checks.string,
+    "vocabulary": lambda p, v: tuple(checks.listing(p, v)),
+    "hash_bins": checks.positive_int,
+    "vocabulary_size": checks.positive_int,
+    "embedding_dim": checks.positive_int,
+    "embedding_name": checks.string,
+    "dtype": lambda p, v: checks.choice(p, v, ("string", "int64")),
+    "dimension": checks.positive_int,
+    "log1p": checks.boolean,
+    "normalize": checks.boolean,
+    "maxlen": checks.positive_int,
+    "pooling": lambda p, v: checks.choice(p, v, POOLINGS),
+    "weight_name": checks.string,
+    "separator": checks.string,
+}
+_RECEIVED = re.compile(r"Received:? (\w+)=")
+
+
+def builder_names():
+    return tuple(keras_mtl.models.__all__)
+
+
+def strategy_names():
+    return tuple(n for n in keras_mtl.weighting.__all__ if n != "WeightingStrategy")
+
+
+def _parameters(fn):
+    """`{name: default}` of the keyword parameters of `fn` (no *args/**kwargs)."""
+    return {
+        name: (None if p.default is inspect.Parameter.empty else p.default)
+        for name, p in inspect.signature(fn).parameters.items()
+        if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+
+
+def located(error, section, args):
+    """The config path a builder / spec error names (`Received: key=`)."""
+    match = _RECEIVED.search(str(error))
+    if match and match.group(1) in args:
+        return checks.join(section, match.group(1))
+    return section
+
+
+# ---------------------------------------------------------------- overrides
+
+
+def apply_overrides(raw, overrides):
+    """Applies `key.path=value` strings (values parsed as YAML) to `raw`.
+
+    Example:
+    >>> apply_overrides({"training": {"epochs": 30}, "tasks": [{"name": "ctr"}]},
+    ...                 ["training.epochs=1", "tasks.0.label=click"])
+    {'training': {'epochs': 1}, 'tasks': [{'name': 'ctr', 'label': 'click'}]}
+    """
+    for item in overrides or ():
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError("--set", f"expected KEY.PATH=VALUE, got {item!r}")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ConfigError(key, f"--set value {text!r} is not valid YAML: {error}") from None
+        node, parts = raw, key.split(".")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            where = ".".join(parts[: i + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(where, f"--set expected a list index < {len(node)}, got {part!r}")
+                part = int(part)
+            elif not isinstance(node, dict):
+                raise ConfigError(where, f"--set cannot go into {node!r}")
+            if last:
+                node[part] = value
+            else:
+                if isinstance(node, dict) and node.get(part) is None:
+                    node[part] = {}
+                node = node[part]
+    return raw
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _data_format(path, file_path, declared):
+    if declared != "auto":
+        return declared
+    lower = file_path.lower()
+    if lower.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if lower.endswith(CSV_SUFFIXES):
+        return "csv"
+    raise ConfigError(
+        path,
+        f"cannot tell the format of {file_path!r} from its name (expected one of "
+        f"{CSV_SUFFIXES + PARQUET_SUFFIXES}); set data.format to csv or parquet",
+    )
+
+
+def parquet_engine():
+    """The installed Parquet engine pandas can use, or None."""
+    for engine in PARQUET_ENGINES:
+        if importlib.util.find_spec(engine) is not None:
+            return engine
+    return None
+
+
+def _data(raw, base_dir):
+    section = checks.mapping("data", raw, ("train", "validation", "test", "format"),
+                             required=("train",))
+    section = {**DEFAULTS["data"], **section}
+    declared = checks.choice("data.format", section["format"], FORMATS)
+    out = {"format": {}}
+    for split in ("train", "validation", "test"):
+        value = section.get(split)
+        if value is None:
+            out[split] = None
+            continue
+        path = f"data.{split}"
+        file_path = os.path.join(base_dir, os.path.expanduser(checks.string(path, value)))
+        if not os.path.isfile(file_path):
+            raise ConfigError(
+                path, f"file not found: {file_path} (relative paths resolve against "
+                      f"the config's folder {base_dir})"
+            )
+        fmt = _data_format(path, file_path, declared)
+        if fmt == "parquet" and parquet_engine() is None:
+            raise ConfigError(
+                path, f"reading Parquet needs pyarrow or fastparquet and neither is "
+                      f"installed: pip install pyarrow (or save {value!r} as CSV)"
+            )
+        out[split] = file_path
+        out["format"][split] = fmt
+    return out
+
+
+def _feature_entries(path, raw):
+    """`([(entry path, own keys)], defaults, defaults path)` of one kind: a
+    list of entries, or `{defaults: {...}, columns: [...]}`."""
+    defaults, columns_path = {}, path
+    if isinstance(raw, dict):
+        raw = checks.mapping(path, raw, ("defaults", "columns"), required=("columns",))
+        defaults = raw.get("defaults") or {}
+        if not isinstance(defaults, dict):
+            raise ConfigError(checks.join(path, "defaults"), f"expected a mapping, got {defaults!r}")
+        columns_path = checks.join(path, "columns")
+        raw = raw["columns"]
+    entries = []
+    for i, entry in enumerate(checks.listing(columns_path, raw)):
+        entry_path = checks.join(columns_path, i)
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        if not isinstance(entry, dict):
+            raise ConfigError(entry_path, f"expected a column name or a mapping, got {entry!r}")
+        entries.append((entry_path, entry))
+    return entries, defaults, checks.join(path, "defaults")
+
+
+def _features(raw):
+    section = checks.mapping("features", raw, tuple(FEATURE_KINDS))
+    specs, where, separators = [], {}, {}
+    for kind, cls in FEATURE_KINDS.items():
+        if section.get(kind) is None:
+            continue
+        allowed = tuple(f.name for f in dataclasses.fields(cls))
+        if kind != "sparse":  # list cells in CSV files: "a|b|c"
+            allowed += ("separator",)
+        entries, defaults, defaults_path = _feature_entries(f"features.{kind}", section[kind])
+        for entry_path, own in entries:
+            args = {}
+            for key, value in {**defaults, **own}.items():
+                key_path = checks.join(entry_path if key in own else defaults_path, key)
+                if key not in allowed:
+                    raise ConfigError(
+                        key_path,
+                        f"unknown key {key!r} for a {kind} feature. Allowed keys: "
+                        f"{', '.join(sorted(allowed))}",
+                    )
+                check = _FEATURE_CHECKS.get(key)
+                args[key] = value if check is None or value is None else check(key_path, value)
+            for field in dataclasses.fields(cls):  # name; maxlen for varlen
+                required = field.default is dataclasses.MISSING
+                if required and field.default_factory is dataclasses.MISSING and field.name not in args:
+                    raise ConfigError(checks.join(entry_path, field.name), "required key is missing")
+            name = args["name"]
+            if name in where:
+                raise ConfigError(entry_path, f"feature {name!r} is declared twice "
+                                              f"(first at {where[name]})")
+            separator = args.pop("separator", DEFAULTS["varlen_separator"])
+            try:
+                spec = cls(**args)
+            except (TypeError, ValueError) as error:
+                raise ConfigError(located(error, entry_path, args), str(error)) from None
+            if kind == "varlen" or (kind == "dense" and spec.dimension > 1):
+                separators[name] = separator  # list cells
+            specs.append(spec)
+            where[name] = entry_path
+    if not specs:
+        raise ConfigError("features", "expected at least one feature under "
+                                      f"{', '.join(FEATURE_KINDS)}")
+    return specs, where, separators
+
+
+def _tasks(raw):
+    tasks = []
+    for i, entry in enumerate(checks.listing("tasks", raw)):
+        path = checks.join("tasks", i)
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        entry = checks.mapping(path, entry, ("name", "type", "label"), required=("name",))
+        name = checks.string(checks.join(path, "name"), entry["name"])
+        if not name.isidentifier():
+            raise ConfigError(checks.join(path, "name"),
+                              f"expected an identifier (it names outputs and metrics), got {name!r}")
+        if name in [t.name for t in tasks]:
+            raise ConfigError(checks.join(path, "name"), f"task {name!r} is declared twice")
+        tasks.append(types.SimpleNamespace(
+            name=name,
+            type=checks.choice(checks.join(path, "type"), entry.get("type", "binary"), TASK_TYPES),
+            label=checks.string(checks.join(path, "label"), entry.get("label", name)),
+            path=path,
+        ))
+    if not tasks:
+        raise ConfigError("tasks", "expected at least one task")
+    return tasks
+
+
+def _model(raw, tasks):
+    if not isinstance(raw, dict) or raw.get("builder") is None:
+        raise ConfigError("model.builder", f"required key is missing; available builders: "
+                                           f"{', '.join(builder_names())}")
+    builder = raw["builder"]
+    if builder not in builder_names():
+        raise ConfigError("model.builder", f"unknown builder {builder!r}. Available builders: "
+                                           f"{', '.join(builder_names())}")
+    params = _parameters(getattr(keras_mtl.models, builder))
+    params.pop("features")
+    set_by_tasks = {"task_types"}
+    for key in raw:
+        if key in set_by_tasks:
+            raise ConfigError(f"model.{key}", "set by tasks[].type; remove it here")
+    allowed = ("builder",) + tuple(k for k in params if k not in set_by_tasks)
+    checks.mapping("model", raw, allowed)
+    kwargs = {}
+    for key, value in raw.items():
+        if key != "builder":
+            kwargs[key] = checks.like_default(f"model.{key}", value, params[key], key)
+    names_given = "task_names" in kwargs
+    kwargs.setdefault("task_names", tuple(t.name for t in tasks))
+    types_by_task = {t.name: t.type for t in tasks}
+    if "task_types" in params:
+        kwargs["task_types"] = tuple(types_by_task.get(t, "binary") for t in kwargs["task_names"])
+    else:
+        for task in tasks:
+            if task.type != "binary":
+                raise ConfigError(checks.join(task.path, "type"),
+                                  f"builder {builder} trains binary tasks only, got {task.type!r}")
+    return types.SimpleNamespace(builder=builder, kwargs=kwargs, names_given=names_given)
+
+
+def _weighting(raw, tasks):
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError("weighting", f"expected a mapping, got {raw!r}")
+    raw = dict(raw or {})
+    strategy = raw.pop("strategy", DEFAULTS["weighting"]["strategy"])
+    if strategy not in strategy_names():
+        raise ConfigError("weighting.strategy", f"unknown strategy {strategy!r}. Available "
+                                                f"strategies: {', '.join(strategy_names())}")
+    cls = getattr(keras_mtl.weighting, strategy)
+    params = _parameters(cls.__init__)
+    checks.mapping("weighting", raw, ("strategy",) + tuple(params))
+    kwargs = {}
+    for key, value in raw.items():
+        path = f"weighting.{key}"
+        if key == "weights":  # FixedWeights: {task: weight}
+            value = checks.mapping(path, value, tuple(t.name for t in tasks))
+            value = {t: checks.number(checks.join(path, t), w, minimum=0.0) for t, w in value.items()}
+        kwargs[key] = checks.like_default(path, value, params[key], key)
+    try:
+        cls(**kwargs)  # its own checks, before anything is read or trained
+    except (TypeError, ValueError) as error:
+        raise ConfigError(located(error, "weighting", kwargs), str(error)) from None
+    return types.SimpleNamespace(strategy=strategy, kwargs=kwargs)
+
+
+def _training(raw):
+    section = {**DEFAULTS["training"], **checks.mapping("training", raw, tuple(DEFAULTS["training"]))}
+    checks.choice("training.optimizer", section["optimizer"], tuple(OPTIMIZERS))
+    checks.number("training.learning_rate", section["learning_rate"], minimum=0, exclusive=True)
+    checks.positive_int("training.batch_size", section["batch_size"])
+    checks.positive_int("training.epochs", section["epochs"])
+    checks.boolean("training.shuffle", section["shuffle"])
+    checks.choice("training.verbose", section["verbose"], ("auto", 0, 1, 2))
+    if section["early_stopping_patience"] is not None:
+        checks.positive_int("training.early_stopping_patience", section["early_stopping_patience"])
+    return types.SimpleNamespace(**section)
+
+
+def _output(raw, base_dir):
+    given = checks.mapping("output", raw, tuple(DEFAULTS["output"]))
+    section = {**DEFAULTS["output"], **given}
+    out_dir = os.path.join(base_dir, checks.string("output.dir", section["dir"]))
+    paths = {"dir": out_dir}
+    for key, value in section.items():
+        if key == "dir":
+            continue
+        if value is None:
+            paths[key] = None
+        elif key in given:
+            paths[key] = os.path.join(base_dir, os.path.expanduser(checks.string(f"output.{key}", value)))
+        else:
+            paths[key] = value.format(dir=out_dir)
+    if paths["keras_model"] is not None and not paths["keras_model"].endswith(".keras"):
+        raise ConfigError("output.keras_model", f"expected a path ending in .keras, got {given['keras_model']!r}")
+    return types.SimpleNamespace(**paths)
+
+
+def validate(raw, base_dir, config_path=None):
+    """Checks a parsed config; returns the validated namespace."""
+    raw = checks.mapping("", raw, TOP_KEYS, required=("data", "features", "tasks", "model"))
+    seed = checks.non_negative_int("seed", raw.get("seed", DEFAULTS["seed"]))
+    data = _data(raw["data"], base_dir)
+    features, feature_paths, separators = _features(raw["features"])
+    tasks = _tasks(raw["tasks"])
+    model = _model(raw["model"], tasks)
+    weighting = _weighting(raw.get("weighting"), tasks)
+    return types.SimpleNamespace(
+        config_path=config_path,
+        base_dir=base_dir,
+        seed=seed,
+        data=data,
+        features=features,
+        feature_paths=feature_paths,
+        separators=separators,
+        tasks=tasks,
+        model=model,
+        weighting=weighting,
+        training=_training(raw.get("training")),
+        output=_output(raw.get("output"), base_dir),
+    )
+
+
+def load_config(path, overrides=()):
+    """Reads, overrides (`--set`) and validates the YAML run config at `path`.
+
+    Relative paths in it resolve against the config file's folder.
+    """
+    if not os.path.isfile(path):
+        raise ConfigError("", f"config file not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        try:
+            raw = yaml.safe_load(f)
+        except yaml.YAMLError as error:
+            raise ConfigError("", f"{path} is not valid YAML: {error}") from None
+    raw = apply_overrides(raw if raw is not None else {}, overrides)
+    base_dir = os.path.dirname(os.path.abspath(path))
+    return validate(raw, base_dir, os.path.abspath(path))

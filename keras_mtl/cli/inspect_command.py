@@ -1,0 +1,73 @@
+"""`keras-mtl inspect`: what an exported SavedModel takes and returns."""
+
+import os
+
+from tensorflow.core.framework import types_pb2
+
+from keras_mtl.cli.command_error import CommandError
+from keras_mtl.export import show_signature
+from keras_mtl.export.signature import signature_def
+
+BUNDLED_KERAS = os.path.join("assets.extra", "model.keras")  # as `train` writes it
+
+
+def resolve_version(path):
+    """`(version folder, note)` for a version folder or a base folder.
+
+    A base folder (TF Serving's model folder) holds numbered versions; the
+    newest is taken and the note says which.
+    """
+    if not os.path.isdir(path):
+        raise CommandError(f"expected a SavedModel folder, got {path!r} (not a folder)")
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return path, None
+    versions = sorted(int(name) for name in os.listdir(path)
+                      if name.isdigit() and os.path.isfile(os.path.join(path, name, "saved_model.pb")))
+    if not versions:
+        raise CommandError(
+            f"{path} holds no saved_model.pb and no numbered version folders with one: "
+            "expected a SavedModel version folder or a base folder of versions "
+            "(as keras_mtl.export.export_saved_model writes)"
+        )
+    newest = os.path.join(path, str(versions[-1]))
+    return newest, (f"{path} holds versions {', '.join(map(str, versions))}; "
+                    f"showing the newest, {versions[-1]} ({newest})")
+
+
+def _shape(info):
+    if info.tensor_shape.unknown_rank:
+        return "unknown rank"
+    return "(" + ", ".join("batch" if d.size < 0 and i == 0 else str(d.size)
+                           for i, d in enumerate(info.tensor_shape.dim)) + ")"
+
+
+def summary(path, signature_name="serving_default"):
+    """Inputs (features) and outputs (tasks) as aligned text lines."""
+    sig = signature_def(path, signature_name)
+    lines = []
+    for title, tensors in (("inputs (features)", sig.inputs), ("outputs (tasks)", sig.outputs)):
+        lines.append(f"{title}:")
+        width = max((len(k) for k in tensors), default=0)
+        for key in sorted(tensors):
+            dtype = types_pb2.DataType.Name(tensors[key].dtype).replace("DT_", "").lower()
+            lines.append(f"  {key.ljust(width)}  {dtype:<7} {_shape(tensors[key])}")
+    return "\n".join(lines)
+
+
+def run_inspect(path, signature_name="serving_default", print_fn=print):
+    """Prints the serving signature of the SavedModel at `path`; returns the
+    version folder shown."""
+    version_dir, note = resolve_version(path)
+    if note:
+        print_fn(note)
+    print_fn(f"SavedModel {version_dir}, signature {signature_name!r}")
+    try:
+        print_fn(summary(version_dir, signature_name))
+    except KeyError as error:
+        raise CommandError(str(error.args[0])) from None
+    bundled = os.path.join(version_dir, BUNDLED_KERAS)
+    if os.path.isfile(bundled):
+        print_fn(f"Keras model bundled at {bundled} (plot-gates reads it)")
+    print_fn("")
+    show_signature(version_dir, signature_name=signature_name, print_fn=print_fn)
+    return version_dir

@@ -1,0 +1,139 @@
+"""`keras-mtl plot-gates`: a heatmap of gate utilisation, and weight curves."""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+import keras_mtl  # noqa: F401  (registers the layers load_model revives)
+from keras_mtl.cli import data_io
+from keras_mtl.cli import gates
+from keras_mtl.cli import inspect_command
+from keras_mtl.cli.command_error import CommandError
+
+PLOT_INSTALL = 'pip install "keras_mtl[plot]"'
+
+
+def _pyplot():
+    try:
+        import matplotlib  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise CommandError(f"plot-gates draws with matplotlib, which is not installed: "
+                           f"{PLOT_INSTALL}") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    return plt
+
+
+def load_model(path, print_fn=print):
+    """A `.keras` file, or the one `train` bundles in a SavedModel folder."""
+    if os.path.isdir(path):
+        version_dir, note = inspect_command.resolve_version(path)
+        if note:
+            print_fn(note)
+        path = os.path.join(version_dir, inspect_command.BUNDLED_KERAS)
+        if not os.path.isfile(path):
+            raise CommandError(
+                f"{version_dir} is a SavedModel without a bundled Keras model "
+                f"({inspect_command.BUNDLED_KERAS}); a SavedModel keeps only the serving "
+                "function, not the gate layers. Pass the .keras file instead "
+                "(`keras-mtl train` writes it to output.keras_model)."
+            )
+    elif not path.endswith(".keras") or not os.path.isfile(path):
+        raise CommandError(f"expected a .keras file or a SavedModel folder, got {path!r}")
+    return tf.keras.models.load_model(path, compile=False)
+
+
+def _history_curves(path):
+    """`{task: [weight per epoch]}` from a history JSON `train` wrote."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            history = json.load(f)
+    except (OSError, ValueError) as error:
+        raise CommandError(f"--history {path}: expected the history JSON `keras-mtl train` "
+                           f"writes. Received {error}") from None
+    if not isinstance(history, dict):
+        raise CommandError(f"--history {path}: expected a JSON object of per-epoch lists")
+    return {key[len("weight_"):]: values for key, values in history.items()
+            if key.startswith("weight_") and isinstance(values, list)}
+
+
+def _heatmap(ax, group):
+    mean = np.asarray(group["mean"], "float64")
+    shown = np.ma.masked_invalid(mean)
+    image = ax.imshow(shown, cmap="viridis", vmin=0.0, vmax=max(1e-9, float(np.nanmax(mean))),
+                      aspect="auto")
+    ax.set_xticks(range(len(group["columns"])))
+    ax.set_xticklabels(group["columns"], rotation=45, ha="right")
+    ax.set_yticks(range(len(group["rows"])))
+    ax.set_yticklabels(group["rows"])
+    ax.set_title(f"mean gate weight: {group['title']}")
+    bright = 0.6 * float(np.nanmax(mean))
+    for r in range(mean.shape[0]):
+        for c in range(mean.shape[1]):
+            value = mean[r, c]
+            text = "-" if np.isnan(value) else f"{value:.2f}"
+            color = "black" if np.isnan(value) or value > bright else "white"
+            ax.text(c, r, text, ha="center", va="center", color=color, fontsize=8)
+    return image
+
+
+def run_plot_gates(model_path, data_path, out, history_path=None, batch_size=1024,
+                   separator="|", print_fn=print):
+    """Writes `out` (PNG) and `<out without .png>.json` (the numbers).
+
+    Returns:
+        The groups of `gates.mean_gate_weights` (mean weight per task and
+        expert over the rows of `data_path`).
+    """
+    plt = _pyplot()  # fail before any model is loaded
+    curves = _history_curves(history_path) if history_path else None
+    model = load_model(model_path, print_fn)
+    string_inputs = [name for name, t in model.input.items()
+                     if str(getattr(t.dtype, "name", t.dtype)) == "string"]
+    df = data_io.read_table(data_path, data_io.format_of(data_path), string_inputs)
+    if len(df) == 0:
+        raise CommandError(f"--data {data_path} has no rows")
+    arrays = data_io.model_input_arrays(df, model, separator)
+    groups = gates.mean_gate_weights(model, arrays, batch_size)
+
+    panels = len(groups) + (1 if curves is not None else 0)
+    fig, axes = plt.subplots(panels, 1, figsize=(max(6.0, 1.0 + 0.9 * max(
+        len(g["columns"]) for g in groups)), 1.5 + sum(0.5 * len(g["rows"]) + 1.5 for g in groups)
+        + (3.0 if curves is not None else 0.0)), squeeze=False)
+    for ax, group in zip(axes[:, 0], groups):
+        fig.colorbar(_heatmap(ax, group), ax=ax)
+    if curves is not None:
+        ax = axes[-1, 0]
+        for task, values in sorted(curves.items()):
+            ax.plot(range(1, len(values) + 1), values, marker="o", label=task)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("task weight")
+        ax.set_title("weight_<task> per epoch" if curves else "no weight_<task> in the history")
+        if curves:
+            ax.legend()
+    fig.suptitle(f"{model.name}: gate utilisation over {len(df)} rows of {os.path.basename(data_path)}")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+    numbers = os.path.splitext(out)[0] + ".json"
+    with open(numbers, "w", encoding="utf-8") as f:
+        json.dump({
+            "model": model.name,
+            "builder": gates.builder_of(model),
+            "rows": len(df),
+            "gates": [{**g, "mean": [[None if np.isnan(v) else float(v) for v in row]
+                                     for row in np.asarray(g["mean"])]} for g in groups],
+            "task_weights": curves,
+        }, f, indent=2)
+    for group in groups:
+        print_fn(f"{group['title']}: " + "; ".join(
+            f"{row} " + " ".join("-" if np.isnan(v) else f"{v:.2f}" for v in values)
+            for row, values in zip(group["rows"], np.asarray(group["mean"]))))
+    print_fn(f"wrote {out} and {numbers}")
+    return groups
