@@ -24,7 +24,9 @@ class PartitionedNormalization(tf.keras.layers.Layer):
     batch's statistics in training, and at inference an extra slot of moving
     statistics (the last row of `moving_mean` / `moving_variance`) that every
     training batch updates with its overall statistics. An empty batch updates
-    nothing and returns an empty result.
+    nothing and returns an empty result. Under a `tf.distribute` strategy the
+    statistics are those of the global batch (summed over the replicas, as
+    synchronised batch normalisation does), so replicas stay identical.
 
     Args:
         num_domains: number of domains D.
@@ -117,13 +119,16 @@ class PartitionedNormalization(tf.keras.layers.Layer):
         sums = tf.einsum("bk,bi->ki", route, x)  # (D+1, d)
         totals = tf.concat([counts[:-1], rows[None]], axis=0)  # (D+1,)
         sums = tf.concat([sums[:-1], tf.reduce_sum(x, axis=0, keepdims=True)], axis=0)
+        # under tf.distribute, statistics of the global batch: every replica
+        # normalises alike and keeps equal moving statistics
+        sums, totals = _sum_over_replicas(sums), _sum_over_replicas(totals)
         mean = tf.math.divide_no_nan(sums, totals[:, None])  # (D+1, d)
         row_mean = tf.matmul(route, mean)  # (B, d)
         global_mean = mean[-1:]  # (1, d)
         squares = tf.einsum("bk,bi->ki", route, tf.square(x - row_mean))  # (D+1, d)
         global_squares = tf.reduce_sum(tf.square(x - global_mean), axis=0, keepdims=True)
         squares = tf.concat([squares[:-1], global_squares], axis=0)  # (D+1, d)
-        variance = tf.math.divide_no_nan(squares, totals[:, None])
+        variance = tf.math.divide_no_nan(_sum_over_replicas(squares), totals[:, None])
         return mean, variance, totals > 0
 
     def _update_moving(self, variable, batch_value, present):
@@ -165,3 +170,11 @@ class PartitionedNormalization(tf.keras.layers.Layer):
             "gamma_regularizer": _validation.regularizer_config(self.gamma_regularizer),
             "beta_regularizer": _validation.regularizer_config(self.beta_regularizer),
         }
+
+
+def _sum_over_replicas(value):
+    """`value` summed over the replicas in sync (itself outside tf.distribute)."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)

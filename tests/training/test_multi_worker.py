@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-STRATEGIES = ("FixedWeights", "PCGrad")
+STRATEGIES = ("FixedWeights", "UncertaintyWeighting", "GradNorm", "DWA", "PCGrad", "MGDA")
 
 WORKER = textwrap.dedent(
     """
@@ -28,17 +28,26 @@ WORKER = textwrap.dedent(
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
     df = builder_cases.frame()
     feats = builder_cases.features(df)
-    for name in sys.argv[2:]:
+    # every weighting strategy on MMoE (2 epochs), then every builder with
+    # fixed weights (1 epoch; MetaHeac with its plain step: MetaLearningStep
+    # refuses several replicas, see test_meta_learning_step)
+    runs = [(name, keras_mtl.MMoE, name, 2) for name in sys.argv[2:]]
+    runs += [(builder.__name__, builder, "FixedWeights", 1) for builder in builder_cases.BUILDERS]
+    for key, builder, name, epochs in runs:
         tf.keras.utils.set_random_seed(0)
         with strategy.scope():
-            model, labels = builder_cases.build(keras_mtl.MMoE, feats)
+            if builder is keras_mtl.MetaHeac:
+                kwargs, labels = builder_cases.FUNNEL[builder]
+                model = builder(feats, meta_learning=False, **kwargs)
+            else:
+                model, labels = builder_cases.build(builder, feats)
             model.compile(optimizer=tf.keras.optimizers.Adam(0.01),
                           weighting=getattr(weighting, name)())
         ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=16,
                                           drop_remainder=True)
-        history = model.fit(ds, epochs=2, verbose=0).history
-        np.savez(os.path.join(out_dir, f"{name}_{index}.npz"), *model.get_weights())
-        with open(os.path.join(out_dir, f"{name}_{index}.json"), "w") as f:
+        history = model.fit(ds, epochs=epochs, verbose=0).history
+        np.savez(os.path.join(out_dir, f"{key}_{index}.npz"), *model.get_weights())
+        with open(os.path.join(out_dir, f"{key}_{index}.json"), "w") as f:
             json.dump({k: [float(x) for x in v] for k, v in history.items()}, f)
     """
 )
@@ -90,3 +99,27 @@ def test_workers_end_with_equal_variables_and_finite_losses(workers, name):
         history = json.loads((workers / f"{name}_{index}.json").read_text())
         assert len(history["loss"]) == 2 and np.all(np.isfinite(history["loss"]))
         assert history["loss"][1] < history["loss"][0]  # fixed seed: it trains
+
+
+BUILDER_NAMES = [
+    "SharedBottom", "OMoE", "MMoE", "ESMM", "CGC", "PLE", "SNR", "SNR_avg", "CrossStitch",
+    "STAR", "STAR_add", "AITM", "ESM2", "MetaHeac",
+]
+
+
+@pytest.mark.parametrize("name", BUILDER_NAMES)
+def test_every_builder_trains_in_lockstep_on_two_workers(workers, name):
+    first = np.load(workers / f"{name}_0.npz")
+    second = np.load(workers / f"{name}_1.npz")
+    assert first.files == second.files and len(first.files) > 3
+    for key in first.files:
+        np.testing.assert_array_equal(first[key], second[key])
+    for index in range(2):
+        history = json.loads((workers / f"{name}_{index}.json").read_text())
+        assert len(history["loss"]) == 1 and np.all(np.isfinite(history["loss"]))
+
+
+def test_builder_names_cover_every_builder():
+    from tests.models import builder_cases
+
+    assert [builder.__name__ for builder in builder_cases.BUILDERS] == BUILDER_NAMES
