@@ -34,8 +34,10 @@ def machine():
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     import tensorflow as tf  # imported late: some callers set TF env vars first
 
+    # tf_keras 2 (TF_USE_LEGACY_KERAS=1) has no tf.keras.__version__
+    keras_version = getattr(tf.keras, "__version__", None) or f"{tf.keras.__name__.split('.')[0]} 2"
     return (f"{cpu}, {cores} cores, Python {platform.python_version()}, TensorFlow {tf.__version__}, "
-            f"tf.keras {tf.keras.__version__}")
+            f"tf.keras {keras_version}")
 
 
 def command():

@@ -1,6 +1,7 @@
 """DataFrames to tf.data, and the data sets shipped with the package."""
 
 from keras_mtl.data.census_income import load_census_income
+from keras_mtl.data.correlated_tasks import make_correlated_tasks
 from keras_mtl.data.dataframe import df_to_dataset
 from keras_mtl.data.domain_batches import domain_balanced_dataset
 from keras_mtl.data.dataframe import features_to_arrays
@@ -17,5 +18,6 @@ __all__ = [
     "funnel_features",
     "labels_to_arrays",
     "load_census_income",
+    "make_correlated_tasks",
     "make_multi_domain",
 ]

@@ -95,6 +95,13 @@ class MAMDR:
                 "MAMDR expected a keras_mtl MultiTaskModel (a builder's model). "
                 f"Received: {type(model).__name__}"
             )
+        replicas = model.distribute_strategy.num_replicas_in_sync
+        if replicas > 1:
+            raise ValueError(
+                "MAMDR runs on one replica (its inner loops assign variables eagerly). "
+                f"Received a model built under a tf.distribute strategy with {replicas} "
+                "replicas: build it outside the strategy's scope."
+            )
         inputs = structure.io_structs(model)[0]
         if not isinstance(inputs, dict) or domain_feature not in inputs:
             raise ValueError(

@@ -75,6 +75,22 @@ SCRIPT = textwrap.dedent(
         changed = sum(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
         results["builder:" + builder.__name__] = {
             "loss": history["loss"], "changed": changed, "weights": len(before)}
+    # the single-replica procedures refuse a mirrored model with a clear error
+    refusals = {}
+    with MIRRORED.scope():
+        star, _ = builder_cases.build(keras_mtl.STAR, feats)
+        kwargs, labels = builder_cases.FUNNEL[keras_mtl.MetaHeac]
+        meta = keras_mtl.MetaHeac(feats, **kwargs)
+        try:
+            meta.compile(optimizer="adam")
+            meta.fit(keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=32), verbose=0)
+        except ValueError as error:
+            refusals["MetaHeac"] = str(error)
+    try:
+        keras_mtl.training.MAMDR(star, "domain", num_domains=3)
+    except ValueError as error:
+        refusals["MAMDR"] = str(error)
+    results["refusals"] = refusals
     json.dump(results, open(sys.argv[1], "w"))
     """
 )
@@ -133,3 +149,10 @@ def test_every_builder_trains_under_mirrored_strategy(results):
         assert np.all(np.isfinite(run["loss"])), (name, run["loss"])
         # most variables move in one epoch (some, e.g. an unseen domain's, need not)
         assert run["changed"] >= run["weights"] // 2, (name, run)
+
+
+def test_single_replica_procedures_refuse_mirrored_models_clearly(results):
+    refusals = results["refusals"]
+    assert "MAMDR runs on one replica" in refusals["MAMDR"] and "2 replicas" in refusals["MAMDR"]
+    assert "MetaLearningStep runs on one replica" in refusals["MetaHeac"]
+    assert "2 replicas" in refusals["MetaHeac"]
