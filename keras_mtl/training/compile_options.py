@@ -26,6 +26,23 @@ def check_task_keys(tasks, **arguments):
         )
 
 
+def weighting_strategy(weighting, loss_weights):
+    """The strategy `compile` uses: `weighting`, or `FixedWeights(loss_weights)`."""
+    from keras_mtl.weighting.fixed_weights import FixedWeights
+    from keras_mtl.weighting.weighting_strategy import WeightingStrategy
+
+    if weighting is None:
+        return FixedWeights(loss_weights)
+    if loss_weights is not None:
+        raise ValueError("pass loss_weights or weighting, not both.")
+    if not isinstance(weighting, WeightingStrategy):
+        raise TypeError(
+            "expected a keras_mtl.weighting.WeightingStrategy. "
+            f"Received: weighting={weighting!r}"
+        )
+    return weighting
+
+
 def optimizers(optimizer):
     """`(towers optimizer, shared optimizer or None)` from compile's argument.
 

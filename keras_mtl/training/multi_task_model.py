@@ -13,8 +13,6 @@ from keras_mtl.training import step
 from keras_mtl.training import structure
 from keras_mtl.training import training_procedure as procedures
 from keras_mtl.training.weighting_callback import WeightingCallback
-from keras_mtl.weighting.fixed_weights import FixedWeights
-from keras_mtl.weighting.weighting_strategy import WeightingStrategy
 
 
 @keras_mtl_export
@@ -128,15 +126,7 @@ class MultiTaskModel(tf.keras.Model):
         tasks = self.task_names
         compile_options.check_task_keys(tasks, loss=loss, metrics=metrics,
                                         loss_weights=loss_weights)
-        if weighting is None:
-            weighting = FixedWeights(loss_weights)
-        elif loss_weights is not None:
-            raise ValueError("pass loss_weights or weighting, not both.")
-        if not isinstance(weighting, WeightingStrategy):
-            raise TypeError(
-                "expected a keras_mtl.weighting.WeightingStrategy. "
-                f"Received: weighting={weighting!r}"
-            )
+        weighting = compile_options.weighting_strategy(weighting, loss_weights)
         weighting.attach(self.task_types)
         self._structure.weighting = weighting
         per_task = loss if isinstance(loss, dict) else {t: loss for t in tasks}

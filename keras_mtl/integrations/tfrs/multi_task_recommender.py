@@ -9,8 +9,6 @@ from keras_mtl.layers.task_head import TASK_TYPES
 from keras_mtl.training import compile_options
 from keras_mtl.training import step
 from keras_mtl.training.weighting_callback import WeightingCallback
-from keras_mtl.weighting.fixed_weights import FixedWeights
-from keras_mtl.weighting.weighting_strategy import WeightingStrategy
 
 
 class MultiTaskRecommender(tfrs.Model):
@@ -145,15 +143,7 @@ class MultiTaskRecommender(tfrs.Model):
             **kwargs: passed to `tf.keras.Model.compile` (`run_eagerly`, ...).
         """
         compile_options.check_task_keys(self.task_names, loss_weights=loss_weights)
-        if weighting is None:
-            weighting = FixedWeights(loss_weights)
-        elif loss_weights is not None:
-            raise ValueError("pass loss_weights or weighting, not both.")
-        if not isinstance(weighting, WeightingStrategy):
-            raise TypeError(
-                "expected a keras_mtl.weighting.WeightingStrategy. "
-                f"Received: weighting={weighting!r}"
-            )
+        weighting = compile_options.weighting_strategy(weighting, loss_weights)
         if weighting.persistent_tape and not self._structure.shared_layers:
             raise ValueError(
                 f"{type(weighting).__name__} takes per-task gradients on the shared "
