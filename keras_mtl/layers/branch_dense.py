@@ -85,8 +85,16 @@ class BranchDense(tf.keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs, training=None):
-        # (B, N, d) x (N, d, units) -> (B, N, units)
-        x = tf.einsum("bnd,ndu->bnu", inputs, self.kernel) + self.bias
+        x = tf.transpose(inputs, (1, 0, 2))  # (N, B, d)
+        return tf.transpose(self.branch_major(x, training=training), (1, 0, 2))
+
+    def branch_major(self, x, training=None):
+        """The layer on branch-major input `(N, batch, d)` -> `(N, batch, units)`.
+
+        A plain batched matmul with no transposes: a stack of these layers
+        (PLE's experts) transposes once before and once after the stack.
+        """
+        x = tf.matmul(x, self.kernel) + self.bias[:, None, :]  # (N, B, units)
         x = self.activation(x)
         if self.dropout_layer is not None:
             x = self.dropout_layer(x, training=training)

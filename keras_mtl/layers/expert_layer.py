@@ -12,8 +12,8 @@ class ExpertLayer(tf.keras.layers.Layer):
 
     All experts share the input, so the first layer of every expert is one
     matmul `x · [W_1 | W_2 | ... | W_E]` of shape `(d, E·u_0)`; each later layer
-    is a batched matmul of the `(batch, E, u)` activations with a stacked
-    kernel `(E, u, u')`. No Python loop over experts runs in `call`. Each
+    is a batched matmul of the expert-major `(E, batch, u)` activations with a
+    stacked kernel `(E, u, u')`. No Python loop over experts runs in `call`. Each
     expert's kernels are drawn with their own seed, so experts start different
     (MMoE needs that; see `clone_initializer`).
 
@@ -122,15 +122,30 @@ class ExpertLayer(tf.keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs, training=None):
-        e, first = self.num_experts, self.units[0]
-        x = tf.matmul(inputs, self.kernels[0]) + self.biases[0]  # (B, E·u0)
-        x = tf.reshape(x, (-1, e, first))  # (B, E, u0)
+        e, depth = self.num_experts, len(self.units)
+        # bias_add, not +: its gradient is one BiasAddGrad, not a reduction
+        x = tf.nn.bias_add(tf.matmul(inputs, self.kernels[0]), self.biases[0])  # (B, E·u0)
+        x = tf.reshape(x, (-1, e, self.units[0]))  # (B, E, u0)
         x = self.activation(x)
         if self.dropout > 0:
             x = self.dropout_layers[0](x, training=training)
-        for i in range(1, len(self.units)):
-            # (B, E, u_{i-1}) x (E, u_{i-1}, u_i) -> (B, E, u_i)
-            x = tf.einsum("beu,euv->bev", x, self.kernels[i]) + self.biases[i]
+        if depth == 1:
+            return x
+        # Deeper layers run expert-major, (E, B, u): plain batched matmuls
+        # with one transpose in and one out (an einsum over (B, E, u)
+        # transposes around every product, forward and backward). The last
+        # layer's bias is added after the transpose back, again by bias_add.
+        x = tf.transpose(x, (1, 0, 2))  # (E, B, u0)
+        for i in range(1, depth):
+            # (E, B, u_{i-1}) x (E, u_{i-1}, u_i) -> (E, B, u_i)
+            x = tf.matmul(x, self.kernels[i])
+            if i < depth - 1:
+                x = x + self.biases[i][:, None, :]
+            else:
+                x = tf.transpose(x, (1, 0, 2))  # (B, E, u_last)
+                flat = tf.reshape(x, (-1, e * self.units[i]))
+                flat = tf.nn.bias_add(flat, tf.reshape(self.biases[i], (-1,)))
+                x = tf.reshape(flat, (-1, e, self.units[i]))
             x = self.activation(x)
             if self.dropout > 0:
                 x = self.dropout_layers[i](x, training=training)

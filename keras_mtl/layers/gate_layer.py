@@ -106,7 +106,9 @@ class GateLayer(tf.keras.layers.Layer):
         if self.hidden is not None:
             h = self.hidden(h, training=training)
         weights = tf.nn.softmax(self.logits(h), axis=-1)  # (B, E)
-        mixture = tf.einsum("be,beu->bu", weights, experts)  # (B, units)
+        # (B, 1, E) x (B, E, units) -> (B, units): a batched product, not an
+        # einsum (which transposes around it, forward and backward)
+        mixture = tf.squeeze(tf.matmul(weights[:, None, :], experts), axis=1)
         if self.return_weights:
             return mixture, weights
         return mixture

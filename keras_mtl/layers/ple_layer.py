@@ -199,10 +199,12 @@ class PLELayer(tf.keras.layers.Layer):
             experts = self.expert_layers[0](inputs, training=training)  # (B, E, units)
             branches = [inputs] * (self.num_tasks + 1)  # every gate reads x
         else:
-            # each expert reads its own branch: (B, T+1, d) -> (B, E, d)
-            experts = tf.gather(inputs, self._expert_branch, axis=1)
+            # each expert reads its own branch, expert-major through the
+            # stack (one transpose in, one out): (T+1, B, d) -> (E, B, d)
+            experts = tf.gather(tf.transpose(inputs, (1, 0, 2)), self._expert_branch, axis=0)
             for layer in self.expert_layers:
-                experts = layer(experts, training=training)  # (B, E, units_i)
+                experts = layer.branch_major(experts, training=training)  # (E, B, units_i)
+            experts = tf.transpose(experts, (1, 0, 2))  # (B, E, units)
             branches = tf.unstack(inputs, axis=1)  # T+1 × (B, d)
         outputs = []
         for k, gate in enumerate(self.task_gates):
