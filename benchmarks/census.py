@@ -298,6 +298,9 @@ def main(argv=None):
             "## Census-Income (MMoE paper protocol)\n\n"
             f"Command: `{_report.command()}`  \nMachine: {_report.machine()}\n\n"
             "Protocol, features and model widths: the docstring of `benchmarks/census.py`.\n\n"
+            "Peak memory: before `df_to_dataset` gathered batches by shuffled row index, the "
+            "same MMoE training (group 1, seed 0) peaked at 4,531 MiB resident: its shuffle "
+            "buffer held one small tensor per row and column.\n\n"
             + markdown
         )
         _report.write_section("census", section)
