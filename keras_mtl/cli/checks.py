@@ -1,6 +1,7 @@
 """Value checks for run configs: each raises a ConfigError naming the key."""
 
 import numbers
+import re
 
 from keras_mtl.cli.config_error import ConfigError
 
@@ -127,3 +128,14 @@ def like_default(path, value, default, name):
     if isinstance(default, dict):
         return mapping(path, value, allowed=value if isinstance(value, dict) else {})
     return value
+
+
+_RECEIVED = re.compile(r"Received:? (\w+)=")
+
+
+def located(error, section, args):
+    """The config path a builder / spec error names (`Received: key=`)."""
+    match = _RECEIVED.search(str(error))
+    if match and match.group(1) in args:
+        return join(section, match.group(1))
+    return section

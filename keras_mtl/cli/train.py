@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_mtl
+from keras_mtl.cli import checks
 from keras_mtl.cli import config as config_lib
 from keras_mtl.cli import data_io
 from keras_mtl.cli import evaluate
@@ -63,7 +64,7 @@ def _build(cfg, features):
             message += (" (model.task_names defaults to the names under tasks; a builder that "
                         "adds outputs of its own, like ESMM's ctcvr, takes model.task_names, "
                         "e.g. [ctr, cvr], while tasks lists the trained outputs and labels)")
-        raise ConfigError(config_lib.located(error, "model", cfg.model.kwargs), message) from None
+        raise ConfigError(checks.located(error, "model", cfg.model.kwargs), message) from None
     declared = {task.name: task for task in cfg.tasks}
     missing = [t for t in model.task_names if t not in declared]
     if missing:

@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-import tensorflow as tf
 from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
