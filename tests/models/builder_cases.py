@@ -72,6 +72,15 @@ def build(builder, feats):
     return builder(feats, **kwargs), ["ctr", "cvr"]
 
 
+def build_replicable(builder, feats):
+    """`build`, but MetaHeac with its plain step: MetaLearningStep runs on one
+    replica only (it refuses tf.distribute strategies with several)."""
+    if builder is keras_mtl.MetaHeac:
+        kwargs, labels = FUNNEL[builder]
+        return builder(feats, meta_learning=False, **kwargs), labels
+    return build(builder, feats)
+
+
 def SNR_avg(features, **kwargs):
     """SNR with the SNR-Avg connections (the builder's other variant)."""
     return keras_mtl.SNR(features, variant="avg", **kwargs)

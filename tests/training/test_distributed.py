@@ -63,11 +63,7 @@ SCRIPT = textwrap.dedent(
     for builder in builder_cases.BUILDERS:
         tf.keras.utils.set_random_seed(0)
         with MIRRORED.scope():
-            if builder is keras_mtl.MetaHeac:
-                kwargs, labels = builder_cases.FUNNEL[builder]
-                model = builder(feats, meta_learning=False, **kwargs)
-            else:
-                model, labels = builder_cases.build(builder, feats)
+            model, labels = builder_cases.build_replicable(builder, feats)
             model.compile(optimizer=tf.keras.optimizers.Adam(0.01))
         before = [w.copy() for w in model.get_weights()]
         ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=32)

@@ -36,11 +36,7 @@ WORKER = textwrap.dedent(
     for key, builder, name, epochs in runs:
         tf.keras.utils.set_random_seed(0)
         with strategy.scope():
-            if builder is keras_mtl.MetaHeac:
-                kwargs, labels = builder_cases.FUNNEL[builder]
-                model = builder(feats, meta_learning=False, **kwargs)
-            else:
-                model, labels = builder_cases.build(builder, feats)
+            model, labels = builder_cases.build_replicable(builder, feats)
             model.compile(optimizer=tf.keras.optimizers.Adam(0.01),
                           weighting=getattr(weighting, name)())
         ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=16,
