@@ -1,4 +1,5 @@
-"""Initial values of stacked kernels: one independently seeded kernel per copy."""
+"""Stacked-branch helpers: the `(batch, branches, features)` input check, and
+initial values of stacked kernels (one independently seeded kernel per copy)."""
 
 import math
 
@@ -30,3 +31,19 @@ def per_copy_initializer(initializer, copy_dims, offset=0):
         return tf.reshape(tf.stack(kernels, axis=0), shape)
 
     return initial_value
+
+
+def stacked_shape(layer, input_shape, what, axis, features_known=True):
+    """`input_shape` as a tuple if it is `(batch, <axis>, features)`, else a ValueError.
+
+    The branch count must be known, and the feature width too unless
+    `features_known=False`; the error names the layer, what it expected
+    (`what`, e.g. "stacked branches") and what it received.
+    """
+    shape = tuple(input_shape)
+    if len(shape) != 3 or shape[1] is None or (features_known and shape[2] is None):
+        raise ValueError(
+            f"{type(layer).__name__} expected {what} of shape (batch, {axis}, features). "
+            f"Received: input_shape={shape}"
+        )
+    return shape

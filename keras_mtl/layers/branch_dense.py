@@ -58,13 +58,7 @@ class BranchDense(tf.keras.layers.Layer):
         self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
 
     def _check_shape(self, input_shape):
-        shape = tuple(input_shape)
-        if len(shape) != 3 or shape[1] is None or shape[2] is None:
-            raise ValueError(
-                "BranchDense expected stacked branches of shape (batch, "
-                f"branches, features). Received: input_shape={shape}"
-            )
-        return shape
+        return _stacked.stacked_shape(self, input_shape, "stacked branches", "branches")
 
     def build(self, input_shape):
         _, branches, input_dim = self._check_shape(input_shape)

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _stacked
 from keras_mtl.layers import _validation
 from keras_mtl.layers.hard_concrete_gate import HardConcreteGate
 from keras_mtl.layers.hard_concrete_gate import checked_l0_and_seed
@@ -56,13 +57,10 @@ class SNRAvgLayer(tf.keras.layers.Layer):
         self.log_alpha_initializer = tf.keras.initializers.get(log_alpha_initializer)
 
     def _check_shape(self, input_shape):
-        shape = tuple(input_shape)
-        if len(shape) != 3 or shape[1] is None:
-            raise ValueError(
-                "SNRAvgLayer expected the lower sub-networks' outputs of shape "
-                f"(batch, sub_networks, features). Received: input_shape={shape}"
-            )
-        return shape
+        return _stacked.stacked_shape(
+            self, input_shape, "the lower sub-networks' outputs", "sub_networks",
+            features_known=False,
+        )
 
     def build(self, input_shape):
         _, lower, _ = self._check_shape(input_shape)

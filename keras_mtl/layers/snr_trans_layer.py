@@ -75,13 +75,9 @@ class SNRTransLayer(tf.keras.layers.Layer):
         self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
 
     def _check_shape(self, input_shape):
-        shape = tuple(input_shape)
-        if len(shape) != 3 or shape[1] is None or shape[2] is None:
-            raise ValueError(
-                "SNRTransLayer expected the lower sub-networks' outputs of shape "
-                f"(batch, sub_networks, features). Received: input_shape={shape}"
-            )
-        return shape
+        return _stacked.stacked_shape(
+            self, input_shape, "the lower sub-networks' outputs", "sub_networks"
+        )
 
     def build(self, input_shape):
         _, lower, input_dim = self._check_shape(input_shape)
