@@ -60,12 +60,17 @@ def masked_loss(loss_fn, labels, y_pred, weights, replicas=1):
     per_row = tf.reshape(per_row, (tf.shape(y_pred)[0], -1))
     per_row = tf.reduce_mean(per_row, axis=-1)  # (B,)
     numerator = tf.reduce_sum(per_row * weights)
-    denominator = tf.reduce_sum(weights)
+    denominator = global_sum(tf.reduce_sum(weights), replicas)
     if replicas > 1:
-        context = tf.distribute.get_replica_context()
-        denominator = context.all_reduce(tf.distribute.ReduceOp.SUM, denominator)
         numerator = numerator * replicas
     return tf.math.divide_no_nan(numerator, denominator)
+
+
+def global_sum(value, replicas=1):
+    """`value` summed over the replicas (inside a replica context), or as is for one."""
+    if replicas == 1:
+        return value
+    return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
 def labels_by_task(y, task_names):

@@ -100,13 +100,26 @@ def apply(model, grads, variables, shared):
 
 
 def update_metrics(model, total, weights, out):
-    """Updates every tracker from a step's results; returns the logs."""
+    """Updates every tracker from a step's results; returns the logs.
+
+    The loss trackers are weighted so that an epoch's figure is the loss over
+    all its rows, not the mean of its batch means (which would count a short
+    last batch, or a batch with no label for a task, as much as a full one):
+    a task's loss by the weight of its labelled rows, the total and the
+    auxiliary terms by the number of rows, both summed over the replicas
+    (the losses are in global units, see `forward`). The loss weights are
+    per-step quantities and are averaged over steps.
+    """
     reporting = model._structure.reporting
-    reporting.total.update_state(total)
+    replicas = model.distribute_strategy.num_replicas_in_sync
+    first = out.row_weights[model.task_names[0]]
+    rows = losses_lib.global_sum(tf.cast(tf.size(first), first.dtype), replicas)
+    reporting.total.update_state(total, sample_weight=rows)
     for metric in reporting.auxiliary:
-        metric.update_state(out.auxiliary[metric.name])
+        metric.update_state(out.auxiliary[metric.name], sample_weight=rows)
     for i, task in enumerate(model.task_names):
-        reporting.losses[i].update_state(out.task_losses[task])
+        labelled = losses_lib.global_sum(tf.reduce_sum(out.row_weights[task]), replicas)
+        reporting.losses[i].update_state(out.task_losses[task], sample_weight=labelled)
         reporting.weights[i].update_state(weights[task])
         for metric in reporting.tasks[i]:
             metric.update_state(out.labels[task], out.y_pred[task],

@@ -115,6 +115,21 @@ else:
             float(model.compute_loss(BATCH)),
             sum(weights[t] * float(after[t]) for t in weights), rtol=1e-6)
 
+    def test_epoch_losses_weigh_batches_by_their_rows():
+        model = TinyRecommender()
+        model.compile(optimizer="sgd")
+        first = {k: v[:4] for k, v in BATCH.items()}
+        last = {k: v[4:] for k, v in BATCH.items()}
+        per_batch = [model.compute_task_losses(b)[0] for b in (first, last)]
+        logs = model.evaluate(tf.data.Dataset.from_tensor_slices(BATCH).batch(4),
+                              return_dict=True, verbose=0)
+        for task in ("click", "rating"):  # means over rows: the 6-row batch's loss
+            np.testing.assert_allclose(
+                logs[f"{task}_loss"], float(model.compute_task_losses(BATCH)[0][task]),
+                rtol=1e-5)
+        expected = (4 * float(per_batch[0]["retrieval"]) + 2 * float(per_batch[1]["retrieval"])) / 6
+        np.testing.assert_allclose(logs["retrieval_loss"], expected, rtol=1e-5)
+
     def test_uncertainty_weighting_total_has_its_closed_form_and_weights_move():
         strategy = keras_mtl.weighting.UncertaintyWeighting()
         logs = fit(TinyRecommender(), strategy, epochs=3)

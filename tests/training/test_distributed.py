@@ -54,6 +54,18 @@ SCRIPT = textwrap.dedent(
         single = train(cls, initial, False)
         mirrored = train(cls, initial, True)
         results[cls.__name__] = {"single": single, "mirrored": mirrored}
+    # epoch losses over uneven batches (3, 3, 2 rows, split over the replicas)
+    def evaluate(distribute):
+        scope = MIRRORED if distribute else tf.distribute.get_strategy()
+        with scope.scope():
+            model = toy.model(("binary", "regression"))
+            model.set_weights(initial)
+            model.compile(optimizer="sgd", loss_weights={"a": 2.0, "b": 0.5})
+        uneven = tf.data.Dataset.from_tensor_slices(
+            ({"x": x}, {"a": y_a, "b": toy.Y_B[:8]})).batch(3)
+        return model.evaluate(uneven, return_dict=True, verbose=0)
+
+    results["evaluate"] = {"single": evaluate(False), "mirrored": evaluate(True)}
     # every builder trains under the mirrored strategy (fixed weights, one
     # epoch; MetaHeac with its plain step: MetaLearningStep refuses replicas)
     from tests.models import builder_cases
@@ -109,6 +121,12 @@ def _close(a, b, tol):
 
     for x, y in zip(a, b):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=tol, atol=tol)
+
+
+def test_uneven_batches_report_the_same_epoch_losses_as_one_device(results):
+    single, mirrored = results["evaluate"]["single"], results["evaluate"]["mirrored"]
+    for key in ("loss", "a_loss", "b_loss", "b_mse"):
+        assert mirrored[key] == pytest.approx(single[key], rel=1e-5), key
 
 
 @pytest.mark.parametrize("name", ["FixedWeights", "UncertaintyWeighting", "DWA"])

@@ -119,6 +119,33 @@ def test_sample_weights_weigh_rows():
     assert logs["a_loss"] == pytest.approx(expected, rel=1e-5)
 
 
+def test_epoch_losses_are_over_rows_not_a_mean_of_batch_means():
+    # batches of 3 and 1 rows: task a has 2 and 1 labelled rows, task b 2 and 1
+    model = linear_model()
+    model.compile(optimizer="sgd", loss_weights={"a": 2.0, "b": 0.5})
+    uneven = tf.data.Dataset.from_tensor_slices(({"x": X}, {"a": Y_A, "b": Y_B})).batch(3)
+    logs = model.evaluate(uneven, return_dict=True, verbose=0)
+    loss_a, loss_b, _, v, _ = by_hand()
+    assert logs["a_loss"] == pytest.approx(loss_a, rel=1e-5)
+    assert logs["b_loss"] == pytest.approx(loss_b, rel=1e-5)
+    assert logs["b_mse"] == pytest.approx(loss_b, rel=1e-5)
+    # the total is per batch (each batch's own weighted sum), weighted by rows
+    p = sigmoid(X @ W_A + B_A)[:, 0]
+    bce = -(Y_A * np.log(p) + (1 - Y_A) * np.log(1 - p))
+    totals = [2.0 * np.nanmean(bce[rows]) + 0.5 * np.nanmean(((v - Y_B) ** 2)[rows])
+              for rows in (slice(0, 3), slice(3, 4))]
+    assert logs["loss"] == pytest.approx((3 * totals[0] + totals[1]) / 4, rel=1e-5)
+    # a batch with no label for task b adds nothing to b's loss (not a 0)
+    y_b = np.array([np.nan, np.nan, 1.0, 2.0], "float32")
+    logs = model.evaluate(dataset(y_b=y_b).unbatch().batch(2), return_dict=True, verbose=0)
+    assert logs["b_loss"] == pytest.approx(((v - y_b)[2:] ** 2).mean(), rel=1e-5)
+    # training logs alike (a zero learning rate keeps the hand-computed losses)
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.0))
+    history = model.fit(uneven, epochs=1, verbose=0).history
+    assert history["a_loss"][0] == pytest.approx(loss_a, rel=1e-5)
+    assert history["b_loss"][0] == pytest.approx(loss_b, rel=1e-5)
+
+
 def test_regularization_is_added_to_total():
     model = linear_model(regularizer=tf.keras.regularizers.L2(0.1))
     model.compile(optimizer="sgd")

@@ -7,6 +7,7 @@ import tensorflow_recommenders as tfrs
 
 from keras_mtl.layers.task_head import TASK_TYPES
 from keras_mtl.training import compile_options
+from keras_mtl.training import losses as losses_lib
 from keras_mtl.training import step
 from keras_mtl.training.weighting_callback import WeightingCallback
 
@@ -199,7 +200,7 @@ class MultiTaskRecommender(tfrs.Model):
         weights, total = step.descend(self, tape, total, weights, task_losses, z,
                                       regularization)
         del tape
-        return self._report(total, regularization, task_losses, weights)
+        return self._report(inputs, total, regularization, task_losses, weights)
 
     def test_step(self, inputs):
         task_losses, _ = self._task_losses(inputs, training=False)
@@ -207,7 +208,7 @@ class MultiTaskRecommender(tfrs.Model):
         regularization = tf.add_n(self.losses) if self.losses else None
         if regularization is not None:
             total += regularization
-        return self._report(total, regularization, task_losses, weights)
+        return self._report(inputs, total, regularization, task_losses, weights)
 
     def _task_losses(self, inputs, training):
         """`({task: float32 scalar}, z or None)` from `compute_task_losses`."""
@@ -254,14 +255,20 @@ class MultiTaskRecommender(tfrs.Model):
             shared=shared, last={id(v) for v in layers[-1].trainable_variables} or shared
         )
 
-    def _report(self, total, regularization, task_losses, weights):
+    def _report(self, inputs, total, regularization, task_losses, weights):
+        # Losses weighted by the batch's rows (summed over replicas), so an
+        # epoch's figure is over its rows, a short last batch counting for
+        # what it holds; the loss weights are averaged over steps.
         reporting = self._structure.reporting
-        reporting.total.update_state(total)
+        first = tf.nest.flatten(inputs)[0]
+        rows = losses_lib.global_sum(tf.cast(tf.shape(first)[0], tf.float32),
+                                     self.distribute_strategy.num_replicas_in_sync)
+        reporting.total.update_state(total, sample_weight=rows)
         reporting.regularization.update_state(
             0.0 if regularization is None else regularization
         )
         for i, task in enumerate(self.task_names):
-            reporting.losses[i].update_state(task_losses[task])
+            reporting.losses[i].update_state(task_losses[task], sample_weight=rows)
             reporting.weights[i].update_state(weights[task])
         return {m.name: m.result() for m in self.metrics}
 
