@@ -48,19 +48,23 @@ def label_mask(y_true, y_pred, sample_weight=None):
     return labels, weights
 
 
-def masked_loss(loss_fn, labels, y_pred, weights, replicas=1):
+def masked_loss(loss_fn, labels, y_pred, weights, replicas=1, total_weight=None):
     """`Σ_i w_i · l_i / Σ_i w_i` (0 when the batch has no labelled row).
 
     With `replicas` > 1 (inside a `tf.distribute` replica), the denominator is
     the weight summed over all replicas and the result is multiplied by
     `replicas`: the mean of the replicas' values is then the global batch's
     loss, whatever share of the labelled rows each replica holds.
+    `total_weight` is that denominator where the caller already has it
+    (`global_sum(Σ weights, replicas)`), saving a second all-reduce.
     """
     per_row = loss_fn(labels, y_pred)  # (B,)
     per_row = tf.reshape(per_row, (tf.shape(y_pred)[0], -1))
     per_row = tf.reduce_mean(per_row, axis=-1)  # (B,)
     numerator = tf.reduce_sum(per_row * weights)
-    denominator = global_sum(tf.reduce_sum(weights), replicas)
+    denominator = total_weight
+    if denominator is None:
+        denominator = global_sum(tf.reduce_sum(weights), replicas)
     if replicas > 1:
         numerator = numerator * replicas
     return tf.math.divide_no_nan(numerator, denominator)
@@ -71,6 +75,11 @@ def global_sum(value, replicas=1):
     if replicas == 1:
         return value
     return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+
+def global_rows(batch, replicas=1):
+    """Rows of a batch (any tensor whose first axis is the batch), summed over the replicas."""
+    return global_sum(tf.cast(tf.shape(batch)[0], tf.float32), replicas)
 
 
 def labels_by_task(y, task_names):

@@ -151,6 +151,7 @@ class MetaLearningStep(TrainingProcedure):
             y_pred={t: adapted[t][0].y_pred[t] for t in tasks},
             labels={t: adapted[t][0].labels[t] for t in tasks},
             row_weights={t: adapted[t][0].row_weights[t] for t in tasks},
+            labelled={t: adapted[t][0].labelled[t] for t in tasks},
             auxiliary={
                 name: tf.add_n([adapted[t][0].auxiliary[name] for t in tasks]) / num
                 for name in first.auxiliary

@@ -18,7 +18,8 @@ def forward(model, x, y, sample_weight, training, representation=False):
     """Runs the model; returns a namespace of what a step needs.
 
     `y_pred`, `representation` (Z, or None unless asked for and declared),
-    `task_losses`, `labels`, `row_weights`, `auxiliary` (`{name: term}` of
+    `task_losses`, `labels`, `row_weights`, `labelled` (Σ row weights of each
+    task over the global batch), `auxiliary` (`{name: term}` of
     the model's auxiliary losses) and `extra` (regularisation plus auxiliary
     terms, or None). Task losses are in "global" units: each replica returns
     `R · Σ_local w·l / Σ_global w`, so that averaging over the R replicas
@@ -33,20 +34,21 @@ def forward(model, x, y, sample_weight, training, representation=False):
     else:
         y_pred = model(x, training=training)
     replicas = model.distribute_strategy.num_replicas_in_sync
-    task_losses, labels, row_weights = {}, {}, {}
+    task_losses, labels, row_weights, labelled = {}, {}, {}, {}
     for task in model.task_names:
         weight = sample_weight.get(task) if isinstance(sample_weight, dict) else sample_weight
         labels[task], row_weights[task] = losses_lib.label_mask(y[task], y_pred[task], weight)
+        labelled[task] = losses_lib.global_sum(tf.reduce_sum(row_weights[task]), replicas)
         task_losses[task] = losses_lib.masked_loss(
             model._structure.loss_fns[task], labels[task], y_pred[task],
-            row_weights[task], replicas,
+            row_weights[task], replicas, total_weight=labelled[task],
         )
     auxiliary = {term.name: term(y_pred, labels, row_weights)
                  for term in model.auxiliary_losses}
     extra = list(model.losses) + list(auxiliary.values())
     return types.SimpleNamespace(
         y_pred=y_pred, representation=z, task_losses=task_losses, labels=labels,
-        row_weights=row_weights, auxiliary=auxiliary,
+        row_weights=row_weights, labelled=labelled, auxiliary=auxiliary,
         extra=tf.add_n(extra) if extra else None,
     )
 
@@ -111,15 +113,14 @@ def update_metrics(model, total, weights, out):
     per-step quantities and are averaged over steps.
     """
     reporting = model._structure.reporting
-    replicas = model.distribute_strategy.num_replicas_in_sync
-    first = out.row_weights[model.task_names[0]]
-    rows = losses_lib.global_sum(tf.cast(tf.size(first), first.dtype), replicas)
+    rows = losses_lib.global_rows(out.row_weights[model.task_names[0]],
+                                  model.distribute_strategy.num_replicas_in_sync)
     reporting.total.update_state(total, sample_weight=rows)
     for metric in reporting.auxiliary:
         metric.update_state(out.auxiliary[metric.name], sample_weight=rows)
     for i, task in enumerate(model.task_names):
-        labelled = losses_lib.global_sum(tf.reduce_sum(out.row_weights[task]), replicas)
-        reporting.losses[i].update_state(out.task_losses[task], sample_weight=labelled)
+        reporting.losses[i].update_state(out.task_losses[task],
+                                         sample_weight=out.labelled[task])
         reporting.weights[i].update_state(weights[task])
         for metric in reporting.tasks[i]:
             metric.update_state(out.labels[task], out.y_pred[task],

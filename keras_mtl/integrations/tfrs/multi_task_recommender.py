@@ -260,9 +260,8 @@ class MultiTaskRecommender(tfrs.Model):
         # epoch's figure is over its rows, a short last batch counting for
         # what it holds; the loss weights are averaged over steps.
         reporting = self._structure.reporting
-        first = tf.nest.flatten(inputs)[0]
-        rows = losses_lib.global_sum(tf.cast(tf.shape(first)[0], tf.float32),
-                                     self.distribute_strategy.num_replicas_in_sync)
+        rows = losses_lib.global_rows(tf.nest.flatten(inputs)[0],
+                                      self.distribute_strategy.num_replicas_in_sync)
         reporting.total.update_state(total, sample_weight=rows)
         reporting.regularization.update_state(
             0.0 if regularization is None else regularization
