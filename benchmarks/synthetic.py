@@ -91,6 +91,10 @@ def parse_args(argv):
     parser.add_argument("--replot", metavar="JSON", default=None,
                         help="train nothing: redraw the plot (--plot) and rewrite the report "
                              "section (unless --no-report) from an earlier run's --out file")
+    parser.add_argument("--reuse", metavar="JSON", default=None,
+                        help="also take the seeds an earlier --out file holds for these models "
+                             "and correlations, where it ran the same configuration (it may "
+                             "have run more models and correlations)")
     parser.add_argument("--no-report", action="store_true",
                         help="do not rewrite the report section of docs/benchmarks.md")
     parser.add_argument("--section", default="synthetic",
@@ -198,22 +202,45 @@ def _worker_command(args, seed):
     return command
 
 
+def _load_runs(path, args, subset):
+    """`(runs, seconds)` that `path` holds for args.models × args.correlations.
+
+    Empty unless it ran the same configuration; with `subset`, its models and
+    correlations may be a superset of these.
+    """
+    if not path or not os.path.exists(path):
+        return {}, 0.0
+    with open(path, encoding="utf-8") as f:
+        saved = json.load(f)
+    keys = [k for k in CONFIG if k not in ("models", "correlations")] if subset else CONFIG
+    differ = [key for key in keys if saved["args"].get(key) != getattr(args, key)]
+    if subset:
+        missing = [f"{name} at p={p:g}" for name in args.models for p in args.correlations
+                   if str(p) not in saved["runs"].get(name, {})]
+        differ += [f"it lacks {', '.join(missing)}"] if missing else []
+    if differ:
+        print(f"{path} holds another configuration ({', '.join(differ)} differ): "
+              "not reusing its seeds", flush=True)
+        return {}, 0.0
+    runs = {name: {str(p): saved["runs"][name][str(p)] for p in args.correlations}
+            for name in args.models}
+    return runs, saved.get("seconds", 0.0)
+
+
 def saved_runs(args):
-    """`(runs, seconds)` of the seeds already in --out, if it ran this configuration.
+    """`(runs, seconds)` of the seeds already in --out (and --reuse), if they ran this configuration.
 
     A run that stops part way (or a later run with more seeds) then trains only
-    the seeds that are missing.
+    the seeds that are missing; seeds in both files are taken from --out.
     """
-    if not args.out or not os.path.exists(args.out):
-        return {}, 0.0
-    with open(args.out, encoding="utf-8") as f:
-        saved = json.load(f)
-    differ = [key for key in CONFIG if saved["args"].get(key) != getattr(args, key)]
-    if differ:
-        print(f"{args.out} holds another configuration ({', '.join(differ)} differ): "
-              "training every seed again", flush=True)
-        return {}, 0.0
-    return saved["runs"], saved.get("seconds", 0.0)
+    runs, seconds = _load_runs(args.out, args, subset=False)
+    reused, _ = _load_runs(args.reuse, args, subset=True)
+    for name, by_p in reused.items():
+        for p, extra in by_p.items():
+            have = {run["seed"] for run in runs.get(name, {}).get(p, [])}
+            runs.setdefault(name, {}).setdefault(p, []).extend(
+                run for run in extra if run["seed"] not in have)
+    return runs, seconds
 
 
 def _save(args, runs, seconds, **extra):
@@ -234,7 +261,8 @@ def run_seeds(args, saved=None, saved_seconds=0.0):
                                   if run["seed"] in args.seeds] if have else []
     pending = [seed for seed in args.seeds if seed not in have]
     if have & set(args.seeds):
-        print(f"reusing seeds {sorted(have & set(args.seeds))} from {args.out}", flush=True)
+        print(f"reusing seeds {sorted(have & set(args.seeds))} from "
+              + " and ".join(f for f in (args.out, args.reuse) if f), flush=True)
     active, start = {}, time.time()
     while pending or active:
         while pending and len(active) < args.jobs:
@@ -299,14 +327,23 @@ def summarize(runs, args):
 def growth(runs, args, baseline, p, key):
     """How much the gap baseline − MMoE grew from the highest correlation to p.
 
-    Paired by seed: `(mean, standard error, seeds in which it grew)` of
-    gap_s(p) − gap_s(p_max); > 0 means MMoE's advantage grows as p falls.
+    Paired by seed: `(mean, standard error, median, seeds in which it grew)`
+    of gap_s(p) − gap_s(p_max); > 0 means MMoE's advantage grows as p falls.
     """
     high = max(args.correlations)
     change = ((_values(runs, baseline, p, key) - _values(runs, "MMoE", p, key))
               - (_values(runs, baseline, high, key) - _values(runs, "MMoE", high, key)))
     sem = float(np.std(change, ddof=1) / np.sqrt(len(change))) if len(change) > 1 else float("nan")
-    return float(np.mean(change)), sem, int(np.sum(change > 0))
+    return float(np.mean(change)), sem, float(np.median(change)), int(np.sum(change > 0))
+
+
+def _describe(name, args):
+    if name == "SharedBottom":
+        return f"Shared-Bottom bottom [{args.bottom_units}]"
+    if name == "PLE":
+        return (f"PLE 2 levels × ({args.ple_specific} per task + {args.ple_shared} shared) "
+                f"experts [{args.expert_units}]")
+    return f"{name} {args.num_experts} experts [{args.expert_units}]"
 
 
 def markdown(summary, runs, args, total_seconds, command, machine):
@@ -314,7 +351,8 @@ def markdown(summary, runs, args, total_seconds, command, machine):
     params = {name: runs[name][str(ps[0])][0]["params"] for name in names}
     baselines = [n for n in names if n != "MMoE"] if "MMoE" in names else []
     lines = [
-        f"## Synthetic data, c = {args.scale:g}: loss vs task correlation (MMoE paper §3.2, §5.1)",
+        f"## Synthetic data, c = {args.scale:g}, {len(args.seeds)} seeds: loss vs task correlation "
+        "(MMoE paper §3.2, §5.1)",
         "",
         f"Command: `{command}`  ",
         f"Machine: {machine}; {total_seconds / 60:.1f} min in all.",
@@ -328,11 +366,10 @@ def markdown(summary, runs, args, total_seconds, command, machine):
         f"{args.steps:,} steps, each training row seen once (fresh data, as the paper's "
         f"generator gives); test loss on {args.test_rows:,} further rows every "
         f"{args.eval_every} steps; Σ of the two task MSEs minimised. Models (towers "
-        f"[{args.tower_units}]): Shared-Bottom bottom [{args.bottom_units}]; OMoE / MMoE "
-        f"{args.num_experts} experts [{args.expert_units}]; PLE 2 levels × ({args.ple_specific} "
-        f"per task + {args.ple_shared} shared) experts [{args.expert_units}]. Parameters: "
-        + ", ".join(f"{n} {params[n]:,}" for n in names) + ". Constants and what the paper "
-        "leaves unstated: the docstring of `benchmarks/synthetic.py`.",
+        f"[{args.tower_units}]): " + "; ".join(_describe(n, args) for n in names)
+        + ". Parameters: " + ", ".join(f"{n} {params[n]:,}" for n in names)
+        + ". Constants and what the paper leaves unstated: the docstring of "
+        "`benchmarks/synthetic.py`.",
         "",
     ]
     for key, title in (("test_loss", f"Test MSE after step {args.steps:,}"),
@@ -356,8 +393,8 @@ def markdown(summary, runs, args, total_seconds, command, machine):
         high = max(ps)
         lines += [
             f"Growth of each gap from p = {high:g}: gap(p) − gap({high:g}) per seed, mean ± "
-            "standard error (paired, so the seeds' own difficulty cancels), and in how many "
-            "seeds it is positive (MMoE's advantage larger at p than at "
+            "standard error (paired, so the seeds' own difficulty cancels), its median, and in "
+            "how many seeds it is positive (MMoE's advantage larger at p than at "
             f"{high:g}).",
             "",
             "| baseline − MMoE | measure | " + " | ".join(f"p = {p:g}" for p in ps if p != high)
@@ -366,10 +403,21 @@ def markdown(summary, runs, args, total_seconds, command, machine):
         ]
         for b in baselines:
             for key, label in (("test_loss", "final"), ("test_mean", "curve mean")):
-                cells = ["{:+.4f} ± {:.4f} ({}/{})".format(*growth(runs, args, b, p, key),
-                                                           len(args.seeds))
-                         for p in ps if p != high]
+                cells = ["{:+.4f} ± {:.4f}, median {:+.4f} ({}/{})".format(
+                    *growth(runs, args, b, p, key), len(args.seeds)) for p in ps if p != high]
                 lines.append(f"| {b} | {label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Spread of the test MSE after step {args.steps:,} over the {len(args.seeds)} seeds "
+        "(the paper's Figure 6 shows these distributions): median / 90th percentile / worst.",
+        "",
+        "| p | " + " | ".join(names) + " |",
+        "|---" * (1 + len(names)) + "|",
+    ]
+    for p in ps:
+        cells = ["{:.4f} / {:.4f} / {:.4f}".format(
+            *np.quantile(_values(runs, n, p, "test_loss"), [0.5, 0.9, 1.0])) for n in names]
+        lines.append(f"| {p:g} | " + " | ".join(cells) + " |")
     image = os.path.relpath(os.path.abspath(args.plot or DEFAULT_PLOT),
                             os.path.dirname(_report.DOC))
     lines += ["", f"![loss vs correlation]({image})", ""]
@@ -385,8 +433,8 @@ def plot(summary, runs, args, path):
     ps, names = args.correlations, args.models
     color = {name: f"C{i}" for i, name in enumerate(MODELS)}  # one colour per model everywhere
     cols = max(len(ps), 4)
-    fig = plt.figure(figsize=(3.8 * cols, 7.5))
-    grid = fig.add_gridspec(2, cols)
+    fig = plt.figure(figsize=(3.8 * cols, 11))
+    grid = fig.add_gridspec(3, cols)
     for i, (key, title) in enumerate((("test_loss", f"test loss after {args.steps:,} steps"),
                                       ("test_mean", "mean test loss over training"))):
         ax = fig.add_subplot(grid[0, i])
@@ -434,6 +482,19 @@ def plot(summary, runs, args, path):
         ax.set_yscale("log")
         ax.set_title(f"test loss, p = {p:g}")
         ax.set_xlabel("step")
+        if i == 0:
+            ax.legend()
+    finals = {(n, p): _values(runs, n, p, "test_loss") for n in names for p in ps}
+    bins = np.geomspace(min(v.min() for v in finals.values()),
+                        max(v.max() for v in finals.values()), 30)
+    for i, p in enumerate(ps):  # the paper's Figure 6: how the runs spread
+        ax = fig.add_subplot(grid[2, i])
+        for name in names:
+            ax.hist(finals[name, p], bins=bins, histtype="step", label=name, color=color[name])
+        ax.set_xscale("log")
+        ax.set_title(f"test loss after {args.steps:,} steps, p = {p:g}")
+        ax.set_xlabel("MSE")
+        ax.set_ylabel("seeds")
         if i == 0:
             ax.legend()
     fig.tight_layout()
