@@ -15,6 +15,9 @@ with new data and a new initialisation. It does not state c, m, α, β, the
 batch size or the number of steps: we use c = 1, m = 10, α_i, β_i ~ N(0, 1)
 (SPEC.md), σ² = 0.01 (the paper), batch 128 and 6,000 steps. PLE (not in the
 MMoE paper) has 2 levels of 2 task-specific and 4 shared 16-unit experts.
+`--bottom-units 113 16` gives Shared-Bottom a second, 16-unit layer: its
+towers then share a representation as wide as the one each MMoE tower reads
+(its gate's mixture of 16-unit experts), at about the same parameter count.
 
 Protocol. Every seed draws new u1, u2, α, β, x and ε; within a seed only p
 changes, so correlations and models are compared on the same draws (paired).
@@ -36,6 +39,15 @@ show, and what earlier configurations showed: docs/benchmarks.md.
     python benchmarks/synthetic.py --quick              # 1-minute smoke run, writes nothing
     python benchmarks/synthetic.py --seeds 0 1 2 --scale 2
     python benchmarks/synthetic.py --replot benchmarks/results/synthetic.json
+    # the runs behind docs/benchmarks.md's other synthetic sections:
+    python benchmarks/synthetic.py --seeds $(seq -s ' ' 0 199) --models SharedBottom MMoE \
+        --correlations 1 0.5 0 --reuse benchmarks/results/synthetic.json \
+        --out benchmarks/results/synthetic_200.json \
+        --plot docs/img/synthetic_correlation_200.png --section synthetic-200
+    python benchmarks/synthetic.py --seeds $(seq -s ' ' 0 79) --models SharedBottom MMoE \
+        --correlations 1 0.5 0 --bottom-units 113 16 \
+        --out benchmarks/results/synthetic_narrow.json \
+        --plot docs/img/synthetic_correlation_narrow.png --section synthetic-narrow
 """
 
 import argparse
@@ -76,7 +88,8 @@ def parse_args(argv):
     parser.add_argument("--noise-std", type=float, default=0.1, help="σ (variance σ²)")
     parser.add_argument("--num-experts", type=int, default=8, help="OMoE / MMoE")
     parser.add_argument("--expert-units", type=int, default=16)
-    parser.add_argument("--bottom-units", type=int, default=113, help="Shared-Bottom")
+    parser.add_argument("--bottom-units", type=int, nargs="+", default=[113],
+                        help="Shared-Bottom's bottom layers (the paper: one of 113)")
     parser.add_argument("--ple-specific", type=int, default=2, help="PLE experts per task")
     parser.add_argument("--ple-shared", type=int, default=4, help="PLE shared experts")
     parser.add_argument("--tower-units", type=int, default=8)
@@ -128,7 +141,8 @@ def build(name, args):
                   tower_units=(args.tower_units,))
     experts = dict(expert_units=(args.expert_units,))
     if name == "SharedBottom":
-        return keras_mtl.SharedBottom(features, bottom_units=(args.bottom_units,), **common)
+        return keras_mtl.SharedBottom(features, bottom_units=tuple(args.bottom_units),
+                                     **common)
     if name == "OMoE":
         return keras_mtl.OMoE(features, num_experts=args.num_experts, **experts, **common)
     if name == "MMoE":
@@ -202,6 +216,11 @@ def _worker_command(args, seed):
     return command
 
 
+def _same(saved, value):
+    """Equal settings; a single number equals a one-element list (older files)."""
+    return np.atleast_1d(saved).tolist() == np.atleast_1d(value).tolist()
+
+
 def _load_runs(path, args, subset):
     """`(runs, seconds)` that `path` holds for args.models × args.correlations.
 
@@ -213,7 +232,7 @@ def _load_runs(path, args, subset):
     with open(path, encoding="utf-8") as f:
         saved = json.load(f)
     keys = [k for k in CONFIG if k not in ("models", "correlations")] if subset else CONFIG
-    differ = [key for key in keys if saved["args"].get(key) != getattr(args, key)]
+    differ = [key for key in keys if not _same(saved["args"].get(key), getattr(args, key))]
     if subset:
         missing = [f"{name} at p={p:g}" for name in args.models for p in args.correlations
                    if str(p) not in saved["runs"].get(name, {})]
@@ -339,7 +358,7 @@ def growth(runs, args, baseline, p, key):
 
 def _describe(name, args):
     if name == "SharedBottom":
-        return f"Shared-Bottom bottom [{args.bottom_units}]"
+        return f"Shared-Bottom bottom {np.atleast_1d(args.bottom_units).tolist()}"
     if name == "PLE":
         return (f"PLE 2 levels × ({args.ple_specific} per task + {args.ple_shared} shared) "
                 f"experts [{args.expert_units}]")
@@ -429,6 +448,7 @@ def plot(summary, runs, args, path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     ps, names = args.correlations, args.models
     color = {name: f"C{i}" for i, name in enumerate(MODELS)}  # one colour per model everywhere
@@ -492,6 +512,9 @@ def plot(summary, runs, args, path):
         for name in names:
             ax.hist(finals[name, p], bins=bins, histtype="step", label=name, color=color[name])
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # no overlapping labels
+        ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5) if bins[0] <= t <= bins[-1]]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.set_title(f"test loss after {args.steps:,} steps, p = {p:g}")
         ax.set_xlabel("MSE")
         ax.set_ylabel("seeds")
