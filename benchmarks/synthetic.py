@@ -265,7 +265,20 @@ def saved_runs(args):
 def _save(args, runs, seconds, **extra):
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as out:
-        json.dump({"args": vars(args), "seconds": seconds, **extra, "runs": runs}, out, indent=1)
+        # compact: the curves of 200 seeds add up; losses are float32, so 7 digits hold them
+        json.dump(_rounded({"args": vars(args), "seconds": seconds, **extra, "runs": runs}), out,
+                  separators=(",", ":"))
+
+
+def _rounded(value):
+    """`value` with every float cut to 7 significant digits."""
+    if isinstance(value, float):
+        return float(f"{value:.7g}")
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(item) for item in value]
+    return value
 
 
 def run_seeds(args, saved=None, saved_seconds=0.0):
@@ -356,6 +369,38 @@ def growth(runs, args, baseline, p, key):
     return float(np.mean(change)), sem, float(np.median(change)), int(np.sum(change > 0))
 
 
+def _ranges(seeds):
+    """`0–39, 50` for [0, 1, …, 39, 50]."""
+    parts, start = [], None
+    for i, seed in enumerate(seeds):
+        start = seed if start is None else start
+        if i + 1 == len(seeds) or seeds[i + 1] != seed + 1:
+            parts.append(str(seed) if seed == start else f"{start}–{seed}")
+            start = None
+    return ", ".join(parts)
+
+
+def _short_seeds(command):
+    """The command with a long run of consecutive --seeds written as `$(seq …)`."""
+    words = command.split()
+    if "--seeds" not in words:
+        return command
+    i = words.index("--seeds") + 1
+    j = i
+    while j < len(words) and words[j].lstrip("-").isdigit():
+        j += 1
+    seeds = [int(w) for w in words[i:j]]
+    if len(seeds) < 6 or seeds != list(range(seeds[0], seeds[0] + len(seeds))):
+        return command
+    return " ".join(words[:i] + [f"$(seq -s ' ' {seeds[0]} {seeds[-1]})"] + words[j:])
+
+
+def _variant(args):
+    """How the models differ from the paper's, for the section title."""
+    bottom = np.atleast_1d(args.bottom_units).tolist()
+    return "" if bottom == [113] else f", Shared-Bottom bottom {bottom}"
+
+
 def _describe(name, args):
     if name == "SharedBottom":
         return f"Shared-Bottom bottom {np.atleast_1d(args.bottom_units).tolist()}"
@@ -370,15 +415,15 @@ def markdown(summary, runs, args, total_seconds, command, machine):
     params = {name: runs[name][str(ps[0])][0]["params"] for name in names}
     baselines = [n for n in names if n != "MMoE"] if "MMoE" in names else []
     lines = [
-        f"## Synthetic data, c = {args.scale:g}, {len(args.seeds)} seeds: loss vs task correlation "
-        "(MMoE paper §3.2, §5.1)",
+        f"## Synthetic data, c = {args.scale:g}, {len(args.seeds)} seeds{_variant(args)}: loss vs "
+        "task correlation (MMoE paper §3.2, §5.1)",
         "",
-        f"Command: `{command}`  ",
+        f"Command: `{_short_seeds(command)}`  ",
         f"Machine: {machine}; {total_seconds / 60:.1f} min in all.",
         "",
         f"Data (`keras_mtl.data.make_correlated_tasks`): d = {args.dim}, c = {args.scale:g}, "
         f"m = {args.num_sines}, α_i, β_i ~ N(0, 1), noise variance σ² = {args.noise_std**2:g}; "
-        f"seeds {', '.join(map(str, args.seeds))}. Each seed draws new u1, u2, α, β, x, ε; "
+        f"seeds {_ranges(args.seeds)}. Each seed draws new u1, u2, α, β, x, ε; "
         "within a seed only p changes, so every comparison is paired by seed.",
         "",
         f"Training: Adam (learning rate {args.learning_rate:g}), batch {args.batch_size}, "
