@@ -369,6 +369,10 @@ def growth(runs, args, baseline, p, key):
     return float(np.mean(change)), sem, float(np.median(change)), int(np.sum(change > 0))
 
 
+def _count(seeds):
+    return f"{len(seeds)} seed" + ("" if len(seeds) == 1 else "s")
+
+
 def _ranges(seeds):
     """`0–39, 50` for [0, 1, …, 39, 50]."""
     parts, start = [], None
@@ -415,7 +419,7 @@ def markdown(summary, runs, args, total_seconds, command, machine):
     params = {name: runs[name][str(ps[0])][0]["params"] for name in names}
     baselines = [n for n in names if n != "MMoE"] if "MMoE" in names else []
     lines = [
-        f"## Synthetic data, c = {args.scale:g}, {len(args.seeds)} seeds{_variant(args)}: loss vs "
+        f"## Synthetic data, c = {args.scale:g}, {_count(args.seeds)}{_variant(args)}: loss vs "
         "task correlation (MMoE paper §3.2, §5.1)",
         "",
         f"Command: `{_short_seeds(command)}`  ",
@@ -440,7 +444,7 @@ def markdown(summary, runs, args, total_seconds, command, machine):
                        ("test_mean", "Mean test MSE over the training curve (the area under "
                                      "the paper's Figure 4 curves, divided by their length)")):
         lines += [
-            f"{title}, mean over {len(args.seeds)} seeds (noise floor {args.noise_std**2:g}); "
+            f"{title}, mean over {_count(args.seeds)} (noise floor {args.noise_std**2:g}); "
             "the gap columns are baseline − MMoE per seed, mean ± standard error "
             "(positive: MMoE better).",
             "",
@@ -472,7 +476,7 @@ def markdown(summary, runs, args, total_seconds, command, machine):
                 lines.append(f"| {b} | {label} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        f"Spread of the test MSE after step {args.steps:,} over the {len(args.seeds)} seeds "
+        f"Spread of the test MSE after step {args.steps:,} over the {_count(args.seeds)} "
         "(the paper's Figure 6 shows these distributions): median / 90th percentile / worst.",
         "",
         "| p | " + " | ".join(names) + " |",
