@@ -68,6 +68,7 @@ import _report  # noqa: E402
 
 TASKS = ("y1", "y2")
 MODELS = ("SharedBottom", "OMoE", "MMoE", "PLE")
+PAPER_BOTTOM = (113,)  # the MMoE paper's Shared-Bottom: one layer of 113 units
 DEFAULT_OUT = os.path.join(ROOT, "benchmarks", "results", "synthetic.json")
 DEFAULT_PLOT = os.path.join(ROOT, "docs", "img", "synthetic_correlation.png")
 
@@ -88,7 +89,7 @@ def parse_args(argv):
     parser.add_argument("--noise-std", type=float, default=0.1, help="σ (variance σ²)")
     parser.add_argument("--num-experts", type=int, default=8, help="OMoE / MMoE")
     parser.add_argument("--expert-units", type=int, default=16)
-    parser.add_argument("--bottom-units", type=int, nargs="+", default=[113],
+    parser.add_argument("--bottom-units", type=int, nargs="+", default=list(PAPER_BOTTOM),
                         help="Shared-Bottom's bottom layers (the paper: one of 113)")
     parser.add_argument("--ple-specific", type=int, default=2, help="PLE experts per task")
     parser.add_argument("--ple-shared", type=int, default=4, help="PLE shared experts")
@@ -391,7 +392,7 @@ def _short_seeds(command):
         return command
     i = words.index("--seeds") + 1
     j = i
-    while j < len(words) and words[j].lstrip("-").isdigit():
+    while j < len(words) and words[j].isdigit():
         j += 1
     seeds = [int(w) for w in words[i:j]]
     if len(seeds) < 6 or seeds != list(range(seeds[0], seeds[0] + len(seeds))):
@@ -402,7 +403,7 @@ def _short_seeds(command):
 def _variant(args):
     """How the models differ from the paper's, for the section title."""
     bottom = np.atleast_1d(args.bottom_units).tolist()
-    return "" if bottom == [113] else f", Shared-Bottom bottom {bottom}"
+    return "" if bottom == list(PAPER_BOTTOM) else f", Shared-Bottom bottom {bottom}"
 
 
 def _describe(name, args):
