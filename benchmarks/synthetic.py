@@ -402,8 +402,8 @@ def _short_seeds(command):
 
 def _variant(args):
     """How the models differ from the paper's, for the section title."""
-    bottom = np.atleast_1d(args.bottom_units).tolist()
-    return "" if bottom == list(PAPER_BOTTOM) else f", Shared-Bottom bottom {bottom}"
+    paper = np.atleast_1d(args.bottom_units).tolist() == list(PAPER_BOTTOM)
+    return "" if paper else ", " + _describe("SharedBottom", args)
 
 
 def _describe(name, args):
