@@ -1,11 +1,13 @@
-"""Stacked-branch helpers: the `(batch, branches, features)` input check, and
-initial values of stacked kernels (one independently seeded kernel per copy)."""
+"""Stacked-branch helpers: the `(batch, branches, features)` input check,
+initial values of stacked kernels (one independently seeded kernel per copy),
+the dense arguments the stacked-kernel layers share, and SNR's connection gates."""
 
 import math
 
 import tensorflow as tf
 
 from keras_mtl.layers import _validation
+from keras_mtl.layers.hard_concrete_gate import HardConcreteGate
 
 
 def per_copy_initializer(initializer, copy_dims, offset=0):
@@ -47,3 +49,40 @@ def stacked_shape(layer, input_shape, what, axis, features_known=True):
             f"Received: input_shape={shape}"
         )
     return shape
+
+
+def dense_arguments(activation, kernel_initializer, bias_initializer, kernel_regularizer):
+    """`(activation, kernel_initializer, bias_initializer, kernel_regularizer)`
+    normalised by the `.get` helpers; `dense_config` serializes them back."""
+    return (
+        tf.keras.activations.get(activation),
+        tf.keras.initializers.get(kernel_initializer),
+        tf.keras.initializers.get(bias_initializer),
+        tf.keras.regularizers.get(kernel_regularizer),
+    )
+
+
+def dense_config(layer):
+    """The `get_config` entries of `layer`'s `dense_arguments`, serialized."""
+    return {
+        "activation": tf.keras.activations.serialize(layer.activation),
+        "kernel_initializer": tf.keras.initializers.serialize(layer.kernel_initializer),
+        "bias_initializer": tf.keras.initializers.serialize(layer.bias_initializer),
+        "kernel_regularizer": _validation.regularizer_config(layer.kernel_regularizer),
+    }
+
+
+def connection_gate(layer, lower, input_shape):
+    """A built `HardConcreteGate` `z_ij`, shape `(num_outputs, lower)`, for the
+    connections of an SNR layer (its `num_outputs`, `l0_coefficient`,
+    `log_alpha_initializer` and `seed`) from `lower` sub-networks."""
+    gate = HardConcreteGate(
+        (layer.num_outputs, int(lower)),
+        l0_coefficient=layer.l0_coefficient,
+        log_alpha_initializer=layer.log_alpha_initializer,
+        seed=layer.seed,
+        name="gate",
+    )
+    with tf.name_scope(gate.name):  # unique variable names on tf_keras 2
+        gate.build(input_shape)
+    return gate

@@ -51,11 +51,11 @@ class BranchDense(tf.keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.units = _validation.positive_int("units", units)
-        self.activation = tf.keras.activations.get(activation)
+        (self.activation, self.kernel_initializer, self.bias_initializer,
+         self.kernel_regularizer) = _stacked.dense_arguments(
+            activation, kernel_initializer, bias_initializer, kernel_regularizer
+        )
         self.dropout = _validation.rate("dropout", dropout)
-        self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
-        self.bias_initializer = tf.keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
 
     def _check_shape(self, input_shape):
         return _stacked.stacked_shape(self, input_shape, "stacked branches", "branches")
@@ -102,15 +102,6 @@ class BranchDense(tf.keras.layers.Layer):
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": tf.keras.activations.serialize(self.activation),
             "dropout": self.dropout,
-            "kernel_initializer": tf.keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "bias_initializer": tf.keras.initializers.serialize(
-                self.bias_initializer
-            ),
-            "kernel_regularizer": _validation.regularizer_config(
-                self.kernel_regularizer
-            ),
+            **_stacked.dense_config(self),
         }

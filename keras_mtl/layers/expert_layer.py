@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _stacked
 from keras_mtl.layers import _validation
 
 
@@ -58,11 +59,11 @@ class ExpertLayer(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_experts = _validation.positive_int("num_experts", num_experts)
         self.units = _validation.positive_int_tuple("units", units, allow_empty=False)
-        self.activation = tf.keras.activations.get(activation)
+        (self.activation, self.kernel_initializer, self.bias_initializer,
+         self.kernel_regularizer) = _stacked.dense_arguments(
+            activation, kernel_initializer, bias_initializer, kernel_regularizer
+        )
         self.dropout = _validation.rate("dropout", dropout)
-        self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
-        self.bias_initializer = tf.keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
 
     def _expert_kernels(self, layer_index, fan_in, fan_out, concat_axis):
         """Initial value builder: E kernels of one expert's shape, stacked."""
@@ -159,15 +160,6 @@ class ExpertLayer(tf.keras.layers.Layer):
             **super().get_config(),
             "num_experts": self.num_experts,
             "units": list(self.units),
-            "activation": tf.keras.activations.serialize(self.activation),
             "dropout": self.dropout,
-            "kernel_initializer": tf.keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "bias_initializer": tf.keras.initializers.serialize(
-                self.bias_initializer
-            ),
-            "kernel_regularizer": _validation.regularizer_config(
-                self.kernel_regularizer
-            ),
+            **_stacked.dense_config(self),
         }

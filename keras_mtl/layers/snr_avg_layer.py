@@ -5,7 +5,6 @@ import tensorflow as tf
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers import _stacked
 from keras_mtl.layers import _validation
-from keras_mtl.layers.hard_concrete_gate import HardConcreteGate
 from keras_mtl.layers.hard_concrete_gate import checked_l0_and_seed
 
 
@@ -64,15 +63,7 @@ class SNRAvgLayer(tf.keras.layers.Layer):
 
     def build(self, input_shape):
         _, lower, _ = self._check_shape(input_shape)
-        self.gate = HardConcreteGate(
-            (self.num_outputs, int(lower)),
-            l0_coefficient=self.l0_coefficient,
-            log_alpha_initializer=self.log_alpha_initializer,
-            seed=self.seed,
-            name="gate",
-        )
-        with tf.name_scope(self.gate.name):  # unique variable names on tf_keras 2
-            self.gate.build(input_shape)
+        self.gate = _stacked.connection_gate(self, lower, input_shape)
         super().build(input_shape)
 
     def call(self, inputs, training=None):

@@ -5,7 +5,6 @@ import tensorflow as tf
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers import _stacked
 from keras_mtl.layers import _validation
-from keras_mtl.layers.hard_concrete_gate import HardConcreteGate
 from keras_mtl.layers.hard_concrete_gate import checked_l0_and_seed
 
 
@@ -66,13 +65,13 @@ class SNRTransLayer(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_outputs = _validation.positive_int("num_outputs", num_outputs)
         self.units = _validation.positive_int("units", units)
-        self.activation = tf.keras.activations.get(activation)
         self.use_bias = bool(use_bias)
         self.l0_coefficient, self.seed = checked_l0_and_seed(l0_coefficient, seed)
         self.log_alpha_initializer = tf.keras.initializers.get(log_alpha_initializer)
-        self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
-        self.bias_initializer = tf.keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
+        (self.activation, self.kernel_initializer, self.bias_initializer,
+         self.kernel_regularizer) = _stacked.dense_arguments(
+            activation, kernel_initializer, bias_initializer, kernel_regularizer
+        )
 
     def _check_shape(self, input_shape):
         return _stacked.stacked_shape(
@@ -94,15 +93,7 @@ class SNRTransLayer(tf.keras.layers.Layer):
                 shape=(self.num_outputs, self.units),
                 initializer=self.bias_initializer,
             )
-        self.gate = HardConcreteGate(
-            (self.num_outputs, int(lower)),
-            l0_coefficient=self.l0_coefficient,
-            log_alpha_initializer=self.log_alpha_initializer,
-            seed=self.seed,
-            name="gate",
-        )
-        with tf.name_scope(self.gate.name):  # unique variable names on tf_keras 2
-            self.gate.build(input_shape)
+        self.gate = _stacked.connection_gate(self, lower, input_shape)
         super().build(input_shape)
 
     def call(self, inputs, training=None):
@@ -122,20 +113,11 @@ class SNRTransLayer(tf.keras.layers.Layer):
             **super().get_config(),
             "num_outputs": self.num_outputs,
             "units": self.units,
-            "activation": tf.keras.activations.serialize(self.activation),
             "use_bias": self.use_bias,
             "l0_coefficient": self.l0_coefficient,
             "log_alpha_initializer": tf.keras.initializers.serialize(
                 self.log_alpha_initializer
             ),
             "seed": self.seed,
-            "kernel_initializer": tf.keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "bias_initializer": tf.keras.initializers.serialize(
-                self.bias_initializer
-            ),
-            "kernel_regularizer": _validation.regularizer_config(
-                self.kernel_regularizer
-            ),
+            **_stacked.dense_config(self),
         }

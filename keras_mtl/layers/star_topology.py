@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers import _domain
+from keras_mtl.layers import _stacked
 from keras_mtl.layers import _validation
 
 COMBINE_MODES = ("multiply", "add")
@@ -203,15 +204,8 @@ class StarTopology(tf.keras.layers.Layer):
             **super().get_config(),
             "num_domains": self.num_domains,
             "units": list(self.units),
-            "activation": tf.keras.activations.serialize(self.activation),
             "linear_output": self.linear_output,
             "combine": self.combine,
             "dropout": self.dropout,
-            "kernel_initializer": tf.keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "bias_initializer": tf.keras.initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": _validation.regularizer_config(
-                self.kernel_regularizer
-            ),
+            **_stacked.dense_config(self),
         }
