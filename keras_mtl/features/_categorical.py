@@ -16,6 +16,7 @@ what lets a `SparseFeat` and a `VarLenSparseFeat` share a table by
 `embedding_name`.
 """
 
+import dataclasses
 import numbers
 
 DTYPES = ("string", "int64")
@@ -125,28 +126,64 @@ def infer_dtype(spec):
     return None  # decided by `adapt` from the DataFrame column
 
 
-def encoding(spec):
-    """'lookup', 'hash', 'encoded' or None (not adapted yet)."""
-    if spec.vocabulary is not None:
-        return "lookup"
-    if spec.hash_bins is not None:
-        return "hash"
-    if spec.vocabulary_size is not None:
-        return "encoded"
-    return None
+class CategoricalSpec:
+    """What `SparseFeat` and `VarLenSparseFeat` (frozen dataclasses) share.
 
+    Normalises and checks the common fields after construction (a subclass
+    checks its own fields in `_validate_own_fields`), fills in `dtype` and
+    `embedding_name`, and gives the index layout of the module docstring and
+    a JSON-ready config.
+    """
 
-def num_embeddings(spec):
-    """Rows of the embedding table this spec indexes (see module docstring)."""
-    kind = encoding(spec)
-    if kind == "lookup":
-        return len(spec.vocabulary) + 1
-    if kind == "hash":
-        return spec.hash_bins
-    if kind == "encoded":
-        return spec.vocabulary_size + 1
-    raise ValueError(
-        f"Feature '{spec.name}' has no vocabulary yet. Expected one of "
-        "vocabulary=, hash_bins= or vocabulary_size=, or call "
-        "keras_mtl.features.adapt(features, dataframe) before building a model."
-    )
+    def __post_init__(self):
+        vocabulary = normalize_vocabulary(self.name, self.vocabulary)
+        object.__setattr__(self, "vocabulary", vocabulary)
+        validate_categorical(self)
+        self._validate_own_fields()
+        object.__setattr__(self, "dtype", infer_dtype(self))
+        if self.embedding_name is None:
+            object.__setattr__(self, "embedding_name", self.name)
+
+    def _validate_own_fields(self):
+        """Checks of the fields only a subclass has (none here)."""
+
+    @property
+    def encoding(self):
+        """'lookup', 'hash', 'encoded', or None before `adapt`."""
+        if self.vocabulary is not None:
+            return "lookup"
+        if self.hash_bins is not None:
+            return "hash"
+        if self.vocabulary_size is not None:
+            return "encoded"
+        return None
+
+    @property
+    def num_embeddings(self):
+        """Rows in the embedding table (the OOV row included)."""
+        kind = self.encoding
+        if kind == "lookup":
+            return len(self.vocabulary) + 1
+        if kind == "hash":
+            return self.hash_bins
+        if kind == "encoded":
+            return self.vocabulary_size + 1
+        raise ValueError(
+            f"Feature '{self.name}' has no vocabulary yet. Expected one of "
+            "vocabulary=, hash_bins= or vocabulary_size=, or call "
+            "keras_mtl.features.adapt(features, dataframe) before building a model."
+        )
+
+    def replace(self, **changes):
+        """A copy with `changes` applied (specs are immutable)."""
+        return dataclasses.replace(self, **changes)
+
+    def get_config(self):
+        config = dataclasses.asdict(self)
+        if config["vocabulary"] is not None:
+            config["vocabulary"] = list(config["vocabulary"])
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -7,7 +7,7 @@ from keras_mtl.features import _categorical
 
 
 @dataclasses.dataclass(frozen=True)
-class SparseFeat:
+class SparseFeat(_categorical.CategoricalSpec):
     """A categorical feature with one value per row, embedded into a vector.
 
     Exactly one way of turning values into embedding rows is used:
@@ -45,35 +45,3 @@ class SparseFeat:
     embedding_dim: int = 8
     embedding_name: Optional[str] = None
     dtype: Optional[str] = None
-
-    def __post_init__(self):
-        vocabulary = _categorical.normalize_vocabulary(self.name, self.vocabulary)
-        object.__setattr__(self, "vocabulary", vocabulary)
-        _categorical.validate_categorical(self)
-        object.__setattr__(self, "dtype", _categorical.infer_dtype(self))
-        if self.embedding_name is None:
-            object.__setattr__(self, "embedding_name", self.name)
-
-    @property
-    def encoding(self):
-        """'lookup', 'hash', 'encoded', or None before `adapt`."""
-        return _categorical.encoding(self)
-
-    @property
-    def num_embeddings(self):
-        """Rows in the embedding table (the OOV row included)."""
-        return _categorical.num_embeddings(self)
-
-    def replace(self, **changes):
-        """A copy with `changes` applied (specs are immutable)."""
-        return dataclasses.replace(self, **changes)
-
-    def get_config(self):
-        config = dataclasses.asdict(self)
-        if config["vocabulary"] is not None:
-            config["vocabulary"] = list(config["vocabulary"])
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -9,7 +9,7 @@ POOLINGS = ("mean", "sum", "max")
 
 
 @dataclasses.dataclass(frozen=True)
-class VarLenSparseFeat:
+class VarLenSparseFeat(_categorical.CategoricalSpec):
     """A list of categorical values per row, embedded and pooled into a vector.
 
     Rows are padded (or truncated) to `maxlen`; the padding value is `""` for
@@ -44,10 +44,7 @@ class VarLenSparseFeat:
     dtype: Optional[str] = None
     weight_name: Optional[str] = None
 
-    def __post_init__(self):
-        vocabulary = _categorical.normalize_vocabulary(self.name, self.vocabulary)
-        object.__setattr__(self, "vocabulary", vocabulary)
-        _categorical.validate_categorical(self)
+    def _validate_own_fields(self):
         if not isinstance(self.maxlen, int) or self.maxlen < 1:
             raise ValueError(
                 f"Feature '{self.name}': expected a positive integer. "
@@ -58,35 +55,8 @@ class VarLenSparseFeat:
                 f"Feature '{self.name}': expected pooling in {POOLINGS}. "
                 f"Received: pooling={self.pooling!r}"
             )
-        object.__setattr__(self, "dtype", _categorical.infer_dtype(self))
-        if self.embedding_name is None:
-            object.__setattr__(self, "embedding_name", self.name)
-
-    @property
-    def encoding(self):
-        """'lookup', 'hash', 'encoded', or None before `adapt`."""
-        return _categorical.encoding(self)
-
-    @property
-    def num_embeddings(self):
-        """Rows in the embedding table (the OOV row included)."""
-        return _categorical.num_embeddings(self)
 
     @property
     def pad_value(self):
         """The value that marks a padded position."""
         return "" if self.dtype == "string" else 0
-
-    def replace(self, **changes):
-        """A copy with `changes` applied (specs are immutable)."""
-        return dataclasses.replace(self, **changes)
-
-    def get_config(self):
-        config = dataclasses.asdict(self)
-        if config["vocabulary"] is not None:
-            config["vocabulary"] = list(config["vocabulary"])
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
