@@ -13,10 +13,11 @@ import keras_mtl
 from keras_mtl.cli import checks
 from keras_mtl.cli import config as config_lib
 from keras_mtl.cli import data_io
-from keras_mtl.cli import evaluate
 from keras_mtl.cli import inspect_command
 from keras_mtl.cli.command_error import CommandError
 from keras_mtl.cli.config_error import ConfigError
+from keras_mtl.evaluation import evaluate_tasks
+from keras_mtl.evaluation import results_table
 
 #: Where `train` bundles the `.keras` model inside the SavedModel version
 #: folder (TF Serving ignores assets.extra/ but for warmup requests), so
@@ -197,9 +198,9 @@ def run_train(cfg, print_fn=print):
         df = frames[eval_split]
         predictions = model.predict(_dataset(cfg, eval_split, df, features, None, model), verbose=0)
         truth = keras_mtl.data.labels_to_arrays(df, labels)
-        evaluation = evaluate.evaluate(model.task_types, truth, predictions)
+        evaluation = evaluate_tasks(model.task_types, truth, predictions)
         print_fn(f"evaluation on data.{eval_split} ({len(df)} rows)")
-        print_fn(evaluate.table(evaluation))
+        print_fn(results_table(evaluation))
 
     out = cfg.output
     if out.keras_model is not None:

@@ -1,45 +1,5 @@
-"""Exact ROC AUC, for evaluation outside the training loop."""
+"""Moved: the exact ROC AUC lives in `keras_mtl.evaluation.roc_auc` now."""
 
-import numpy as np
-import pandas as pd
+from keras_mtl.evaluation.roc_auc import roc_auc
 
-
-def roc_auc(labels, scores):
-    """Area under the ROC curve, exact (Mann–Whitney U with tied ranks).
-
-    Keras' `AUC` metric interpolates over a fixed set of thresholds; this is
-    the exact value sklearn's `roc_auc_score` gives. Rows whose label is NaN
-    are left out.
-
-    Args:
-        labels: 0/1 labels (NaN = missing).
-        scores: predicted scores, same length.
-
-    Returns:
-        A float in [0, 1].
-
-    Example:
-    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    0.75
-    """
-    labels = np.asarray(labels, dtype="float64").ravel()
-    scores = np.asarray(scores, dtype="float64").ravel()
-    if labels.shape != scores.shape:
-        raise ValueError(
-            f"expected as many scores as labels. Received {scores.shape[0]} "
-            f"scores and {labels.shape[0]} labels."
-        )
-    keep = ~np.isnan(labels)
-    labels, scores = labels[keep], scores[keep]
-    positives = int((labels == 1).sum())
-    negatives = int((labels == 0).sum())
-    if positives + negatives != labels.size:
-        raise ValueError("expected labels in {0, 1} (or NaN for missing).")
-    if positives == 0 or negatives == 0:
-        raise ValueError(
-            "ROC AUC needs both classes. Received "
-            f"{positives} positives and {negatives} negatives."
-        )
-    ranks = pd.Series(scores).rank(method="average").to_numpy()
-    rank_sum = ranks[labels == 1].sum()
-    return float((rank_sum - positives * (positives + 1) / 2) / (positives * negatives))
+__all__ = ["roc_auc"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from keras_mtl.training import roc_auc
+from keras_mtl.evaluation import roc_auc
 
 
 def test_equals_sklearn_with_ties():

@@ -7,7 +7,7 @@ import tensorflow as tf
 from sklearn.metrics import roc_auc_score
 
 import keras_mtl
-from keras_mtl.training import evaluate_by_domain
+from keras_mtl.evaluation import evaluate_by_domain
 from tests.models import builder_cases
 
 
