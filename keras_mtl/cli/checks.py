@@ -17,8 +17,7 @@ def mapping(path, value, allowed, required=()):
     """A dict whose keys are all in `allowed` and include `required`."""
     if value is None:
         value = {}
-    if not isinstance(value, dict):
-        raise ConfigError(path, f"expected a mapping, got {value!r}")
+    _expect(path, value, isinstance(value, dict), "a mapping")
     unknown = sorted(str(k) for k in value if k not in allowed)
     if unknown:
         raise ConfigError(
@@ -39,56 +38,47 @@ def is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _expect(path, value, ok, expected):
+    """`value` if `ok`, else a ConfigError "expected <expected>, got <value>"."""
+    if not ok:
+        raise ConfigError(path, f"expected {expected}, got {value!r}")
+    return value
+
+
 def positive_int(path, value):
-    if not is_int(value) or value < 1:
-        raise ConfigError(path, f"expected a positive integer, got {value!r}")
-    return int(value)
+    return int(_expect(path, value, is_int(value) and value >= 1, "a positive integer"))
 
 
 def non_negative_int(path, value):
-    if not is_int(value) or value < 0:
-        raise ConfigError(path, f"expected an integer >= 0, got {value!r}")
-    return int(value)
+    return int(_expect(path, value, is_int(value) and value >= 0, "an integer >= 0"))
 
 
 def integer(path, value):
-    if not is_int(value):
-        raise ConfigError(path, f"expected an integer, got {value!r}")
-    return int(value)
+    return int(_expect(path, value, is_int(value), "an integer"))
 
 
 def number(path, value, minimum=None, exclusive=False):
     ok = is_number(value)
     if ok and minimum is not None:
         ok = value > minimum if exclusive else value >= minimum
-    if not ok:
-        bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum}"
-        raise ConfigError(path, f"expected a number{bound}, got {value!r}")
-    return value
+    bound = "" if minimum is None else f" {'>' if exclusive else '>='} {minimum}"
+    return _expect(path, value, ok, f"a number{bound}")
 
 
 def boolean(path, value):
-    if not isinstance(value, bool):
-        raise ConfigError(path, f"expected true or false, got {value!r}")
-    return value
+    return _expect(path, value, isinstance(value, bool), "true or false")
 
 
 def string(path, value):
-    if not isinstance(value, str) or not value:
-        raise ConfigError(path, f"expected a non-empty string, got {value!r}")
-    return value
+    return _expect(path, value, isinstance(value, str) and bool(value), "a non-empty string")
 
 
 def choice(path, value, choices):
-    if value not in choices:
-        raise ConfigError(path, f"expected one of {list(choices)}, got {value!r}")
-    return value
+    return _expect(path, value, value in choices, f"one of {list(choices)}")
 
 
 def listing(path, value):
-    if not isinstance(value, list):
-        raise ConfigError(path, f"expected a list, got {value!r}")
-    return value
+    return _expect(path, value, isinstance(value, list), "a list")
 
 
 def positive_int_list(path, value):
