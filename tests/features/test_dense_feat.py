@@ -2,13 +2,14 @@
 
 import dataclasses
 import doctest
-import json
 import math
 
 import pytest
 
 from keras_mtl.features import DenseFeat
 from keras_mtl.features import dense_feat
+from tests.spec_check import check_config_round_trip
+from tests.spec_check import check_invalid_arguments
 
 
 def test_defaults():
@@ -56,11 +57,7 @@ INVALID = [
 
 
 def test_invalid_arguments_name_the_feature_and_received_value(subtests):
-    for kwargs, message in INVALID:
-        with subtests.test(**kwargs):
-            with pytest.raises(ValueError, match=message) as info:
-                DenseFeat("x", **kwargs)
-            assert "Feature 'x'" in str(info.value)
+    check_invalid_arguments(subtests, DenseFeat, "x", INVALID)
 
 
 def test_invalid_name():
@@ -75,11 +72,7 @@ def test_config_round_trip(subtests):
         DenseFeat("c", normalize=True),
         DenseFeat("d", log1p=True, mean=1.5, variance=0.25),
     ]
-    for spec in specs:
-        with subtests.test(spec=spec.name):
-            config = json.loads(json.dumps(spec.get_config()))
-            assert set(config) == {f.name for f in dataclasses.fields(DenseFeat)}
-            assert DenseFeat.from_config(config) == spec
+    check_config_round_trip(subtests, specs)
 
 
 def test_docstring_example():

@@ -2,13 +2,14 @@
 
 import dataclasses
 import doctest
-import json
 
 import numpy as np
 import pytest
 
 from keras_mtl.features import SparseFeat
 from keras_mtl.features import sparse_feat
+from tests.spec_check import check_config_round_trip
+from tests.spec_check import check_invalid_arguments
 
 
 def test_defaults_and_inferred_fields():
@@ -95,11 +96,7 @@ INVALID = [
 
 
 def test_invalid_arguments_name_the_feature_and_received_value(subtests):
-    for kwargs, message in INVALID:
-        with subtests.test(**kwargs):
-            with pytest.raises(ValueError, match=message) as info:
-                SparseFeat("f", **kwargs)
-            assert "Feature 'f'" in str(info.value)
+    check_invalid_arguments(subtests, SparseFeat, "f", INVALID)
 
 
 def test_invalid_name(subtests):
@@ -119,15 +116,8 @@ CONFIG_CASES = [
 
 
 def test_config_round_trip(subtests):
-    for spec in CONFIG_CASES:
-        with subtests.test(spec=spec.name):
-            config = spec.get_config()
-            assert set(config) == {f.name for f in dataclasses.fields(SparseFeat)}
-            # The config is plain JSON (vocabulary as a list).
-            config = json.loads(json.dumps(config))
-            restored = SparseFeat.from_config(config)
-            assert restored == spec
-            assert restored.vocabulary == spec.vocabulary
+    # The config is plain JSON (vocabulary as a list).
+    check_config_round_trip(subtests, CONFIG_CASES)
 
 
 def test_docstring_example():

@@ -2,12 +2,13 @@
 
 import dataclasses
 import doctest
-import json
 
 import pytest
 
 from keras_mtl.features import VarLenSparseFeat
 from keras_mtl.features import var_len_sparse_feat
+from tests.spec_check import check_config_round_trip
+from tests.spec_check import check_invalid_arguments
 
 
 def test_defaults():
@@ -53,11 +54,7 @@ INVALID = [
 
 
 def test_invalid_arguments_name_the_feature_and_received_value(subtests):
-    for kwargs, message in INVALID:
-        with subtests.test(**kwargs):
-            with pytest.raises(ValueError, match=message) as info:
-                VarLenSparseFeat("s", **kwargs)
-            assert "Feature 's'" in str(info.value)
+    check_invalid_arguments(subtests, VarLenSparseFeat, "s", INVALID)
 
 
 def test_spec_is_immutable():
@@ -74,12 +71,7 @@ def test_config_round_trip(subtests):
         VarLenSparseFeat("c", maxlen=3, hash_bins=8, embedding_name="items"),
         VarLenSparseFeat("d", maxlen=3, pooling="sum"),
     ]
-    for spec in specs:
-        with subtests.test(spec=spec.name):
-            config = spec.get_config()
-            assert set(config) == {f.name for f in dataclasses.fields(VarLenSparseFeat)}
-            restored = VarLenSparseFeat.from_config(json.loads(json.dumps(config)))
-            assert restored == spec
+    check_config_round_trip(subtests, specs)
 
 
 def test_docstring_example():
