@@ -5,6 +5,7 @@ from keras_mtl.layers.branch_dense import BranchDense
 from keras_mtl.layers.cross_stitch_unit import CrossStitchUnit
 from keras_mtl.layers.encoded_id_lookup import EncodedIdLookup
 from keras_mtl.layers.expert_layer import ExpertLayer
+from keras_mtl.layers.gate_group import GateGroup
 from keras_mtl.layers.gate_layer import GateLayer
 from keras_mtl.layers.hard_concrete_gate import HardConcreteGate
 from keras_mtl.layers.logit_sum import LogitSum
@@ -27,6 +28,7 @@ __all__ = [
     "CrossStitchUnit",
     "EncodedIdLookup",
     "ExpertLayer",
+    "GateGroup",
     "GateLayer",
     "HardConcreteGate",
     "LogitSum",

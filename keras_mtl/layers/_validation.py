@@ -35,6 +35,15 @@ def positive_int_tuple(name, value, allow_empty=True):
     return value
 
 
+def input_pair(layer_name, names, input_shape):
+    """The two shapes of a layer's `[a, b]` inputs, each as a tuple."""
+    if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
+        raise ValueError(
+            f"{layer_name} expected inputs [{names}]. Received: input_shape={input_shape}"
+        )
+    return tuple(tuple(s) for s in input_shape)
+
+
 def rate(name, value):
     if not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise ValueError(f"expected a rate in [0, 1). Received: {name}={value!r}")

@@ -71,12 +71,7 @@ class AITModule(tf.keras.layers.Layer):
         self.return_attention = bool(return_attention)
 
     def _check_shapes(self, input_shape):
-        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
-            raise ValueError(
-                "AITModule expected inputs [previous, own]. "
-                f"Received: input_shape={input_shape}"
-            )
-        previous, own = (tuple(s) for s in input_shape)
+        previous, own = _validation.input_pair("AITModule", "previous, own", input_shape)
         if len(previous) != 2 or len(own) != 2 or own[-1] is None or previous[-1] is None:
             raise ValueError(
                 "AITModule expected inputs of shapes (batch, d_z) and (batch, d_q). "

@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers import _validation
+from keras_mtl.layers import gate_group
 from keras_mtl.layers.mlp import MLP
 
 
@@ -14,13 +15,19 @@ class GateLayer(tf.keras.layers.Layer):
     `g(x) = softmax(W_g · h(x) + b_g) ∈ R^E`, where `h` is an optional MLP
     (`hidden_units`), and the output is `Σ_i g_i(x) · f_i(x)`.
 
+    `gate_weights(inputs, task_names=None)` returns `g(x)` as one `GateGroup`
+    "gates" with one row: the task `t` when the layer is named `gate_<t>` for
+    a `t` in `task_names` (MMoE's per-task gates), else `"<name> (all tasks)"`
+    (OMoE's one gate, named `gate`).
+
     Args:
         num_experts: number of experts E the gate weighs.
         hidden_units: widths of hidden layers before the softmax (may be empty).
         activation: activation of the hidden layers.
         kernel_initializer: initializer of the gate kernels.
         kernel_regularizer: regularizer of the gate kernels.
-        return_weights: also return the gate weights `(batch, E)`.
+        return_weights: also return the gate weights `(batch, E)` (kept for
+            older code; `gate_weights` gives them without it).
 
     Input shape: a list `[gate_input (batch, d), experts (batch, E, units)]`.
     Output shape: `(batch, units)`, and `(batch, E)` weights when
@@ -31,9 +38,13 @@ class GateLayer(tf.keras.layers.Layer):
         training: passed to the hidden MLP.
 
     Example:
-    >>> gate = GateLayer(num_experts=3)
+    >>> gate = GateLayer(num_experts=3, name="gate_ctr")
     >>> tuple(gate([tf.ones((2, 5)), tf.ones((2, 3, 4))]).shape)
     (2, 4)
+    >>> (group,) = gate.gate_weights([tf.ones((2, 5)), tf.ones((2, 3, 4))],
+    ...                              task_names=("ctr", "cvr"))
+    >>> group.rows, group.columns, tuple(group.weights.shape)
+    (['ctr'], ['expert 0', 'expert 1', 'expert 2'], (2, 1, 3))
 
     References:
         Ma et al., "Modeling Task Relationships in Multi-task Learning with
@@ -59,12 +70,9 @@ class GateLayer(tf.keras.layers.Layer):
         self.return_weights = bool(return_weights)
 
     def _check_shapes(self, input_shape):
-        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
-            raise ValueError(
-                "GateLayer expected inputs [gate_input, experts]. "
-                f"Received: input_shape={input_shape}"
-            )
-        gate_shape, expert_shape = (tuple(s) for s in input_shape)
+        gate_shape, expert_shape = _validation.input_pair(
+            "GateLayer", "gate_input, experts", input_shape
+        )
         if len(expert_shape) != 3 or expert_shape[1] != self.num_experts:
             raise ValueError(
                 f"GateLayer expected experts of shape (batch, {self.num_experts}, "
@@ -100,12 +108,35 @@ class GateLayer(tf.keras.layers.Layer):
             self.logits.build(shape)
         super().build(input_shape)
 
-    def call(self, inputs, training=None):
-        gate_input, experts = inputs
+    def mixture_weights(self, gate_input, training=None):
+        """The softmax weights `g(x)`, `(batch, E)`, for a gate input."""
         h = gate_input
         if self.hidden is not None:
             h = self.hidden(h, training=training)
-        weights = tf.nn.softmax(self.logits(h), axis=-1)  # (B, E)
+        return tf.nn.softmax(self.logits(h), axis=-1)  # (B, E)
+
+    def gate_weights(self, inputs, task_names=None, training=False):
+        """`[GateGroup]`: this gate's weights `(batch, 1, E)` for `inputs`.
+
+        Args:
+            inputs: `[gate_input, experts]`, as for `call` (the weights do
+                not depend on the experts).
+            task_names: the model's task names, to label the row (see the
+                class docstring); None labels it `"<name> (all tasks)"`.
+            training: passed to the hidden MLP.
+        """
+        if not self.built:
+            self(inputs)
+        prefix = "gate_"
+        task = self.name[len(prefix):] if self.name.startswith(prefix) else None
+        row = task if task in (task_names or ()) else f"{self.name} (all tasks)"
+        weights = self.mixture_weights(inputs[0], training=training)  # (B, E)
+        return [gate_group.GateGroup("gates", [row], gate_group.numbered(
+            "expert", self.num_experts), weights[:, None, :])]  # (B, 1, E)
+
+    def call(self, inputs, training=None):
+        gate_input, experts = inputs
+        weights = self.mixture_weights(gate_input, training=training)  # (B, E)
         # (B, 1, E) x (B, E, units) -> (B, units): a batched product, not an
         # einsum (which transposes around it, forward and backward)
         mixture = tf.squeeze(tf.matmul(weights[:, None, :], experts), axis=1)

@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers import _stacked
 from keras_mtl.layers import _validation
+from keras_mtl.layers import gate_group
 
 
 @keras_mtl_export
@@ -23,6 +24,10 @@ class MetaHeacLayer(tf.keras.layers.Layer):
     the gates are shared too and differ between tasks only through `e_t`.
     Every task, expert and critic is computed in one pass (batched matmuls
     over a task axis and a critic axis).
+
+    `gate_weights(inputs, task_names=None)` returns the gates as two
+    `GateGroup`s, "<name> expert gates" `a_t` (columns "expert e") and
+    "<name> critic gates" `b_t` (columns "critic m"), one row per task.
 
     Args:
         num_tasks: number of tasks T.
@@ -46,6 +51,9 @@ class MetaHeacLayer(tf.keras.layers.Layer):
     >>> layer = MetaHeacLayer(num_tasks=2, num_critics=3, critic_units=(4,))
     >>> tuple(layer([tf.ones((5, 6)), tf.ones((5, 4, 8))]).shape)
     (5, 2, 1)
+    >>> experts, critics = layer.gate_weights([tf.ones((5, 6)), tf.ones((5, 4, 8))])
+    >>> critics.rows, critics.columns, tuple(critics.weights.shape)
+    (['task 0', 'task 1'], ['critic 0', 'critic 1', 'critic 2'], (5, 2, 3))
 
     References:
         Zhu et al., "Learning to Expand Audience via Meta Hybrid Experts and
@@ -77,12 +85,9 @@ class MetaHeacLayer(tf.keras.layers.Layer):
         self.return_weights = bool(return_weights)
 
     def _check_shapes(self, input_shape):
-        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
-            raise ValueError(
-                "MetaHeacLayer expected inputs [x, experts]. "
-                f"Received: input_shape={input_shape}"
-            )
-        x_shape, expert_shape = (tuple(s) for s in input_shape)
+        x_shape, expert_shape = _validation.input_pair(
+            "MetaHeacLayer", "x, experts", input_shape
+        )
         if len(x_shape) != 2 or len(expert_shape) != 3 or None in expert_shape[1:]:
             raise ValueError(
                 "MetaHeacLayer expected x (batch, d) and experts (batch, E, units). "
@@ -127,7 +132,7 @@ class MetaHeacLayer(tf.keras.layers.Layer):
             ))
         super().build(input_shape)
 
-    def _gate_weights(self, x, gate):
+    def _gate_softmax(self, x, gate):
         """`softmax([x, e_t] · W + b)` for every task: (B, T, width)."""
         kernel, bias = gate
         d = int(x.shape[-1])
@@ -136,16 +141,42 @@ class MetaHeacLayer(tf.keras.layers.Layer):
         logits = from_x[:, None, :] + from_task[None, :, :] + bias  # (B, T, width)
         return tf.nn.softmax(logits, axis=-1)
 
+    def gate_weights(self, inputs, task_names=None, training=False):
+        """The expert and critic gates for `inputs`: two `GateGroup`s.
+
+        Args:
+            inputs: `[x, experts]`, as for `call`.
+            task_names: the model's task names, labelling the rows (None:
+                "task t").
+            training: unused (the gates have no dropout); for the protocol.
+
+        Returns:
+            `[expert gates (batch, T, E), critic gates (batch, T, M)]`.
+        """
+        del training
+        if not self.built:
+            self(inputs)
+        x, experts = inputs
+        rows = gate_group.task_labels(task_names, self.num_tasks)
+        columns = gate_group.numbered("expert", int(experts.shape[1]))
+        return [
+            gate_group.GateGroup(f"{self.name} expert gates", rows, columns,
+                                 self._gate_softmax(x, self.expert_gate)),  # (B, T, E)
+            gate_group.GateGroup(f"{self.name} critic gates", list(rows),
+                                 gate_group.numbered("critic", self.num_critics),
+                                 self._gate_softmax(x, self.critic_gate)),  # (B, T, M)
+        ]
+
     def call(self, inputs):
         x, experts = inputs
-        expert_weights = self._gate_weights(x, self.expert_gate)  # (B, T, E)
+        expert_weights = self._gate_softmax(x, self.expert_gate)  # (B, T, E)
         mixed = tf.einsum("bte,beu->btu", expert_weights, experts)  # (B, T, units)
         # (B, T, units) x (M, units, c) -> (B, T, M, c): every critic on every task
         h = tf.einsum("btu,muc->btmc", mixed, self.critic_kernels[0]) + self.critic_biases[0]
         for kernel, bias in zip(self.critic_kernels[1:], self.critic_biases[1:]):
             h = self.activation(h)
             h = tf.einsum("btmc,mcd->btmd", h, kernel) + bias  # (B, T, M, d)
-        critic_weights = self._gate_weights(x, self.critic_gate)  # (B, T, M)
+        critic_weights = self._gate_softmax(x, self.critic_gate)  # (B, T, M)
         scores = tf.reduce_sum(critic_weights[..., None] * h, axis=2)  # (B, T, 1)
         if self.return_weights:
             return scores, expert_weights, critic_weights

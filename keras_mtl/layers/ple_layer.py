@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers import _validation
+from keras_mtl.layers import gate_group
 from keras_mtl.layers.branch_dense import BranchDense
 from keras_mtl.layers.expert_layer import ExpertLayer
 from keras_mtl.layers.gate_layer import GateLayer
@@ -26,6 +27,10 @@ class PLELayer(tf.keras.layers.Layer):
     level every branch reads the same x, so it is one `ExpertLayer` matmul;
     on deeper levels each expert gathers its own branch and the experts run as
     batched `BranchDense` layers. Gates are `GateLayer`s (one per task).
+    `gate_weights(inputs, task_names=None)` returns all gates of the level as
+    one `GateGroup` "<name> experts": a row per task (then "shared gate"), a
+    column per expert ("<task> i", then "shared i"), NaN in the columns of
+    other tasks' specific experts, which a task gate cannot route to.
 
     Args:
         num_tasks: number of tasks T.
@@ -59,6 +64,11 @@ class PLELayer(tf.keras.layers.Layer):
     >>> last = PLELayer(num_tasks=2, expert_units=(4,), shared_gate=False)
     >>> tuple(last(level(tf.ones((3, 5)))).shape)
     (3, 2, 4)
+    >>> (group,) = last.gate_weights(level(tf.ones((3, 5))), task_names=("ctr", "cvr"))
+    >>> group.rows, group.columns
+    (['ctr', 'cvr'], ['ctr 0', 'cvr 0', 'shared 0'])
+    >>> group.weights.numpy()[0].round(2).tolist()[0][1]  # ctr's gate skips cvr's expert
+    nan
 
     References:
         Tang et al., "Progressive Layered Extraction (PLE): A Novel Multi-Task
@@ -194,10 +204,40 @@ class PLELayer(tf.keras.layers.Layer):
             )
         super().build(input_shape)
 
+    def _branches(self, inputs):
+        """The T + 1 gate inputs `(B, d)`: the tasks' in order, then the shared."""
+        if self.first_level:
+            return [inputs] * (self.num_tasks + 1)  # every gate reads x
+        return tf.unstack(inputs, axis=1)  # T+1 × (B, d)
+
+    def gate_weights(self, inputs, task_names=None, training=False):
+        """The level's gates for `inputs`: `[GateGroup]`, `(batch, T(+1), E)`.
+
+        `task_names` label the rows and the specific experts (None: "task t").
+        """
+        if not self.built:
+            self(inputs)
+        branches = self._branches(inputs)
+        tasks = gate_group.task_labels(task_names, self.num_tasks)
+        weights = [  # T × (B, E): own + shared experts, NaN elsewhere
+            gate_group.place_columns(
+                gate.mixture_weights(branches[k], training=training),
+                self._task_experts[k], self.num_experts)
+            for k, gate in enumerate(self.task_gates)
+        ]
+        rows = list(tasks)
+        if self.shared_gate_layer is not None:
+            rows.append("shared gate")
+            weights.append(  # (B, E): all experts
+                self.shared_gate_layer.mixture_weights(branches[-1], training=training))
+        columns = [f"{tasks[k]} {i}" for k, m in enumerate(self.num_specific_experts)
+                   for i in range(m)] + gate_group.numbered("shared", self.num_shared_experts)
+        return [gate_group.GateGroup(f"{self.name} experts", rows, columns,
+                                     tf.stack(weights, axis=1))]  # (B, T(+1), E)
+
     def call(self, inputs, training=None):
         if self.first_level:
             experts = self.expert_layers[0](inputs, training=training)  # (B, E, units)
-            branches = [inputs] * (self.num_tasks + 1)  # every gate reads x
         else:
             # each expert reads its own branch, expert-major through the
             # stack (one transpose in, one out): (T+1, B, d) -> (E, B, d)
@@ -205,7 +245,7 @@ class PLELayer(tf.keras.layers.Layer):
             for layer in self.expert_layers:
                 experts = layer.branch_major(experts, training=training)  # (E, B, units_i)
             experts = tf.transpose(experts, (1, 0, 2))  # (B, E, units)
-            branches = tf.unstack(inputs, axis=1)  # T+1 × (B, d)
+        branches = self._branches(inputs)
         outputs = []
         for k, gate in enumerate(self.task_gates):
             # task k's own experts, then the shared ones: (B, m_k + m_s, units)

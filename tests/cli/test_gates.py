@@ -91,3 +91,47 @@ def test_model_without_gates_names_its_builder():
     with pytest.raises(CommandError, match=r"model 'shared_bottom' \(builder SharedBottom\) "
                                            "has no softmax gates"):
         gates.mean_gate_weights(model, _arrays())
+
+
+def test_metaheac_gate_means_match_numpy():
+    model = keras_mtl.MetaHeac(FEATURES, task_names=("ctr", "cvr"), num_experts=3,
+                               expert_units=(4,), num_critics=2)
+    arrays = _arrays()
+    experts, critics = gates.mean_gate_weights(model, arrays, batch_size=8)
+    layer = model.get_layer("hybrid_experts_critics")
+    assert (experts["title"], experts["rows"], experts["columns"]) == (
+        "hybrid_experts_critics expert gates", ["ctr", "cvr"], ["expert 0", "expert 1", "expert 2"])
+    assert critics["columns"] == ["critic 0", "critic 1"]
+    probe = tf.keras.Model(model.input, layer.input[0])
+    x = probe({k: tf.constant(v) for k, v in arrays.items()}).numpy().astype("float64")
+    embeddings = layer.task_embeddings.numpy()
+    for group, (kernel, bias) in ((experts, layer.expert_gate), (critics, layer.critic_gate)):
+        expected = [_softmax(np.concatenate([x, np.repeat(embeddings[t:t + 1], ROWS, axis=0)], 1)
+                             @ kernel.numpy() + bias.numpy()).mean(axis=0) for t in range(2)]
+        np.testing.assert_allclose(group["mean"], expected, atol=1e-6)
+
+
+class _FixedGate(tf.keras.layers.Layer):
+    """A gated layer the command has never heard of: fixed weights per task."""
+
+    def call(self, inputs):
+        return inputs
+
+    def gate_weights(self, inputs, task_names=None, training=False):
+        del training
+        weights = tf.constant([[0.5, 0.25, 0.25]])  # (1 task, 3 experts)
+        batch = tf.shape(inputs)[0]
+        return [keras_mtl.layers.GateGroup("fixed", list(task_names), ["a", "b", "c"],
+                                           tf.tile(weights[None], (batch, 1, 1)))]  # (B, 1, 3)
+
+
+def test_any_layer_with_gate_weights_is_read():
+    x = tf.keras.Input((1,), name="price")
+    out = tf.keras.layers.Dense(1, name="ctr")(_FixedGate(name="fixed_gate")(x))
+    model = tf.keras.Model({"price": x}, {"ctr": out}, name="custom")
+    (group,) = gates.mean_gate_weights(model, {"price": np.ones((5, 1), "float32")},
+                                       batch_size=2)
+    assert (group["title"], group["rows"], group["columns"]) == ("fixed", ["ctr"], ["a", "b", "c"])
+    np.testing.assert_allclose(group["mean"], [[0.5, 0.25, 0.25]], atol=1e-7)
+    # the command knows no gated layer class
+    assert not {"GateLayer", "PLELayer", "MetaHeacLayer"} & set(vars(gates))

@@ -145,3 +145,38 @@ def test_gate_needs_two_inputs():
 def test_gate_invalid_arguments(kwargs, received):
     with pytest.raises(ValueError, match=re.escape(received)):
         GateLayer(**kwargs)
+
+
+def _gate_with(kernel, bias, **kwargs):
+    layer = GateLayer(NUM_EXPERTS, **kwargs)
+    layer(_inputs())
+    layer.set_weights([kernel, bias])
+    return layer
+
+
+def test_gate_weights_equal_the_softmax_by_hand_and_return_weights():
+    gate_input, experts = _inputs()
+    rng = np.random.default_rng(3)
+    kernel = rng.normal(size=(GATE_DIM, NUM_EXPERTS)).astype("float32")
+    bias = rng.normal(size=(NUM_EXPERTS,)).astype("float32")
+    layer = _gate_with(kernel, bias, name="gate_cvr")
+    (group,) = layer.gate_weights([gate_input, experts], task_names=("ctr", "cvr"))
+    assert (group.title, group.rows) == ("gates", ["cvr"])
+    assert group.columns == ["expert 0", "expert 1", "expert 2"]
+    weights = group.weights.numpy()
+    assert weights.shape == (BATCH, 1, NUM_EXPERTS)
+    np.testing.assert_allclose(weights[:, 0], _softmax(gate_input @ kernel + bias),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(weights.sum(axis=-1), np.ones((BATCH, 1)), rtol=1e-6)
+    # The same numbers as a copy built with return_weights=True, to the bit.
+    _, returned = _gate_with(kernel, bias, return_weights=True)([gate_input, experts])
+    np.testing.assert_array_equal(weights[:, 0], returned.numpy())
+
+
+def test_gate_weights_row_labels():
+    inputs = _inputs()
+    omoe_gate = GateLayer(NUM_EXPERTS, name="gate")
+    assert omoe_gate.gate_weights(inputs, task_names=("ctr",))[0].rows == ["gate (all tasks)"]
+    other = GateLayer(NUM_EXPERTS, name="gate_ctr")  # built by gate_weights itself
+    assert other.gate_weights(inputs)[0].rows == ["gate_ctr (all tasks)"]
+    assert other.gate_weights(inputs, task_names=("cvr",))[0].rows == ["gate_ctr (all tasks)"]

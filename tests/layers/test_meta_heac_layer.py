@@ -89,3 +89,37 @@ def test_meta_heac_layer_checks_inputs_and_arguments():
         _layer().build([(None, DIM)])
     with pytest.raises(ValueError, match=re.escape("num_critics=0")):
         MetaHeacLayer(TASKS, num_critics=0)
+
+
+def test_gate_weights_equal_the_softmax_by_hand_and_return_weights():
+    x, experts = _inputs()
+    layer = _layer(critic_units=(4,))
+    layer([x, experts])
+    rng = np.random.default_rng(2)
+    layer.set_weights([rng.normal(size=tuple(w.shape)).astype("float32")
+                       for w in layer.weights])
+    expert_group, critic_group = layer.gate_weights([x, experts], task_names=("ctr", "cvr"))
+    assert (expert_group.title, expert_group.rows, expert_group.columns) == (
+        f"{layer.name} expert gates", ["ctr", "cvr"], ["expert 0", "expert 1", "expert 2"])
+    assert (critic_group.title, critic_group.rows, critic_group.columns) == (
+        f"{layer.name} critic gates", ["ctr", "cvr"], ["critic 0", "critic 1", "critic 2"])
+    for group, kernel, bias in ((expert_group, layer.expert_gate[0], layer.expert_gate[1]),
+                                (critic_group, layer.critic_gate[0], layer.critic_gate[1])):
+        weights = group.weights.numpy()  # (B, T, width)
+        for t in range(TASKS):
+            gate_input = np.concatenate(
+                [x, np.repeat(layer.task_embeddings.numpy()[t:t + 1], BATCH, axis=0)], axis=1)
+            logits = gate_input @ kernel.numpy() + bias.numpy()
+            expected = np.stack([_softmax(row) for row in logits])
+            np.testing.assert_allclose(weights[:, t], expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(weights.sum(axis=-1), np.ones((BATCH, TASKS)), rtol=1e-6)
+    # The same numbers as the layer returns with return_weights=True, to the bit.
+    copy = _layer(critic_units=(4,), return_weights=True)
+    copy([x, experts])
+    copy.set_weights(layer.get_weights())
+    _, returned_experts, returned_critics = copy([x, experts])
+    np.testing.assert_array_equal(expert_group.weights.numpy(), returned_experts.numpy())
+    np.testing.assert_array_equal(critic_group.weights.numpy(), returned_critics.numpy())
+    assert layer.gate_weights([x, experts])[0].rows == ["task 0", "task 1"]
+    with pytest.raises(ValueError, match=re.escape("task_names=('ctr',)")):
+        layer.gate_weights([x, experts], task_names=("ctr",))

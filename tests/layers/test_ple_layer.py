@@ -148,3 +148,41 @@ def test_ple_layer_wrong_branch_count_raises():
 def test_ple_layer_invalid_arguments(kwargs, received):
     with pytest.raises(ValueError, match=re.escape(received)):
         PLELayer(**kwargs)
+
+
+@pytest.mark.parametrize("input_shape", [(BATCH, DIM), (BATCH, TASKS + 1, DIM)],
+                         ids=["first_level", "deeper_level"])
+def test_gate_weights_by_hand_with_nan_at_unroutable_experts(input_shape):
+    x = _x(input_shape)
+    layer = PLELayer(TASKS, num_specific_experts=(2, 1), num_shared_experts=2,
+                     expert_units=(3,), name="level")
+    layer(x)
+    (group,) = layer.gate_weights(x, task_names=("ctr", "cvr"))
+    assert (group.title, group.rows) == ("level experts", ["ctr", "cvr", "shared gate"])
+    assert group.columns == ["ctr 0", "ctr 1", "cvr 0", "shared 0", "shared 1"]
+    weights = group.weights.numpy()  # (B, T + 1, E)
+    assert weights.shape == (BATCH, TASKS + 1, 5)
+    routes = [[0, 1, 3, 4], [2, 3, 4], [0, 1, 2, 3, 4]]  # own + shared; the shared gate: all
+    gates = layer.task_gates + [layer.shared_gate_layer]
+    for k, (gate, columns) in enumerate(zip(gates, routes)):
+        branch = x if x.ndim == 2 else x[:, k]
+        expected = ref.softmax(branch @ gate.logits.kernel.numpy() + gate.logits.bias.numpy())
+        np.testing.assert_allclose(weights[:, k, columns], expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(weights[:, k, columns].sum(axis=-1), 1.0, rtol=1e-6)
+        unroutable = [c for c in range(5) if c not in columns]
+        assert np.isnan(weights[:, k, unroutable]).all()
+        # To the bit what a copy of the gate with return_weights=True gives.
+        copy = type(gate).from_config({**gate.get_config(), "return_weights": True})
+        experts = np.zeros((BATCH, len(columns), 1), "float32")
+        copy([branch, experts])
+        copy.set_weights(gate.get_weights())
+        np.testing.assert_array_equal(weights[:, k, columns], copy([branch, experts])[1].numpy())
+
+
+def test_gate_weights_of_the_last_level_without_task_names():
+    layer = PLELayer(TASKS, expert_units=(3,), gate_units=(4,), shared_gate=False)
+    (group,) = layer.gate_weights(_x((BATCH, TASKS + 1, DIM)))  # built on the way
+    assert group.rows == ["task 0", "task 1"]
+    assert group.columns == ["task 0 0", "task 1 0", "shared 0"]
+    np.testing.assert_allclose(np.nansum(group.weights.numpy(), axis=-1), 1.0, rtol=1e-6)
+    assert np.isnan(group.weights.numpy()[:, [0, 1], [1, 0]]).all()
