@@ -13,50 +13,36 @@ are common when consecutive steps are close (`--action-rate 0.99`) and fewer
 with the calibrator than with `--calibrator-alpha 0`.
 """
 
-import argparse
+import os
 import sys
 
 import numpy as np
-import tensorflow as tf
 
 import keras_mtl
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # examples/, also under runpy
+import _funnel_common  # noqa: E402
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=50000)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--learning-rate", type=float, default=3e-3)
+
+def main(argv=None):
+    parser = _funnel_common.argument_parser(__doc__)
     parser.add_argument("--tasks", nargs="+", default=["click", "purchase"],
                         help="funnel steps in order, among click, action, purchase")
     parser.add_argument("--calibrator-alpha", type=float, default=0.6)
     parser.add_argument("--action-rate", type=float, default=0.3)
     parser.add_argument("--purchase-after-other-rate", type=float, default=0.03)
-    parser.add_argument("--seed", type=int, default=42)
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    tf.keras.utils.set_random_seed(args.seed)
-    df = keras_mtl.data.funnel_data(
-        rows=args.rows, seed=args.seed, action_rate=args.action_rate,
+    args = parser.parse_args(argv)
+    tasks = tuple(args.tasks)
+    test_df, predictions = _funnel_common.run(
+        args,
+        lambda features: keras_mtl.AITM(
+            features, task_names=tasks, tower_units=(64, 32), attention_units=32,
+            calibrator_alpha=args.calibrator_alpha,
+        ),
+        list(tasks),
+        action_rate=args.action_rate,
         purchase_after_other_rate=args.purchase_after_other_rate,
     )
-    split = int(len(df) * 0.8)
-    train_df, test_df = df.iloc[:split], df.iloc[split:]
-    features = keras_mtl.data.funnel_features(train_df)
-    tasks = tuple(args.tasks)
-    model = keras_mtl.AITM(features, task_names=tasks, tower_units=(64, 32),
-                           attention_units=32, calibrator_alpha=args.calibrator_alpha)
-    model.compile(optimizer=tf.keras.optimizers.Adam(args.learning_rate))
-    train = keras_mtl.data.df_to_dataset(train_df, features, list(tasks), shuffle=True,
-                                         seed=args.seed, batch_size=args.batch_size)
-    model.fit(train, epochs=args.epochs, verbose=2)
-
-    test = keras_mtl.data.df_to_dataset(test_df, features, batch_size=4096)
-    predictions = model.predict(test, verbose=0)
     aucs = {t: keras_mtl.training.roc_auc(test_df[t], predictions[t]) for t in tasks}
     for task, auc in aucs.items():
         print(f"test AUC {task}: {auc:.4f}")

@@ -9,47 +9,31 @@ meta step (support/query split of every batch, an inner step per task) with
 no custom training loop. Prints each task's test AUC.
 """
 
-import argparse
+import os
 import sys
 
-import tensorflow as tf
-
 import keras_mtl
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # examples/, also under runpy
+import _funnel_common  # noqa: E402
 
 TASKS = ("click", "purchase")
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=50000)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--learning-rate", type=float, default=3e-3)
+def main(argv=None):
+    parser = _funnel_common.argument_parser(__doc__)
     parser.add_argument("--inner-learning-rate", type=float, default=0.01)
     parser.add_argument("--no-meta-learning", dest="meta_learning", action="store_false")
-    parser.add_argument("--seed", type=int, default=42)
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    tf.keras.utils.set_random_seed(args.seed)
-    df = keras_mtl.data.funnel_data(rows=args.rows, seed=args.seed)
-    split = int(len(df) * 0.8)
-    train_df, test_df = df.iloc[:split], df.iloc[split:]
-    features = keras_mtl.data.funnel_features(train_df)
-    model = keras_mtl.MetaHeac(
-        features, task_names=TASKS, num_experts=4, expert_units=(64,), num_critics=3,
-        critic_units=(32,), meta_learning=args.meta_learning,
-        inner_learning_rate=args.inner_learning_rate,
+    args = parser.parse_args(argv)
+    test_df, predictions = _funnel_common.run(
+        args,
+        lambda features: keras_mtl.MetaHeac(
+            features, task_names=TASKS, num_experts=4, expert_units=(64,), num_critics=3,
+            critic_units=(32,), meta_learning=args.meta_learning,
+            inner_learning_rate=args.inner_learning_rate,
+        ),
+        list(TASKS),
     )
-    model.compile(optimizer=tf.keras.optimizers.Adam(args.learning_rate))
-    train = keras_mtl.data.df_to_dataset(train_df, features, list(TASKS), shuffle=True,
-                                         seed=args.seed, batch_size=args.batch_size)
-    model.fit(train, epochs=args.epochs, verbose=2)
-
-    test = keras_mtl.data.df_to_dataset(test_df, features, batch_size=4096)
-    predictions = model.predict(test, verbose=0)
     aucs = {t: keras_mtl.training.roc_auc(test_df[t], predictions[t]) for t in TASKS}
     step = "meta" if args.meta_learning else "plain"
     for task, auc in aucs.items():
