@@ -95,8 +95,10 @@ def train(name, feats, data, args, seed):
                                            inner_lr=0.05, outer_lr=0.5, regularization_lr=0.5,
                                            seed=seed)
         # domain-balanced batches: 64 rows of every domain per step
-        history = trainer.fit(data["train"], features=feats, batch_size=64, seed=seed,
-                              epochs=args.epochs, validation_data=dataset(data["valid"]),
+        balanced = keras_mtl.data.domain_balanced_dataset(
+            data["train"], feats, [TASK], "domain", len(args.domain_sizes),
+            batch_size=64, seed=seed)
+        history = trainer.fit(balanced, epochs=args.epochs, validation_data=dataset(data["valid"]),
                               callbacks=[stop], verbose=0)
     else:
         history = model.fit(dataset(data["train"], shuffle=True), epochs=args.epochs,

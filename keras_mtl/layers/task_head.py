@@ -4,8 +4,7 @@ import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers import _validation
-
-TASK_TYPES = ("binary", "regression")
+from keras_mtl.task_types import TASK_TYPES  # noqa: F401 (also importable from here)
 
 
 @keras_mtl_export

@@ -1,10 +1,6 @@
 """Checks and objects built from `MultiTaskModel.compile` arguments."""
 
-import types
-
 import tensorflow as tf
-
-from keras_mtl.training import task_metrics
 
 OPTIMIZER_GROUPS = ("shared", "towers")
 
@@ -59,36 +55,6 @@ def optimizers(optimizer):
             f"Received: {sorted(optimizer)}"
         )
     return optimizer["towers"], tf.keras.optimizers.get(optimizer["shared"])
-
-
-def reporting(task_types, metrics, auxiliary_names=()):
-    """Trackers for the total, each task's loss and weight, auxiliary losses
-    and task metrics.
-
-    A plain namespace, so neither Keras version tracks the metrics as model
-    weights (tf_keras would add their variables to `model.weights`).
-    """
-    tasks = list(task_types)
-    out = types.SimpleNamespace(
-        total=tf.keras.metrics.Mean(name="loss"),
-        losses=[tf.keras.metrics.Mean(name=f"{t}_loss") for t in tasks],
-        weights=[tf.keras.metrics.Mean(name=f"weight_{t}") for t in tasks],
-        auxiliary=[tf.keras.metrics.Mean(name=name) for name in auxiliary_names],
-        tasks=[
-            task_metrics.default_task_metrics(t, task_types[t])
-            + task_metrics.user_task_metrics(t, task_types[t], (metrics or {}).get(t))
-            for t in tasks
-        ],
-    )
-    others = [m.name for m in [out.total] + out.losses + out.weights]
-    others += [m.name for metrics_of_task in out.tasks for m in metrics_of_task]
-    clashes = sorted(set(auxiliary_names) & set(others))
-    if clashes:
-        raise ValueError(
-            f"auxiliary losses {clashes} are named like other logged metrics. "
-            f"Expected names apart from {others}."
-        )
-    return out
 
 
 def is_plain(value):

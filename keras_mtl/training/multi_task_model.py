@@ -1,22 +1,23 @@
 """The model class every keras_mtl builder returns."""
 
-import types
-
 import numpy as np
 import tensorflow as tf
 
+from keras_mtl import keras_compat
 from keras_mtl.api_export import keras_mtl_export
-from keras_mtl.training import auxiliary_loss
+from keras_mtl.losses import auxiliary_loss
+from keras_mtl.losses import masked
 from keras_mtl.training import compile_options
-from keras_mtl.training import losses as losses_lib
 from keras_mtl.training import step
 from keras_mtl.training import structure
-from keras_mtl.training import training_procedure as procedures
-from keras_mtl.training.weighting_callback import WeightingCallback
+from keras_mtl.training.fit_hooks import FitHooks
+from keras_mtl.training.procedures import training_procedure as procedures
+from keras_mtl.training.reporting import Reporting
+from keras_mtl.training.training_state import TrainingState
 
 
 @keras_mtl_export
-class MultiTaskModel(tf.keras.Model):
+class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
     """A functional Keras model with one output per task and its own loss.
 
     Built like a functional model (`MultiTaskModel(inputs, outputs,
@@ -31,8 +32,14 @@ class MultiTaskModel(tf.keras.Model):
     losses and the model's auxiliary losses. `L_k` is task k's loss averaged
     over the rows whose label is present (a NaN label is masked out of the
     loss and the metrics); under a `tf.distribute` strategy the average is
-    over the global batch. Logs hold `loss`, `<task>_loss`, `weight_<task>`,
-    each auxiliary loss under its name and each task's metrics.
+    over the global batch. Logs hold `loss`, `regularization_loss`,
+    `<task>_loss`, `weight_<task>`, each auxiliary loss under its name and
+    each task's metrics.
+
+    `compile` builds the model's `TrainingState` (`model.training_state`):
+    losses, weighting strategy, optimizers and their variable groups,
+    trackers; `train_step` hands it to the functions of
+    `keras_mtl.training.step`.
 
     Args:
         inputs, outputs, name, trainable: as for a functional `tf.keras.Model`.
@@ -78,7 +85,7 @@ class MultiTaskModel(tf.keras.Model):
 
     def _set_tasks(self, task_types, shared_layer, auxiliary_losses=None,
                    training_procedure=None):
-        outputs = structure.io_structs(self)[1]
+        outputs = keras_compat.io_structs(self)[1]
         task_types = structure.checked_task_types(outputs, task_types)
         if shared_layer is not None and shared_layer not in [l.name for l in self.layers]:
             raise ValueError(
@@ -87,23 +94,32 @@ class MultiTaskModel(tf.keras.Model):
         self.task_types = task_types
         self.task_names = tuple(task_types)
         self.shared_layer = shared_layer
-        self._structure = types.SimpleNamespace(
-            parts=structure.shared_structure(self, shared_layer),
-            auxiliary=structure.checked_auxiliary_losses(
-                auxiliary_loss.deserialize(auxiliary_losses), outputs, task_types
-            ),
-            procedure=procedures.deserialize(training_procedure),
+        # One plain namespace: Keras tracks none of it as sub-layers or weights.
+        self._parts = structure.shared_structure(self, shared_layer)
+        self._parts.auxiliary = structure.checked_auxiliary_losses(
+            auxiliary_loss.deserialize(auxiliary_losses), outputs, task_types
         )
+        self._parts.procedure = procedures.deserialize(training_procedure)
 
     @property
     def auxiliary_losses(self):
         """The `AuxiliaryLoss` terms added to the total (a tuple)."""
-        return self._structure.auxiliary
+        return self._parts.auxiliary
 
     @property
     def training_procedure(self):
         """The `TrainingProcedure` of `train_step`, or None (plain step)."""
-        return self._structure.procedure
+        return self._parts.procedure
+
+    @property
+    def shared_variables(self):
+        """The trainable variables every task shares (below `shared_layer`).
+
+        What PCGrad and MGDA treat as shared and the "shared" optimizer group
+        trains (like LibMTL's `get_share_params`); empty without a shared
+        layer.
+        """
+        return [v for v in self.trainable_variables if id(v) in self._parts.shared]
 
     def compile(self, optimizer="adam", loss=None, weighting=None, metrics=None,
                 loss_weights=None, **kwargs):
@@ -128,97 +144,51 @@ class MultiTaskModel(tf.keras.Model):
                                         loss_weights=loss_weights)
         weighting = compile_options.weighting_strategy(weighting, loss_weights)
         weighting.attach(self.task_types)
-        self._structure.weighting = weighting
         per_task = loss if isinstance(loss, dict) else {t: loss for t in tasks}
-        self._structure.loss_fns = {
-            t: losses_lib.resolve_loss(t, self.task_types[t], per_task.get(t)) for t in tasks
+        loss_fns = {
+            t: masked.resolve_loss(t, self.task_types[t], per_task.get(t)) for t in tasks
         }
-        self._structure.compile_args = {"loss": loss, "metrics": metrics}
-        self._structure.reporting = compile_options.reporting(
-            self.task_types, metrics, [term.name for term in self.auxiliary_losses]
-        )
+        reporting = Reporting(self.task_types, metrics,
+                              [term.name for term in self.auxiliary_losses])
         if self.training_procedure is not None:
             self.training_procedure.check(self, weighting)
         optimizer, shared_optimizer = compile_options.optimizers(optimizer)
-        self._structure.shared_optimizer = shared_optimizer
         super().compile(optimizer=optimizer, **kwargs)
+        state = TrainingState(
+            self.task_types, loss_fns, weighting, reporting, self.optimizer,
+            shared_optimizer=shared_optimizer, shared_ids=self._parts.shared,
+            last_shared_ids=self._parts.last,
+            with_representation=self._parts.with_representation,
+            auxiliary_losses=self.auxiliary_losses,
+            compile_args={"loss": loss, "metrics": metrics},
+        )
+        self._mtl_training_state = state
         # Build the optimizers now, with exactly the variables each will
         # update (strategy state included), so `.keras` files restore their
         # slots one to one.
-        variables = self.trainable_variables + list(weighting.trainable_variables)
-        shared = [v for v in variables if id(v) in self._structure.parts.shared]
-        if shared_optimizer is not None:
-            if not shared:
-                raise ValueError(
-                    "optimizer groups need shared variables. Received a model "
-                    "without shared_layer (keras_mtl builders declare it)."
-                )
-            shared_optimizer.build(shared)
-            variables = [v for v in variables if id(v) not in self._structure.parts.shared]
-        self.optimizer.build(variables)
-
-    @property
-    def weighting(self):
-        """The weighting strategy given to `compile` (None before).
-
-        Kept out of Keras' layer tracking, so it adds nothing to `layers`,
-        `weights` or the model config; `.keras` files save its state through
-        this attribute.
-        """
-        return getattr(getattr(self, "_structure", None), "weighting", None)
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Keras 3 averages a sample batch across replicas to build compiled
-        # losses and metrics; this model compiles neither and builds its
-        # optimizers in `compile`, and string features cannot be averaged
-        # (MultiWorkerMirroredStrategy failed on it), so there is nothing to do.
-        return
-
-    def _trackable_children(self, save_type="checkpoint", **kwargs):
-        # tf.train.Checkpoint (BackupAndRestore, ModelCheckpoint in TF format)
-        # also saves the strategy's state; SavedModel exports do not.
-        children = super()._trackable_children(save_type, **kwargs)
-        if save_type == "checkpoint" and self.weighting is not None:
-            children = {**children, "weighting": self.weighting}
-        return children
-
-    @property
-    def metrics(self):
-        reporting = getattr(getattr(self, "_structure", None), "reporting", None)
-        if reporting is None:
-            return []
-        out = [reporting.total] + reporting.losses + reporting.weights + reporting.auxiliary
-        for metrics in reporting.tasks:
-            out.extend(metrics)
-        return out
-
-    def fit(self, *args, **kwargs):
-        """As `tf.keras.Model.fit`, with the weighting strategy's epoch hook."""
-        # first, so checkpointing callbacks (BackupAndRestore) see its updates
-        kwargs["callbacks"] = [WeightingCallback(self.weighting)] + list(
-            kwargs.get("callbacks") or []
-        )
-        return super().fit(*args, **kwargs)
+        state.build_optimizers(state.trained_variables(self))
 
     def train_step(self, data):
         if self.training_procedure is not None:
             return self.training_procedure.train_step(self, data)
         x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
-        strategy = self.weighting
+        state = self.training_state
+        strategy = state.weighting
         with tf.GradientTape(persistent=strategy.persistent_tape) as tape:
-            out = step.forward(self, x, y, sample_weight, training=True,
+            out = step.forward(self, state, x, y, sample_weight, training=True,
                                representation=strategy.needs_representation)
-            total, weights = step.total(self, out)
-        weights, total = step.descend(self, tape, total, weights, out.task_losses,
+            total, weights = step.total(state, out)
+        weights, total = step.descend(self, state, tape, total, weights, out.task_losses,
                                       out.representation, out.extra)
         del tape
-        return step.update_metrics(self, total, weights, out)
+        return step.update_metrics(self, state, total, weights, out)
 
     def test_step(self, data):
         x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
-        out = step.forward(self, x, y, sample_weight, training=False)
-        total, weights = step.total(self, out)
-        return step.update_metrics(self, total, weights, out)
+        state = self.training_state
+        out = step.forward(self, state, x, y, sample_weight, training=False)
+        total, weights = step.total(state, out)
+        return step.update_metrics(self, state, total, weights, out)
 
     def predict(self, x, batch_size=None, **kwargs):
         """As `tf.keras.Model.predict`; also takes 2-D string arrays.
@@ -237,11 +207,11 @@ class MultiTaskModel(tf.keras.Model):
 
     def get_compile_config(self):
         """Optimizer(s), weighting and (named) losses/metrics, for `.keras` files."""
-        if self.weighting is None:
+        state = self.training_state
+        if state is None:
             return None
         return compile_options.compile_config(
-            self.optimizer, self._structure.shared_optimizer, self.weighting,
-            self._structure.compile_args,
+            self.optimizer, state.shared_optimizer, state.weighting, state.compile_args,
         )
 
     def compile_from_config(self, config):

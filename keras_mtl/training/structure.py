@@ -4,16 +4,10 @@ import types
 
 import tensorflow as tf
 
-from keras_mtl.layers.task_head import TASK_TYPES
+from keras_mtl import keras_compat
+from keras_mtl import task_types as task_types_lib
 
-
-def io_structs(model):
-    """The functional model's `(inputs, outputs)` structures (dicts here)."""
-    inputs = getattr(model, "_inputs_struct", None)  # Keras 3
-    outputs = getattr(model, "_outputs_struct", None)
-    if outputs is None:  # tf_keras
-        inputs, outputs = model._nested_inputs, model._nested_outputs
-    return inputs, outputs
+io_structs = keras_compat.io_structs  # the old name, kept for importers
 
 
 def shared_structure(model, shared_layer):
@@ -27,7 +21,7 @@ def shared_structure(model, shared_layer):
     """
     if shared_layer is None:
         return types.SimpleNamespace(shared=set(), last=set(), with_representation=None)
-    inputs, outputs = io_structs(model)
+    inputs, outputs = keras_compat.io_structs(model)
     layer = model.get_layer(shared_layer)
     representation = layer.output
     below = tf.keras.Model(inputs, representation)
@@ -49,34 +43,9 @@ def checked_task_types(outputs, task_types):
             "MultiTaskModel expected outputs as a dict keyed by task name. "
             f"Received: {type(outputs).__name__}"
         )
-    task_types = dict(task_types or {name: "binary" for name in outputs})
-    for task, task_type in task_types.items():
-        if task not in outputs:
-            raise ValueError(
-                f"task_types names '{task}', which is not an output. "
-                f"Expected names among the outputs {list(outputs)}."
-            )
-        if task_type not in TASK_TYPES:
-            raise ValueError(
-                f"Task '{task}': expected a type in {TASK_TYPES}. Received: {task_type!r}"
-            )
-    return task_types
-
-
-def logs_for_strategy(logs, strategy):
-    """Logs as `train_step` must return them under `strategy`.
-
-    Keras 3 averages step logs across workers of a MultiWorkerMirroredStrategy
-    with `reduce("MEAN", axis=0)`, which fails on scalars; there each value is
-    returned as a 1-element vector, which that reduction turns back into the
-    (already synchronised) scalar.
-    """
-    in_multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
-        strategy.extended._in_multi_worker_mode()
+    return task_types_lib.checked_task_types(
+        dict(task_types or {name: "binary" for name in outputs}), outputs
     )
-    if in_multi_worker and not tf.keras.__name__.startswith("tf_keras"):
-        return {name: tf.reshape(value, (1,)) for name, value in logs.items()}
-    return logs
 
 
 def checked_auxiliary_losses(terms, outputs, task_types):

@@ -92,17 +92,9 @@ class MGDA(WeightingStrategy):
         ])  # (T, B·dims of Z)
         alpha = tf.stop_gradient(min_norm_weights(at_z, self.iterations))
         self.alpha.assign(alpha)
-        shared = [v for v, s in zip(variables, context.shared) if s]
-        others = [v for v, s in zip(variables, context.shared) if not s]
-        grads = {}
-        if shared:
-            weighted = tape.gradient(losses, shared, output_gradients=tf.unstack(alpha))
-            grads.update({id(v): g for v, g in zip(shared, weighted)})
-        if others:
-            own = tape.gradient(losses, others)
-            grads.update({id(v): g for v, g in zip(others, own)})
-        out = weighting_strategy.with_extra_loss(
-            [grads[id(v)] for v in variables], tape, context, variables
+        out = weighting_strategy.split_shared_gradients(
+            tape, losses, variables, context,
+            lambda shared: tape.gradient(losses, shared, output_gradients=tf.unstack(alpha)),
         )
         weights = {t: alpha[i] for i, t in enumerate(self.task_names)}
         total = weighting_strategy.weighted_sum(weights, task_losses)

@@ -65,10 +65,7 @@ class PCGrad(WeightingStrategy):
         return {task: tf.constant(1.0) for task in self.task_names}
 
     def gradients(self, tape, total, weights, task_losses, variables, context):
-        shared = [v for v, s in zip(variables, context.shared) if s]
-        others = [v for v, s in zip(variables, context.shared) if not s]
-        grads = {}
-        if shared:
+        def projected(shared):
             per_task = weighting_strategy.per_task_gradients(tape, task_losses, shared)
             matrix = tf.stack([
                 weighting_strategy.flat(per_task[t], shared) for t in self.task_names
@@ -79,13 +76,10 @@ class PCGrad(WeightingStrategy):
             )
             summed = project_conflicting(matrix, keys)  # (P,)
             sizes = [int(np.prod(v.shape)) for v in shared]
-            for v, part in zip(shared, tf.split(summed, sizes)):
-                grads[id(v)] = tf.reshape(part, v.shape)
-        if others:
-            rest = tape.gradient(list(task_losses.values()), others)
-            grads.update({id(v): g for v, g in zip(others, rest)})
-        out = weighting_strategy.with_extra_loss(
-            [grads[id(v)] for v in variables], tape, context, variables
+            return [tf.reshape(part, v.shape) for v, part in zip(shared, tf.split(summed, sizes))]
+
+        out = weighting_strategy.split_shared_gradients(
+            tape, list(task_losses.values()), variables, context, projected
         )
         return out, weights, total
 

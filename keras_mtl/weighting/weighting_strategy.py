@@ -96,6 +96,32 @@ def flat(grads, sources):
     return tf.concat(parts, axis=0)
 
 
+def split_shared_gradients(tape, task_losses, variables, context, shared_gradients):
+    """One gradient per variable: the strategy's on the shared ones, plain elsewhere.
+
+    The shared variables (`context.shared`) get `shared_gradients(shared)`
+    (a list, one gradient per shared variable: the strategy's surgery or
+    weighting); every other variable gets `∇ Σ_k L_k` (only its own task's
+    loss reaches a task-specific variable); then the gradient of the extra
+    loss (regularisation, auxiliary losses) is added everywhere.
+
+    Args:
+        tape: the persistent tape the losses were recorded on.
+        task_losses: the task losses, a list in the strategy's task order.
+        variables: the variables to differentiate, in order.
+        context: the step context (`shared`, `extra_loss`).
+        shared_gradients: `shared variables -> [gradient, ...]`.
+    """
+    shared = [v for v, s in zip(variables, context.shared) if s]
+    others = [v for v, s in zip(variables, context.shared) if not s]
+    grads = {}
+    if shared:
+        grads.update({id(v): g for v, g in zip(shared, shared_gradients(shared))})
+    if others:
+        grads.update({id(v): g for v, g in zip(others, tape.gradient(task_losses, others))})
+    return with_extra_loss([grads[id(v)] for v in variables], tape, context, variables)
+
+
 def with_extra_loss(grads, tape, context, variables):
     """Adds the gradient of the extra loss (regularisation, auxiliary losses)
     to `grads`."""

@@ -18,8 +18,10 @@ def _toy_model():
     x = tf.keras.Input((DIM,), name="x")
     domain = tf.keras.Input((), dtype="int64", name="domain")
     star = StarTopology(NUM_DOMAINS, (1,), linear_output=True, combine="add", name="y")
-    return keras_mtl.MultiTaskModel({"x": x, "domain": domain}, {"y": star([x, domain])},
-                                    task_types={"y": "regression"})
+    model = keras_mtl.MultiTaskModel({"x": x, "domain": domain}, {"y": star([x, domain])},
+                                     task_types={"y": "regression"})
+    model.compile(optimizer="sgd")  # MAMDR trains with the compiled losses
+    return model
 
 
 def _toy_batch():
@@ -91,7 +93,7 @@ def test_one_step_equals_domain_negotiation_and_regularization(num_sampled):
         weights = _expected(weights, batch, schedule)
         for got, expected in zip(model.get_weights(), weights):
             np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
-    assert set(logs) == {"loss", "regularization_loss"}
+    assert set(logs) == {"loss", "y_loss", "regularization_loss"}
 
 
 def test_without_domain_variables_everything_is_negotiated():
@@ -100,7 +102,7 @@ def test_without_domain_variables_everything_is_negotiated():
     mamdr = MAMDR(model, "domain", NUM_DOMAINS, inner_lr=ALPHA, outer_lr=BETA,
                   domain_variables=[], seed=0)
     batch = _toy_batch()
-    assert set(mamdr.train_step(batch)) == {"loss"}
+    assert set(mamdr.train_step(batch)) == {"loss", "y_loss"}
     expected = _expected(weights, batch, mamdr.last_schedule, domain_step=False)
     for got, want in zip(model.get_weights(), expected):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
@@ -143,16 +145,31 @@ def test_mamdr_fit_trains_star_which_then_saves_and_serves(data, tmp_path):
 def test_mamdr_trains_a_builder_without_domain_weights(data):
     df, feats, _ = data
     model, labels = builder_cases.build(keras_mtl.SharedBottom, feats)
+    model.compile(optimizer="adam", loss_weights={"ctr": 1.0, "cvr": 0.5})
     mamdr = MAMDR(model, "domain", num_domains=3, seed=0)
     assert mamdr.domain_variables == []
     kernel = model.get_layer("shared_bottom").get_weights()[0].copy()
-    history = mamdr.fit(df, features=feats, labels=labels, epochs=1, verbose=0).history
-    assert list(history) == ["loss"]
+    balanced = keras_mtl.data.domain_balanced_dataset(df, feats, labels, "domain",
+                                                      num_domains=3, batch_size=8, seed=0)
+    history = mamdr.fit(balanced, epochs=1, verbose=0).history
+    assert sorted(history) == ["ctr_loss", "cvr_loss", "loss"]
+    # the loss is the compiled one: Σ_k w_k L_k with the loss weights given
+    logs = mamdr.train_step(next(iter(balanced)))
+    np.testing.assert_allclose(logs["loss"], logs["ctr_loss"] + 0.5 * logs["cvr_loss"],
+                               rtol=1e-5)
+    with pytest.raises(TypeError, match="domain_balanced_dataset"):
+        mamdr.fit(df)
     assert not np.allclose(model.get_layer("shared_bottom").get_weights()[0], kernel)
 
 
 def test_mamdr_rejects_bad_arguments(data):
     model, _ = builder_cases.build(keras_mtl.STAR, data[1])
+    with pytest.raises(ValueError, match="uncompiled model"):
+        MAMDR(model, "domain", num_domains=3)
+    model.compile(optimizer="adam", weighting=keras_mtl.weighting.PCGrad())
+    with pytest.raises(ValueError, match="cannot train with PCGrad"):
+        MAMDR(model, "domain", num_domains=3)
+    model.compile(optimizer="adam")
     with pytest.raises(ValueError, match="domain_feature='country'.*Expected one of"):
         MAMDR(model, "country", num_domains=3)
     with pytest.raises(ValueError, match="outer_lr=0"):

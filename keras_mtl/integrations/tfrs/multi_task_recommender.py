@@ -5,14 +5,16 @@ import types
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
-from keras_mtl.layers.task_head import TASK_TYPES
+from keras_mtl import task_types as task_types_lib
+from keras_mtl.losses import masked
 from keras_mtl.training import compile_options
-from keras_mtl.training import losses as losses_lib
 from keras_mtl.training import step
-from keras_mtl.training.weighting_callback import WeightingCallback
+from keras_mtl.training.fit_hooks import FitHooks
+from keras_mtl.training.reporting import Reporting
+from keras_mtl.training.training_state import TrainingState
 
 
-class MultiTaskRecommender(tfrs.Model):
+class MultiTaskRecommender(FitHooks, tfrs.Model):
     """A TFRS model with several tasks, balanced by a weighting strategy.
 
     Subclass it as any `tfrs.Model`, but implement
@@ -26,7 +28,10 @@ class MultiTaskRecommender(tfrs.Model):
     losses; `compute_loss` returns the combination, as TFRS expects.
 
     Logs hold `loss` (the total), `regularization_loss`, `<task>_loss` and
-    `weight_<task>` (epoch means), plus the metrics of the TFRS tasks.
+    `weight_<task>` (epoch means), plus the metrics of the TFRS tasks. The
+    step, the trackers, the `fit` hook and checkpointing of the strategy are
+    `MultiTaskModel`'s (`keras_mtl.training.step`, `FitHooks`); `compile`
+    builds the same `TrainingState` (`model.training_state`).
 
     Strategies that take per-task gradients (PCGrad, GradNorm, MGDA) need to
     know what the tasks share: `shared_layers` lists the layers every task
@@ -71,21 +76,12 @@ class MultiTaskRecommender(tfrs.Model):
 
     def __init__(self, task_types, shared_layers=(), **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(task_types, dict) or not task_types:
+        task_types = task_types_lib.checked_task_types(task_types)
+        if "regularization" in task_types:
             raise ValueError(
-                "expected task_types as a non-empty {task: 'binary' | 'regression'}. "
-                f"Received: task_types={task_types!r}"
+                "the task name 'regularization' is taken by the logged "
+                "`regularization_loss`. Expected another task name."
             )
-        for task, task_type in task_types.items():
-            if task_type not in TASK_TYPES:
-                raise ValueError(
-                    f"Task '{task}': expected a type in {TASK_TYPES}. Received: {task_type!r}"
-                )
-            if task == "regularization":
-                raise ValueError(
-                    "the task name 'regularization' is taken by the logged "
-                    "`regularization_loss`. Expected another task name."
-                )
         if isinstance(shared_layers, (str, tf.keras.layers.Layer)):
             shared_layers = (shared_layers,)
         for layer in shared_layers:
@@ -94,32 +90,26 @@ class MultiTaskRecommender(tfrs.Model):
                     "expected shared_layers as layers or attribute names. "
                     f"Received: {layer!r}"
                 )
-        # A plain namespace: neither the strategy nor the trackers become
-        # tracked sub-layers (the strategy joins checkpoints on its own, see
-        # `_trackable_children`). `parts` is what `step.descend` reads.
-        self._structure = types.SimpleNamespace(
-            task_types=dict(task_types),
-            shared_layers=tuple(shared_layers),
-            weighting=None,
-            reporting=None,
-            shared_optimizer=None,
-            parts=types.SimpleNamespace(shared=set(), last=set()),
+        # A plain namespace: Keras tracks neither the names nor the layers in
+        # it (the layers are tracked as the attributes they also are).
+        self._declared = types.SimpleNamespace(
+            task_types=dict(task_types), shared_layers=tuple(shared_layers)
         )
 
     @property
     def task_types(self):
         """`{task: "binary" | "regression"}`."""
-        return dict(self._structure.task_types)
+        return dict(self._declared.task_types)
 
     @property
     def task_names(self):
         """The task names, in the order of `task_types`."""
-        return tuple(self._structure.task_types)
+        return tuple(self._declared.task_types)
 
     @property
-    def weighting(self):
-        """The weighting strategy given to `compile` (None before)."""
-        return self._structure.weighting
+    def shared_layers(self):
+        """The layers (or attribute names) declared shared by every task."""
+        return self._declared.shared_layers
 
     def compute_task_losses(self, features, training=False):
         """Returns `{task: scalar loss}`, or `(task_losses, z)` for MGDA.
@@ -145,37 +135,25 @@ class MultiTaskRecommender(tfrs.Model):
         """
         compile_options.check_task_keys(self.task_names, loss_weights=loss_weights)
         weighting = compile_options.weighting_strategy(weighting, loss_weights)
-        if weighting.persistent_tape and not self._structure.shared_layers:
+        if weighting.persistent_tape and not self.shared_layers:
             raise ValueError(
                 f"{type(weighting).__name__} takes per-task gradients on the shared "
                 "variables. Received a MultiTaskRecommender without shared_layers; pass "
                 "shared_layers=[the layers, or attribute names, every task goes through, "
                 "the last shared layer last]."
             )
-        weighting.attach(self._structure.task_types)
-        self._structure.weighting = weighting
-        self._structure.reporting = types.SimpleNamespace(
-            total=tf.keras.metrics.Mean(name="loss"),
-            regularization=tf.keras.metrics.Mean(name="regularization_loss"),
-            losses=[tf.keras.metrics.Mean(name=f"{t}_loss") for t in self.task_names],
-            weights=[tf.keras.metrics.Mean(name=f"weight_{t}") for t in self.task_names],
-        )
+        weighting.attach(self.task_types)
+        reporting = Reporting(self.task_types, with_task_metrics=False)
         super().compile(optimizer=optimizer, **kwargs)
+        # The tasks' losses are computed by the subclass, so there are no
+        # per-task loss functions; the shared variables are found at the first
+        # step, once the layers are built.
+        self._mtl_training_state = TrainingState(self.task_types, {}, weighting, reporting,
+                                             self.optimizer)
 
-    @property
-    def metrics(self):
-        reporting = getattr(getattr(self, "_structure", None), "reporting", None)
-        if reporting is None:
-            return super().metrics
-        own = [reporting.total, reporting.regularization] + reporting.losses + reporting.weights
-        return own + super().metrics
-
-    def fit(self, *args, **kwargs):
-        """As `tf.keras.Model.fit`, with the weighting strategy's epoch hook."""
-        kwargs["callbacks"] = [WeightingCallback(self.weighting)] + list(
-            kwargs.get("callbacks") or []
-        )
-        return super().fit(*args, **kwargs)
+    def framework_metrics(self):
+        """The metrics of the TFRS tasks (tfrs.Model's own)."""
+        return super(FitHooks, self).metrics
 
     def compute_loss(self, inputs, training=False):
         """The strategy's combination of the task losses (TFRS' contract)."""
@@ -183,7 +161,8 @@ class MultiTaskRecommender(tfrs.Model):
         return self.weighting.combine(task_losses)[0]
 
     def train_step(self, inputs):
-        strategy = self.weighting
+        state = self.training_state
+        strategy = state.weighting
         with tf.GradientTape(persistent=strategy.persistent_tape) as tape:
             task_losses, z = self._task_losses(inputs, training=True)
             if strategy.needs_representation and z is None:
@@ -192,23 +171,26 @@ class MultiTaskRecommender(tfrs.Model):
                     "Received only task losses from compute_task_losses; return "
                     "(task_losses, z) with z the tensor every task is computed from."
                 )
-            total, weights = strategy.combine(task_losses)
-            regularization = tf.add_n(self.losses) if self.losses else None
-            if regularization is not None:
-                total += regularization
-        self._structure.parts = self._shared_parts()
-        weights, total = step.descend(self, tape, total, weights, task_losses, z,
-                                      regularization)
+            out = self._outputs(inputs, task_losses)
+            total, weights = step.total(state, out)
+        state.set_shared(*self._shared_ids())
+        weights, total = step.descend(self, state, tape, total, weights, task_losses, z,
+                                      out.extra)
         del tape
-        return self._report(inputs, total, regularization, task_losses, weights)
+        return step.update_metrics(self, state, total, weights, out)
 
     def test_step(self, inputs):
+        state = self.training_state
         task_losses, _ = self._task_losses(inputs, training=False)
-        total, weights = self.weighting.combine(task_losses)
-        regularization = tf.add_n(self.losses) if self.losses else None
-        if regularization is not None:
-            total += regularization
-        return self._report(inputs, total, regularization, task_losses, weights)
+        out = self._outputs(inputs, task_losses)
+        total, weights = step.total(state, out)
+        return step.update_metrics(self, state, total, weights, out)
+
+    def _outputs(self, inputs, task_losses):
+        """The step's outputs; every row counts for every task's loss."""
+        rows = masked.global_rows(tf.nest.flatten(inputs)[0],
+                                  self.distribute_strategy.num_replicas_in_sync)
+        return step.outputs(self, rows, task_losses)
 
     def _task_losses(self, inputs, training):
         """`({task: float32 scalar}, z or None)` from `compute_task_losses`."""
@@ -230,10 +212,10 @@ class MultiTaskRecommender(tfrs.Model):
             checked[task] = loss
         return checked, z
 
-    def _shared_parts(self):
+    def _shared_ids(self):
         """Ids of the shared variables and of the last shared layer's weights."""
         layers = []
-        for entry in self._structure.shared_layers:
+        for entry in self.shared_layers:
             layer = getattr(self, entry, None) if isinstance(entry, str) else entry
             if not isinstance(layer, tf.keras.layers.Layer):
                 raise ValueError(
@@ -242,7 +224,7 @@ class MultiTaskRecommender(tfrs.Model):
                 )
             layers.append(layer)
         if not layers:
-            return types.SimpleNamespace(shared=set(), last=set())
+            return set(), set()
         shared = {id(v) for layer in layers for v in layer.trainable_variables}
         own = {id(v) for v in self.trainable_variables}
         if not shared or not shared <= own:
@@ -251,30 +233,4 @@ class MultiTaskRecommender(tfrs.Model):
                 "variables of this model. Received layers that are not attributes of the "
                 "model or that no task calls."
             )
-        return types.SimpleNamespace(
-            shared=shared, last={id(v) for v in layers[-1].trainable_variables} or shared
-        )
-
-    def _report(self, inputs, total, regularization, task_losses, weights):
-        # Losses weighted by the batch's rows (summed over replicas), so an
-        # epoch's figure is over its rows, a short last batch counting for
-        # what it holds; the loss weights are averaged over steps.
-        reporting = self._structure.reporting
-        rows = losses_lib.global_rows(tf.nest.flatten(inputs)[0],
-                                      self.distribute_strategy.num_replicas_in_sync)
-        reporting.total.update_state(total, sample_weight=rows)
-        reporting.regularization.update_state(
-            0.0 if regularization is None else regularization
-        )
-        for i, task in enumerate(self.task_names):
-            reporting.losses[i].update_state(task_losses[task], sample_weight=rows)
-            reporting.weights[i].update_state(weights[task])
-        return {m.name: m.result() for m in self.metrics}
-
-    def _trackable_children(self, save_type="checkpoint", **kwargs):
-        # Checkpoints (save_weights, tf.train.Checkpoint) also hold the
-        # strategy's state (log-variances, GradNorm weights, DWA history).
-        children = super()._trackable_children(save_type, **kwargs)
-        if save_type == "checkpoint" and self.weighting is not None:
-            children = {**children, "weighting": self.weighting}
-        return children
+        return shared, {id(v) for v in layers[-1].trainable_variables} or shared

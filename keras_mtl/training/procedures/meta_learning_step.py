@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.training import step
-from keras_mtl.training.training_procedure import TrainingProcedure
+from keras_mtl.training.procedures.training_procedure import TrainingProcedure
 
 
 @keras_mtl_export
@@ -104,32 +104,33 @@ class MetaLearningStep(TrainingProcedure):
     def train_step(self, model, data):
         data = tf.keras.utils.unpack_x_y_sample_weight(data)
         support, query = self._split(data)
+        state = model.training_state
         variables = model.trainable_variables
         start = [tf.identity(v) for v in variables]  # θ
         with tf.GradientTape(persistent=True) as tape:  # one support pass at θ
-            inner = step.forward(model, *support, training=True)
+            inner = step.forward(model, state, *support, training=True)
         inner_grads = {t: tape.gradient(inner.task_losses[t], variables)
-                       for t in model.task_names}
+                       for t in state.task_names}
         del tape
         adapted = {}
-        for task in model.task_names:  # a few tasks: unrolled into the graph
+        for task in state.task_names:  # a few tasks: unrolled into the graph
             for v, theta, g in zip(variables, start, inner_grads[task]):  # θ'_t
                 v.assign(theta if g is None else theta - self.inner_learning_rate * _dense(g))
             with tf.GradientTape(persistent=True) as tape:
-                out = step.forward(model, *query, training=True)
+                out = step.forward(model, state, *query, training=True)
             task_grads = tape.gradient(out.task_losses[task], variables)
             extra_grads = None if out.extra is None else tape.gradient(out.extra, variables)
             del tape
             for v, theta in zip(variables, start):
                 v.assign(theta)
             adapted[task] = (out, task_grads, extra_grads)
-        return self._outer_step(model, adapted, variables)
+        return self._outer_step(model, state, adapted, variables)
 
-    def _outer_step(self, model, adapted, variables):
-        tasks = model.task_names
+    def _outer_step(self, model, state, adapted, variables):
+        tasks = state.task_names
         num = float(len(tasks))
         first = adapted[tasks[0]][0]
-        strategy = model.weighting
+        strategy = state.weighting
         with tf.GradientTape(persistent=strategy.persistent_tape) as tape:
             losses = {
                 t: _surrogate(adapted[t][0].task_losses[t], adapted[t][1], variables)
@@ -144,9 +145,12 @@ class MetaLearningStep(TrainingProcedure):
             total, weights = strategy.combine(losses)
             if extra is not None:
                 total += extra
-        weights, total = step.descend(model, tape, total, weights, losses, None, extra)
+        weights, total = step.descend(model, state, tape, total, weights, losses, None, extra)
         del tape
         report = types.SimpleNamespace(
+            rows=first.rows,
+            regularization=None if first.regularization is None else tf.add_n(
+                [adapted[t][0].regularization for t in tasks]) / num,
             task_losses={t: adapted[t][0].task_losses[t] for t in tasks},
             y_pred={t: adapted[t][0].y_pred[t] for t in tasks},
             labels={t: adapted[t][0].labels[t] for t in tasks},
@@ -157,7 +161,7 @@ class MetaLearningStep(TrainingProcedure):
                 for name in first.auxiliary
             },
         )
-        return step.update_metrics(model, total, weights, report)
+        return step.update_metrics(model, state, total, weights, report)
 
     def get_config(self):
         return {

@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
-from keras_mtl.training.auxiliary_loss import AuxiliaryLoss
+from keras_mtl.losses.auxiliary_loss import AuxiliaryLoss
 
 
 @keras_mtl_export

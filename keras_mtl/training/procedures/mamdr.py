@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from keras_mtl.data.domain_batches import domain_balanced_dataset
-from keras_mtl.training import losses as losses_lib
-from keras_mtl.training import structure
+from keras_mtl import keras_compat
+from keras_mtl.training import step as step_lib
+from keras_mtl.training.weighting_callback import WeightingCallback
 
 
 def declared_domain_variables(model):
@@ -54,32 +54,47 @@ class MAMDR:
     model without domain-specific variables trains by Domain Negotiation
     alone. Moving statistics are updated by the negotiation passes only.
     Rows whose domain id is outside [0, num_domains) are left out. Inner
-    steps are plain SGD, as in the formulas; the loss is Σ_k w_k L_k over
-    the model's tasks (NaN labels masked) plus regularisation. `last_schedule`
-    holds the order and samples of the last step.
+    steps are plain SGD, as in the formulas. The loss of a domain is the
+    model's compiled loss, computed as in `model.fit`
+    (`keras_mtl.training.step.forward` and `total` on the model's
+    `TrainingState`): per-task losses with NaN labels masked, combined by the
+    weighting strategy given to `compile` (`loss_weights` → `FixedWeights`;
+    DWA updates its weights at every epoch end), plus regularisation and
+    auxiliary losses. Strategies that differentiate per task or train their
+    own state (GradNorm, PCGrad, MGDA, UncertaintyWeighting) are refused:
+    MAMDR's inner SGD steps take one gradient of the combined loss per
+    domain and update only the model's variables, so their gradient surgery
+    would never run and their state would never train. `last_schedule` holds
+    the order and samples of the last step.
+
+    `fit` takes a `tf.data.Dataset` of `(features, labels[, sample_weight])`
+    batches, as `model.fit` does; `keras_mtl.data.domain_balanced_dataset`
+    makes the domain-balanced batches MAMDR samples (a batch of rows of
+    every domain per step).
 
     Args:
-        model: a `MultiTaskModel` with `domain_feature` among its inputs.
+        model: a compiled `MultiTaskModel` with `domain_feature` among its
+            inputs.
         domain_feature: the input holding domain ids.
         num_domains: number of domains D.
         inner_lr: α.
         outer_lr: β, the Domain Negotiation step.
         regularization_lr: γ, the Domain Regularization step.
         num_sampled_domains: k.
-        loss: None (per task type) or `{task: loss}` as in `compile`.
-        loss_weights: `{task: weight}`, default 1.
         domain_variables: overrides the declared domain-specific variables.
         seed: seed of the domain order and samples.
 
     Example:
     >>> feats = [SparseFeat("domain", vocabulary_size=2), DenseFeat("x")]
     >>> model = keras_mtl.STAR(feats, star_units=(4,))
+    >>> model.compile(optimizer="adam")
     >>> df = pd.DataFrame({"domain": [0, 1, 0, 1], "x": [0.1, 0.4, 0.9, 0.2],
     ...                    "ctr": [0.0, 1.0, 1.0, 0.0]})
-    >>> history = MAMDR(model, "domain", num_domains=2, seed=0).fit(
-    ...     df, features=feats, epochs=2, verbose=0)
+    >>> data = keras_mtl.data.domain_balanced_dataset(df, feats, ["ctr"], "domain",
+    ...                                               num_domains=2, batch_size=2, seed=0)
+    >>> history = MAMDR(model, "domain", num_domains=2, seed=0).fit(data, epochs=2, verbose=0)
     >>> sorted(history.history)
-    ['loss', 'regularization_loss']
+    ['ctr_loss', 'loss', 'regularization_loss']
 
     References:
         Luo et al., "MAMDR: A Model Agnostic Learning Framework for
@@ -87,8 +102,8 @@ class MAMDR:
     """
 
     def __init__(self, model, domain_feature, num_domains, inner_lr=0.01, outer_lr=0.5,
-                 regularization_lr=0.5, num_sampled_domains=2, loss=None,
-                 loss_weights=None, domain_variables=None, seed=None):
+                 regularization_lr=0.5, num_sampled_domains=2, domain_variables=None,
+                 seed=None):
         task_types = getattr(model, "task_types", None)
         if task_types is None:
             raise TypeError(
@@ -102,7 +117,23 @@ class MAMDR:
                 f"Received a model built under a tf.distribute strategy with {replicas} "
                 "replicas: build it outside the strategy's scope."
             )
-        inputs = structure.io_structs(model)[0]
+        state = getattr(model, "training_state", None)
+        if state is None:
+            raise ValueError(
+                "MAMDR trains with the model's compiled losses and weighting strategy. "
+                "Received an uncompiled model: call model.compile(optimizer=..., "
+                "loss=..., loss_weights=... or weighting=...) first."
+            )
+        strategy = state.weighting
+        if strategy.persistent_tape or strategy.needs_representation or (
+                strategy.trainable_variables):
+            raise ValueError(
+                f"MAMDR cannot train with {type(strategy).__name__}: its inner SGD steps "
+                "take one gradient of the combined loss and update the model's variables "
+                "only. Expected a strategy that combines losses with weights it does not "
+                "train (FixedWeights, DWA)."
+            )
+        inputs = keras_compat.io_structs(model)[0]
         if not isinstance(inputs, dict) or domain_feature not in inputs:
             raise ValueError(
                 f"domain_feature={domain_feature!r} is not an input of the model. "
@@ -122,11 +153,6 @@ class MAMDR:
         self.inner_lr, self.outer_lr = float(inner_lr), float(outer_lr)
         self.regularization_lr = float(regularization_lr)
         self.num_sampled_domains = num_sampled_domains
-        tasks = tuple(task_types)
-        per_task = loss if isinstance(loss, dict) else {t: loss for t in tasks}
-        self._loss_fns = {t: losses_lib.resolve_loss(t, task_types[t], per_task.get(t))
-                          for t in tasks}
-        self._loss_weights = {t: float((loss_weights or {}).get(t, 1.0)) for t in tasks}
         if domain_variables is None:
             domain_variables = declared_domain_variables(model)
         domain_ids = {id(v) for v in domain_variables}
@@ -144,16 +170,6 @@ class MAMDR:
         self._domain = _Snapshots(self.domain_variables)
         self._statistics = _Snapshots(model.non_trainable_variables)
         self.last_schedule = None
-
-    def _loss(self, y, y_pred, sample_weight):
-        y = losses_lib.labels_by_task(y, tuple(self._loss_fns))
-        total = []
-        for task, loss_fn in self._loss_fns.items():
-            weight = sample_weight.get(task) if isinstance(sample_weight, dict) else sample_weight
-            labels, rows = losses_lib.label_mask(y[task], y_pred[task], weight)
-            total.append(self._loss_weights[task]
-                         * losses_lib.masked_loss(loss_fn, labels, y_pred[task], rows))
-        return tf.add_n(total + list(self.model.losses))
 
     def _make_step(self, variables):
         """A compiled SGD step on `variables` with the loss of one domain's rows."""
@@ -173,14 +189,16 @@ class MAMDR:
             )  # rows of domain `rows_of` only
             x = dict(x)
             x[feature] = tf.fill(tf.shape(x[feature]), tf.cast(route_to, ids.dtype))
+            state = self.model.training_state
             with tf.GradientTape() as tape:
-                loss = self._loss(y, self.model(x, training=True), sample_weight)
+                out = step_lib.forward(self.model, state, x, y, sample_weight, training=True)
+                loss, _ = step_lib.total(state, out)
             grads = tape.gradient(loss, variables)
             optimizer.apply_gradients([
                 (tf.zeros(v.shape, v.dtype) if g is None else g, v)
                 for g, v in zip(grads, variables)
             ])
-            return loss
+            return loss, out.task_losses
 
         return step
 
@@ -205,9 +223,11 @@ class MAMDR:
         self.last_schedule = {"negotiation": order, "regularization": sampled}
         domain = {d: tf.constant(d, tf.int64) for d in domains}  # no retracing per id
         start = self._shared.take()
-        losses = [self._shared_step(x, y, sample_weight, domain[d], domain[d]) for d in order]
+        steps = [self._shared_step(x, y, sample_weight, domain[d], domain[d]) for d in order]
         self._shared.interpolate(start, self.outer_lr)
-        logs = {"loss": float(np.mean(losses))}
+        logs = {"loss": float(np.mean([loss for loss, _ in steps]))}
+        for task in self.model.task_names:
+            logs[f"{task}_loss"] = float(np.mean([losses[task] for _, losses in steps]))
         if self._domain_step is None:
             return logs
         statistics = self._statistics.take()
@@ -216,43 +236,38 @@ class MAMDR:
             start = self._domain.take()
             for j in sampled[i]:
                 self._domain_step(x, y, sample_weight, domain[j], domain[i])
-            own.append(self._domain_step(x, y, sample_weight, domain[i], domain[i]))
+            own.append(self._domain_step(x, y, sample_weight, domain[i], domain[i])[0])
             self._domain.interpolate(start, self.regularization_lr)
         self._statistics.interpolate(statistics, 0.0)  # restore
         logs["regularization_loss"] = float(np.mean(own))
         return logs
 
-    def fit(self, x, epochs=1, callbacks=None, validation_data=None, verbose=1,
-            features=None, labels=None, batch_size=64, seed=None):
+    def fit(self, x, epochs=1, callbacks=None, validation_data=None, verbose=1):
         """Trains for `epochs` passes over `x`; returns a Keras `History`.
 
         Args:
-            x: a DataFrame (with `features`, and `labels`, default the task
-                names), batched by `keras_mtl.data.domain_balanced_dataset`:
-                `batch_size` rows of every domain per step, as MAMDR samples
-                them; or a `tf.data.Dataset` of `(features, labels[,
-                sample_weight])` batches, whose rows are split by domain as
-                they come (small domains then step on few rows).
+            x: a `tf.data.Dataset` of `(features, labels[, sample_weight])`
+                batches, whose rows are split by domain as they come;
+                `keras_mtl.data.domain_balanced_dataset` makes batches of
+                rows of every domain, as MAMDR samples them (otherwise small
+                domains step on few rows).
             epochs: passes over the data.
             callbacks: Keras callbacks (EarlyStopping, ModelCheckpoint, ...);
                 their `model` is the trained model.
             validation_data: a dataset for the compiled model's `evaluate`;
                 its logs are added with a "val_" prefix.
             verbose: 0 silent, 1 progress bar.
-            features, labels, batch_size, seed: turn a DataFrame into
-                domain-balanced batches (`batch_size` rows per domain).
         """
         if isinstance(x, pd.DataFrame):
-            if features is None:
-                raise ValueError("fit(DataFrame) expected features=[feature specs].")
-            x = domain_balanced_dataset(x, features, labels or list(self._loss_fns),
-                                        self.domain_feature, self.num_domains,
-                                        batch_size=batch_size, seed=seed)
-        if validation_data is not None and self.model.optimizer is None:
-            raise ValueError("validation_data needs a compiled model (model.compile()).")
+            raise TypeError(
+                "MAMDR.fit expected a tf.data.Dataset of (features, labels) batches. "
+                "Received a DataFrame: batch it with keras_mtl.data.domain_balanced_dataset"
+                "(df, features, labels, domain_feature, num_domains, batch_size=...)."
+            )
         history = tf.keras.callbacks.History()
+        weighting = WeightingCallback(self.model.weighting)
         callback_list = tf.keras.callbacks.CallbackList(
-            list(callbacks or []) + [history], add_progbar=verbose != 0,
+            [weighting] + list(callbacks or []) + [history], add_progbar=verbose != 0,
             model=self.model, epochs=epochs, steps=None, verbose=verbose,
         )
         self.model.stop_training = False

@@ -1,0 +1,94 @@
+"""Every use of a Keras-internal name, in one place.
+
+keras_mtl runs on Keras 3 (TensorFlow's default `tf.keras`) and on tf_keras 2
+(`TF_USE_LEGACY_KERAS=1`). Where the public API of one of them lacks what a
+model needs, the shim below reaches into its internals; each says which
+version needs it and why. No other module of the package reads a private
+attribute of a Keras or TensorFlow object.
+"""
+
+import tensorflow as tf
+
+#: Whether `tf.keras` is tf_keras 2 (else Keras 3).
+LEGACY_KERAS = tf.keras.__name__.startswith("tf_keras")
+
+
+def io_structs(model):
+    """A functional model's `(inputs, outputs)` as built (dicts stay dicts).
+
+    Keras 3 keeps them in `_inputs_struct` / `_outputs_struct`, tf_keras in
+    `_nested_inputs` / `_nested_outputs`; the public `model.input` /
+    `model.output` flatten a dict of one entry (tf_keras) or reorder it.
+    """
+    inputs = getattr(model, "_inputs_struct", None)  # Keras 3
+    outputs = getattr(model, "_outputs_struct", None)
+    if outputs is None:  # tf_keras 2
+        inputs, outputs = model._nested_inputs, model._nested_outputs
+    return inputs, outputs
+
+
+def producing_layer_name(tensor):
+    """The name of the layer whose output a symbolic tensor is.
+
+    Both versions record it in `_keras_history` (a `(layer, node, index)`
+    triple); neither has a public accessor.
+    """
+    return tensor._keras_history[0].name
+
+
+def in_multi_worker_mode(strategy):
+    """Whether `strategy` is a MultiWorkerMirroredStrategy across workers.
+
+    `tf.distribute` exposes it only as `extended._in_multi_worker_mode()`;
+    Keras 3 needs it to shape the logs (see `logs_for_strategy`).
+    """
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+        strategy.extended._in_multi_worker_mode()
+    )
+
+
+def logs_for_strategy(logs, strategy):
+    """Logs as `train_step` must return them under `strategy`.
+
+    Keras 3 averages step logs across workers of a MultiWorkerMirroredStrategy
+    with `reduce("MEAN", axis=0)`, which fails on scalars; there each value is
+    returned as a 1-element vector, which that reduction turns back into the
+    (already synchronised) scalar. tf_keras 2 takes the scalars as they are.
+    """
+    if in_multi_worker_mode(strategy) and not LEGACY_KERAS:
+        return {name: tf.reshape(value, (1,)) for name, value in logs.items()}
+    return logs
+
+
+class CheckpointExtras:
+    """Mixin: `checkpoint_extras()` objects join the model's checkpoints.
+
+    Both versions decide what a `tf.train.Checkpoint` (BackupAndRestore,
+    ModelCheckpoint in TF format, `save_weights`) saves through the private
+    `_trackable_children`; SavedModel exports (save_type "savedmodel") are
+    left as they are.
+    """
+
+    def checkpoint_extras(self):
+        """`{name: trackable}` saved with the model's checkpoints."""
+        return {}
+
+    def _trackable_children(self, save_type="checkpoint", **kwargs):
+        children = super()._trackable_children(save_type, **kwargs)
+        if save_type == "checkpoint":
+            children = {**children, **self.checkpoint_extras()}
+        return children
+
+
+class NoSymbolicBuild:
+    """Mixin: skips Keras 3's symbolic build of compiled losses and metrics.
+
+    Keras 3's `fit` calls the private `_maybe_symbolic_build`, which averages
+    a sample batch across replicas to build compiled losses and metrics. A
+    model that compiles neither and builds its optimizers in `compile` has
+    nothing to build there, and string features cannot be averaged
+    (MultiWorkerMirroredStrategy failed on it). tf_keras 2 never calls it.
+    """
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        return

@@ -1,0 +1,12 @@
+"""Losses: per-task masked losses, focal loss, and auxiliary terms (AITM's calibrator).
+
+`masked` holds the functions every training step uses to turn a task's
+per-row losses into the loss of the rows whose label is present.
+"""
+
+from keras_mtl.losses import masked
+from keras_mtl.losses.auxiliary_loss import AuxiliaryLoss
+from keras_mtl.losses.behavior_calibrator import BehaviorCalibrator
+from keras_mtl.losses.focal_loss import FocalLoss
+
+__all__ = ["AuxiliaryLoss", "BehaviorCalibrator", "FocalLoss", "masked"]

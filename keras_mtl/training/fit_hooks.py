@@ -1,0 +1,60 @@
+"""The `fit` hooks every keras_mtl model class shares."""
+
+from keras_mtl import keras_compat
+from keras_mtl.training.weighting_callback import WeightingCallback
+
+
+class FitHooks(keras_compat.CheckpointExtras):
+    """Mixin of `MultiTaskModel` and the TFRS `MultiTaskRecommender`.
+
+    A class mixing it in sets `self._mtl_training_state` (a `TrainingState`) in
+    its `compile`; the mixin then gives it:
+
+    - `training_state` and `weighting` (None before `compile`);
+    - `fit` with the weighting strategy's epoch hook (`WeightingCallback`,
+      first, so checkpointing callbacks see its updates; DWA needs it);
+    - checkpoints (`tf.train.Checkpoint`, BackupAndRestore, `save_weights`)
+      that also hold the strategy's state (log-variances, GradNorm weights,
+      DWA history); SavedModel exports do not;
+    - `metrics`: the trackers of `TrainingState.reporting` (loss,
+      regularization_loss, `<task>_loss`, `weight_<task>`, auxiliary losses,
+      task metrics), then `framework_metrics()`.
+    """
+
+    _mtl_training_state = None
+
+    @property
+    def training_state(self):
+        """The `TrainingState` that `compile` built (None before)."""
+        return self._mtl_training_state
+
+    @property
+    def weighting(self):
+        """The weighting strategy given to `compile` (None before).
+
+        Kept out of Keras' layer tracking, so it adds nothing to `layers`,
+        `weights` or the model config; `.keras` files save its state through
+        this attribute and checkpoints through `checkpoint_extras`.
+        """
+        state = self.training_state
+        return None if state is None else state.weighting
+
+    def framework_metrics(self):
+        """Metrics the base class reports beside the trackers (none here)."""
+        return []
+
+    @property
+    def metrics(self):
+        state = self.training_state
+        own = [] if state is None else state.reporting.metrics
+        return own + self.framework_metrics()
+
+    def checkpoint_extras(self):
+        return {} if self.weighting is None else {"weighting": self.weighting}
+
+    def fit(self, *args, **kwargs):
+        """As `tf.keras.Model.fit`, with the weighting strategy's epoch hook."""
+        kwargs["callbacks"] = [WeightingCallback(self.weighting)] + list(
+            kwargs.get("callbacks") or []
+        )
+        return super().fit(*args, **kwargs)

@@ -1,0 +1,95 @@
+"""What `compile` decides and every training step reads."""
+
+from keras_mtl.losses import masked
+
+
+class TrainingState:
+    """The training configuration of a compiled multi-task model.
+
+    `MultiTaskModel.compile` (and `MultiTaskRecommender.compile`) build one;
+    the step functions of `keras_mtl.training.step` (`forward`, `total`,
+    `descend`, `update_metrics`) and the training procedures take it
+    explicitly, so nothing reads a model's private attributes. Read it from
+    `model.training_state`.
+
+    Attributes:
+        task_types: `{task: "binary" | "regression"}` of the trained tasks,
+            in the order the weighting strategy sees them.
+        task_names: the tasks, in that order.
+        loss_fns: `{task: (y_true, y_pred) -> per-row loss}`.
+        weighting: the `keras_mtl.weighting.WeightingStrategy`.
+        reporting: the `Reporting` trackers behind the logs.
+        optimizer: the optimizer of every variable outside the "shared"
+            group (all variables without groups).
+        shared_optimizer: the "shared" group's optimizer, or None.
+        shared_ids, last_shared_ids: ids of the shared variables (below the
+            last shared layer) and of that layer's weights (GradNorm's W).
+        with_representation: a callable `(x, training) -> (outputs, Z)` for
+            strategies that differentiate at the shared representation Z,
+            or None.
+        auxiliary_losses: the `AuxiliaryLoss` terms added to the total.
+        compile_args: the `loss` / `metrics` arguments, for compile configs.
+    """
+
+    def __init__(self, task_types, loss_fns, weighting, reporting, optimizer,
+                 shared_optimizer=None, shared_ids=frozenset(), last_shared_ids=frozenset(),
+                 with_representation=None, auxiliary_losses=(), compile_args=None):
+        self.task_types = dict(task_types)
+        self.task_names = tuple(self.task_types)
+        self.loss_fns = dict(loss_fns)
+        self.weighting = weighting
+        self.reporting = reporting
+        self.optimizer = optimizer
+        self.shared_optimizer = shared_optimizer
+        self.with_representation = with_representation
+        self.auxiliary_losses = tuple(auxiliary_losses)
+        self.compile_args = dict(compile_args or {})
+        self.set_shared(shared_ids, last_shared_ids)
+
+    def set_shared(self, shared_ids, last_shared_ids):
+        """Sets the shared variables (ids) and those of the last shared layer."""
+        self.shared_ids = frozenset(shared_ids)
+        self.last_shared_ids = frozenset(last_shared_ids)
+
+    def trained_variables(self, model):
+        """What the optimizers update: the model's and the strategy's trainable variables."""
+        return list(model.trainable_variables) + list(self.weighting.trainable_variables)
+
+    def is_shared(self, variable):
+        return id(variable) in self.shared_ids
+
+    def optimizer_of(self, variable):
+        """The optimizer of the group `variable` belongs to."""
+        if self.shared_optimizer is not None and self.is_shared(variable):
+            return self.shared_optimizer
+        return self.optimizer
+
+    def build_optimizers(self, variables):
+        """Builds each optimizer with exactly the variables it will update.
+
+        So `.keras` files and checkpoints restore optimizer slots one to one.
+        """
+        if self.shared_optimizer is not None:
+            shared = [v for v in variables if self.is_shared(v)]
+            if not shared:
+                raise ValueError(
+                    "optimizer groups need shared variables. Received a model "
+                    "without shared_layer (keras_mtl builders declare it)."
+                )
+            self.shared_optimizer.build(shared)
+            variables = [v for v in variables if not self.is_shared(v)]
+        self.optimizer.build(variables)
+
+    def apply_gradients(self, grads, variables, replicas=1):
+        """Applies `grads` per optimizer group, scaled by 1 / `replicas`."""
+        groups = {}
+        for grad, var in zip(grads, variables):
+            if grad is None:
+                continue
+            if replicas > 1:
+                grad = masked.scale_gradient(grad, 1.0 / replicas)
+            optimizer = self.optimizer_of(var)
+            groups.setdefault(id(optimizer), (optimizer, []))[1].append((grad, var))
+        for optimizer, pairs in groups.values():
+            optimizer.apply_gradients(pairs)
+
