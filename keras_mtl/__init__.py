@@ -5,9 +5,11 @@ Works on Keras 3 (TensorFlow's default) and on tf_keras 2
 """
 
 from keras_mtl import data
+from keras_mtl import evaluation
 from keras_mtl import export
 from keras_mtl import features
 from keras_mtl import layers
+from keras_mtl import losses
 from keras_mtl import models
 from keras_mtl import training
 from keras_mtl import weighting

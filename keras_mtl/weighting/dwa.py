@@ -41,23 +41,15 @@ class DWA(WeightingStrategy):
         self.temperature = float(temperature)
 
     def create_state(self):
-        num = len(self.task_names)
-        self.last_losses = self.add_weight(
-            name="last_losses", shape=(num,), initializer="zeros", trainable=False
-        )
-        self.previous_losses = self.add_weight(
-            name="previous_losses", shape=(num,), initializer="zeros", trainable=False
-        )
+        self.last_losses = self.add_task_vector("last_losses")
+        self.previous_losses = self.add_task_vector("previous_losses")
         self.epochs_seen = self.add_weight(
             name="epochs_seen", shape=(), initializer="zeros", trainable=False
         )
-        self.weights_vector = self.add_weight(
-            name="task_weights", shape=(num,), initializer="ones", trainable=False
-        )
+        self.weights_vector = self.add_task_vector("task_weights", initializer="ones")
 
     def task_weights(self, task_losses):
-        w = tf.convert_to_tensor(self.weights_vector)
-        return {task: w[i] for i, task in enumerate(self.task_names)}
+        return self.by_task(self.weights_vector)
 
     def on_epoch_end(self, epoch, logs):
         missing = [t for t in self.task_names if f"{t}_loss" not in (logs or {})]

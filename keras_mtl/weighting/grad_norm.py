@@ -44,17 +44,11 @@ class GradNorm(WeightingStrategy):
         self.min_weight = float(min_weight)
 
     def create_state(self):
-        num = len(self.task_names)
-        self.weights_vector = self.add_weight(
-            name="task_weights", shape=(num,), initializer="ones", trainable=True
-        )
-        self.initial_losses = self.add_weight(
-            name="initial_losses", shape=(num,), initializer="zeros", trainable=False
-        )
+        self.weights_vector = self.add_task_vector("task_weights", "ones", trainable=True)
+        self.initial_losses = self.add_task_vector("initial_losses")
 
     def task_weights(self, task_losses):
-        w = tf.convert_to_tensor(self.weights_vector)
-        return {task: w[i] for i, task in enumerate(self.task_names)}
+        return self.by_task(self.weights_vector)
 
     def gradient_norm_loss(self, losses, norms):
         """`(L_grad, G)` for a loss vector and the norms `||∇_W L_k||`."""

@@ -69,14 +69,10 @@ class MGDA(WeightingStrategy):
 
     def create_state(self):
         num = len(self.task_names)
-        self.alpha = self.add_weight(
-            name="alpha", shape=(num,), initializer=tf.keras.initializers.Constant(1.0 / num),
-            trainable=False,
-        )
+        self.alpha = self.add_task_vector("alpha", tf.keras.initializers.Constant(1.0 / num))
 
     def task_weights(self, task_losses):
-        alpha = tf.convert_to_tensor(self.alpha)
-        return {task: alpha[i] for i, task in enumerate(self.task_names)}
+        return self.by_task(self.alpha)
 
     def gradients(self, tape, total, weights, task_losses, variables, context):
         z = context.representation
@@ -96,7 +92,7 @@ class MGDA(WeightingStrategy):
             tape, losses, variables, context,
             lambda shared: tape.gradient(losses, shared, output_gradients=tf.unstack(alpha)),
         )
-        weights = {t: alpha[i] for i, t in enumerate(self.task_names)}
+        weights = self.by_task(alpha)
         total = weighting_strategy.weighted_sum(weights, task_losses)
         if context.extra_loss is not None:
             total += context.extra_loss

@@ -52,6 +52,16 @@ class WeightingStrategy(tf.keras.layers.Layer):
     def create_state(self):
         """Creates the strategy's variables (`task_names` is set by then)."""
 
+    def add_task_vector(self, name, initializer="zeros", trainable=False):
+        """A `(num_tasks,)` state variable, entry k for task k (call in `create_state`)."""
+        return self.add_weight(name=name, shape=(len(self.task_names),),
+                               initializer=initializer, trainable=trainable)
+
+    def by_task(self, vector):
+        """`{task: vector[k]}` for a `(num_tasks,)` vector, in the strategy's task order."""
+        vector = tf.convert_to_tensor(vector)
+        return {task: vector[i] for i, task in enumerate(self.task_names)}
+
     def task_weights(self, task_losses):
         """Returns `{task: scalar weight}` for these losses."""
         raise NotImplementedError(
