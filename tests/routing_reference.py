@@ -112,3 +112,32 @@ def cross_stitch(alpha, columns):
     return np.stack(
         [sum(alpha[k, j] * columns[:, j] for j in range(tasks)) for k in range(tasks)], axis=1
     )
+
+
+def redraw_specific_experts(level, task, seed=3):
+    """Draws new values for every weight of `task`'s specific experts on one
+    `PLELayer` (the other experts and the gates keep theirs)."""
+    rng = np.random.default_rng(seed)
+    first = sum(level.num_specific_experts[:task])
+    own = list(range(first, first + level.num_specific_experts[task]))
+    if level.first_level:
+        fused = level.expert_layers[0]
+        for depth, units in enumerate(level.expert_units):
+            kernel, bias = fused.kernels[depth].numpy(), fused.biases[depth].numpy()
+            for e in own:
+                if depth == 0:
+                    cols = slice(e * units, (e + 1) * units)
+                    kernel[:, cols] = rng.normal(size=kernel[:, cols].shape)
+                    bias[cols] = rng.normal(size=units)
+                else:
+                    kernel[e], bias[e] = rng.normal(size=kernel[e].shape), rng.normal(size=units)
+            fused.kernels[depth].assign(kernel)
+            fused.biases[depth].assign(bias)
+    else:
+        for layer in level.expert_layers:
+            kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
+            for e in own:
+                kernel[e] = rng.normal(size=kernel[e].shape)
+                bias[e] = rng.normal(size=bias[e].shape)
+            layer.kernel.assign(kernel)
+            layer.bias.assign(bias)

@@ -34,10 +34,13 @@ from keras_mtl.training.weighting_callback import WeightingCallback
 MOVED_MODULES = {
     "auxiliary_loss": "keras_mtl.losses.auxiliary_loss",
     "behavior_calibrator": "keras_mtl.losses.behavior_calibrator",
+    "domain_evaluation": "keras_mtl.evaluation.domain_evaluation",
     "focal_loss": "keras_mtl.losses.focal_loss",
     "losses": "keras_mtl.losses.masked",
     "mamdr": "keras_mtl.training.procedures.mamdr",
     "meta_learning_step": "keras_mtl.training.procedures.meta_learning_step",
+    "roc_auc": "keras_mtl.evaluation.roc_auc",
+    "task_metrics": "keras_mtl.evaluation.task_metrics",
     "training_procedure": "keras_mtl.training.procedures.training_procedure",
 }
 for _old, _new in MOVED_MODULES.items():

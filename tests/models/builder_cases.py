@@ -1,4 +1,8 @@
-"""Small data and feature specs covering every encoding, shared by model tests."""
+"""Small data, feature specs covering every encoding and one tiny case per builder.
+
+Shared by the model, weighting, training and export tests: they run every
+builder of `BUILDERS`, which follows `keras_mtl.models.__all__`.
+"""
 
 import numpy as np
 import pandas as pd
@@ -53,75 +57,88 @@ def features(df):
     return keras_mtl.features.adapt(specs, df)
 
 
-def build(builder, feats):
-    """A tiny model of each builder, and the label columns it trains on."""
-    if builder is keras_mtl.ESMM:
-        return builder(feats, tower_units=(8, 4)), ["ctr", "ctcvr"]
-    if builder in FUNNEL:
-        kwargs, labels = FUNNEL[builder]
-        return builder(feats, **kwargs), labels
-    kwargs = {"task_names": ("ctr", "cvr"), "tower_units": (4,)}
-    if builder is keras_mtl.SharedBottom:
-        kwargs["bottom_units"] = (8,)
-    elif builder in ROUTING:
-        kwargs.update(ROUTING[builder])
-    elif builder in MULTI_DOMAIN:
-        kwargs.update(domain_feature="domain", star_units=(8,), auxiliary_units=(4,))
-    else:
-        kwargs.update(num_experts=3, expert_units=(8, 6))
-    return builder(feats, **kwargs), ["ctr", "cvr"]
-
-
-def build_replicable(builder, feats):
-    """`build`, but MetaHeac with its plain step: MetaLearningStep runs on one
-    replica only (it refuses tf.distribute strategies with several)."""
-    if builder is keras_mtl.MetaHeac:
-        kwargs, labels = FUNNEL[builder]
-        return builder(feats, meta_learning=False, **kwargs), labels
-    return build(builder, feats)
-
-
-def SNR_avg(features, **kwargs):
-    """SNR with the SNR-Avg connections (the builder's other variant)."""
-    return keras_mtl.SNR(features, variant="avg", **kwargs)
-
-
-#: Tiny sizes of the expert-routing builders (CGC/PLE, SNR, Cross-Stitch).
-ROUTING = {
-    keras_mtl.CGC: {"num_specific_experts": 2, "num_shared_experts": 1,
-                    "expert_units": (8, 6)},
-    keras_mtl.PLE: {"num_levels": 2, "num_specific_experts": 1, "num_shared_experts": 2,
-                    "expert_units": (8, 6)},
-    keras_mtl.SNR: {"num_subnetworks": 3, "subnetwork_units": (8, 6)},
-    SNR_avg: {"num_subnetworks": (3, 2), "subnetwork_units": (8, 6)},
-    keras_mtl.CrossStitch: {"column_units": (8, 6)},
+#: Tiny keyword arguments of every builder of keras_mtl.models.__all__: a new
+#: builder is tested everywhere (every test over BUILDERS) once it has its line.
+TINY = {
+    "AITM": dict(task_names=("ctr", "cvr"), tower_units=(6,), attention_units=4),
+    "CGC": dict(num_specific_experts=2, num_shared_experts=1, expert_units=(8, 6),
+                tower_units=(4,)),
+    "CrossStitch": dict(column_units=(8, 6), tower_units=(4,)),
+    "ESM2": dict(tower_units=(4,)),
+    "ESMM": dict(tower_units=(8, 4)),
+    "MetaHeac": dict(num_experts=3, expert_units=(8, 6), critic_units=(4,)),
+    "MMoE": dict(num_experts=3, expert_units=(8, 6), tower_units=(4,)),
+    "OMoE": dict(num_experts=3, expert_units=(8, 6), tower_units=(4,)),
+    "PLE": dict(num_levels=2, num_specific_experts=1, num_shared_experts=2,
+                expert_units=(8, 6), tower_units=(4,)),
+    "SharedBottom": dict(bottom_units=(8,), tower_units=(4,)),
+    "SNR": dict(num_subnetworks=3, subnetwork_units=(8, 6), tower_units=(4,)),
+    "STAR": dict(task_names=("ctr", "cvr"), domain_feature="domain", star_units=(8,),
+                 auxiliary_units=(4,), tower_units=(4,)),
 }
 
-
-def STAR_add(features, **kwargs):
-    """STAR whose shared and domain networks add their outputs (logits)."""
-    return keras_mtl.STAR(features, combine="add", **kwargs)
-
-
-#: Multi-domain builders (routed by the "domain" column).
-MULTI_DOMAIN = (keras_mtl.STAR, STAR_add)
-
-#: Funnel builders (AITM, ESM², MetaHeac): tiny sizes and trained labels.
-FUNNEL = {
-    keras_mtl.AITM: ({"task_names": ("ctr", "cvr"), "tower_units": (6,),
-                      "attention_units": 4}, ["ctr", "cvr"]),
-    keras_mtl.ESM2: ({"tower_units": (4,)}, ["ctr", "ctavr", "ctcvr"]),
-    keras_mtl.MetaHeac: ({"task_names": ("ctr", "cvr"), "num_experts": 3,
-                          "expert_units": (8, 6), "critic_units": (4,)}, ["ctr", "cvr"]),
+#: Other arguments of a builder that every test also runs: name: (builder,
+#: arguments over its TINY ones).
+VARIANTS = {
+    "SNR_avg": ("SNR", dict(variant="avg", num_subnetworks=(3, 2))),  # SNR-Avg connections
+    "STAR_add": ("STAR", dict(combine="add")),  # shared and domain networks add their outputs
 }
+
+#: Label columns of the builders that do not train on ctr and cvr.
+TRAINED = {"ESMM": ["ctr", "ctcvr"], "ESM2": ["ctr", "ctavr", "ctcvr"]}
 
 #: Sorted output names of the builders whose outputs are not their tasks.
 OUTPUTS = {
-    keras_mtl.ESMM: ["ctcvr", "ctr", "cvr"],
-    keras_mtl.ESM2: ["ctavr", "ctcvr", "ctr", "cvr", "p_action", "p_buy_after_action",
-                     "p_buy_after_other"],
+    "ESMM": ["ctcvr", "ctr", "cvr"],
+    "ESM2": ["ctavr", "ctcvr", "ctr", "cvr", "p_action", "p_buy_after_action",
+             "p_buy_after_other"],
 }
 
-BUILDERS = [keras_mtl.SharedBottom, keras_mtl.OMoE, keras_mtl.MMoE, keras_mtl.ESMM,
-            *ROUTING, *MULTI_DOMAIN]
-BUILDERS += list(FUNNEL)
+#: Arguments a builder needs to train on several replicas: MetaLearningStep
+#: runs on one replica only (it refuses tf.distribute strategies with several).
+REPLICABLE = {"MetaHeac": dict(meta_learning=False)}
+
+
+def _variant(name, base):
+    """A builder named `name` for test ids: `base` with its VARIANTS arguments."""
+    builder = getattr(keras_mtl.models, base)
+
+    def variant(features, **kwargs):
+        return builder(features, **{**VARIANTS[name][1], **kwargs})
+
+    variant.__name__ = variant.__qualname__ = name
+    variant.__doc__ = f"{base} with {VARIANTS[name][1]}."
+    return variant
+
+
+#: Every builder of keras_mtl.models.__all__, each followed by its variants.
+BUILDERS = []
+for _name in keras_mtl.models.__all__:
+    BUILDERS.append(getattr(keras_mtl.models, _name))
+    BUILDERS += [_variant(v, _name) for v, (base, _) in VARIANTS.items() if base == _name]
+
+
+def base_name(builder):
+    """The keras_mtl.models name of a builder of BUILDERS (a variant's builder)."""
+    return VARIANTS.get(builder.__name__, (builder.__name__,))[0]
+
+
+def build(builder, feats, **options):
+    """A tiny model of a builder of BUILDERS, and the label columns it trains on.
+
+    `options` go to the builder over its TINY (and VARIANTS) arguments.
+    """
+    name = base_name(builder)
+    if name not in TINY:
+        raise KeyError(
+            f"keras_mtl.models.{name} has no tiny test case: add one line to TINY in "
+            "tests/models/builder_cases.py"
+        )
+    kwargs = {**TINY[name], **VARIANTS.get(builder.__name__, (name, {}))[1], **options}
+    labels = list(TRAINED.get(name, ["ctr", "cvr"]))
+    return getattr(keras_mtl.models, name)(feats, **kwargs), labels
+
+
+def build_replicable(builder, feats):
+    """`build` with the REPLICABLE arguments (MetaHeac with its plain step)."""
+    return build(builder, feats, **REPLICABLE.get(base_name(builder), {}))

@@ -38,7 +38,7 @@ def _assert_outputs_equal(a, b, atol=1e-6):
 @pytest.mark.parametrize("builder", builder_cases.BUILDERS, ids=IDS)
 def test_outputs_named_by_task_and_trained_tasks(builder, data):
     model, labels, history = _trained(builder, data)
-    expected = builder_cases.OUTPUTS.get(builder, ["ctr", "cvr"])
+    expected = builder_cases.OUTPUTS.get(builder_cases.base_name(builder), ["ctr", "cvr"])
     predictions = model.predict(data[2], verbose=0)
     assert sorted(predictions) == expected
     for values in predictions.values():
@@ -84,6 +84,26 @@ def test_keras_file_reload_predicts_and_trains_on(builder, data, tmp_path):
     for task in labels:
         assert logs[f"{task}_loss"] == pytest.approx(expected[f"{task}_loss"], rel=1e-5)
     loaded.fit(ds, epochs=1, verbose=0)
+
+
+def test_every_builder_has_one_tiny_case():
+    missing = [name for name in keras_mtl.models.__all__ if name not in builder_cases.TINY]
+    assert not missing, (
+        f"keras_mtl.models {missing} have no tiny test case: add one line each to TINY in "
+        "tests/models/builder_cases.py"
+    )
+    stale = sorted(set(builder_cases.TINY) - set(keras_mtl.models.__all__))
+    stale += [variant for variant, (base, _) in builder_cases.VARIANTS.items()
+              if base not in builder_cases.TINY]
+    assert not stale, f"test cases of no builder in keras_mtl.models.__all__: {stale}"
+    names = [builder.__name__ for builder in builder_cases.BUILDERS]
+    assert sorted(names) == sorted([*keras_mtl.models.__all__, *builder_cases.VARIANTS])
+
+
+def test_a_builder_without_a_tiny_case_fails_clearly(data, monkeypatch):
+    monkeypatch.delitem(builder_cases.TINY, "MMoE")
+    with pytest.raises(KeyError, match="add one line to TINY"):
+        builder_cases.build(keras_mtl.MMoE, data[1])
 
 
 def test_two_experts_start_different(data):

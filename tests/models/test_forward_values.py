@@ -5,22 +5,12 @@ import pytest
 import tensorflow as tf
 
 import keras_mtl
+from tests.routing_reference import relu
+from tests.routing_reference import sigmoid
+from tests.routing_reference import softmax
 
 X = np.random.RandomState(7).normal(size=(5, 3)).astype("float32")
 FEATURES = [keras_mtl.DenseFeat("x", dimension=3)]  # x is the bottom input itself
-
-
-def relu(z):
-    return np.maximum(z, 0.0)
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def softmax(z):
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def mlp(model, name, h):

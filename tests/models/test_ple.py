@@ -63,57 +63,31 @@ def test_shared_gate_on_every_level_but_the_last():
     assert model.shared_layer == "extraction_3"
 
 
-def _redraw_specific_experts(level, task, seed=3):
-    """New values for every weight of `task`'s specific experts on one level."""
-    rng = np.random.default_rng(seed)
-    first = sum(level.num_specific_experts[:task])
-    own = list(range(first, first + level.num_specific_experts[task]))
-    if level.first_level:
-        fused = level.expert_layers[0]
-        for depth, units in enumerate(level.expert_units):
-            kernel, bias = fused.kernels[depth].numpy(), fused.biases[depth].numpy()
-            for e in own:
-                if depth == 0:
-                    cols = slice(e * units, (e + 1) * units)
-                    kernel[:, cols] = rng.normal(size=kernel[:, cols].shape)
-                    bias[cols] = rng.normal(size=units)
-                else:
-                    kernel[e], bias[e] = rng.normal(size=kernel[e].shape), rng.normal(size=units)
-            fused.kernels[depth].assign(kernel)
-            fused.biases[depth].assign(bias)
-    else:
-        for layer in level.expert_layers:
-            kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
-            for e in own:
-                kernel[e] = rng.normal(size=kernel[e].shape)
-                bias[e] = rng.normal(size=bias[e].shape)
-            layer.kernel.assign(kernel)
-            layer.bias.assign(bias)
+def _redraw_moves_only_task_b(model, level):
+    """Redraws task b's specific experts on `level`; asserts that only b's
+    output changes and returns the new outputs."""
+    before = _predict(model)
+    ref.redraw_specific_experts(model.get_layer(level), task=1)
+    after = _predict(model)
+    np.testing.assert_array_equal(after["a"], before["a"])
+    np.testing.assert_array_equal(after["c"], before["c"])
+    assert not np.allclose(after["b"], before["b"])
+    return after
 
 
 def test_cgc_task_output_does_not_change_with_another_tasks_experts():
     model = keras_mtl.CGC(FEATURES, task_names=TASKS, num_specific_experts=2,
                           expert_units=(5, 4), tower_units=(3,))
-    before = _predict(model)
-    _redraw_specific_experts(model.get_layer("extraction_1"), task=1)
-    after = _predict(model)
-    np.testing.assert_array_equal(after["a"], before["a"])
-    np.testing.assert_array_equal(after["c"], before["c"])
-    assert not np.allclose(after["b"], before["b"])
+    _redraw_moves_only_task_b(model, "extraction_1")
 
 
 def test_ple_routes_other_tasks_experts_only_through_the_shared_gate():
     model = keras_mtl.PLE(FEATURES, task_names=TASKS, num_levels=2, expert_units=(5, 4),
                           tower_units=(3,))
-    before = _predict(model)
     # last level: task b's experts reach task b only
-    _redraw_specific_experts(model.get_layer("extraction_2"), task=1)
-    after = _predict(model)
-    np.testing.assert_array_equal(after["a"], before["a"])
-    np.testing.assert_array_equal(after["c"], before["c"])
-    assert not np.allclose(after["b"], before["b"])
+    after = _redraw_moves_only_task_b(model, "extraction_2")
     # first level: task b's experts reach every task, through the shared gate
-    _redraw_specific_experts(model.get_layer("extraction_1"), task=1)
+    ref.redraw_specific_experts(model.get_layer("extraction_1"), task=1)
     moved = _predict(model)
     assert not np.allclose(moved["a"], after["a"])
     assert not np.allclose(moved["c"], after["c"])

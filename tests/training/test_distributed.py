@@ -8,7 +8,11 @@ import textwrap
 
 import pytest
 
+from tests.weighting import strategy_cases
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LOSS_ONLY = [name for name in strategy_cases.NAMES if strategy_cases.loss_only(name)]
+GRADIENT = [name for name in strategy_cases.NAMES if not strategy_cases.loss_only(name)]
 
 SCRIPT = textwrap.dedent(
     """
@@ -20,7 +24,7 @@ SCRIPT = textwrap.dedent(
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras_mtl
-    from keras_mtl import weighting
+    from tests.weighting import strategy_cases
     from tests.weighting import toy
 
     # labels unevenly missing: the first half of the batch (replica 0) has one
@@ -36,12 +40,13 @@ SCRIPT = textwrap.dedent(
     # one MirroredStrategy for the process: several would share collective keys
     MIRRORED = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 
-    def train(strategy_cls, initial, distribute):
+    def train(name, initial, distribute):
         scope = MIRRORED if distribute else tf.distribute.get_strategy()
         with scope.scope():
             model = toy.model(("binary", "regression"))
             model.set_weights(initial)
-            model.compile(optimizer=tf.keras.optimizers.SGD(0.5), weighting=strategy_cls())
+            model.compile(optimizer=tf.keras.optimizers.SGD(0.5),
+                          weighting=strategy_cases.make(name))
         history = model.fit(data(), epochs=2, verbose=0).history
         state = [w.numpy().tolist() for w in model.weighting.weights]
         return [w.tolist() for w in model.get_weights()], history, state
@@ -49,11 +54,10 @@ SCRIPT = textwrap.dedent(
     tf.keras.utils.set_random_seed(0)
     initial = toy.model(("binary", "regression")).get_weights()
     results = {"replicas": len(tf.config.list_logical_devices("CPU"))}
-    for cls in (weighting.FixedWeights, weighting.UncertaintyWeighting, weighting.GradNorm,
-                weighting.DWA, weighting.PCGrad, weighting.MGDA):
-        single = train(cls, initial, False)
-        mirrored = train(cls, initial, True)
-        results[cls.__name__] = {"single": single, "mirrored": mirrored}
+    for name in strategy_cases.NAMES:
+        single = train(name, initial, False)
+        mirrored = train(name, initial, True)
+        results[name] = {"single": single, "mirrored": mirrored}
     # epoch losses over uneven batches (3, 3, 2 rows, split over the replicas)
     def evaluate(distribute):
         scope = MIRRORED if distribute else tf.distribute.get_strategy()
@@ -87,8 +91,7 @@ SCRIPT = textwrap.dedent(
     refusals = {}
     with MIRRORED.scope():
         star, _ = builder_cases.build(keras_mtl.STAR, feats)
-        kwargs, labels = builder_cases.FUNNEL[keras_mtl.MetaHeac]
-        meta = keras_mtl.MetaHeac(feats, **kwargs)
+        meta, labels = builder_cases.build(keras_mtl.MetaHeac, feats)
         try:
             meta.compile(optimizer="adam")
             meta.fit(keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=32), verbose=0)
@@ -129,7 +132,7 @@ def test_uneven_batches_report_the_same_epoch_losses_as_one_device(results):
         assert mirrored[key] == pytest.approx(single[key], rel=1e-5), key
 
 
-@pytest.mark.parametrize("name", ["FixedWeights", "UncertaintyWeighting", "DWA"])
+@pytest.mark.parametrize("name", LOSS_ONLY)
 def test_loss_only_strategies_match_single_device_exactly(results, name):
     """Global-batch loss scaling: uneven label counts per replica change nothing."""
     assert results["replicas"] == 2
@@ -140,7 +143,7 @@ def test_loss_only_strategies_match_single_device_exactly(results, name):
         _close(single[1][key], mirrored[1][key], 1e-5)
 
 
-@pytest.mark.parametrize("name", ["GradNorm", "PCGrad", "MGDA"])
+@pytest.mark.parametrize("name", GRADIENT)
 def test_gradient_strategies_train_under_mirrored_strategy(results, name):
     import numpy as np
 

@@ -153,6 +153,8 @@ def test_regularization_is_added_to_total():
     loss_a, loss_b, _, _, _ = by_hand()
     expected = loss_a + loss_b + 0.1 * float((W_A**2).sum())
     assert logs["loss"] == pytest.approx(expected, rel=1e-5)
+    assert logs["regularization_loss"] == pytest.approx(0.1 * float((W_A**2).sum()), rel=1e-5)
+    assert linear_model().compile(optimizer="sgd") is None
 
 
 def test_per_task_loss_and_extra_metrics():

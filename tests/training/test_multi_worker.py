@@ -10,8 +10,13 @@ import textwrap
 import numpy as np
 import pytest
 
+import keras_mtl
+from tests.models import builder_cases
+from tests.weighting import strategy_cases
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-STRATEGIES = ("FixedWeights", "UncertaintyWeighting", "GradNorm", "DWA", "PCGrad", "MGDA")
+STRATEGIES = strategy_cases.NAMES
+BUILDER_NAMES = [builder.__name__ for builder in builder_cases.BUILDERS]
 
 WORKER = textwrap.dedent(
     """
@@ -21,8 +26,8 @@ WORKER = textwrap.dedent(
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     import keras_mtl
-    from keras_mtl import weighting
     from tests.models import builder_cases
+    from tests.weighting import strategy_cases
 
     out_dir = sys.argv[1]
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
@@ -38,7 +43,7 @@ WORKER = textwrap.dedent(
         with strategy.scope():
             model, labels = builder_cases.build_replicable(builder, feats)
             model.compile(optimizer=tf.keras.optimizers.Adam(0.01),
-                          weighting=getattr(weighting, name)())
+                          weighting=strategy_cases.make(name))
         ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=16,
                                           drop_remainder=True)
         history = model.fit(ds, epochs=epochs, verbose=0).history
@@ -105,18 +110,13 @@ def test_workers_end_with_equal_variables_and_finite_losses(workers, name):
         assert loss[1] < loss[0]  # fixed seed: it trains
 
 
-BUILDER_NAMES = [
-    "SharedBottom", "OMoE", "MMoE", "ESMM", "CGC", "PLE", "SNR", "SNR_avg", "CrossStitch",
-    "STAR", "STAR_add", "AITM", "ESM2", "MetaHeac",
-]
-
-
 @pytest.mark.parametrize("name", BUILDER_NAMES)
 def test_every_builder_trains_in_lockstep_on_two_workers(workers, name):
     _lockstep_losses(workers, name, epochs=1, min_variables=3)
 
 
-def test_builder_names_cover_every_builder():
-    from tests.models import builder_cases
-
-    assert [builder.__name__ for builder in builder_cases.BUILDERS] == BUILDER_NAMES
+def test_workers_ran_every_strategy_and_every_builder(workers):
+    ran = sorted(path.name[: -len("_0.npz")] for path in workers.glob("*_0.npz"))
+    assert ran == sorted([*STRATEGIES, *BUILDER_NAMES])
+    assert set(keras_mtl.models.__all__) <= set(BUILDER_NAMES)
+    assert set(keras_mtl.weighting.__all__) - {"WeightingStrategy"} == set(STRATEGIES)
