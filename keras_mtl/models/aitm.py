@@ -7,20 +7,9 @@ from keras_mtl.models import _builder
 from keras_mtl.training.behavior_calibrator import BehaviorCalibrator
 
 
-def AITM(
-    features,
-    task_names=("ctr", "ctcvr"),
-    tower_units=(64, 32),
-    attention_units=32,
-    transfer_units=(),
-    head_units=(),
-    calibrator_alpha=0.6,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    name="aitm",
-):
+def AITM(features, task_names=("ctr", "ctcvr"), tower_units=(64, 32), attention_units=32,
+         transfer_units=(), head_units=(), calibrator_alpha=0.6, activation="relu",
+         dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0, name="aitm"):
     """Builds AITM: each funnel step fuses what the step before transfers.
 
     Tasks are steps of a funnel in order (impression → click → ... →

@@ -3,22 +3,10 @@
 from keras_mtl.models.ple import PLE
 
 
-def CGC(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    num_specific_experts=1,
-    num_shared_experts=1,
-    expert_units=(256, 128),
-    gate_units=(),
-    tower_units=(64,),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="cgc",
-):
+def CGC(features, task_names=("ctr", "cvr"), task_types=None, num_specific_experts=1,
+        num_shared_experts=1, expert_units=(256, 128), gate_units=(), tower_units=(64,),
+        activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0,
+        task_dependencies=None, name="cgc"):
     """Builds CGC: `y_k = tower_k(Σ_i softmax(g_k(x))_i · e_i)` over task k's
     own experts and the shared experts only.
 
@@ -29,19 +17,11 @@ def CGC(
     shared gate).
 
     Args:
-        features: SparseFeat / VarLenSparseFeat / DenseFeat specs (adapted).
-        task_names: one output per task, named after it.
-        task_types: "binary" / "regression" per task; default all binary.
-        num_specific_experts: experts per task (one int, or one per task).
-        num_shared_experts: shared experts.
-        expert_units: widths of every expert's layers.
-        gate_units: hidden widths of every gate before its softmax.
-        tower_units: widths of every task tower (may be empty).
-        activation, dropout, l2_reg, l2_reg_embedding, task_dependencies,
-            name: as in `SharedBottom`.
+        Same as `PLE`, which this is with `num_levels=1`.
 
     Returns:
-        A `MultiTaskModel` with outputs `{task: (batch, 1)}`.
+        A `MultiTaskModel` with outputs `{task: (batch, 1)}`. Its shared layer
+        is `extraction_1`.
 
     Example:
     >>> feats = [SparseFeat("item", vocabulary_size=10), DenseFeat("price")]
@@ -54,20 +34,9 @@ def CGC(
         Tang et al., "Progressive Layered Extraction (PLE): A Novel Multi-Task
         Learning (MTL) Model for Personalized Recommendations", RecSys 2020.
     """
-    return PLE(
-        features,
-        task_names=task_names,
-        task_types=task_types,
-        num_levels=1,
-        num_specific_experts=num_specific_experts,
-        num_shared_experts=num_shared_experts,
-        expert_units=expert_units,
-        gate_units=gate_units,
-        tower_units=tower_units,
-        activation=activation,
-        dropout=dropout,
-        l2_reg=l2_reg,
-        l2_reg_embedding=l2_reg_embedding,
-        task_dependencies=task_dependencies,
-        name=name,
-    )
+    return PLE(features, task_names=task_names, task_types=task_types, num_levels=1,
+               num_specific_experts=num_specific_experts,
+               num_shared_experts=num_shared_experts, expert_units=expert_units,
+               gate_units=gate_units, tower_units=tower_units, activation=activation,
+               dropout=dropout, l2_reg=l2_reg, l2_reg_embedding=l2_reg_embedding,
+               task_dependencies=task_dependencies, name=name)

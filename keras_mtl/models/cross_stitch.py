@@ -7,20 +7,9 @@ from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
 
 
-def CrossStitch(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    column_units=(256, 128),
-    tower_units=(64,),
-    self_weight=0.9,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="cross_stitch",
-):
+def CrossStitch(features, task_names=("ctr", "cvr"), task_types=None, column_units=(256, 128),
+                tower_units=(64,), self_weight=0.9, activation="relu", dropout=0.0, l2_reg=0.0,
+                l2_reg_embedding=0.0, task_dependencies=None, name="cross_stitch"):
     """Builds Cross-Stitch: T MLP columns, mixed after each hidden layer.
 
     Column k is task k's MLP over x. After hidden layer l the T activations
@@ -56,25 +45,20 @@ def CrossStitch(
         Misra et al., "Cross-stitch Networks for Multi-task Learning",
         CVPR 2016.
     """
-    task_names, task_types = _builder.task_list(task_names, task_types, min_tasks=2)
-    task_dependencies = _builder.dependencies(task_names, task_dependencies)
+    towers = _builder.tower_args(task_names, task_types, task_dependencies, tower_units,
+                                 activation, dropout, l2_reg, min_tasks=2)
     column_units = _builder.widths("column_units", column_units, allow_empty=False)
-    tower_units = _builder.widths("tower_units", tower_units)
-    kernel_reg = _builder.regularizer(l2_reg)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
-    num_tasks = len(task_names)
+    num_tasks = len(towers.task_names)
+    columns = dict(activation=activation, dropout=dropout,
+                   kernel_regularizer=towers.kernel_reg)
     h = x
     for level, units in enumerate(column_units, start=1):
         if level == 1:  # every column reads x
-            layer = ExpertLayer(num_tasks, (units,), activation=activation, dropout=dropout,
-                                kernel_regularizer=kernel_reg, name="columns_1")
+            layer = ExpertLayer(num_tasks, (units,), name="columns_1", **columns)
         else:  # column k reads its own mixture
-            layer = BranchDense(units, activation=activation, dropout=dropout,
-                                kernel_regularizer=kernel_reg, name=f"columns_{level}")
+            layer = BranchDense(units, name=f"columns_{level}", **columns)
         h = layer(h)  # (B, T, units)
         h = CrossStitchUnit(self_weight, name=f"cross_stitch_{level}")(h)  # (B, T, units)
-    task_outputs = TaskSplit(num_tasks, name="task_split")(h)
-    outputs = _builder.towers(dict(zip(task_names, task_outputs)), task_names, task_types,
-                              tower_units, activation, dropout, kernel_reg,
-                              task_dependencies)
-    return _builder.model(inputs, outputs, task_names, task_types, name, h)
+    task_outputs = TaskSplit(num_tasks, name="task_split")(h)  # T × (B, units)
+    return _builder.tower_model(inputs, task_outputs, towers, name, h)

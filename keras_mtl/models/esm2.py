@@ -2,23 +2,13 @@
 
 import tensorflow as tf
 
-from keras_mtl.layers.mlp import MLP
-from keras_mtl.layers.task_head import TaskHead
 from keras_mtl.models import _builder
 
 
-def ESM2(
-    features,
-    task_names=("ctr", "ctavr", "ctcvr"),
-    conditional_names=("p_action", "p_buy_after_action", "p_buy_after_other"),
-    cvr_name="cvr",
-    tower_units=(64, 32),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    name="esm2",
-):
+def ESM2(features, task_names=("ctr", "ctavr", "ctcvr"),
+         conditional_names=("p_action", "p_buy_after_action", "p_buy_after_other"),
+         cvr_name="cvr", tower_units=(64, 32), activation="relu", dropout=0.0, l2_reg=0.0,
+         l2_reg_embedding=0.0, name="esm2"):
     """Builds ESM²: impression → click → D-action / O-action → purchase.
 
     A D-action (cart, wish list) or an O-action (any other click) follows a
@@ -75,9 +65,8 @@ def ESM2(
     p_action, p_buy_action, p_buy_other = conditional_names
     outputs = {}
     for output in (ctr,) + conditional_names:
-        h = MLP(tower_units, activation=activation, dropout=dropout,
-                kernel_regularizer=kernel_reg, name=f"tower_{output}")(x)
-        outputs[output] = TaskHead("binary", kernel_regularizer=kernel_reg, name=output)(h)
+        outputs[output] = _builder.tower_head(x, output, "binary", tower_units, activation,
+                                              dropout, kernel_reg)
     layers = tf.keras.layers
     outputs[ctavr] = layers.Multiply(name=ctavr)([outputs[ctr], outputs[p_action]])
     gap = layers.Subtract(name="buy_gap")([outputs[p_buy_action], outputs[p_buy_other]])

@@ -2,22 +2,11 @@
 
 import tensorflow as tf
 
-from keras_mtl.layers.mlp import MLP
-from keras_mtl.layers.task_head import TaskHead
 from keras_mtl.models import _builder
 
 
-def ESMM(
-    features,
-    task_names=("ctr", "cvr"),
-    ctcvr_name="ctcvr",
-    tower_units=(256, 128, 64),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    name="esmm",
-):
+def ESMM(features, task_names=("ctr", "cvr"), ctcvr_name="ctcvr", tower_units=(256, 128, 64),
+         activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0, name="esmm"):
     """Builds ESMM: `pCTCVR = pCTR · pCVR` over shared embeddings.
 
     Two towers read the shared embedding input: `pCTR = tower_ctr(x)` and
@@ -60,14 +49,8 @@ def ESMM(
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     outputs = {}
     for task in (ctr, cvr):
-        h = MLP(
-            tower_units,
-            activation=activation,
-            dropout=dropout,
-            kernel_regularizer=kernel_reg,
-            name=f"tower_{task}",
-        )(x)
-        outputs[task] = TaskHead("binary", kernel_regularizer=kernel_reg, name=task)(h)
+        outputs[task] = _builder.tower_head(x, task, "binary", tower_units, activation,
+                                            dropout, kernel_reg)
     outputs[ctcvr_name] = tf.keras.layers.Multiply(name=ctcvr_name)(
         [outputs[ctr], outputs[cvr]]
     )

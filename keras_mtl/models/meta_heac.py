@@ -9,24 +9,11 @@ from keras_mtl.models import _builder
 from keras_mtl.training.meta_learning_step import MetaLearningStep
 
 
-def MetaHeac(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    num_experts=4,
-    expert_units=(64,),
-    num_critics=3,
-    critic_units=(32,),
-    task_embedding_dim=8,
-    meta_learning=True,
-    inner_learning_rate=0.01,
-    support_fraction=0.5,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    name="metaheac",
-):
+def MetaHeac(features, task_names=("ctr", "cvr"), task_types=None, num_experts=4,
+             expert_units=(64,), num_critics=3, critic_units=(32,), task_embedding_dim=8,
+             meta_learning=True, inner_learning_rate=0.01, support_fraction=0.5,
+             activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0,
+             name="metaheac"):
     """Builds MetaHeac: shared experts and critics mixed per task, meta-trained.
 
     Shared experts (an `ExpertLayer`) read the shared embeddings x. A

@@ -1,25 +1,12 @@
 """MMoE: multi-gate mixture of experts."""
 
-from keras_mtl.layers.expert_layer import ExpertLayer
-from keras_mtl.layers.gate_layer import GateLayer
-from keras_mtl.models import _builder
+from keras_mtl.models._mixture_of_experts import mixture_of_experts
 
 
-def MMoE(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    num_experts=8,
-    expert_units=(256, 128),
-    gate_units=(),
-    tower_units=(64,),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="mmoe",
-):
+def MMoE(features, task_names=("ctr", "cvr"), task_types=None, num_experts=8,
+         expert_units=(256, 128), gate_units=(), tower_units=(64,), activation="relu",
+         dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0, task_dependencies=None,
+         name="mmoe"):
     """Builds MMoE: `y_k = tower_k(Σ_i softmax(g_k(x))_i · f_i(x))`.
 
     Experts `f_i` are identical MLPs with independent initialisation, computed
@@ -51,32 +38,8 @@ def MMoE(
         Ma et al., "Modeling Task Relationships in Multi-task Learning with
         Multi-gate Mixture-of-Experts", KDD 2018.
     """
-    task_names, task_types = _builder.task_list(task_names, task_types)
-    task_dependencies = _builder.dependencies(task_names, task_dependencies)
-    num_experts = _builder.count("num_experts", num_experts)
-    expert_units = _builder.widths("expert_units", expert_units, allow_empty=False)
-    gate_units = _builder.widths("gate_units", gate_units)
-    tower_units = _builder.widths("tower_units", tower_units)
-    kernel_reg = _builder.regularizer(l2_reg)
-    inputs, x = _builder.bottom(features, l2_reg_embedding)
-    experts = ExpertLayer(
-        num_experts,
-        expert_units,
-        activation=activation,
-        dropout=dropout,
-        kernel_regularizer=kernel_reg,
-        name="experts",
-    )(x)  # (B, E, units)
-    mixed = {
-        task: GateLayer(
-            num_experts,
-            hidden_units=gate_units,
-            activation=activation,
-            kernel_regularizer=kernel_reg,
-            name=f"gate_{task}",
-        )([x, experts])  # (B, units)
-        for task in task_names
-    }
-    outputs = _builder.towers(mixed, task_names, task_types, tower_units, activation,
-                              dropout, kernel_reg, task_dependencies)
-    return _builder.model(inputs, outputs, task_names, task_types, name, experts)
+    return mixture_of_experts(
+        features, per_task_gates=True, task_names=task_names, task_types=task_types,
+        num_experts=num_experts, expert_units=expert_units, gate_units=gate_units,
+        tower_units=tower_units, activation=activation, dropout=dropout, l2_reg=l2_reg,
+        l2_reg_embedding=l2_reg_embedding, task_dependencies=task_dependencies, name=name)

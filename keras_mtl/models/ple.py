@@ -5,23 +5,10 @@ from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
 
 
-def PLE(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    num_levels=2,
-    num_specific_experts=1,
-    num_shared_experts=1,
-    expert_units=(256, 128),
-    gate_units=(),
-    tower_units=(64,),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="ple",
-):
+def PLE(features, task_names=("ctr", "cvr"), task_types=None, num_levels=2,
+        num_specific_experts=1, num_shared_experts=1, expert_units=(256, 128), gate_units=(),
+        tower_units=(64,), activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0,
+        task_dependencies=None, name="ple"):
     """Builds PLE: stacked extraction levels of task-specific and shared experts.
 
     Level j (a `PLELayer` named `extraction_<j>`) has `num_specific_experts`
@@ -40,9 +27,7 @@ def PLE(
         num_specific_experts: experts per task on every level (one int, or one
             per task).
         num_shared_experts: shared experts on every level.
-        expert_units: widths of every expert's layers.
-        gate_units: hidden widths of every gate before its softmax.
-        tower_units: widths of every task tower (may be empty).
+        expert_units, gate_units, tower_units: as in `MMoE`.
         activation, dropout, l2_reg, l2_reg_embedding, task_dependencies,
             name: as in `SharedBottom`.
 
@@ -61,15 +46,16 @@ def PLE(
         Tang et al., "Progressive Layered Extraction (PLE): A Novel Multi-Task
         Learning (MTL) Model for Personalized Recommendations", RecSys 2020.
     """
-    task_names, task_types = _builder.task_list(task_names, task_types)
-    task_dependencies = _builder.dependencies(task_names, task_dependencies)
+    towers = _builder.tower_args(task_names, task_types, task_dependencies, tower_units,
+                                 activation, dropout, l2_reg)
+    num_tasks = len(towers.task_names)
     num_levels = _builder.count("num_levels", num_levels)
     if not isinstance(num_specific_experts, int):
         num_specific_experts = _builder.widths("num_specific_experts",
                                                num_specific_experts, allow_empty=False)
-        if len(num_specific_experts) != len(task_names):
+        if len(num_specific_experts) != num_tasks:
             raise ValueError(
-                f"expected one specific expert count per task {task_names}. "
+                f"expected one specific expert count per task {towers.task_names}. "
                 f"Received: num_specific_experts={num_specific_experts!r}"
             )
     else:
@@ -77,26 +63,14 @@ def PLE(
     num_shared_experts = _builder.count("num_shared_experts", num_shared_experts)
     expert_units = _builder.widths("expert_units", expert_units, allow_empty=False)
     gate_units = _builder.widths("gate_units", gate_units)
-    tower_units = _builder.widths("tower_units", tower_units)
-    kernel_reg = _builder.regularizer(l2_reg)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     h = x  # (B, d) on level 1, then (B, T + 1, units): tasks, then shared
     for level in range(1, num_levels + 1):
-        h = PLELayer(
-            len(task_names),
-            num_specific_experts=num_specific_experts,
-            num_shared_experts=num_shared_experts,
-            expert_units=expert_units,
-            gate_units=gate_units,
-            shared_gate=level < num_levels,
-            activation=activation,
-            dropout=dropout,
-            kernel_regularizer=kernel_reg,
-            name=f"extraction_{level}",
-        )(h)
+        h = PLELayer(num_tasks, num_specific_experts=num_specific_experts,
+                     num_shared_experts=num_shared_experts, expert_units=expert_units,
+                     gate_units=gate_units, shared_gate=level < num_levels,
+                     activation=activation, dropout=dropout,
+                     kernel_regularizer=towers.kernel_reg, name=f"extraction_{level}")(h)
     # the last level has no shared gate: (B, T, units)
-    task_outputs = TaskSplit(len(task_names), name="task_split")(h)
-    outputs = _builder.towers(dict(zip(task_names, task_outputs)), task_names, task_types,
-                              tower_units, activation, dropout, kernel_reg,
-                              task_dependencies)
-    return _builder.model(inputs, outputs, task_names, task_types, name, h)
+    task_outputs = TaskSplit(num_tasks, name="task_split")(h)  # T × (B, units)
+    return _builder.tower_model(inputs, task_outputs, towers, name, h)

@@ -4,19 +4,9 @@ from keras_mtl.layers.mlp import MLP
 from keras_mtl.models import _builder
 
 
-def SharedBottom(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    bottom_units=(256, 128),
-    tower_units=(64,),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="shared_bottom",
-):
+def SharedBottom(features, task_names=("ctr", "cvr"), task_types=None, bottom_units=(256, 128),
+                 tower_units=(64,), activation="relu", dropout=0.0, l2_reg=0.0,
+                 l2_reg_embedding=0.0, task_dependencies=None, name="shared_bottom"):
     """Builds `h = MLP_shared(x); y_k = tower_k(h)`.
 
     Args:
@@ -47,19 +37,10 @@ def SharedBottom(
     References:
         Caruana, "Multitask Learning", Machine Learning 1997.
     """
-    task_names, task_types = _builder.task_list(task_names, task_types)
-    task_dependencies = _builder.dependencies(task_names, task_dependencies)
+    towers = _builder.tower_args(task_names, task_types, task_dependencies, tower_units,
+                                 activation, dropout, l2_reg)
     bottom_units = _builder.widths("bottom_units", bottom_units, allow_empty=False)
-    tower_units = _builder.widths("tower_units", tower_units)
-    kernel_reg = _builder.regularizer(l2_reg)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
-    shared = MLP(
-        bottom_units,
-        activation=activation,
-        dropout=dropout,
-        kernel_regularizer=kernel_reg,
-        name="shared_bottom",
-    )(x)
-    outputs = _builder.towers(shared, task_names, task_types, tower_units, activation,
-                              dropout, kernel_reg, task_dependencies)
-    return _builder.model(inputs, outputs, task_names, task_types, name, shared)
+    shared = MLP(bottom_units, activation=activation, dropout=dropout,
+                 kernel_regularizer=towers.kernel_reg, name="shared_bottom")(x)
+    return _builder.tower_model(inputs, shared, towers, name, shared)

@@ -10,22 +10,10 @@ from keras_mtl.models import _builder
 VARIANTS = ("trans", "avg")
 
 
-def SNR(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    variant="trans",
-    num_subnetworks=4,
-    subnetwork_units=(128, 64),
-    tower_units=(64,),
-    l0_coefficient=1e-3,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="snr",
-):
+def SNR(features, task_names=("ctr", "cvr"), task_types=None, variant="trans",
+        num_subnetworks=4, subnetwork_units=(128, 64), tower_units=(64,), l0_coefficient=1e-3,
+        activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0,
+        task_dependencies=None, name="snr"):
     """Builds SNR: layers of sub-networks joined by hard-concrete coded connections.
 
     Layer 1 holds `num_subnetworks` sub-networks reading x (`subnetworks_1`,
@@ -68,8 +56,9 @@ def SNR(
         Ma et al., "SNR: Sub-Network Routing for Flexible Parameter Sharing
         in Multi-Task Learning", AAAI 2019.
     """
-    task_names, task_types = _builder.task_list(task_names, task_types)
-    task_dependencies = _builder.dependencies(task_names, task_dependencies)
+    towers = _builder.tower_args(task_names, task_types, task_dependencies, tower_units,
+                                 activation, dropout, l2_reg)
+    num_tasks = len(towers.task_names)
     if variant not in VARIANTS:
         raise ValueError(f"expected variant in {VARIANTS}. Received: variant={variant!r}")
     subnetwork_units = _builder.widths("subnetwork_units", subnetwork_units,
@@ -83,8 +72,7 @@ def SNR(
             "expected one sub-network count per layer of subnetwork_units "
             f"{subnetwork_units}. Received: num_subnetworks={num_subnetworks!r}"
         )
-    tower_units = _builder.widths("tower_units", tower_units)
-    kernel_reg = _builder.regularizer(l2_reg)
+    kernel_reg = towers.kernel_reg
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     gate_args = dict(l0_coefficient=l0_coefficient)
 
@@ -107,9 +95,6 @@ def SNR(
                             kernel_regularizer=kernel_reg,
                             name=f"subnetworks_{level + 1}")(h)  # (B, N_l, units_l)
     shared = h
-    tasks = connect(len(task_names), subnetwork_units[-1], "task_connections")(h)  # (B, T, u)
-    task_outputs = TaskSplit(len(task_names), name="task_split")(tasks)
-    outputs = _builder.towers(dict(zip(task_names, task_outputs)), task_names, task_types,
-                              tower_units, activation, dropout, kernel_reg,
-                              task_dependencies)
-    return _builder.model(inputs, outputs, task_names, task_types, name, shared)
+    tasks = connect(num_tasks, subnetwork_units[-1], "task_connections")(h)  # (B, T, u)
+    task_outputs = TaskSplit(num_tasks, name="task_split")(tasks)  # T × (B, u)
+    return _builder.tower_model(inputs, task_outputs, towers, name, shared)

@@ -13,24 +13,10 @@ from keras_mtl.models import _builder
 from keras_mtl.models import _multi_domain
 
 
-def STAR(
-    features,
-    domain_feature="domain",
-    num_domains=None,
-    task_names=("ctr",),
-    task_types=None,
-    star_units=(64, 32),
-    tower_units=(),
-    combine="multiply",
-    partitioned_norm=True,
-    auxiliary_units=(32,),
-    auxiliary_features=False,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    name="star",
-):
+def STAR(features, domain_feature="domain", num_domains=None, task_names=("ctr",),
+         task_types=None, star_units=(64, 32), tower_units=(), combine="multiply",
+         partitioned_norm=True, auxiliary_units=(32,), auxiliary_features=False,
+         activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0, name="star"):
     """Builds STAR: `ŷ_k = sigmoid(star_k(star(PN(x), p), p) + aux_k(e_p))`.
 
     Each row carries a domain id p (`domain_feature`, a `SparseFeat` with
