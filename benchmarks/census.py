@@ -32,7 +32,7 @@ next to the RSS of a process that has only imported TensorFlow and loaded the
 data. Results accumulate in `--out` (JSON; runs already there are skipped, so
 an interrupted run resumes) and the table goes to docs/benchmarks.md
 (section "census") and stdout. Test AUC is the exact ROC AUC
-(`keras_mtl.training.roc_auc`).
+(`keras_mtl.evaluation.roc_auc`).
 """
 
 import argparse
@@ -151,7 +151,7 @@ def train_one(name, frames, bucket_columns, tasks, seed):
     )
     seconds = time.time() - start
     predictions = model.predict(dataset(test_df), verbose=0)
-    aucs = {t: keras_mtl.training.roc_auc(test_df[t], predictions[t]) for t in tasks}
+    aucs = {t: keras_mtl.evaluation.roc_auc(test_df[t], predictions[t]) for t in tasks}
     return {
         "auc": aucs,
         "epochs": len(history.history["loss"]),

@@ -8,7 +8,7 @@ train on census-income.data (199,523 rows); split census-income.test 1:1 into
 validation (early stopping on the validation loss, best weights restored) and
 test. Tasks: income > 50K and never married; education, marital status and
 the sampling weight are not inputs. Prints each model's test AUC (exact,
-`keras_mtl.training.roc_auc`).
+`keras_mtl.evaluation.roc_auc`).
 
 Features: categorical fields embedded (4-d), numeric fields as normalised
 log1p values and, unless `--numeric-buckets 0`, also as an embedded quantile
@@ -121,7 +121,7 @@ def run(name, frames, args, bucket_columns):
         verbose=2,
     )
     predictions = model.predict(dataset(test_df), verbose=0)
-    aucs = {t: keras_mtl.training.roc_auc(test_df[t], predictions[t]) for t in TASKS}
+    aucs = {t: keras_mtl.evaluation.roc_auc(test_df[t], predictions[t]) for t in TASKS}
     epochs = len(history.history["loss"])
     print(f"{name}: test AUC " + ", ".join(f"{t} {a:.4f}" for t, a in aucs.items())
           + f" ({epochs} epochs, {time.time() - start:.0f} s, "

@@ -104,7 +104,7 @@ def train(name, feats, data, args, seed):
         history = model.fit(dataset(data["train"], shuffle=True), epochs=args.epochs,
                             validation_data=dataset(data["valid"]), callbacks=[stop], verbose=0)
     seconds = time.time() - start
-    table = keras_mtl.training.evaluate_by_domain(model, dataset(data["test"]), "domain")
+    table = keras_mtl.evaluation.evaluate_by_domain(model, dataset(data["test"]), "domain")
     return table[f"{TASK}_auc"].to_dict(), len(history.history["loss"]), seconds
 
 
@@ -119,9 +119,9 @@ def main(argv=None):
                                with_logits=True, seed=seed)
         data = split(df, seed)
         test = data["test"]
-        oracle.append({int(d): keras_mtl.training.roc_auc(part[TASK], part[f"{TASK}_logit"])
+        oracle.append({int(d): keras_mtl.evaluation.roc_auc(part[TASK], part[f"{TASK}_logit"])
                        for d, part in test.groupby("domain")})
-        oracle[-1]["all"] = keras_mtl.training.roc_auc(test[TASK], test[f"{TASK}_logit"])
+        oracle[-1]["all"] = keras_mtl.evaluation.roc_auc(test[TASK], test[f"{TASK}_logit"])
         feats = features(8, 100, len(sizes))
         for name in names:
             aucs, epochs, seconds = train(name, feats, data, args, seed)

@@ -43,7 +43,7 @@ def main(argv=None):
         action_rate=args.action_rate,
         purchase_after_other_rate=args.purchase_after_other_rate,
     )
-    aucs = {t: keras_mtl.training.roc_auc(test_df[t], predictions[t]) for t in tasks}
+    aucs = {t: keras_mtl.evaluation.roc_auc(test_df[t], predictions[t]) for t in tasks}
     for task, auc in aucs.items():
         print(f"test AUC {task}: {auc:.4f}")
     out_of_order = {

@@ -90,7 +90,7 @@ def main(argv=None):
               callbacks=callbacks, verbose=2)
 
     predictions = model.predict(dataset(test_df), verbose=0)
-    aucs = {task: keras_mtl.training.roc_auc(test_df[task], predictions[task]) for task in TASKS}
+    aucs = {task: keras_mtl.evaluation.roc_auc(test_df[task], predictions[task]) for task in TASKS}
     for task, auc in aucs.items():
         print(f"test AUC {task}: {auc:.4f}")
 

@@ -117,7 +117,7 @@ def main(argv=None):
     tables, models = {}, {}
     for name in names:
         models[name] = train(name)
-        tables[name] = keras_mtl.training.evaluate_by_domain(models[name], dataset(test_df),
+        tables[name] = keras_mtl.evaluation.evaluate_by_domain(models[name], dataset(test_df),
                                                              DOMAIN)
     labels = {i: value for value, i in ids.items()}
     labels[len(ids)] = "(rare values: unknown domain)"

@@ -25,10 +25,10 @@ def main(argv=None):
     test_df, predictions = _funnel_common.run(
         args, lambda features: keras_mtl.ESM2(features, tower_units=(64, 32)), LABELS
     )
-    aucs = {task: keras_mtl.training.roc_auc(test_df[column], predictions[task])
+    aucs = {task: keras_mtl.evaluation.roc_auc(test_df[column], predictions[task])
             for task, column in LABELS.items()}
     clicked = (test_df["click"] == 1).to_numpy()
-    aucs["cvr_on_clicks"] = keras_mtl.training.roc_auc(
+    aucs["cvr_on_clicks"] = keras_mtl.evaluation.roc_auc(
         test_df["purchase"][clicked], predictions["cvr"][clicked])
     for name, auc in aucs.items():
         print(f"test AUC {name}: {auc:.4f}")

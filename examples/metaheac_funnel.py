@@ -34,7 +34,7 @@ def main(argv=None):
         ),
         list(TASKS),
     )
-    aucs = {t: keras_mtl.training.roc_auc(test_df[t], predictions[t]) for t in TASKS}
+    aucs = {t: keras_mtl.evaluation.roc_auc(test_df[t], predictions[t]) for t in TASKS}
     step = "meta" if args.meta_learning else "plain"
     for task, auc in aucs.items():
         print(f"test AUC {task} ({step} step): {auc:.4f}")

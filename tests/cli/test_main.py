@@ -43,7 +43,7 @@ def test_console_script_trains_the_census_example(tmp_path):
     df = data_io.read_table(test_csv, "csv", strings)
     predictions = model.predict(data_io.model_input_arrays(df, model), batch_size=1000, verbose=0)
     for task in ("income", "never_married"):
-        auc = keras_mtl.training.roc_auc(df[task].to_numpy(), predictions[task])
+        auc = keras_mtl.evaluation.roc_auc(df[task].to_numpy(), predictions[task])
         np.testing.assert_allclose(metrics["tasks"][task]["auc"], auc, rtol=1e-6)
         line = next(l for l in result.stdout.splitlines() if l.startswith(task + " "))
         assert line.split()[3] == f"{auc:.4f}"

@@ -22,7 +22,7 @@ def test_esm2_outputs_follow_the_product_formulas(data):
     ds = keras_mtl.data.df_to_dataset(df, feats, ["ctr", "ctavr", "ctcvr"], batch_size=32)
     history = model.fit(ds, epochs=2, verbose=0).history
     assert {k for k in history if k.endswith("_loss")} == {
-        "ctr_loss", "ctavr_loss", "ctcvr_loss"}  # conditionals are not trained
+        "ctr_loss", "ctavr_loss", "ctcvr_loss", "regularization_loss"}  # conditionals are not trained
     p = {k: v[:, 0].astype("float64") for k, v in model.predict(x, verbose=0).items()}
     y1, y2, y3, y4 = p["ctr"], p["p_action"], p["p_buy_after_action"], p["p_buy_after_other"]
     np.testing.assert_allclose(p["ctavr"], y1 * y2, rtol=1e-5)
