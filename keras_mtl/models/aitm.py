@@ -4,7 +4,7 @@ from keras_mtl.layers.ait_module import AITModule
 from keras_mtl.layers.mlp import MLP
 from keras_mtl.layers.task_head import TaskHead
 from keras_mtl.models import _builder
-from keras_mtl.training.behavior_calibrator import BehaviorCalibrator
+from keras_mtl.losses.behavior_calibrator import BehaviorCalibrator
 
 
 def AITM(features, task_names=("ctr", "ctcvr"), tower_units=(64, 32), attention_units=32,

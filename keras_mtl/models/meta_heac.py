@@ -6,7 +6,7 @@ from keras_mtl.layers.expert_layer import ExpertLayer
 from keras_mtl.layers.meta_heac_layer import MetaHeacLayer
 from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
-from keras_mtl.training.meta_learning_step import MetaLearningStep
+from keras_mtl.training.procedures.meta_learning_step import MetaLearningStep
 
 
 def MetaHeac(features, task_names=("ctr", "cvr"), task_types=None, num_experts=4,
