@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _stacked
 from keras_mtl.layers import _validation
 from keras_mtl.layers import gate_group
 from keras_mtl.layers.branch_dense import BranchDense
@@ -271,15 +272,6 @@ class PLELayer(tf.keras.layers.Layer):
             "expert_units": list(self.expert_units),
             "gate_units": list(self.gate_units),
             "shared_gate": self.shared_gate,
-            "activation": tf.keras.activations.serialize(self.activation),
             "dropout": self.dropout,
-            "kernel_initializer": tf.keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "bias_initializer": tf.keras.initializers.serialize(
-                self.bias_initializer
-            ),
-            "kernel_regularizer": _validation.regularizer_config(
-                self.kernel_regularizer
-            ),
+            **_stacked.dense_config(self),
         }
