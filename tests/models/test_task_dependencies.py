@@ -1,5 +1,7 @@
 """Task A's prediction as an input of task B, with the gradient into A stopped."""
 
+import inspect
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -7,7 +9,9 @@ import tensorflow as tf
 import keras_mtl
 from tests.models import builder_cases
 
-BUILDERS = [keras_mtl.SharedBottom, keras_mtl.OMoE, keras_mtl.MMoE]
+#: Every builder of keras_mtl.models.__all__ that takes task_dependencies.
+BUILDERS = [getattr(keras_mtl.models, name) for name in keras_mtl.models.__all__]
+BUILDERS = [b for b in BUILDERS if "task_dependencies" in inspect.signature(b).parameters]
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +24,8 @@ def data():
 @pytest.mark.parametrize("builder", BUILDERS, ids=[b.__name__ for b in BUILDERS])
 def test_cvr_reads_ctr_prediction_without_training_it(builder, data, tmp_path):
     feats, inputs = data
-    model = builder(feats, task_names=("ctr", "cvr"), tower_units=(4,),
-                    task_dependencies={"cvr": "ctr"})
+    model, _ = builder_cases.build(builder, feats, task_names=("ctr", "cvr"), tower_units=(4,),
+                                   task_dependencies={"cvr": "ctr"})
     assert model.get_layer("tower_input_cvr") is not None
     ctr_head = model.get_layer("ctr")
     with tf.GradientTape(persistent=True) as tape:
