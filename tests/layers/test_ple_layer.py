@@ -53,42 +53,13 @@ def test_ple_layer_equals_expert_by_expert_numpy(input_shape, gate_units):
     np.testing.assert_allclose(out, ref.ple_level(layer, x), rtol=1e-5, atol=1e-5)
 
 
-def _perturb_task_experts(layer, task, seed=5):
-    """Redraws every weight of `task`'s specific experts (other experts kept)."""
-    rng = np.random.default_rng(seed)
-    first = sum(layer.num_specific_experts[:task])
-    own = range(first, first + layer.num_specific_experts[task])
-    for sub in layer.expert_layers:
-        if layer.first_level:  # ExpertLayer: one layer, all depths
-            for i, (kernel, bias) in enumerate(zip(sub.kernels, sub.biases)):
-                k, b = kernel.numpy(), bias.numpy()
-                units = layer.expert_units[i]
-                for e in own:
-                    if i == 0:
-                        cols = slice(e * units, (e + 1) * units)
-                        k[:, cols] = rng.normal(size=k[:, cols].shape)
-                        b[cols] = rng.normal(size=units)
-                    else:
-                        k[e] = rng.normal(size=k[e].shape)
-                        b[e] = rng.normal(size=b[e].shape)
-                kernel.assign(k)
-                bias.assign(b)
-        else:
-            k, b = sub.kernel.numpy(), sub.bias.numpy()
-            for e in own:
-                k[e] = rng.normal(size=k[e].shape)
-                b[e] = rng.normal(size=b[e].shape)
-            sub.kernel.assign(k)
-            sub.bias.assign(b)
-
-
 @pytest.mark.parametrize("input_shape", [(BATCH, DIM), (BATCH, 4, DIM)],
                          ids=["first_level", "deeper_level"])
 def test_task_output_ignores_other_tasks_specific_experts(input_shape):
     layer = PLELayer(3, num_specific_experts=2, num_shared_experts=1, expert_units=(4, 3))
     x = _x(input_shape)
     before = layer(x).numpy()  # (B, 3 tasks + shared, 3)
-    _perturb_task_experts(layer, task=1)
+    ref.redraw_specific_experts(layer, task=1, seed=5)
     after = layer(x).numpy()
     for k in (0, 2):  # the other tasks' outputs do not move
         np.testing.assert_array_equal(after[:, k], before[:, k])
