@@ -1,6 +1,8 @@
 """Exact ROC AUC, for evaluation outside the training loop."""
 
 import numpy as np
+
+from keras_mtl.evaluation._rows import labelled_rows
 import pandas as pd
 
 
@@ -22,15 +24,7 @@ def roc_auc(labels, scores):
     >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
     """
-    labels = np.asarray(labels, dtype="float64").ravel()
-    scores = np.asarray(scores, dtype="float64").ravel()
-    if labels.shape != scores.shape:
-        raise ValueError(
-            f"expected as many scores as labels. Received {scores.shape[0]} "
-            f"scores and {labels.shape[0]} labels."
-        )
-    keep = ~np.isnan(labels)
-    labels, scores = labels[keep], scores[keep]
+    labels, scores = labelled_rows(labels, scores, "scores")
     positives = int((labels == 1).sum())
     negatives = int((labels == 0).sum())
     if positives + negatives != labels.size:

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from keras_mtl.evaluation._rows import labelled_rows
 from keras_mtl.evaluation.metric_names import metric_names
 from keras_mtl.evaluation.roc_auc import roc_auc
 
@@ -56,16 +57,8 @@ def evaluate_task(task_type, labels, predictions):
     {'rows': 2, 'mse': 0.5, 'mae': 0.5}
     """
     names = metric_names(task_type)
-    labels = np.asarray(labels, "float64").ravel()
-    predictions = np.asarray(predictions, "float64").ravel()
-    if labels.shape != predictions.shape:
-        raise ValueError(
-            f"expected as many predictions as labels. Received {predictions.size} "
-            f"predictions and {labels.size} labels."
-        )
-    present = ~np.isnan(labels)
-    y, p = labels[present], predictions[present]
-    out = {"rows": int(present.sum())}
+    y, p = labelled_rows(labels, predictions)
+    out = {"rows": int(y.size)}
     if not out["rows"]:
         return out
     for name in names:
