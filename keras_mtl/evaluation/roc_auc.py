@@ -1,9 +1,8 @@
 """Exact ROC AUC, for evaluation outside the training loop."""
 
-import numpy as np
+import pandas as pd
 
 from keras_mtl.evaluation._rows import labelled_rows
-import pandas as pd
 
 
 def roc_auc(labels, scores):

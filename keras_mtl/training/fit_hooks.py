@@ -7,8 +7,8 @@ from keras_mtl.training.weighting_callback import WeightingCallback
 class FitHooks(keras_compat.CheckpointExtras):
     """Mixin of `MultiTaskModel` and the TFRS `MultiTaskRecommender`.
 
-    A class mixing it in sets `self._mtl_training_state` (a `TrainingState`) in
-    its `compile`; the mixin then gives it:
+    A class mixing it in hands its `compile`'s `TrainingState` to
+    `set_training_state`; the mixin then gives it:
 
     - `training_state` and `weighting` (None before `compile`);
     - `fit` with the weighting strategy's epoch hook (`WeightingCallback`,
@@ -27,6 +27,10 @@ class FitHooks(keras_compat.CheckpointExtras):
     def training_state(self):
         """The `TrainingState` that `compile` built (None before)."""
         return self._mtl_training_state
+
+    def set_training_state(self, state):
+        """Makes `state` the model's `TrainingState` (called by `compile`)."""
+        self._mtl_training_state = state
 
     @property
     def weighting(self):

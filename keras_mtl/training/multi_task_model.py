@@ -162,7 +162,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
             auxiliary_losses=self.auxiliary_losses,
             compile_args={"loss": loss, "metrics": metrics},
         )
-        self._mtl_training_state = state
+        self.set_training_state(state)
         # Build the optimizers now, with exactly the variables each will
         # update (strategy state included), so `.keras` files restore their
         # slots one to one.

@@ -148,8 +148,8 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
         # The tasks' losses are computed by the subclass, so there are no
         # per-task loss functions; the shared variables are found at the first
         # step, once the layers are built.
-        self._mtl_training_state = TrainingState(self.task_types, {}, weighting, reporting,
-                                             self.optimizer)
+        self.set_training_state(TrainingState(self.task_types, {}, weighting, reporting,
+                                              self.optimizer))
 
     def framework_metrics(self):
         """The metrics of the TFRS tasks (tfrs.Model's own)."""
