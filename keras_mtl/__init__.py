@@ -11,6 +11,7 @@ from keras_mtl import features
 from keras_mtl import layers
 from keras_mtl import losses
 from keras_mtl import models
+from keras_mtl import optimizers
 from keras_mtl import training
 from keras_mtl import weighting
 from keras_mtl.features import DenseFeat

@@ -92,3 +92,33 @@ class NoSymbolicBuild:
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         return
+
+
+def optimizer_slots(optimizer, variable, *slot_lists):
+    """`variable`'s slot variables in each of an optimizer's `slot_lists`.
+
+    Keras' optimizers keep per-variable slots in private lists (Adam:
+    `"_momentums"`, `"_velocities"`, `"_velocity_hats"`; Adagrad:
+    `"_accumulators"`), indexed by a private key of the variable (Keras 3:
+    `_get_variable_index`; tf_keras 2: `_index_dict[_var_key(...)]`); neither
+    version has a public accessor. keras_mtl's sparse optimizers read them to
+    update only the rows of a sparse gradient.
+    """
+    if LEGACY_KERAS:
+        index = optimizer._index_dict[optimizer._var_key(variable)]
+    else:
+        index = optimizer._get_variable_index(variable)
+    return tuple(getattr(optimizer, name)[index] for name in slot_lists)
+
+
+def scatter_update(optimizer, variable, slices, subtract=False):
+    """Writes (or, with `subtract`, subtracts) the rows `slices.indices`.
+
+    Keras 3 optimizers write through `optimizer.assign` / `assign_sub` (which
+    scatter `tf.IndexedSlices`); tf_keras 2 variables are `tf.Variable`s with
+    `scatter_update` / `scatter_sub`.
+    """
+    if LEGACY_KERAS:
+        (variable.scatter_sub if subtract else variable.scatter_update)(slices)
+    else:
+        (optimizer.assign_sub if subtract else optimizer.assign)(variable, slices)

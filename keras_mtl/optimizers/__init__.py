@@ -1,0 +1,13 @@
+"""Optimizers for production-sized embedding tables.
+
+`LazyAdam` and `Adagrad` update only the rows a batch touched (duplicate ids
+summed once). `compile(optimizer="adam")` of a keras_mtl model trains the
+embedding tables with a LazyAdam of the same settings, and "adagrad" with
+this Adagrad (see `keras_mtl.training.OptimizerGroups`).
+"""
+
+from keras_mtl.optimizers.adagrad import Adagrad
+from keras_mtl.optimizers.lazy_adam import LazyAdam
+from keras_mtl.optimizers.sparse_rows import summed_rows
+
+__all__ = ["Adagrad", "LazyAdam", "summed_rows"]
