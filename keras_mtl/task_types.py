@@ -24,11 +24,16 @@ def check_task_type(task_type, task=None):
 
 
 def check_task_name(task):
-    """Raises unless `task` is a name outputs and metrics can carry."""
-    if not isinstance(task, str) or not task.isidentifier():
+    """Raises unless `task` is a name outputs and metrics can carry.
+
+    ASCII identifiers only: task names also name layers and TensorFlow name
+    scopes, which take no other letters (`naïve` fails inside TensorFlow).
+    """
+    if not isinstance(task, str) or not task.isidentifier() or not task.isascii():
         raise ValueError(
-            "expected task names that are identifiers (they name outputs "
-            f"and metrics). Received: {task!r}"
+            "expected task names that are ASCII identifiers (letters, digits "
+            "and _, not starting with a digit; they name outputs, metrics and "
+            f"layers). Received: {task!r}. Fix: rename the task with A-Z, a-z, 0-9 and _ only."
         )
 
 

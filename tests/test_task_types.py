@@ -18,7 +18,7 @@ def test_task_types_are_checked_with_the_task_named():
 
 def test_task_names_must_be_identifiers():
     task_types.check_task_name("ctr_1")
-    for bad in ("2nd", "click rate", 3):
+    for bad in ("2nd", "click rate", "naïve", 3):
         with pytest.raises(ValueError, match="identifiers"):
             task_types.check_task_name(bad)
 

@@ -13,6 +13,7 @@ import tensorflow as tf
 from keras_mtl.export import warmup
 from keras_mtl.export.onnx_rewrites import ML_DOMAIN
 from keras_mtl.export.onnx_rewrites import Rewrites
+from keras_mtl.export.signature import serving_specs
 
 MAX_OPSET = 18  # the highest opset tf2onnx 1.17 writes
 
@@ -48,14 +49,6 @@ class OnnxExport:
     max_abs_diff: dict
 
 
-def serving_specs(model):
-    """`{input name: tf.TensorSpec}` of a model with named inputs, batch free."""
-    return {
-        name: tf.TensorSpec((None,) + tuple(t.shape[1:]), tf.as_dtype(t.dtype), name=name)
-        for name, t in warmup.named_inputs(model).items()
-    }
-
-
 @contextlib.contextmanager
 def _quiet(*names):
     """Silences loggers that report failures export_onnx explains itself."""
@@ -88,16 +81,31 @@ def _convert(model, specs, opset):
     return proto, rewrites
 
 
+def _rename_inputs(graph, specs):
+    """Names the feature inputs as the features (tf2onnx uses the TensorSpec
+    names, which are `internal_name`s); ONNX takes any string as a name."""
+    renames = {spec.name: name for name, spec in specs.items() if spec.name != name}
+    for graph_input in graph.input:
+        graph_input.name = renames.get(graph_input.name, graph_input.name)
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name in renames:
+                node.input[i] = renames[name]
+
+
 def _fix_inputs(proto, specs, rewrites):
-    """Keeps the features as inputs; captured constants become initializers."""
+    """Keeps the features as inputs (named as the features); captured
+    constants become initializers."""
     graph = proto.graph
+    _rename_inputs(graph, specs)
     used = {name for node in graph.node for name in node.input}
     keep = []
     for graph_input in graph.input:
-        value = rewrites.captured_value(graph_input.name)
         if graph_input.name in specs:
             keep.append(graph_input)
-        elif graph_input.name in used and value is not None:
+            continue
+        value = rewrites.captured_value(graph_input.name)
+        if graph_input.name in used and value is not None:
             graph.initializer.append(onnx.numpy_helper.from_array(value, graph_input.name))
         elif graph_input.name in used:
             keep.append(graph_input)  # reported by _check_converted

@@ -6,6 +6,7 @@ import os
 
 import tensorflow as tf
 
+from keras_mtl.export import signature
 from keras_mtl.export import warmup
 
 
@@ -22,7 +23,10 @@ def export_saved_model(model, base_dir, version=None, examples=None):
 
     The `serving_default` signature takes the raw features by name (the
     values a DataFrame holds: strings, ints, floats) and returns a dict keyed
-    by task name; it needs neither keras_mtl nor Keras to load. With
+    by task name; it needs neither keras_mtl nor Keras to load. Its input
+    keys are the feature names exactly as the DataFrame has them
+    (`capital-loss`, `work class`, `2nd_id`; see `keras_mtl.features.names`
+    for the rule), and so are those of the warmup requests. With
     `examples`, TF Serving warmup requests are written to
     `assets.extra/tf_serving_warmup_requests` (see `keras_mtl.export.warmup`).
     `show_signature(path)` prints the signature and example request bodies.
@@ -69,11 +73,15 @@ def export_saved_model(model, base_dir, version=None, examples=None):
                 f"{sorted(inputs)}."
             )
         examples = {name: examples[name] for name in inputs}
-    if tf.keras.__name__.startswith("tf_keras"):
-        with contextlib.redirect_stdout(io.StringIO()):  # it has no verbose=
-            model.export(path)
-    else:
-        model.export(path, verbose=False)
+    specs = signature.serving_specs(model)
+    archive = tf.keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        "serve", lambda features: model(features, training=False), input_signature=[specs]
+    )
+    with contextlib.redirect_stdout(io.StringIO()):  # tf_keras has no verbose=
+        archive.write_out(path)
+    signature.key_signature_inputs(path, specs)
     if examples is not None:
         warmup.write_warmup_requests(path, examples)
     return path

@@ -4,12 +4,14 @@ import json
 import os
 
 import numpy as np
+import tensorflow as tf
 from google.protobuf import json_format
 from tensorflow.core.framework import tensor_pb2
 from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 
 from keras_mtl.export import warmup
+from keras_mtl.features.names import internal_name
 
 _VALUE_FIELDS = {  # TensorProto field holding each dtype's values
     types_pb2.DT_STRING: "string_val",
@@ -21,11 +23,63 @@ _VALUE_FIELDS = {  # TensorProto field holding each dtype's values
 }
 
 
-def signature_def(path, signature_name="serving_default", tag="serve"):
-    """The `SignatureDef` proto of a SavedModel, read without loading it."""
+def serving_specs(model):
+    """`{input name: tf.TensorSpec}` of a model with named inputs, batch free.
+
+    The keys are the model's input names as given (the feature names); the
+    TensorSpec names, which TensorFlow turns into graph node names, are
+    their `keras_mtl.features.names.internal_name`.
+    """
+    return {
+        name: tf.TensorSpec(
+            (None,) + tuple(t.shape[1:]), tf.as_dtype(t.dtype), name=internal_name(name)
+        )
+        for name, t in warmup.named_inputs(model).items()
+    }
+
+
+def _read_saved_model(path):
     saved_model = saved_model_pb2.SavedModel()
     with open(os.path.join(path, "saved_model.pb"), "rb") as f:
         saved_model.ParseFromString(f.read())
+    return saved_model
+
+
+def key_signature_inputs(path, names):
+    """Renames the signatures' input keys to the input names as given.
+
+    TensorFlow keys a signature's inputs by its TensorSpec names, which must
+    be graph node names (`capital_loss` for `capital-loss`); TF Serving finds
+    a request's inputs by those keys. This rewrites the keys of every
+    signature of the SavedModel at `path` to the names in `names` (the
+    tensors they point at stay), so requests carry the DataFrame's column
+    names. Python callers of the loaded signature are unaffected: TensorFlow
+    rewrites their keyword names to the internal ones itself. The fingerprint
+    (`fingerprint.pb`, a checksum of `saved_model.pb`) is written again.
+
+    Args:
+        path: a SavedModel folder.
+        names: the model's input names; each is keyed by `internal_name`.
+    """
+    by_internal = {internal_name(name): name for name in names}
+    saved_model = _read_saved_model(path)
+    for meta_graph in saved_model.meta_graphs:
+        for sig in meta_graph.signature_def.values():
+            for key in [k for k in sig.inputs if by_internal.get(k, k) != k]:
+                sig.inputs[by_internal[key]].CopyFrom(sig.inputs[key])
+                del sig.inputs[key]
+    with open(os.path.join(path, "saved_model.pb"), "wb") as f:
+        f.write(saved_model.SerializeToString())
+    # The one public-API gap: TensorFlow writes fingerprint.pb only from
+    # tf.saved_model.save; its writer lives in a private module.
+    from tensorflow.python.saved_model import fingerprinting_utils  # pylint: disable=import-outside-toplevel
+
+    fingerprinting_utils.write_fingerprint(path)
+
+
+def signature_def(path, signature_name="serving_default", tag="serve"):
+    """The `SignatureDef` proto of a SavedModel, read without loading it."""
+    saved_model = _read_saved_model(path)
     for meta_graph in saved_model.meta_graphs:
         if tag in meta_graph.meta_info_def.tags:
             signatures = meta_graph.signature_def

@@ -19,6 +19,8 @@ what lets a `SparseFeat` and a `VarLenSparseFeat` share a table by
 import dataclasses
 import numbers
 
+from keras_mtl.features import names
+
 DTYPES = ("string", "int64")
 
 
@@ -65,11 +67,9 @@ def normalize_vocabulary(name, vocabulary):
 
 def validate_categorical(spec):
     """Validates the fields common to SparseFeat and VarLenSparseFeat."""
-    name = spec.name
-    if not isinstance(name, str) or not name:
-        raise ValueError(
-            f"expected a non-empty string feature name. Received: name={name!r}"
-        )
+    name = names.check_name(spec.name)
+    if spec.embedding_name is not None:
+        names.check_name(spec.embedding_name, "embedding_name")
     given = [
         key
         for key in ("vocabulary", "hash_bins", "vocabulary_size")

@@ -4,6 +4,8 @@ import dataclasses
 import math
 from typing import Optional
 
+from keras_mtl.features import names
+
 
 @dataclasses.dataclass(frozen=True)
 class DenseFeat:
@@ -16,7 +18,8 @@ class DenseFeat:
     data; serving then takes the raw values.
 
     Args:
-        name: input name (the DataFrame column).
+        name: input name (the DataFrame column and the serving input key);
+            see `keras_mtl.features.names` for the characters it may hold.
         dimension: values per row; 1 means a scalar column.
         log1p: apply the signed log1p transform first.
         normalize: standardise with `mean` / `variance`.
@@ -36,11 +39,7 @@ class DenseFeat:
     variance: Optional[float] = None
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(
-                "expected a non-empty string feature name. "
-                f"Received: name={self.name!r}"
-            )
+        names.check_name(self.name)
         if not isinstance(self.dimension, int) or self.dimension < 1:
             raise ValueError(
                 f"Feature '{self.name}': expected a positive integer. "

@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from keras_mtl.features import names as feature_names
 from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.sparse_feat import SparseFeat
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
@@ -15,6 +16,9 @@ _TABLE_FIELDS = ("encoding", "vocabulary", "hash_bins", "vocabulary_size", "dtyp
 
 def validate_features(features):
     """Checks specs are complete, names unique and shared tables consistent.
+
+    Input names (and embedding names) must also stay distinct as
+    `keras_mtl.features.names.internal_name` rewrites them.
 
     Returns the features as a tuple.
     """
@@ -58,6 +62,8 @@ def validate_features(features):
                 "vocabulary, hashing, ids or embedding_dim. Expected identical "
                 "table settings (adapt() learns one vocabulary for the group)."
             )
+    feature_names.check_distinct(sorted(names), "input")
+    feature_names.check_distinct(tables, "embedding")
     return features
 
 
@@ -69,7 +75,9 @@ def build_inputs(features):
     """One `tf.keras.Input` per feature (and per sequence weight), by name.
 
     Scalar features (SparseFeat, DenseFeat of dimension 1) take shape
-    `(batch,)`, so serving takes the same 1-D columns a DataFrame holds.
+    `(batch,)`, so serving takes the same 1-D columns a DataFrame holds. The
+    dict keys and the `Input` names are the feature names as given; layers
+    derived from a feature are named by `names.internal_name`.
     """
     inputs = {}
     for spec in validate_features(features):
@@ -91,7 +99,7 @@ def build_inputs(features):
 
 def _index_layer(spec):
     """Raw values -> embedding rows (see keras_mtl.features._categorical)."""
-    name = f"{spec.name}_index"
+    name = f"{feature_names.internal_name(spec.name)}_index"
     if spec.encoding == "lookup":
         if spec.dtype == "string":
             return tf.keras.layers.StringLookup(
@@ -133,7 +141,7 @@ def embed_features(inputs, features, embeddings_regularizer=None):
                 log1p=spec.log1p,
                 mean=spec.mean,
                 variance=spec.variance,
-                name=f"{spec.name}_transform",
+                name=f"{feature_names.internal_name(spec.name)}_transform",
             )
             parts.append(transform(inputs[spec.name]))  # (B, dim)
             continue
@@ -142,7 +150,7 @@ def embed_features(inputs, features, embeddings_regularizer=None):
                 spec.num_embeddings,
                 spec.embedding_dim,
                 embeddings_regularizer=embeddings_regularizer,
-                name=f"{spec.embedding_name}_embedding",
+                name=f"{feature_names.internal_name(spec.embedding_name)}_embedding",
             )
         rows = _index_layer(spec)(inputs[spec.name])
         embedded = tables[spec.embedding_name](rows)  # (B, dim) or (B, L, dim)
@@ -151,7 +159,9 @@ def embed_features(inputs, features, embeddings_regularizer=None):
             if spec.weight_name is not None:
                 pooling_inputs.append(inputs[spec.weight_name])
             embedded = SequencePooling(
-                spec.pooling, pad_value=spec.pad_value, name=f"{spec.name}_pooling"
+                spec.pooling,
+                pad_value=spec.pad_value,
+                name=f"{feature_names.internal_name(spec.name)}_pooling",
             )(pooling_inputs)  # (B, dim)
         parts.append(embedded)
     if len(parts) == 1:

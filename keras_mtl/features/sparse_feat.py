@@ -24,7 +24,8 @@ class SparseFeat(_categorical.CategoricalSpec):
     Specs are immutable and own no layers or variables.
 
     Args:
-        name: input name (the DataFrame column and the serving input name).
+        name: input name (the DataFrame column and the serving input key);
+            see `keras_mtl.features.names` for the characters it may hold.
         vocabulary: values of the feature, or None.
         hash_bins: number of hash buckets, or None.
         vocabulary_size: number of pre-encoded ids, or None.

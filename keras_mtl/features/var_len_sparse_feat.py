@@ -4,6 +4,7 @@ import dataclasses
 from typing import Optional
 
 from keras_mtl.features import _categorical
+from keras_mtl.features import names
 
 POOLINGS = ("mean", "sum", "max")
 
@@ -45,6 +46,8 @@ class VarLenSparseFeat(_categorical.CategoricalSpec):
     weight_name: Optional[str] = None
 
     def _validate_own_fields(self):
+        if self.weight_name is not None:
+            names.check_name(self.weight_name, "weight_name")
         if not isinstance(self.maxlen, int) or self.maxlen < 1:
             raise ValueError(
                 f"Feature '{self.name}': expected a positive integer. "
