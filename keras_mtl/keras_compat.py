@@ -122,3 +122,31 @@ def scatter_update(optimizer, variable, slices, subtract=False):
         (variable.scatter_sub if subtract else variable.scatter_update)(slices)
     else:
         (optimizer.assign_sub if subtract else optimizer.assign)(variable, slices)
+
+
+def is_loss_scale_optimizer(optimizer):
+    """Whether `optimizer` is a Keras `LossScaleOptimizer` (mixed_float16).
+
+    Public on both versions; tf_keras 2's instances are `LossScaleOptimizerV3`,
+    which its metaclass makes pass this `isinstance`.
+    """
+    return isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer)
+
+
+def loss_scale_state(optimizer):
+    """`(scale, counter, growth_steps)` of a `LossScaleOptimizer`.
+
+    `scale` is the float32 variable holding the current loss scale, `counter`
+    the variable counting finite steps since it last changed (None for a
+    fixed scale) and `growth_steps` how many of them double it. Keras 3 has
+    them as `dynamic_scale`, `step_counter`, `dynamic_growth_steps` (built
+    with the optimizer); tf_keras 2 keeps the scale variable in the private
+    `_loss_scale` state (`loss_scale` is a read-only tensor), the counter as
+    `dynamic_counter`.
+    """
+    if not LEGACY_KERAS:
+        return optimizer.dynamic_scale, optimizer.step_counter, optimizer.dynamic_growth_steps
+    if not optimizer.dynamic:
+        return optimizer.loss_scale, None, None
+    return (optimizer._loss_scale.current_loss_scale, optimizer.dynamic_counter,
+            optimizer.dynamic_growth_steps)

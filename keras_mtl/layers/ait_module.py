@@ -5,6 +5,7 @@ import math
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _precision
 from keras_mtl.layers import _validation
 from keras_mtl.layers.mlp import MLP
 
@@ -113,8 +114,8 @@ class AITModule(tf.keras.layers.Layer):
         candidates = tf.stack([transferred, own], axis=1)  # (B, 2, d_q)
         h1, h2, h3 = (dense(candidates) for dense in self.projections)  # (B, 2, k)
         scores = tf.reduce_sum(h2 * h3, axis=-1) / math.sqrt(self.units)  # (B, 2)
-        weights = tf.nn.softmax(scores, axis=-1)  # (B, 2)
-        fused = tf.einsum("bu,buk->bk", weights, h1)  # (B, k)
+        weights = _precision.softmax(scores, axis=-1)  # (B, 2), float32
+        fused = tf.einsum("bu,buk->bk", _precision.like(weights, h1), h1)  # (B, k)
         if self.return_attention:
             return fused, weights
         return fused

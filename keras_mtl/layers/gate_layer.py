@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _precision
 from keras_mtl.layers import _validation
 from keras_mtl.layers import gate_group
 from keras_mtl.layers.mlp import MLP
@@ -13,7 +14,9 @@ class GateLayer(tf.keras.layers.Layer):
     """Mixes experts with softmax weights computed from a gate input.
 
     `g(x) = softmax(W_g · h(x) + b_g) ∈ R^E`, where `h` is an optional MLP
-    (`hidden_units`), and the output is `Σ_i g_i(x) · f_i(x)`.
+    (`hidden_units`), and the output is `Σ_i g_i(x) · f_i(x)`. Under a mixed
+    precision policy the softmax runs in float32 (the weights it returns are
+    float32) and the mixture in the compute dtype.
 
     `gate_weights(inputs, task_names=None)` returns `g(x)` as one `GateGroup`
     "gates" with one row: the task `t` when the layer is named `gate_<t>` for
@@ -109,11 +112,11 @@ class GateLayer(tf.keras.layers.Layer):
         super().build(input_shape)
 
     def mixture_weights(self, gate_input, training=None):
-        """The softmax weights `g(x)`, `(batch, E)`, for a gate input."""
+        """The softmax weights `g(x)`, `(batch, E)` float32, for a gate input."""
         h = gate_input
         if self.hidden is not None:
             h = self.hidden(h, training=training)
-        return tf.nn.softmax(self.logits(h), axis=-1)  # (B, E)
+        return _precision.softmax(self.logits(h), axis=-1)  # (B, E), float32
 
     def gate_weights(self, inputs, task_names=None, training=False):
         """`[GateGroup]`: this gate's weights `(batch, 1, E)` for `inputs`.
@@ -139,7 +142,8 @@ class GateLayer(tf.keras.layers.Layer):
         weights = self.mixture_weights(gate_input, training=training)  # (B, E)
         # (B, 1, E) x (B, E, units) -> (B, units): a batched product, not an
         # einsum (which transposes around it, forward and backward)
-        mixture = tf.squeeze(tf.matmul(weights[:, None, :], experts), axis=1)
+        mixing = _precision.like(weights[:, None, :], experts)  # (B, 1, E)
+        mixture = tf.squeeze(tf.matmul(mixing, experts), axis=1)
         if self.return_weights:
             return mixture, weights
         return mixture

@@ -25,7 +25,9 @@ class HardConcreteGate(tf.keras.layers.Layer):
     The expected number of open gates, `L0 = Σ sigmoid(log α − β·log(−γ/ζ))`
     (`P(z ≠ 0)` summed over gates), is added to the layer's losses as
     `l0_coefficient · L0` on every call; `MultiTaskModel` adds layer losses to
-    the training total.
+    the training total. The layer computes in float32 unless given another
+    `dtype` (also under mixed precision policies: the layers that read its
+    gates cast them to their compute dtype).
 
     Args:
         gate_shape: shape of the gates of one row, e.g. `(4, 3)` for the
@@ -66,6 +68,8 @@ class HardConcreteGate(tf.keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
+        # log α, the noise and L0 stay float32 under mixed precision policies
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.gate_shape = _validation.positive_int_tuple(
             "gate_shape", gate_shape, allow_empty=False

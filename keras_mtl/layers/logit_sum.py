@@ -11,7 +11,9 @@ class LogitSum(tf.keras.layers.Layer):
     """`sigmoid(s_1 + s_2 + ...)` for a binary task, the plain sum for regression.
 
     STAR adds its auxiliary network's logit to the main network's logit before
-    the sigmoid: `ŷ = sigmoid(s_m + s_a)`. The layer has no weights.
+    the sigmoid: `ŷ = sigmoid(s_m + s_a)`. The layer has no weights and
+    computes in float32 unless given another `dtype` (it ends a model, whose
+    outputs are float32 under mixed precision policies too).
 
     Args:
         task_type: "binary" or "regression".
@@ -28,6 +30,8 @@ class LogitSum(tf.keras.layers.Layer):
     """
 
     def __init__(self, task_type="binary", **kwargs):
+        # a model output: float32 under mixed precision policies too
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if task_type not in TASK_TYPES:
             raise ValueError(

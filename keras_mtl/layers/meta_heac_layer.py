@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _precision
 from keras_mtl.layers import _stacked
 from keras_mtl.layers import _validation
 from keras_mtl.layers import gate_group
@@ -139,7 +140,7 @@ class MetaHeacLayer(tf.keras.layers.Layer):
         from_x = tf.matmul(x, kernel[:d])  # (B, width)
         from_task = tf.matmul(self.task_embeddings, kernel[d:])  # (T, width)
         logits = from_x[:, None, :] + from_task[None, :, :] + bias  # (B, T, width)
-        return tf.nn.softmax(logits, axis=-1)
+        return _precision.softmax(logits, axis=-1)  # float32 under every policy
 
     def gate_weights(self, inputs, task_names=None, training=False):
         """The expert and critic gates for `inputs`: two `GateGroup`s.
@@ -170,14 +171,16 @@ class MetaHeacLayer(tf.keras.layers.Layer):
     def call(self, inputs):
         x, experts = inputs
         expert_weights = self._gate_softmax(x, self.expert_gate)  # (B, T, E)
-        mixed = tf.einsum("bte,beu->btu", expert_weights, experts)  # (B, T, units)
+        mixed = tf.einsum("bte,beu->btu", _precision.like(expert_weights, experts),
+                          experts)  # (B, T, units)
         # (B, T, units) x (M, units, c) -> (B, T, M, c): every critic on every task
         h = tf.einsum("btu,muc->btmc", mixed, self.critic_kernels[0]) + self.critic_biases[0]
         for kernel, bias in zip(self.critic_kernels[1:], self.critic_biases[1:]):
             h = self.activation(h)
             h = tf.einsum("btmc,mcd->btmd", h, kernel) + bias  # (B, T, M, d)
         critic_weights = self._gate_softmax(x, self.critic_gate)  # (B, T, M)
-        scores = tf.reduce_sum(critic_weights[..., None] * h, axis=2)  # (B, T, 1)
+        scores = tf.reduce_sum(_precision.like(critic_weights, h)[..., None] * h,
+                               axis=2)  # (B, T, 1)
         if self.return_weights:
             return scores, expert_weights, critic_weights
         return scores

@@ -19,6 +19,8 @@ class NumericTransform(tf.keras.layers.Layer):
     standardisation is skipped. Outputs are clipped to ±1e6 (a documented
     fallback: no finite input, however large, overflows the model). A zero variance divides by 1 (a constant column
     becomes 0, not NaN). A scalar input `(batch,)` becomes `(batch, 1)`.
+    The transform runs in float32 under every dtype policy; the output has
+    the compute dtype (clipped to ±65504 for float16).
 
     Args:
         log1p: apply the signed log1p first.
@@ -55,7 +57,7 @@ class NumericTransform(tf.keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs):
-        x = tf.cast(inputs, self.compute_dtype)
+        x = tf.cast(inputs, tf.float32)  # float32 also under mixed precision
         if len(x.shape) == 1:
             x = tf.expand_dims(x, -1)  # (B,) -> (B, 1)
         if self.log1p:
@@ -63,8 +65,10 @@ class NumericTransform(tf.keras.layers.Layer):
         if self.mean is not None:
             scale = math.sqrt(self.variance) if self.variance > 0 else 1.0
             x = (x - self.mean) / scale
-        # extreme inputs (e.g. 3e38) would overflow later layers into inf/NaN
-        return tf.clip_by_value(x, -CLIP, CLIP)
+        # extreme inputs (e.g. 3e38) would overflow later layers into inf/NaN;
+        # float16 (mixed_float16) holds at most 65504
+        bound = min(CLIP, tf.as_dtype(self.compute_dtype).max)
+        return tf.cast(tf.clip_by_value(x, -bound, bound), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) == 1:

@@ -26,7 +26,10 @@ class PartitionedNormalization(tf.keras.layers.Layer):
     training batch updates with its overall statistics. An empty batch updates
     nothing and returns an empty result. Under a `tf.distribute` strategy the
     statistics are those of the global batch (summed over the replicas, as
-    synchronised batch normalisation does), so replicas stay identical.
+    synchronised batch normalisation does), so replicas stay identical. The
+    layer computes in float32 unless given another `dtype`: under a mixed
+    precision policy its input is cast to float32 and its float32 output is
+    cast back by the next layer.
 
     Args:
         num_domains: number of domains D.
@@ -63,6 +66,8 @@ class PartitionedNormalization(tf.keras.layers.Layer):
         beta_regularizer=None,
         **kwargs,
     ):
+        # statistics and moving averages stay float32 under mixed precision
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.num_domains = _validation.positive_int("num_domains", num_domains)
         if not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:

@@ -67,7 +67,7 @@ class SNRAvgLayer(tf.keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs, training=None):
-        z = self.gate(inputs, training=training)  # (B, M, N)
+        z = tf.cast(self.gate(inputs, training=training), inputs.dtype)  # (B, M, N)
         return tf.einsum("bij,bjd->bid", z, inputs)  # Σ_j z_ij u_j: (B, M, d)
 
     def compute_output_shape(self, input_shape):

@@ -97,7 +97,7 @@ class SNRTransLayer(tf.keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs, training=None):
-        z = self.gate(inputs, training=training)  # (B, M, N)
+        z = tf.cast(self.gate(inputs, training=training), inputs.dtype)  # (B, M, N)
         gated = tf.einsum("bij,bjd->bijd", z, inputs)  # z_ij · u_j: (B, M, N, d)
         # Σ_j W_ij (z_ij u_j): (B, M, N, d) x (M, N, d, units) -> (B, M, units)
         v = tf.einsum("bijd,ijdu->biu", gated, self.kernel)

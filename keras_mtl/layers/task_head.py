@@ -12,7 +12,9 @@ class TaskHead(tf.keras.layers.Layer):
     """Maps a tower's output to the task's prediction.
 
     `logit = h · w + b`; a binary task returns `sigmoid(logit)` (a
-    probability), a regression task returns the logit itself (a value).
+    probability), a regression task returns the logit itself (a value). The
+    output is float32 under every dtype policy (`h · w` runs in the compute
+    dtype, e.g. bfloat16 under `mixed_bfloat16`).
 
     Args:
         task_type: "binary" or "regression".
@@ -60,6 +62,9 @@ class TaskHead(tf.keras.layers.Layer):
 
     def call(self, inputs):
         logit = tf.matmul(inputs, self.kernel) + self.bias  # (B, 1)
+        # under a mixed precision policy the product runs in the compute
+        # dtype; the prediction (what losses, metrics and exports see) is float32
+        logit = tf.cast(logit, tf.float32)
         if self.task_type == "binary":
             return tf.sigmoid(logit)
         return logit

@@ -101,6 +101,18 @@ def labels_by_task(y, task_names):
     return y
 
 
+def as_float32(value):
+    """`value` in float32 if it is a 16-bit float tensor (mixed precision), else as is.
+
+    Losses, loss weights and logs are float32 under every dtype policy; a
+    model whose outputs or layer losses are bfloat16 / float16 still trains.
+    """
+    value = tf.convert_to_tensor(value)
+    if value.dtype in (tf.bfloat16, tf.float16):
+        return tf.cast(value, tf.float32)
+    return value
+
+
 def scale_gradient(grad, factor):
     """`factor · grad` for dense gradients and IndexedSlices (embeddings) alike."""
     if isinstance(grad, tf.IndexedSlices):

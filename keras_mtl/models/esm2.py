@@ -68,9 +68,10 @@ def ESM2(features, task_names=("ctr", "ctavr", "ctcvr"),
         outputs[output] = _builder.tower_head(x, output, "binary", tower_units, activation,
                                               dropout, kernel_reg)
     layers = tf.keras.layers
-    outputs[ctavr] = layers.Multiply(name=ctavr)([outputs[ctr], outputs[p_action]])
-    gap = layers.Subtract(name="buy_gap")([outputs[p_buy_action], outputs[p_buy_other]])
-    lift = layers.Multiply(name="buy_lift")([outputs[p_action], gap])  # y2·(y3 − y4)
-    outputs[cvr_name] = layers.Add(name=cvr_name)([outputs[p_buy_other], lift])
-    outputs[ctcvr] = layers.Multiply(name=ctcvr)([outputs[ctr], outputs[cvr_name]])
+    f32 = dict(dtype="float32")  # outputs stay float32 under mixed precision policies
+    outputs[ctavr] = layers.Multiply(name=ctavr, **f32)([outputs[ctr], outputs[p_action]])
+    gap = layers.Subtract(name="buy_gap", **f32)([outputs[p_buy_action], outputs[p_buy_other]])
+    lift = layers.Multiply(name="buy_lift", **f32)([outputs[p_action], gap])  # y2·(y3 − y4)
+    outputs[cvr_name] = layers.Add(name=cvr_name, **f32)([outputs[p_buy_other], lift])
+    outputs[ctcvr] = layers.Multiply(name=ctcvr, **f32)([outputs[ctr], outputs[cvr_name]])
     return _builder.model(inputs, outputs, task_names, task_types, name, x)

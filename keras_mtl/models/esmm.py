@@ -51,7 +51,8 @@ def ESMM(features, task_names=("ctr", "cvr"), ctcvr_name="ctcvr", tower_units=(2
     for task in (ctr, cvr):
         outputs[task] = _builder.tower_head(x, task, "binary", tower_units, activation,
                                             dropout, kernel_reg)
-    outputs[ctcvr_name] = tf.keras.layers.Multiply(name=ctcvr_name)(
+    # float32 like the towers' outputs, also under mixed precision policies
+    outputs[ctcvr_name] = tf.keras.layers.Multiply(name=ctcvr_name, dtype="float32")(
         [outputs[ctr], outputs[cvr]]
     )
     trained = (ctr, ctcvr_name)

@@ -81,8 +81,8 @@ def MetaHeac(features, task_names=("ctr", "cvr"), task_types=None, num_experts=4
     )([x, experts])  # (B, T, 1)
     per_task = TaskSplit(len(task_names), name="task_split")(scores)  # T × (B, 1)
     outputs = {
-        task: tf.keras.layers.Activation(
-            "sigmoid" if task_type == "binary" else "linear", name=task
+        task: tf.keras.layers.Activation(  # float32 outputs under mixed precision too
+            "sigmoid" if task_type == "binary" else "linear", name=task, dtype="float32"
         )(score)
         for task, task_type, score in zip(task_names, task_types, per_task)
     }

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from keras_mtl import keras_compat
 from keras_mtl.losses import masked
+from keras_mtl.training import loss_scaling
 
 
 def forward(model, state, x, y, sample_weight, training, representation=False):
@@ -36,6 +37,8 @@ def forward(model, state, x, y, sample_weight, training, representation=False):
         y_pred, z = state.with_representation(x, training=training)
     else:
         y_pred = model(x, training=training)
+    # float32 losses under every dtype policy (keras_mtl's heads already are)
+    y_pred = {task: masked.as_float32(value) for task, value in y_pred.items()}
     replicas = model.distribute_strategy.num_replicas_in_sync
     task_losses, labels, row_weights, labelled = {}, {}, {}, {}
     for task in state.task_names:
@@ -46,7 +49,7 @@ def forward(model, state, x, y, sample_weight, training, representation=False):
             state.loss_fns[task], labels[task], y_pred[task],
             row_weights[task], replicas, total_weight=labelled[task],
         )
-    auxiliary = {term.name: term(y_pred, labels, row_weights)
+    auxiliary = {term.name: masked.as_float32(term(y_pred, labels, row_weights))
                  for term in state.auxiliary_losses}
     return outputs(
         model, rows=masked.global_rows(row_weights[state.task_names[0]], replicas),
@@ -63,7 +66,8 @@ def outputs(model, rows, task_losses, auxiliary=None, labelled=None, **fields):
     for every task (each row counts for every task's loss).
     """
     auxiliary = dict(auxiliary or {})
-    regularization = tf.add_n(model.losses) if model.losses else None
+    regularization = (tf.add_n([masked.as_float32(loss) for loss in model.losses])
+                      if model.losses else None)
     extra = [regularization] if regularization is not None else []
     extra += list(auxiliary.values())
     return types.SimpleNamespace(
@@ -87,10 +91,18 @@ def descend(model, state, tape, total, weights, task_losses, representation, ext
     """Applies the strategy's gradients; returns the `(weights, total)` used.
 
     The strategy differentiates through `tape` (see `WeightingStrategy`);
-    the gradients go to the optimizer group of each variable.
+    the gradients go to the optimizer group of each variable. When the
+    groups' optimizers are `LossScaleOptimizer`s (`mixed_float16`), one loss
+    scale covers the whole step: the strategy differentiates through a
+    `loss_scaling.ScaledTape`, and no group applies a step whose gradients
+    are not all finite (see `keras_mtl.training.loss_scaling`).
     """
     strategy = state.weighting
     variables = state.trained_variables(model)
+    replicas = model.distribute_strategy.num_replicas_in_sync
+    scaling = loss_scaling.LossScale.of(_optimizers(state, variables))
+    if scaling is not None:
+        tape = scaling.tape(tape)
     context = types.SimpleNamespace(
         shared=[state.is_shared(v) for v in variables],
         last_shared=[id(v) in state.last_shared_ids for v in variables],
@@ -101,9 +113,21 @@ def descend(model, state, tape, total, weights, task_losses, representation, ext
     grads, weights, total = strategy.gradients(
         tape, total, weights, task_losses, variables, context
     )
-    state.apply_gradients(grads, variables, model.distribute_strategy.num_replicas_in_sync)
+    if scaling is None:
+        state.apply_gradients(grads, variables, replicas)
+    else:
+        scaling.apply(lambda: state.apply_gradients(grads, variables, replicas), grads,
+                      replicas)
     strategy.after_update()
     return weights, total
+
+
+def _optimizers(state, variables):
+    """The distinct optimizers of the groups, the "towers" one first."""
+    found = {}
+    for optimizer in [state.optimizer] + [state.optimizer_of(v) for v in variables]:
+        found.setdefault(id(optimizer), optimizer)
+    return list(found.values())
 
 
 def update_metrics(model, state, total, weights, out):

@@ -83,8 +83,9 @@ class MGDA(WeightingStrategy):
                 "MultiTaskModel(..., shared_layer=<layer name>))."
             )
         losses = [task_losses[t] for t in self.task_names]
+        # Z is 16-bit under a mixed precision policy; the Gram matrix is float32
         at_z = tf.stack([
-            tf.reshape(tape.gradient(loss, z), (-1,)) for loss in losses
+            tf.reshape(tf.cast(tape.gradient(loss, z), tf.float32), (-1,)) for loss in losses
         ])  # (T, B·dims of Z)
         alpha = tf.stop_gradient(min_norm_weights(at_z, self.iterations))
         self.alpha.assign(alpha)
