@@ -18,6 +18,50 @@ def next_version(base_dir):
     return max(versions, default=0) + 1
 
 
+def _served_value(name, spec, value):
+    """One request input, checked against its spec.
+
+    A request whose shape is not the spec's (`[batch]` for a scalar feature,
+    `[batch, d]` for `dimension=d` or `maxlen=d`; a `[batch, 1]` column
+    included) or that holds NaN or inf in a float input fails with an
+    InvalidArgumentError naming the feature and the shape expected.
+
+    The shape is read as text from the runtime `tf.shape`: TensorFlow trusts
+    the signature's static shape inside the graph, so a rank test or a
+    reshape to that shape would be folded away.
+    """
+    dims = tuple(spec.shape[1:])
+    expected = "[batch" + "".join(f", {d}" for d in dims) + "]"
+    shape = tf.strings.reduce_join(tf.strings.as_string(tf.shape(value)), separator=",")
+    pattern = r"\d+" + "".join(f",{d}" for d in dims)
+    check = tf.debugging.Assert(
+        tf.strings.regex_full_match(shape, pattern),
+        [tf.strings.join([
+            f"Feature '{name}': expected shape {expected}. Received shape [", shape,
+            "]. Fix: send the values the DataFrame column holds, one row per example "
+            f"(numpy: values.reshape({', '.join(['-1'] + [str(d) for d in dims])})).",
+        ])],
+    )
+    with tf.control_dependencies([check]):
+        value = tf.identity(value)
+    if value.dtype.is_floating:
+        value = tf.debugging.check_numerics(
+            value, f"Feature '{name}': expected finite numbers (NaN and inf are refused)"
+        )
+    return value
+
+
+def serving_function(model, specs):
+    """`features -> model outputs` as the SavedModel serves it: every input
+    checked by `_served_value`, then the model in inference mode."""
+
+    def serve(features):
+        checked = {name: _served_value(name, spec, features[name]) for name, spec in specs.items()}
+        return model(checked, training=False)
+
+    return serve
+
+
 def export_saved_model(model, base_dir, version=None, examples=None):
     """Writes `model` as a SavedModel to `base_dir/<version>/`.
 
@@ -76,9 +120,7 @@ def export_saved_model(model, base_dir, version=None, examples=None):
     specs = signature.serving_specs(model)
     archive = tf.keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(
-        "serve", lambda features: model(features, training=False), input_signature=[specs]
-    )
+    archive.add_endpoint("serve", serving_function(model, specs), input_signature=[specs])
     with contextlib.redirect_stdout(io.StringIO()):  # tf_keras has no verbose=
         archive.write_out(path)
     signature.key_signature_inputs(path, specs)

@@ -1,16 +1,15 @@
 """Every builder served three ways: SavedModel in a fresh process, warmup, ONNX.
 
-One subprocess loads every builder's SavedModel (a TF import costs seconds)
-while `saved_model_cli` runs beside it; the parametrized test then checks each
-builder's outputs from the SavedModel and from ONNX Runtime against Keras.
+One subprocess (`serving_process`) loads every builder's SavedModel (a TF
+import costs seconds) while `saved_model_cli` runs beside it; the parametrized
+test then checks each builder's outputs from the SavedModel and from ONNX
+Runtime against Keras.
 """
 
 import json
 import os
-import pickle
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import onnxruntime
@@ -22,39 +21,12 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 import keras_mtl
 from keras_mtl.export import warmup
+from tests.export.serving_process import serve_in_fresh_process
 from tests.models import builder_cases
 
 IDS = [b.__name__ for b in builder_cases.BUILDERS]
 WARMUP_ROWS = 3
 ATOL = 1e-5
-
-SERVING_SCRIPT = textwrap.dedent(
-    """
-    import pickle, sys
-
-    class _Block:  # keras_mtl must not be needed to serve
-        def find_spec(self, name, path=None, target=None):
-            if name == "keras_mtl" or name.startswith("keras_mtl."):
-                raise ImportError("keras_mtl is blocked in this process")
-
-    sys.meta_path.insert(0, _Block())
-    try:
-        import keras_mtl  # noqa: F401
-        raise SystemExit("keras_mtl was importable")
-    except ImportError:
-        pass
-    import tensorflow as tf
-
-    jobs = pickle.load(open(sys.argv[1], "rb"))
-    results = {}
-    for name, (path, inputs) in jobs.items():
-        fn = tf.saved_model.load(path).signatures["serving_default"]
-        out = fn(**{k: tf.constant(v) for k, v in inputs.items()})
-        results[name] = {k: v.numpy() for k, v in out.items()}
-    pickle.dump(results, open(sys.argv[2], "wb"))
-    """
-)
-
 
 def convertible_features(df):
     """builder_cases' features with the hashed query as pre-encoded ids.
@@ -100,15 +72,13 @@ def served(tmp_path_factory):
         path = keras_mtl.export.export_saved_model(
             model, str(tmp / name), examples=rows if specs is feats else None
         )
-        jobs[name] = (path, inputs)
+        jobs[name] = {"path": path, "calls": {"all": inputs}}
         results[name] = {"path": path, "keras": model.predict(inputs, verbose=0)}
         if specs is feats:
             onnx_path = str(tmp / f"{name}.onnx")
             results[name]["onnx_export"] = keras_mtl.export.export_onnx(
                 model, onnx_path, examples=x
             )
-    (tmp / "jobs.pkl").write_bytes(pickle.dumps(jobs))
-    (tmp / "serve.py").write_text(SERVING_SCRIPT)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     first = results[IDS[0]]["path"]
     cli = subprocess.Popen(
@@ -116,15 +86,11 @@ def served(tmp_path_factory):
          "--dir", first, "--tag_set", "serve", "--signature_def", "serving_default"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
-    run = subprocess.run(
-        [sys.executable, str(tmp / "serve.py"), str(tmp / "jobs.pkl"), str(tmp / "out.pkl")],
-        capture_output=True, text=True, env=env, cwd=str(tmp), timeout=300,
-    )
+    served = serve_in_fresh_process(jobs, tmp)
     cli_out, cli_err = cli.communicate(timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
     assert cli.returncode == 0, cli_err[-3000:]
-    for name, outputs in pickle.loads((tmp / "out.pkl").read_bytes()).items():
-        results[name]["saved_model"] = outputs
+    for name, result in served.items():
+        results[name]["saved_model"] = result["calls"]["all"]
     return {"results": results, "x": x, "rows": rows, "saved_model_cli": cli_out}
 
 
