@@ -20,11 +20,23 @@ NUMERIC = tuple(f"n{i}" for i in range(NUM_NUMERIC))
 INPUT_DIM = NUM_CATEGORICAL * DIM + NUM_NUMERIC
 
 
-def synthetic(n, seed=0):
-    """`(x, y)`: pre-encoded ids (int64), standard-normal numerics (float32)
-    and two binary labels that depend on a few features (float32, `(n,)`)."""
+def ids(rng, n, vocab, zipf):
+    """`n` ids in `[0, vocab)`: uniform, or Zipf-like with exponent `zipf` > 1.
+
+    Zipf draws `k ≥ 1` with P(k) ∝ k^-zipf (id k-1, the popular ids first);
+    draws beyond the vocabulary wrap around, which only thickens the tail.
+    """
+    if not zipf:
+        return rng.randint(0, vocab, n).astype("int64")
+    return ((rng.zipf(zipf, n) - 1) % vocab).astype("int64")
+
+
+def synthetic(n, seed=0, vocab=VOCAB, zipf=0.0):
+    """`(x, y)`: pre-encoded ids (int64, `vocab` per feature, uniform or
+    Zipf-like), standard-normal numerics (float32) and two binary labels that
+    depend on a few features (float32, `(n,)`)."""
     rng = np.random.RandomState(seed)
-    x = {name: rng.randint(0, VOCAB, n).astype("int64") for name in CATEGORICAL}
+    x = {name: ids(rng, n, vocab, zipf) for name in CATEGORICAL}
     x.update({name: rng.normal(size=n).astype("float32") for name in NUMERIC})
     score = x["n0"] + 0.5 * x["n1"] + (x["c0"] % 7 == 0)
     y = {

@@ -36,6 +36,7 @@ TensorFlow and NumPy on the same machine.
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -144,7 +145,8 @@ def run_keras_mtl(model_name, rows, batch, options):
     import keras_mtl
 
     tf.keras.utils.set_random_seed(0)
-    feats = [keras_mtl.SparseFeat(c, vocabulary_size=cfg.VOCAB, embedding_dim=cfg.DIM)
+    vocab = options.get("vocab", cfg.VOCAB)
+    feats = [keras_mtl.SparseFeat(c, vocabulary_size=vocab, embedding_dim=cfg.DIM)
              for c in cfg.CATEGORICAL] + [keras_mtl.DenseFeat(n) for n in cfg.NUMERIC]
     common = {"task_names": cfg.TASKS, "expert_units": cfg.EXPERT_UNITS,
               "tower_units": cfg.TOWER_UNITS}
@@ -158,8 +160,11 @@ def run_keras_mtl(model_name, rows, batch, options):
     compile_args = {"jit_compile": jit}
     if "spe" in options:
         compile_args["steps_per_execution"] = int(options["spe"])
-    model.compile(optimizer=tf.keras.optimizers.Adam(cfg.LEARNING_RATE), **compile_args)
-    x, y = cfg.synthetic(rows)
+    adam = tf.keras.optimizers.Adam(cfg.LEARNING_RATE)
+    # default: the embedding tables get a LazyAdam; +dense keeps dense Adam updates
+    optimizer = {"embeddings": adam, "towers": adam} if options.get("dense") else adam
+    model.compile(optimizer=optimizer, **compile_args)
+    x, y = cfg.synthetic(rows, vocab=vocab, zipf=options.get("zipf", 0.0))
     data = (tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).cache()
             .prefetch(tf.data.AUTOTUNE))
     timer = _epoch_timer(tf)
@@ -167,6 +172,7 @@ def run_keras_mtl(model_name, rows, batch, options):
     return {"epoch_seconds": timer.seconds, "cpu_seconds": timer.cpu_seconds,
             "params": _keras_params(model),
             "threads": _tf_threads(tf), "compile": {k: str(v) for k, v in compile_args.items()},
+            "embedding_optimizer": type(model.training_state.embedding_optimizer).__name__,
             "keras": tf.keras.__name__, "final_loss": float(history.history["loss"][-1])}
 
 
@@ -176,7 +182,8 @@ def run_deepctr(model_name, rows, batch, options):
     from deepctr.models import MMOE, PLE
 
     tf.keras.utils.set_random_seed(0)
-    cols = [SparseFeat(c, vocabulary_size=cfg.VOCAB, embedding_dim=cfg.DIM, dtype="int64")
+    vocab = options.get("vocab", cfg.VOCAB)
+    cols = [SparseFeat(c, vocabulary_size=vocab, embedding_dim=cfg.DIM, dtype="int64")
             for c in cfg.CATEGORICAL] + [DenseFeat(n, 1) for n in cfg.NUMERIC]
     common = {"tower_dnn_hidden_units": cfg.TOWER_UNITS, "l2_reg_embedding": 0.0,
               "task_types": ("binary",) * len(cfg.TASKS), "task_names": cfg.TASKS}
@@ -188,7 +195,7 @@ def run_deepctr(model_name, rows, batch, options):
                     num_levels=cfg.PLE_LEVELS, expert_dnn_hidden_units=cfg.EXPERT_UNITS, **common)
     model.compile(optimizer=tf.keras.optimizers.Adam(cfg.LEARNING_RATE),
                   loss=["binary_crossentropy"] * len(cfg.TASKS))
-    x, y = cfg.synthetic(rows)
+    x, y = cfg.synthetic(rows, vocab=vocab, zipf=options.get("zipf", 0.0))
     timer = _epoch_timer(tf)
     model.fit(x, [y[t] for t in cfg.TASKS], batch_size=batch, epochs=2, verbose=0,
               shuffle=False, callbacks=[timer])
@@ -203,7 +210,8 @@ def run_torch_rechub(model_name, rows, batch, options):
     from torch_rechub.models.multi_task import MMOE, PLE
 
     torch.manual_seed(0)
-    features = [SparseFeature(c, vocab_size=cfg.VOCAB, embed_dim=cfg.DIM)
+    vocab = options.get("vocab", cfg.VOCAB)
+    features = [SparseFeature(c, vocab_size=vocab, embed_dim=cfg.DIM)
                 for c in cfg.CATEGORICAL] + [DenseFeature(n) for n in cfg.NUMERIC]
     task_types = ["classification"] * len(cfg.TASKS)
     expert = {"dims": list(cfg.EXPERT_UNITS)}
@@ -219,7 +227,7 @@ def run_torch_rechub(model_name, rows, batch, options):
             if isinstance(child, torch.nn.BatchNorm1d):
                 setattr(module, name, torch.nn.Identity())
                 removed += 1
-    x, y = cfg.synthetic(rows)
+    x, y = cfg.synthetic(rows, vocab=vocab, zipf=options.get("zipf", 0.0))
     tensors = {k: torch.from_numpy(v) for k, v in x.items()}
     labels = torch.from_numpy(__import__("numpy").stack([y[t] for t in cfg.TASKS], axis=1))
     batches = [({k: v[i:i + batch] for k, v in tensors.items()}, labels[i:i + batch])
@@ -278,13 +286,17 @@ RUNNERS = {"keras_mtl": run_keras_mtl, "deepctr": run_deepctr,
 
 def worker(spec):
     lib, _, flags = spec["lib"].partition("+")
-    options = {}
+    options = {key: spec[key] for key in ("vocab", "zipf") if key in spec}
     for flag in filter(None, flags.split("+")):
         if flag.startswith("spe"):
             options["spe"] = flag[3:]
+        elif flag == "dense":
+            options["dense"] = True
         else:
             options["jit"] = flag
     result = RUNNERS[lib](spec["model"], spec["rows"], spec["batch"], options)
+    # peak resident memory of this worker process (Linux reports KiB)
+    result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     if "epoch_seconds" in result:
         result["rows_per_s"] = spec["rows"] / result["epoch_seconds"][-1]
         result["rows_per_cpu_s"] = spec["rows"] / result["cpu_seconds"][-1]
@@ -293,8 +305,8 @@ def worker(spec):
 
 # ------------------------------------------------------------------ driver ---
 
-def spawn(lib, model, args):
-    spec = {"lib": lib, "model": model, "rows": args.rows, "batch": args.batch}
+def spawn(lib, model, args, **extra):
+    spec = {"lib": lib, "model": model, "rows": args.rows, "batch": args.batch, **extra}
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     if lib.startswith("torch_rechub") and not args.torch_omp_active:
         # PyTorch's OpenMP threads spin while they wait; on a machine whose
@@ -417,13 +429,21 @@ def from_json(path, write_report):
         _report.write_section("throughput", "## Training throughput\n\n" + table + "\n" + NOTES)
 
 
+def _vocab_sweep_libs():
+    import _vocab_sweep
+
+    return _vocab_sweep.LIBRARIES
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--libs", default=",".join(LIBRARIES),
+    parser.add_argument("--libs", default=None,
                         help="comma-separated; every keras_mtl variant is compared with "
-                             "every peer. keras_mtl takes +nojit, +auto, +speN variants")
-    parser.add_argument("--models", default="mmoe,ple")
+                             "every peer. keras_mtl takes +nojit, +auto, +speN and +dense "
+                             "(dense Adam updates of the embedding tables) variants; default "
+                             f"{','.join(LIBRARIES)} ({','.join(_vocab_sweep_libs())} with --vocab)")
+    parser.add_argument("--models", default=None, help="default mmoe,ple (mmoe with --vocab)")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=3)
@@ -431,7 +451,18 @@ def main(argv=None):
                         help="run the TensorFlow libraries with TF_USE_LEGACY_KERAS=1")
     parser.add_argument("--torch-omp-active", action="store_true",
                         help="leave OMP_WAIT_POLICY unset for torch-rechub (default: PASSIVE)")
-    parser.add_argument("--out", default=os.path.join(HERE, "results", "throughput.json"))
+    parser.add_argument("--vocab", metavar="N[,N...]",
+                        help="ids per feature: sweep these vocabulary sizes (MMoE) and report "
+                             "rows/s, rows/CPU-s and peak RSS per size (section "
+                             "throughput_vocab); default: the fixed 1000-id table above")
+    parser.add_argument("--zipf", type=float, default=0.0,
+                        help="draw ids Zipf-like with this exponent (> 1; 0: uniform)")
+    parser.add_argument("--peer-max-vocab", type=int, default=1_000_000,
+                        help="with --vocab: run the peers only up to this size (their dense "
+                             "Adam updates make larger tables take hours)")
+    parser.add_argument("--out", default=None,
+                        help="JSON of the run (default benchmarks/results/throughput.json, "
+                             "throughput_vocab.json with --vocab)")
     parser.add_argument("--from-json", metavar="JSON",
                         help="rebuild the table (and report section) from a saved --out file")
     parser.add_argument("--no-report", action="store_true",
@@ -444,7 +475,13 @@ def main(argv=None):
 
     if args.from_json:
         return from_json(args.from_json, not args.no_report)
-    libs, models = args.libs.split(","), args.models.split(",")
+    if args.vocab:
+        import _vocab_sweep
+
+        return _vocab_sweep.run(args, spawn, importable)
+    args.out = args.out or os.path.join(HERE, "results", "throughput.json")
+    libs = (args.libs or ",".join(LIBRARIES)).split(",")
+    models = (args.models or "mmoe,ple").split(",")
     load_before = os.getloadavg()
     missing = {}
     for lib in list(libs):

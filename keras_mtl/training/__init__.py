@@ -2,7 +2,8 @@
 
 Layout:
 - `MultiTaskModel` (multi_task_model.py) and what its `compile` builds:
-  `TrainingState` (training_state.py), `Reporting` (reporting.py);
+  `TrainingState` (training_state.py), `OptimizerGroups`
+  (optimizer_groups.py), `Reporting` (reporting.py);
 - `step` (forward → total → descend → update_metrics) and `FitHooks`
   (fit_hooks.py), shared with the TFRS integration;
 - `procedures/`: `TrainingProcedure`, `MetaLearningStep`, `MAMDR`.
@@ -22,6 +23,7 @@ from keras_mtl.losses import BehaviorCalibrator
 from keras_mtl.losses import FocalLoss
 from keras_mtl.training.fit_hooks import FitHooks
 from keras_mtl.training.multi_task_model import MultiTaskModel
+from keras_mtl.training.optimizer_groups import OptimizerGroups
 from keras_mtl.training.procedures import MAMDR
 from keras_mtl.training.procedures import MetaLearningStep
 from keras_mtl.training.procedures import TrainingProcedure
@@ -54,6 +56,7 @@ __all__ = [
     "MAMDR",
     "MetaLearningStep",
     "MultiTaskModel",
+    "OptimizerGroups",
     "Reporting",
     "TrainingProcedure",
     "TrainingState",

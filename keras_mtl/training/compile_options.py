@@ -2,7 +2,10 @@
 
 import tensorflow as tf
 
-OPTIMIZER_GROUPS = ("shared", "towers")
+from keras_mtl.training.optimizer_groups import GROUPS
+from keras_mtl.training.optimizer_groups import OptimizerGroups
+
+OPTIMIZER_GROUPS = GROUPS  # the old name, kept for importers
 
 
 def check_task_keys(tasks, **arguments):
@@ -40,21 +43,15 @@ def weighting_strategy(weighting, loss_weights):
 
 
 def optimizers(optimizer):
-    """`(towers optimizer, shared optimizer or None)` from compile's argument.
+    """The `OptimizerGroups` of compile's `optimizer` argument.
 
-    `optimizer` is one optimizer (or name) for every variable, or
-    `{"shared": ..., "towers": ...}`: the shared variables (below the model's
-    last shared layer: embeddings, shared bottom, experts) use "shared", all
-    others (gates, towers, heads, weighting state) use "towers".
+    `optimizer` is one optimizer (or name) for every variable, or a dict of
+    groups: "towers" and optionally "shared" (the variables below the model's
+    last shared layer: shared bottom, experts) and "embeddings" (the
+    embedding tables). "adam" trains the tables with a LazyAdam of the same
+    settings (see `OptimizerGroups`).
     """
-    if not isinstance(optimizer, dict):
-        return optimizer, None
-    if sorted(optimizer) != sorted(OPTIMIZER_GROUPS):
-        raise ValueError(
-            f"expected optimizer groups {list(OPTIMIZER_GROUPS)}. "
-            f"Received: {sorted(optimizer)}"
-        )
-    return optimizer["towers"], tf.keras.optimizers.get(optimizer["shared"])
+    return OptimizerGroups(optimizer)
 
 
 def is_plain(value):
@@ -68,17 +65,12 @@ def is_plain(value):
     return False
 
 
-def compile_config(optimizer, shared_optimizer, weighting, compile_args):
+def compile_config(groups, weighting, compile_args):
     """The JSON-able compile arguments of a model (see `from_compile_config`)."""
     config = {
-        "optimizer": tf.keras.optimizers.serialize(optimizer),
+        "optimizer": groups.config(tf.keras.optimizers.serialize),
         "weighting": tf.keras.utils.serialize_keras_object(weighting),
     }
-    if shared_optimizer is not None:
-        config["optimizer"] = {
-            "towers": config["optimizer"],
-            "shared": tf.keras.optimizers.serialize(shared_optimizer),
-        }
     for key, value in compile_args.items():
         if is_plain(value):
             config[key] = value
@@ -89,7 +81,7 @@ def from_compile_config(config):
     """`compile` keyword arguments from `compile_config`'s output."""
     config = dict(config)
     optimizer = config["optimizer"]
-    if isinstance(optimizer, dict) and sorted(optimizer) == sorted(OPTIMIZER_GROUPS):
+    if isinstance(optimizer, dict) and set(optimizer) <= set(GROUPS) and "towers" in optimizer:
         config["optimizer"] = {k: tf.keras.optimizers.deserialize(v) for k, v in optimizer.items()}
     else:
         config["optimizer"] = tf.keras.optimizers.deserialize(optimizer)

@@ -53,8 +53,22 @@ class FitHooks(keras_compat.CheckpointExtras):
         own = [] if state is None else state.reporting.metrics
         return own + self.framework_metrics()
 
+    @property
+    def group_optimizers(self):
+        """`{name: optimizer}` of the optimizer groups beyond `optimizer`.
+
+        E.g. `{"embeddings_optimizer": LazyAdam}` after `compile("adam")`.
+        `.keras` files and checkpoints save their slots and step counts
+        through this attribute.
+        """
+        state = self.training_state
+        return {} if state is None else state.optimizer_groups.extra_optimizers()
+
     def checkpoint_extras(self):
-        return {} if self.weighting is None else {"weighting": self.weighting}
+        extras = dict(self.group_optimizers)
+        if self.weighting is not None:
+            extras["weighting"] = self.weighting
+        return extras
 
     def fit(self, *args, **kwargs):
         """As `tf.keras.Model.fit`, with the weighting strategy's epoch hook."""

@@ -96,6 +96,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         self.shared_layer = shared_layer
         # One plain namespace: Keras tracks none of it as sub-layers or weights.
         self._parts = structure.shared_structure(self, shared_layer)
+        self._parts.embeddings = structure.embedding_table_ids(self)
         self._parts.auxiliary = structure.checked_auxiliary_losses(
             auxiliary_loss.deserialize(auxiliary_losses), outputs, task_types
         )
@@ -112,6 +113,14 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         return self._parts.procedure
 
     @property
+    def embedding_variables(self):
+        """The tables of the model's `tf.keras.layers.Embedding` layers.
+
+        The "embeddings" optimizer group (LazyAdam by default).
+        """
+        return [v for v in self.trainable_variables if id(v) in self._parts.embeddings]
+
+    @property
     def shared_variables(self):
         """The trainable variables every task shares (below `shared_layer`).
 
@@ -126,9 +135,15 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         """Configures training.
 
         Args:
-            optimizer: a Keras optimizer or its name, or `{"shared": ...,
-                "towers": ...}` to train the shared variables (below
-                `shared_layer`) and the rest with different optimizers.
+            optimizer: a Keras optimizer or its name, or a dict of optimizer
+                groups `{"embeddings": ..., "shared": ..., "towers": ...}`
+                ("towers" required): the embedding tables, the other shared
+                variables (below `shared_layer`) and the rest. With "adam"
+                (the default) the embedding tables get a
+                `keras_mtl.optimizers.LazyAdam` of the same settings, which
+                updates only the rows of the batch;
+                `{"embeddings": "adam", "towers": "adam"}` keeps dense Adam
+                updates (see `keras_mtl.training.OptimizerGroups`).
             loss: None (per task type: binary cross-entropy / MSE), one loss
                 for every task, or `{task: loss}` (names, `Loss` objects such
                 as `FocalLoss`, or functions returning per-row losses).
@@ -152,11 +167,12 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
                               [term.name for term in self.auxiliary_losses])
         if self.training_procedure is not None:
             self.training_procedure.check(self, weighting)
-        optimizer, shared_optimizer = compile_options.optimizers(optimizer)
-        super().compile(optimizer=optimizer, **kwargs)
+        groups = compile_options.optimizers(optimizer)
+        super().compile(optimizer=groups.towers, **kwargs)
+        groups.set_towers(self.optimizer)
         state = TrainingState(
-            self.task_types, loss_fns, weighting, reporting, self.optimizer,
-            shared_optimizer=shared_optimizer, shared_ids=self._parts.shared,
+            self.task_types, loss_fns, weighting, reporting, groups,
+            shared_ids=self._parts.shared, embedding_ids=self._parts.embeddings,
             last_shared_ids=self._parts.last,
             with_representation=self._parts.with_representation,
             auxiliary_losses=self.auxiliary_losses,
@@ -211,7 +227,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         if state is None:
             return None
         return compile_options.compile_config(
-            self.optimizer, state.shared_optimizer, state.weighting, state.compile_args,
+            state.optimizer_groups, state.weighting, state.compile_args,
         )
 
     def compile_from_config(self, config):

@@ -36,6 +36,20 @@ def shared_structure(model, shared_layer):
     )
 
 
+def embedding_table_ids(model):
+    """Ids of the tables of every `tf.keras.layers.Embedding` in `model`.
+
+    Looks through nested models too (their `layers`).
+    """
+    found, pending = set(), list(model.layers)
+    while pending:
+        layer = pending.pop()
+        if isinstance(layer, tf.keras.layers.Embedding):
+            found.update(id(v) for v in layer.trainable_variables)
+        pending.extend(getattr(layer, "layers", ()) if isinstance(layer, tf.keras.Model) else ())
+    return found
+
+
 def checked_task_types(outputs, task_types):
     """`{task: type}` (default: every output binary), checked against outputs."""
     if not isinstance(outputs, dict):

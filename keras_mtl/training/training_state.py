@@ -1,6 +1,7 @@
 """What `compile` decides and every training step reads."""
 
 from keras_mtl.losses import masked
+from keras_mtl.training.optimizer_groups import OptimizerGroups
 
 
 class TrainingState:
@@ -19,9 +20,13 @@ class TrainingState:
         loss_fns: `{task: (y_true, y_pred) -> per-row loss}`.
         weighting: the `keras_mtl.weighting.WeightingStrategy`.
         reporting: the `Reporting` trackers behind the logs.
-        optimizer: the optimizer of every variable outside the "shared"
-            group (all variables without groups).
+        optimizer_groups: the `OptimizerGroups` (which optimizer trains which
+            variable: "embeddings", "shared", "towers").
+        optimizer: the "towers" group's optimizer (all variables without
+            groups).
         shared_optimizer: the "shared" group's optimizer, or None.
+        embedding_optimizer: the embedding tables' optimizer.
+        embedding_ids: ids of the embedding tables.
         shared_ids, last_shared_ids: ids of the shared variables (below the
             last shared layer) and of that layer's weights (GradNorm's W).
         with_representation: a callable `(x, training) -> (outputs, Z)` for
@@ -33,23 +38,51 @@ class TrainingState:
 
     def __init__(self, task_types, loss_fns, weighting, reporting, optimizer,
                  shared_optimizer=None, shared_ids=frozenset(), last_shared_ids=frozenset(),
-                 with_representation=None, auxiliary_losses=(), compile_args=None):
+                 with_representation=None, auxiliary_losses=(), compile_args=None,
+                 embedding_ids=frozenset()):
         self.task_types = dict(task_types)
         self.task_names = tuple(self.task_types)
         self.loss_fns = dict(loss_fns)
         self.weighting = weighting
         self.reporting = reporting
-        self.optimizer = optimizer
-        self.shared_optimizer = shared_optimizer
+        if isinstance(optimizer, OptimizerGroups):
+            self.optimizer_groups = optimizer
+        else:
+            given = {"towers": optimizer}
+            if shared_optimizer is not None:
+                given["shared"] = shared_optimizer
+            self.optimizer_groups = OptimizerGroups(given)
         self.with_representation = with_representation
         self.auxiliary_losses = tuple(auxiliary_losses)
         self.compile_args = dict(compile_args or {})
+        self.embedding_ids = frozenset(embedding_ids)
         self.set_shared(shared_ids, last_shared_ids)
+
+    @property
+    def optimizer(self):
+        """The "towers" group's optimizer (the model's `optimizer`)."""
+        return self.optimizer_groups.towers
+
+    @property
+    def shared_optimizer(self):
+        """The optimizer given for the "shared" group, or None."""
+        return self.optimizer_groups.by_group.get("shared")
+
+    @property
+    def embedding_optimizer(self):
+        """The optimizer of the embedding tables (a derived LazyAdam by default)."""
+        return self.optimizer_groups.optimizer("embeddings")
 
     def set_shared(self, shared_ids, last_shared_ids):
         """Sets the shared variables (ids) and those of the last shared layer."""
         self.shared_ids = frozenset(shared_ids)
         self.last_shared_ids = frozenset(last_shared_ids)
+        self.optimizer_groups.set_ids(self.embedding_ids, self.shared_ids)
+
+    def set_embeddings(self, embedding_ids):
+        """Sets the embedding tables (ids): the "embeddings" optimizer group."""
+        self.embedding_ids = frozenset(embedding_ids)
+        self.optimizer_groups.set_ids(self.embedding_ids, self.shared_ids)
 
     def trained_variables(self, model):
         """What the optimizers update: the model's and the strategy's trainable variables."""
@@ -60,28 +93,25 @@ class TrainingState:
 
     def optimizer_of(self, variable):
         """The optimizer of the group `variable` belongs to."""
-        if self.shared_optimizer is not None and self.is_shared(variable):
-            return self.shared_optimizer
-        return self.optimizer
+        return self.optimizer_groups.optimizer_of(variable)
 
     def build_optimizers(self, variables):
         """Builds each optimizer with exactly the variables it will update.
 
         So `.keras` files and checkpoints restore optimizer slots one to one.
         """
-        if self.shared_optimizer is not None:
-            shared = [v for v in variables if self.is_shared(v)]
-            if not shared:
-                raise ValueError(
-                    "optimizer groups need shared variables. Received a model "
-                    "without shared_layer (keras_mtl builders declare it)."
-                )
-            self.shared_optimizer.build(shared)
-            variables = [v for v in variables if not self.is_shared(v)]
-        self.optimizer.build(variables)
+        if "shared" in self.optimizer_groups.given and not any(
+            self.is_shared(v) for v in variables
+        ):
+            raise ValueError(
+                "optimizer groups need shared variables. Received a model "
+                "without shared_layer (keras_mtl builders declare it)."
+            )
+        self.optimizer_groups.build(variables)
 
     def apply_gradients(self, grads, variables, replicas=1):
         """Applies `grads` per optimizer group, scaled by 1 / `replicas`."""
+        self.optimizer_groups.follow_learning_rate()
         groups = {}
         for grad, var in zip(grads, variables):
             if grad is None:
@@ -92,4 +122,3 @@ class TrainingState:
             groups.setdefault(id(optimizer), (optimizer, []))[1].append((grad, var))
         for optimizer, pairs in groups.values():
             optimizer.apply_gradients(pairs)
-

@@ -127,7 +127,11 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
         """Configures training.
 
         Args:
-            optimizer: a Keras optimizer or its name.
+            optimizer: a Keras optimizer or its name, or optimizer groups
+                `{"embeddings": ..., "shared": ..., "towers": ...}` as for
+                `MultiTaskModel.compile` ("shared": the `shared_layers`;
+                "embeddings": the model's `tf.keras.layers.Embedding`
+                tables, trained by a LazyAdam when the optimizer is "adam").
             weighting: a `keras_mtl.weighting.WeightingStrategy`; default
                 `FixedWeights(loss_weights)`.
             loss_weights: `{task: weight}`, shorthand for `FixedWeights`.
@@ -144,12 +148,14 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
             )
         weighting.attach(self.task_types)
         reporting = Reporting(self.task_types, with_task_metrics=False)
-        super().compile(optimizer=optimizer, **kwargs)
+        groups = compile_options.optimizers(optimizer)
+        super().compile(optimizer=groups.towers, **kwargs)
+        groups.set_towers(self.optimizer)
         # The tasks' losses are computed by the subclass, so there are no
-        # per-task loss functions; the shared variables are found at the first
-        # step, once the layers are built.
+        # per-task loss functions; the shared variables and the embedding
+        # tables are found at the first step, once the layers are built.
         self.set_training_state(TrainingState(self.task_types, {}, weighting, reporting,
-                                              self.optimizer))
+                                              groups))
 
     def framework_metrics(self):
         """The metrics of the TFRS tasks (tfrs.Model's own)."""
@@ -173,6 +179,7 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
                 )
             out = self._outputs(inputs, task_losses)
             total, weights = step.total(state, out)
+        state.set_embeddings(self._embedding_ids())
         state.set_shared(*self._shared_ids())
         weights, total = step.descend(self, state, tape, total, weights, task_losses, z,
                                       out.extra)
@@ -211,6 +218,12 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
                 )
             checked[task] = loss
         return checked, z
+
+    def _embedding_ids(self):
+        """Ids of the tables of the model's `tf.keras.layers.Embedding` layers."""
+        return {id(v) for module in self.submodules
+                if isinstance(module, tf.keras.layers.Embedding)
+                for v in module.trainable_variables}
 
     def _shared_ids(self):
         """Ids of the shared variables and of the last shared layer's weights."""

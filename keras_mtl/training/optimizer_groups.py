@@ -1,0 +1,138 @@
+"""Which optimizer trains which variable of a multi-task model."""
+
+import tensorflow as tf
+
+from keras_mtl.optimizers.adagrad import Adagrad
+from keras_mtl.optimizers.lazy_adam import LazyAdam
+
+#: The groups `compile(optimizer={...})` takes, most specific first.
+GROUPS = ("embeddings", "shared", "towers")
+
+
+def lazy_twin(optimizer):
+    """keras_mtl's sparse twin of exactly `Adam` / `Adagrad`, same settings; else None.
+
+    `LazyAdam` for Adam, keras_mtl's `Adagrad` (duplicate ids summed, row-wise)
+    for Adagrad.
+    """
+    twins = {tf.keras.optimizers.Adam: LazyAdam, tf.keras.optimizers.Adagrad: Adagrad}
+    twin = twins.get(type(optimizer))
+    if twin is None:
+        return None
+    return twin.from_config(dict(optimizer.get_config(), name=f"sparse_{optimizer.name}"))
+
+
+class OptimizerGroups:
+    """The optimizers of a compiled model and the variables each trains.
+
+    Three groups, each variable in the first that claims it:
+
+    - "embeddings": the tables of the model's `tf.keras.layers.Embedding`
+      layers (a batch touches few of their rows);
+    - "shared": the other variables below the model's last shared layer
+      (shared bottom, experts);
+    - "towers": everything else (gates, towers, heads, weighting state).
+
+    A group without its own optimizer falls to the next one ("embeddings" to
+    "shared", "shared" to "towers"). When the optimizer the embedding tables
+    would get is exactly `tf.keras.optimizers.Adam` (`compile`'s default
+    "adam") and no "embeddings" optimizer was given, the tables get a
+    `keras_mtl.optimizers.LazyAdam` of the same settings, which updates only
+    the rows a batch touched (for exactly `Adagrad`: keras_mtl's `Adagrad`).
+    It follows the learning rate of the optimizer it was made from: a
+    schedule is copied, a plain rate (which callbacks such as
+    ReduceLROnPlateau change) is read every step.
+    `optimizer={"embeddings": "adam", "towers": "adam"}` keeps dense Adam
+    updates of the tables.
+
+    Args:
+        optimizer: one optimizer (or name) for every group, or a dict with
+            "towers" and optionally "shared" and "embeddings".
+    """
+
+    def __init__(self, optimizer):
+        given = optimizer if isinstance(optimizer, dict) else {"towers": optimizer}
+        unknown = sorted(set(given) - set(GROUPS))
+        if unknown or "towers" not in given:
+            raise ValueError(
+                f"expected optimizer groups among {list(GROUPS)}, \"towers\" "
+                f"included. Received: {sorted(given)}"
+            )
+        self.given = tuple(g for g in GROUPS if g in given)
+        self.by_group = {g: tf.keras.optimizers.get(given[g]) for g in self.given}
+        self.derived = None
+        if "embeddings" not in given:
+            source = self.by_group.get("shared", self.by_group["towers"])
+            self.derived = lazy_twin(source)
+            # a schedule is copied with the settings; a plain rate is followed
+            self.follows = self.derived is not None and not isinstance(
+                source.get_config()["learning_rate"], dict)
+        self.ids = {g: frozenset() for g in GROUPS}
+
+    @property
+    def towers(self):
+        return self.by_group["towers"]
+
+    def optimizer(self, group):
+        """The optimizer that trains `group`'s variables."""
+        if group == "embeddings" and self.derived is not None:
+            return self.derived
+        for name in GROUPS[GROUPS.index(group):]:
+            if name in self.by_group:
+                return self.by_group[name]
+        raise AssertionError(group)
+
+    def set_towers(self, optimizer):
+        """Uses `optimizer` (the model's compiled one) as the towers group's."""
+        self.by_group["towers"] = optimizer
+
+    def set_ids(self, embeddings=(), shared=()):
+        """Ids of the embedding tables and of the shared variables."""
+        self.ids = {"embeddings": frozenset(embeddings),
+                    "shared": frozenset(shared) - frozenset(embeddings),
+                    "towers": frozenset()}
+
+    def group_of(self, variable):
+        for group in GROUPS[:-1]:
+            if id(variable) in self.ids[group]:
+                return group
+        return "towers"
+
+    def optimizer_of(self, variable):
+        return self.optimizer(self.group_of(variable))
+
+    def distinct(self):
+        """`[(optimizer, groups)]`: each optimizer once, with the groups it trains."""
+        found = {}
+        for group in GROUPS:
+            optimizer = self.optimizer(group)
+            found.setdefault(id(optimizer), (optimizer, []))[1].append(group)
+        return list(found.values())
+
+    def build(self, variables):
+        """Builds each optimizer with exactly the variables it will update."""
+        for optimizer, groups in self.distinct():
+            own = [v for v in variables if self.group_of(v) in groups]
+            optimizer.build(own)
+
+    def follow_learning_rate(self):
+        """Gives the derived LazyAdam the current learning rate of its source."""
+        if self.derived is not None and self.follows:
+            source = self.by_group.get("shared", self.by_group["towers"])
+            # a tensor: Keras 3 would adopt a variable itself as the rate
+            self.derived.learning_rate = tf.convert_to_tensor(source.learning_rate)
+
+    def extra_optimizers(self):
+        """`{name: optimizer}` of every optimizer other than the towers' that trains variables."""
+        towers = self.towers
+        return {
+            f"{groups[0]}_optimizer": optimizer
+            for optimizer, groups in self.distinct()
+            if optimizer is not towers and any(self.ids[g] for g in groups)
+        }
+
+    def config(self, serialize):
+        """The given groups, serialized (the derived LazyAdam is re-derived)."""
+        if self.given == ("towers",):
+            return serialize(self.towers)
+        return {g: serialize(self.by_group[g]) for g in self.given}
