@@ -32,7 +32,7 @@ class Adagrad(tf.keras.optimizers.Adagrad):
     ...                                          initial_accumulator_value=0.0)
     >>> grad = tf.IndexedSlices(tf.constant([[1.0], [3.0]]), tf.constant([2, 2]))
     >>> _ = optimizer.apply_gradients([(grad, table)])
-    >>> table.numpy()[:, 0].round(3).tolist()  # row 2: 1 - 0.1 * 4 / √16
+    >>> [round(float(v), 3) for v in table.numpy()[:, 0]]  # row 2: 1 - 0.1 * 4 / √16
     [1.0, 1.0, 0.9]
 
     References:

@@ -54,7 +54,8 @@ def test_adam_trains_the_tables_with_a_lazy_adam_of_the_same_settings(feats, opt
     expected = model.optimizer.get_config()
     assert {k: lazy.get_config()[k] for k in settings} == {k: expected[k] for k in settings}
     # each optimizer is built with exactly its own variables
-    assert len(lazy.variables) == 2 + 2 * len(model.embedding_variables)
+    slots = [v for v in lazy.variables if len(v.shape) > 0]  # m and v of every table
+    assert len(slots) == 2 * len(model.embedding_variables)
     assert model.group_optimizers == {"embeddings_optimizer": lazy}
 
 
@@ -111,8 +112,11 @@ def test_the_lazy_twin_follows_learning_rate_changes(feats, data):
     model.compile(optimizer=tf.keras.optimizers.Adam(schedule))
     model.fit(data, epochs=1, verbose=0)
     lazy = model.training_state.embedding_optimizer
+    # the schedule is copied and runs on the same step count
+    assert "ExponentialDecay" in str(lazy.get_config()["learning_rate"])
+    assert int(lazy.iterations) == int(model.optimizer.iterations) == 4
     assert float(lazy.learning_rate) == pytest.approx(float(model.optimizer.learning_rate))
-    assert float(lazy.learning_rate) == pytest.approx(0.01 * 0.5 ** 2)
+    assert float(lazy.learning_rate) < 0.01
 
 
 class DenseAdam(tf.keras.optimizers.Adam):
