@@ -3,6 +3,7 @@
     python benchmarks/census.py                               # ../shared/data/census_income_kdd, 5 seeds
     python benchmarks/census.py /path/to/census_income_kdd --seeds 3 --groups 1
     python benchmarks/census.py --models MMoE PLE --seeds 1   # a subset
+    python benchmarks/census.py --models MMoE PLE --groups 1 --seeds 3 --precision float32,bfloat16
 
 Protocol (MMoE paper §4.1, as digested in ../shared/SPEC.md): train on
 census-income.data (199,523 rows); split census-income.test 1:1 into
@@ -33,6 +34,11 @@ data. Results accumulate in `--out` (JSON; runs already there are skipped, so
 an interrupted run resumes) and the table goes to docs/benchmarks.md
 (section "census") and stdout. Test AUC is the exact ROC AUC
 (`keras_mtl.evaluation.roc_auc`).
+
+`--precision float32,bfloat16` trains every (model, group, seed) under each
+listed dtype policy (`bfloat16` = `mixed_bfloat16`, `float16` =
+`mixed_float16`: float32 variables, 16-bit compute) and adds a table of mean
+test AUC per precision next to float32's.
 """
 
 import argparse
@@ -71,6 +77,8 @@ PAPERS = {
 
 EPOCHS, PATIENCE, BATCH, LEARNING_RATE = 30, 4, 1024, 1e-3
 EMBEDDING_DIM, BUCKETS, SPLIT_SEED = 4, 16, 0
+#: `--precision` names and the Keras dtype policy each trains under.
+POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 
 
 def parse_args(argv):
@@ -82,6 +90,8 @@ def parse_args(argv):
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per model and group")
     parser.add_argument("--out", default=DEFAULT_OUT, help="results JSON (resumed if present)")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
+    parser.add_argument("--precision", default="float32", type=_precisions,
+                        help=f"comma-separated, among {list(POLICIES)} (default float32)")
     parser.add_argument("--worker", nargs=3, metavar=("MODEL", "GROUP", "SEED"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
@@ -89,6 +99,15 @@ def parse_args(argv):
 
 
 # ---------------------------------------------------------------- worker side
+
+def _precisions(value):
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in names if v not in POLICIES]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected precisions among {list(POLICIES)}. Received: {value!r}")
+    return names
+
 
 def _peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -165,6 +184,8 @@ def worker(args):
 
     tf.get_logger().setLevel("ERROR")
     name, group, seed = args.worker[0], int(args.worker[1]), int(args.worker[2])
+    (precision,) = args.precision
+    tf.keras.mixed_precision.set_global_policy(POLICIES[precision])
     frames, buckets = load_frames(args.data_dir)
     tasks = GROUPS[group]
     if name == "SingleTask":
@@ -178,7 +199,8 @@ def worker(args):
         }
     else:
         result = train_one(name, frames, buckets, tasks, seed)
-    result.update(model=name, group=group, seed=seed, peak_rss_mib=_peak_rss_mib())
+    result.update(model=name, group=group, seed=seed, precision=precision,
+                  peak_rss_mib=_peak_rss_mib())
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -223,7 +245,7 @@ def _fmt(value, digits=4):
 
 def table(results):
     """Markdown tables (one per group) of mean / best test AUC and costs."""
-    runs = results["runs"]
+    runs = [r for r in results["runs"] if r.get("precision", "float32") == "float32"]
     lines = []
     for group, tasks in GROUPS.items():
         group_runs = [r for r in runs if r["group"] == group]
@@ -267,6 +289,36 @@ def table(results):
     return "\n".join(lines)
 
 
+def precision_table(results):
+    """Mean test AUC per precision next to float32's, per group and model."""
+    runs = results["runs"]
+    precisions = [p for p in POLICIES if any(r.get("precision", "float32") == p for r in runs)]
+    lines = ["**Precision** (mean test AUC over the seeds each precision ran; Δ = "
+             "precision − float32 over the seeds both ran)", "",
+             "| group | model | task | " + " | ".join(precisions)
+             + " | " + " | ".join(f"Δ {p}" for p in precisions if p != "float32") + " |",
+             "|---|---|---|" + "---|" * (2 * len(precisions) - 1)]
+    for group, tasks in GROUPS.items():
+        for model in MODELS:
+            by = {p: {r["seed"]: r for r in runs if r["model"] == model and r["group"] == group
+                      and r.get("precision", "float32") == p} for p in precisions}
+            if not any(by.values()):
+                continue
+            for task in tasks:
+                means = [_fmt(np.mean([r["auc"][task] for r in by[p].values()]) if by[p] else None)
+                         for p in precisions]
+                deltas = []
+                for p in precisions:
+                    if p == "float32":
+                        continue
+                    both = sorted(set(by[p]) & set(by.get("float32", {})))
+                    gaps = [by[p][s]["auc"][task] - by["float32"][s]["auc"][task] for s in both]
+                    deltas.append(_fmt(np.mean(gaps) if both else None))
+                lines.append(f"| {group} | {model} | {LABELS[task]} | " + " | ".join(means)
+                             + " | " + " | ".join(deltas) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.worker:
@@ -274,24 +326,29 @@ def main(argv=None):
     if args.baseline:
         return baseline(args)
     results = _load(args.out)
-    done = {(r["model"], r["group"], r["seed"]) for r in results["runs"]}
+    done = {(r["model"], r["group"], r["seed"], r.get("precision", "float32"))
+            for r in results["runs"]}
     if results.get("baseline_rss_mib") is None:
         results["baseline_rss_mib"] = _subprocess(["--baseline"], args.data_dir)["peak_rss_mib"]
         _save(results, args.out)
     start = time.time()
     for seed in range(args.seeds):
         for group in args.groups:
-            for model in args.models:
-                if (model, group, seed) in done:
+            for model, precision in [(m, p) for m in args.models for p in args.precision]:
+                if (model, group, seed, precision) in done:
                     continue
-                run = _subprocess(["--worker", model, str(group), str(seed)], args.data_dir)
+                run = _subprocess(["--worker", model, str(group), str(seed),
+                                   "--precision", precision], args.data_dir)
                 results["runs"].append(run)
                 _save(results, args.out)
-                print(f"[{time.time() - start:6.0f} s] group {group} seed {seed} {model}: "
+                print(f"[{time.time() - start:6.0f} s] group {group} seed {seed} {model} "
+                      f"{precision}: "
                       + ", ".join(f"{t} {a:.4f}" for t, a in run["auc"].items())
                       + f" ({run['epochs']} epochs, {run['seconds']:.0f} s, "
                       f"peak RSS {run['peak_rss_mib']:.0f} MiB)", flush=True)
     markdown = table(results)
+    if any(r.get("precision", "float32") != "float32" for r in results["runs"]):
+        markdown += "\n\n" + precision_table(results)
     print(markdown)
     if not args.no_doc:
         section = (

@@ -10,6 +10,7 @@ import numpy as np
 import onnx
 import tensorflow as tf
 
+from keras_mtl.export import precision
 from keras_mtl.export import warmup
 from keras_mtl.export.onnx_rewrites import ML_DOMAIN
 from keras_mtl.export.onnx_rewrites import Rewrites
@@ -237,7 +238,10 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5):
         examples: `{input name: array}` rows, e.g.
             `keras_mtl.data.features_to_arrays(df.head(16), features)`; None
             draws 8 rows from the lookup vocabularies and random numbers.
-        atol: largest accepted |onnx - keras| over every output.
+        atol: largest accepted |onnx - keras| over every output. A model
+            trained under a mixed precision policy converts as its float32
+            twin (`keras_mtl.export.precision`) and is checked with at least
+            `precision.MIXED_ATOL`.
 
     Returns:
         An `OnnxExport` with the path, opset and max |difference| by batch.
@@ -253,7 +257,9 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5):
     if not isinstance(opset, int) or not 13 <= opset <= MAX_OPSET:
         raise ValueError(f"expected an opset in [13, {MAX_OPSET}]. Received: opset={opset!r}")
     specs = serving_specs(model)
-    proto, rewrites = _convert(model, specs, opset)
+    if precision.is_mixed(model):  # converted in float32, checked against the mixed model
+        atol = max(atol, precision.MIXED_ATOL)
+    proto, rewrites = _convert(precision.float32_twin(model), specs, opset)
     _check_converted(proto, specs, rewrites)
     if examples is None:
         examples = _synthetic_examples(specs, rewrites)

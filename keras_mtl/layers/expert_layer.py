@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _precision
 from keras_mtl.layers import _stacked
 from keras_mtl.layers import _validation
 
@@ -124,8 +125,8 @@ class ExpertLayer(tf.keras.layers.Layer):
 
     def call(self, inputs, training=None):
         e, depth = self.num_experts, len(self.units)
-        # bias_add, not +: its gradient is one BiasAddGrad, not a reduction
-        x = tf.nn.bias_add(tf.matmul(inputs, self.kernels[0]), self.biases[0])  # (B, E·u0)
+        # bias_add, not +: its gradient is one op (a matmul under 16-bit policies)
+        x = _precision.bias_add(tf.matmul(inputs, self.kernels[0]), self.biases[0])  # (B, E·u0)
         x = tf.reshape(x, (-1, e, self.units[0]))  # (B, E, u0)
         x = self.activation(x)
         if self.dropout > 0:
@@ -145,7 +146,7 @@ class ExpertLayer(tf.keras.layers.Layer):
             else:
                 x = tf.transpose(x, (1, 0, 2))  # (B, E, u_last)
                 flat = tf.reshape(x, (-1, e * self.units[i]))
-                flat = tf.nn.bias_add(flat, tf.reshape(self.biases[i], (-1,)))
+                flat = _precision.bias_add(flat, tf.reshape(self.biases[i], (-1,)))
                 x = tf.reshape(flat, (-1, e, self.units[i]))
             x = self.activation(x)
             if self.dropout > 0:

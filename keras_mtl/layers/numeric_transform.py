@@ -8,6 +8,8 @@ from keras_mtl.api_export import keras_mtl_export
 
 #: Outputs are clipped to [-CLIP, CLIP], so no finite input gives inf or NaN.
 CLIP = 1e6
+#: The largest float16, the clip bound under `mixed_float16`.
+FLOAT16_MAX = 65504.0
 
 
 @keras_mtl_export
@@ -67,7 +69,7 @@ class NumericTransform(tf.keras.layers.Layer):
             x = (x - self.mean) / scale
         # extreme inputs (e.g. 3e38) would overflow later layers into inf/NaN;
         # float16 (mixed_float16) holds at most 65504
-        bound = min(CLIP, tf.as_dtype(self.compute_dtype).max)
+        bound = FLOAT16_MAX if self.compute_dtype == "float16" else CLIP
         return tf.cast(tf.clip_by_value(x, -bound, bound), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):

@@ -1,6 +1,7 @@
 """What `compile` decides and every training step reads."""
 
 from keras_mtl.losses import masked
+from keras_mtl.training import loss_scaling
 from keras_mtl.training.optimizer_groups import OptimizerGroups
 
 
@@ -110,7 +111,12 @@ class TrainingState:
         self.optimizer_groups.build(variables)
 
     def apply_gradients(self, grads, variables, replicas=1):
-        """Applies `grads` per optimizer group, scaled by 1 / `replicas`."""
+        """Applies `grads` per optimizer group, scaled by 1 / `replicas`.
+
+        A group's `LossScaleOptimizer` (mixed_float16) applies through the
+        optimizer it wraps: `step.descend` has unscaled the gradients and
+        checked them for every group at once (`keras_mtl.training.loss_scaling`).
+        """
         self.optimizer_groups.follow_learning_rate()
         groups = {}
         for grad, var in zip(grads, variables):
@@ -118,7 +124,7 @@ class TrainingState:
                 continue
             if replicas > 1:
                 grad = masked.scale_gradient(grad, 1.0 / replicas)
-            optimizer = self.optimizer_of(var)
+            optimizer = loss_scaling.unwrapped(self.optimizer_of(var))
             groups.setdefault(id(optimizer), (optimizer, []))[1].append((grad, var))
         for optimizer, pairs in groups.values():
             optimizer.apply_gradients(pairs)
