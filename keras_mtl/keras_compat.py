@@ -111,6 +111,27 @@ def optimizer_slots(optimizer, variable, *slot_lists):
     return tuple(getattr(optimizer, name)[index] for name in slot_lists)
 
 
+def tf_variable(variable):
+    """The `tf.Variable` behind a Keras variable.
+
+    Keras 3 variables wrap one (public `value`); tf_keras 2 variables are
+    `tf.Variable`s.
+    """
+    return variable if LEGACY_KERAS else variable.value
+
+
+def gather_rows(variable, indices):
+    """Rows `indices` of a variable, read without reading the whole variable.
+
+    A Keras 3 variable is not a `tf.Variable`: `tf.gather` would first read
+    all of it into a tensor, and a later scatter into the variable then
+    copies the whole buffer (TensorFlow's copy-on-write for sparse updates).
+    Its public `value` is the `tf.Variable`, which gathers row by row
+    (`ResourceGather`). tf_keras 2 variables are `tf.Variable`s.
+    """
+    return tf.gather(tf_variable(variable), indices)
+
+
 def scatter_update(optimizer, variable, slices, subtract=False):
     """Writes (or, with `subtract`, subtracts) the rows `slices.indices`.
 

@@ -9,6 +9,7 @@ from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
 from keras_mtl.layers.encoded_id_lookup import EncodedIdLookup
 from keras_mtl.layers.numeric_transform import NumericTransform
 from keras_mtl.layers.sequence_pooling import SequencePooling
+from keras_mtl.layers.sparse_embedding import SparseEmbedding
 
 SPEC_TYPES = (SparseFeat, VarLenSparseFeat, DenseFeat)
 _TABLE_FIELDS = ("encoding", "vocabulary", "hash_bins", "vocabulary_size", "dtype")
@@ -121,7 +122,7 @@ def embed_features(inputs, features, embeddings_regularizer=None):
 
     Categorical values are mapped to rows in-graph (lookup, hashing or the
     pre-encoded id guard) and embedded; features with the same
-    `embedding_name` share one `Embedding` layer; sequences are pooled;
+    `embedding_name` share one `SparseEmbedding` layer; sequences are pooled;
     numeric values go through `NumericTransform`.
 
     Args:
@@ -146,7 +147,7 @@ def embed_features(inputs, features, embeddings_regularizer=None):
             parts.append(transform(inputs[spec.name]))  # (B, dim)
             continue
         if spec.embedding_name not in tables:
-            tables[spec.embedding_name] = tf.keras.layers.Embedding(
+            tables[spec.embedding_name] = SparseEmbedding(
                 spec.num_embeddings,
                 spec.embedding_dim,
                 embeddings_regularizer=embeddings_regularizer,

@@ -15,6 +15,7 @@ from keras_mtl.layers.numeric_transform import NumericTransform
 from keras_mtl.layers.partitioned_normalization import PartitionedNormalization
 from keras_mtl.layers.ple_layer import PLELayer
 from keras_mtl.layers.sequence_pooling import SequencePooling
+from keras_mtl.layers.sparse_embedding import SparseEmbedding
 from keras_mtl.layers.snr_avg_layer import SNRAvgLayer
 from keras_mtl.layers.snr_trans_layer import SNRTransLayer
 from keras_mtl.layers.star_topology import StarTopology
@@ -38,6 +39,7 @@ __all__ = [
     "PartitionedNormalization",
     "PLELayer",
     "SequencePooling",
+    "SparseEmbedding",
     "SNRAvgLayer",
     "SNRTransLayer",
     "StarTopology",

@@ -52,7 +52,7 @@ class Adagrad(tf.keras.optimizers.Adagrad):
         values, indices = summed_rows(gradient)  # (U, dim), (U,)
         values = tf.cast(values, dtype)
         (accumulator,) = keras_compat.optimizer_slots(self, variable, "_accumulators")
-        rows = tf.gather(accumulator, indices) + tf.square(values)  # (U, dim)
+        rows = keras_compat.gather_rows(accumulator, indices) + tf.square(values)  # (U, dim)
         keras_compat.scatter_update(self, accumulator, tf.IndexedSlices(rows, indices))
         step_rows = (tf.cast(learning_rate, dtype) * values
                      / tf.sqrt(rows + tf.cast(self.epsilon, dtype)))

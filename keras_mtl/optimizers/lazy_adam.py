@@ -70,12 +70,12 @@ class LazyAdam(tf.keras.optimizers.Adam):
                  / (1 - tf.pow(beta_1, step)))
         slots = ("_momentums", "_velocities") + (("_velocity_hats",) if self.amsgrad else ())
         m, v, *v_hat = keras_compat.optimizer_slots(self, variable, *slots)
-        m_rows = beta_1 * tf.gather(m, indices) + (1 - beta_1) * values  # (U, dim)
-        v_rows = beta_2 * tf.gather(v, indices) + (1 - beta_2) * tf.square(values)
+        m_rows = beta_1 * keras_compat.gather_rows(m, indices) + (1 - beta_1) * values  # (U, dim)
+        v_rows = beta_2 * keras_compat.gather_rows(v, indices) + (1 - beta_2) * tf.square(values)
         keras_compat.scatter_update(self, m, tf.IndexedSlices(m_rows, indices))
         keras_compat.scatter_update(self, v, tf.IndexedSlices(v_rows, indices))
         if v_hat:
-            v_rows = tf.maximum(tf.gather(v_hat[0], indices), v_rows)
+            v_rows = tf.maximum(keras_compat.gather_rows(v_hat[0], indices), v_rows)
             keras_compat.scatter_update(self, v_hat[0], tf.IndexedSlices(v_rows, indices))
         step_rows = alpha * m_rows / (tf.sqrt(v_rows) + tf.cast(self.epsilon, dtype))
         keras_compat.scatter_update(
