@@ -5,11 +5,14 @@ import contextlib
 import dataclasses
 import logging
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import onnx
 import tensorflow as tf
 
+from keras_mtl.export import onnx_external_data
 from keras_mtl.export import precision
 from keras_mtl.export import warmup
 from keras_mtl.export.onnx_rewrites import ML_DOMAIN
@@ -43,11 +46,14 @@ class OnnxExport:
         path: the .onnx file.
         opset: its ONNX opset (plus ai.onnx.ml 2 for lookups).
         max_abs_diff: `{batch size: max |onnx - keras|}` over every output.
+        external_data: the weights' file beside `path` (`<path>.data`) when
+            they exceed `onnx_external_data.LARGE_MODEL_BYTES`, else None.
     """
 
     path: str
     opset: int
     max_abs_diff: dict
+    external_data: str = None
 
 
 @contextlib.contextmanager
@@ -69,17 +75,19 @@ def _convert(model, specs, opset):
 
     serve = tf.function(lambda features: model(features, training=False))
     rewrites = Rewrites(serve.get_concrete_function(specs))
-    with _quiet("tf2onnx", "tensorflow"):
-        proto, _ = tf2onnx.convert.from_function(
+    large = onnx_external_data.weight_bytes(model) > onnx_external_data.LARGE_MODEL_BYTES
+    with _quiet("tf2onnx", "tensorflow"), onnx_external_data.tf2onnx_numpy2():
+        proto, storage = tf2onnx.convert.from_function(
             serve,
             input_signature=[specs],
             opset=opset,
             custom_rewriter=[rewrites],
             shape_override=rewrites.shape_override,
             extra_opset=[onnx.helper.make_opsetid(ML_DOMAIN, 2)],
+            large_model=large,
         )
     _fix_inputs(proto, specs, rewrites)
-    return proto, rewrites
+    return proto, rewrites, storage
 
 
 def _rename_inputs(graph, specs):
@@ -189,9 +197,8 @@ def _synthetic_examples(specs, rewrites, rows=8, seed=0):
 def _parity(model, proto, specs, examples, atol):
     import onnxruntime  # pylint: disable=import-outside-toplevel
 
-    session = onnxruntime.InferenceSession(
-        proto.SerializeToString(), providers=["CPUExecutionProvider"]
-    )
+    source = proto if isinstance(proto, str) else proto.SerializeToString()  # a path or a proto
+    session = onnxruntime.InferenceSession(source, providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     rows = warmup.num_rows(examples)
     diffs = {}
@@ -227,7 +234,10 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5):
     in-graph hashing cannot be converted and raises an `OnnxExportError`
     naming the features and the fix (pre-encoded ids). Before anything is
     written, ONNX Runtime runs the sample rows at batch size 1 and all rows;
-    a difference above `atol` raises. Feed ONNX Runtime strings as `str`
+    a difference above `atol` raises. A model whose weights exceed 1 GiB
+    goes through tf2onnx's large-model path and is written with its weights
+    in `<path>.data` beside it (ONNX's external-data format; a single .onnx
+    protobuf cannot exceed 2 GB); keep the two files together. Feed ONNX Runtime strings as `str`
     (object arrays, as `features_to_arrays` gives them): it reads `bytes`
     as their repr, "b'red'", which every lookup maps to out-of-vocabulary.
 
@@ -259,14 +269,26 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5):
     specs = serving_specs(model)
     if precision.is_mixed(model):  # converted in float32, checked against the mixed model
         atol = max(atol, precision.MIXED_ATOL)
-    proto, rewrites = _convert(precision.float32_twin(model), specs, opset)
+    proto, rewrites, storage = _convert(precision.float32_twin(model), specs, opset)
     _check_converted(proto, specs, rewrites)
     if examples is None:
         examples = _synthetic_examples(specs, rewrites)
     missing = sorted(set(specs) - set(examples))
     if missing:
         raise ValueError(f"examples lack inputs {missing}. Expected: {sorted(specs)}.")
-    diffs = _parity(model, proto, specs, examples, atol)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    onnx.save(proto, path)
-    return OnnxExport(path=path, opset=opset, max_abs_diff=diffs)
+    if storage is None:
+        diffs = _parity(model, proto, specs, examples, atol)
+        onnx.save(proto, path)
+        return OnnxExport(path=path, opset=opset, max_abs_diff=diffs)
+    # over 2 GB: written with external data beside it, checked from there
+    staging = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        staged = os.path.join(staging, os.path.basename(path))
+        data = onnx_external_data.save(proto, storage, staged)
+        diffs = _parity(model, staged, specs, examples, atol)
+        os.replace(data, path + ".data")
+        os.replace(staged, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return OnnxExport(path=path, opset=opset, max_abs_diff=diffs, external_data=path + ".data")
