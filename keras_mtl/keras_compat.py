@@ -117,7 +117,9 @@ def tf_variable(variable):
     Keras 3 variables wrap one (public `value`); tf_keras 2 variables are
     `tf.Variable`s.
     """
-    return variable if LEGACY_KERAS else variable.value
+    if LEGACY_KERAS or isinstance(variable, tf.Variable):  # a plain tf.Variable on Keras 3 too
+        return variable
+    return variable.value
 
 
 def gather_rows(variable, indices):
@@ -132,17 +134,19 @@ def gather_rows(variable, indices):
     return tf.gather(tf_variable(variable), indices)
 
 
-def scatter_update(optimizer, variable, slices, subtract=False):
-    """Writes (or, with `subtract`, subtracts) the rows `slices.indices`.
+def scatter_update(optimizer, variable, slices, mode="update"):
+    """Writes (`mode` "update"), adds to or subtracts from the rows `slices.indices`.
 
-    Keras 3 optimizers write through `optimizer.assign` / `assign_sub` (which
-    scatter `tf.IndexedSlices`); tf_keras 2 variables are `tf.Variable`s with
-    `scatter_update` / `scatter_sub`.
+    Keras 3 optimizers write through `optimizer.assign` / `assign_add` /
+    `assign_sub` (which scatter `tf.IndexedSlices`); tf_keras 2 variables are
+    `tf.Variable`s with `scatter_update` / `scatter_add` / `scatter_sub`.
     """
     if LEGACY_KERAS:
-        (variable.scatter_sub if subtract else variable.scatter_update)(slices)
+        getattr(variable, f"scatter_{mode}")(slices)
     else:
-        (optimizer.assign_sub if subtract else optimizer.assign)(variable, slices)
+        write = {"update": optimizer.assign, "add": optimizer.assign_add,
+                 "sub": optimizer.assign_sub}[mode]
+        write(variable, slices)
 
 
 def is_loss_scale_optimizer(optimizer):

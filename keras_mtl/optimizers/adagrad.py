@@ -49,13 +49,14 @@ class Adagrad(tf.keras.optimizers.Adagrad):
         if learning_rate is None:
             learning_rate = self.learning_rate
         dtype = variable.dtype
-        values, indices = summed_rows(gradient)  # (U, dim), (U,)
-        values = tf.cast(values, dtype)
+        indices = gradient.indices  # one per occurrence, duplicates included
         (accumulator,) = keras_compat.optimizer_slots(self, variable, "_accumulators")
-        rows = keras_compat.gather_rows(accumulator, indices) + tf.square(values)  # (U, dim)
+        # the accumulator holds the summed gradient rows for a moment
+        old, grad = summed_rows(self, accumulator, gradient)  # (N, dim) each
+        rows = old + tf.square(grad)
         keras_compat.scatter_update(self, accumulator, tf.IndexedSlices(rows, indices))
-        step_rows = (tf.cast(learning_rate, dtype) * values
+        step_rows = (tf.cast(learning_rate, dtype) * grad
                      / tf.sqrt(rows + tf.cast(self.epsilon, dtype)))
-        keras_compat.scatter_update(
-            self, variable, tf.IndexedSlices(step_rows, indices), subtract=True
-        )
+        # written, not subtracted: a duplicate id writes the same row twice
+        new_rows = keras_compat.gather_rows(variable, indices) - step_rows
+        keras_compat.scatter_update(self, variable, tf.IndexedSlices(new_rows, indices))

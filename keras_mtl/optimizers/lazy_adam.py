@@ -61,8 +61,7 @@ class LazyAdam(tf.keras.optimizers.Adam):
         if learning_rate is None:
             learning_rate = self.learning_rate
         dtype = variable.dtype
-        values, indices = summed_rows(gradient)  # (U, dim), (U,)
-        values = tf.cast(values, dtype)
+        indices = gradient.indices  # one per occurrence, duplicates included
         step = tf.cast(self.iterations + 1, dtype)
         beta_1 = tf.cast(self.beta_1, dtype)
         beta_2 = tf.cast(self.beta_2, dtype)
@@ -70,14 +69,16 @@ class LazyAdam(tf.keras.optimizers.Adam):
                  / (1 - tf.pow(beta_1, step)))
         slots = ("_momentums", "_velocities") + (("_velocity_hats",) if self.amsgrad else ())
         m, v, *v_hat = keras_compat.optimizer_slots(self, variable, *slots)
-        m_rows = beta_1 * keras_compat.gather_rows(m, indices) + (1 - beta_1) * values  # (U, dim)
-        v_rows = beta_2 * keras_compat.gather_rows(v, indices) + (1 - beta_2) * tf.square(values)
+        # m holds the summed gradient rows for a moment; its old rows come back
+        m_old, grad = summed_rows(self, m, gradient)  # (N, dim) each
+        m_rows = beta_1 * m_old + (1 - beta_1) * grad
+        v_rows = beta_2 * keras_compat.gather_rows(v, indices) + (1 - beta_2) * tf.square(grad)
         keras_compat.scatter_update(self, m, tf.IndexedSlices(m_rows, indices))
         keras_compat.scatter_update(self, v, tf.IndexedSlices(v_rows, indices))
         if v_hat:
             v_rows = tf.maximum(keras_compat.gather_rows(v_hat[0], indices), v_rows)
             keras_compat.scatter_update(self, v_hat[0], tf.IndexedSlices(v_rows, indices))
         step_rows = alpha * m_rows / (tf.sqrt(v_rows) + tf.cast(self.epsilon, dtype))
-        keras_compat.scatter_update(
-            self, variable, tf.IndexedSlices(step_rows, indices), subtract=True
-        )
+        # written, not subtracted: a duplicate id writes the same row twice
+        new_rows = keras_compat.gather_rows(variable, indices) - step_rows
+        keras_compat.scatter_update(self, variable, tf.IndexedSlices(new_rows, indices))
