@@ -3,9 +3,10 @@
 The throughput benchmark's MMoE (16 categorical features × 8 dims, 8 numeric,
 experts [256, 128], towers [64], batch 1024, Adam 1e-3) with N ids per
 feature, drawn uniformly or Zipf-like (`--zipf`). keras_mtl with its default
-`compile(optimizer=Adam)` (embedding tables: LazyAdam, rows of the batch only;
-with XLA as the throughput benchmark runs it, and `+nojit` without, which is
-what a model with in-graph string lookups gets) and `+dense` (`{"embeddings": adam, "towers": adam}`: dense Adam updates of
+`compile(optimizer=Adam)` (embedding tables: LazyAdam, rows of the batch only):
+`+auto` is compile as users call it (Keras' `jit_compile="auto"`, which is no
+XLA for keras_mtl models), plain `keras_mtl` with XLA as the throughput
+benchmark runs it; `+dense+auto` (`{"embeddings": adam, "towers": adam}`: dense Adam updates of
 the tables, the behaviour before LazyAdam), DeepCTR and torch-rechub, each in
 its own process, interleaved per round. Peak RSS is the worker process's
 maximum resident set (tables, optimizer slots, data, framework).
@@ -17,7 +18,7 @@ import statistics
 
 import _report
 
-LIBRARIES = ("keras_mtl", "keras_mtl+nojit", "keras_mtl+dense", "deepctr", "torch_rechub")
+LIBRARIES = ("keras_mtl+auto", "keras_mtl", "keras_mtl+dense+auto", "deepctr", "torch_rechub")
 BYTES_PER_FLOAT = 4
 
 
@@ -52,11 +53,12 @@ def run(args, spawn, importable):
             for model in models:
                 for lib in libs:
                     key = (lib, model, vocab)
-                    sparse = lib.startswith("keras_mtl") and "dense" not in lib
-                    if not sparse and vocab > args.peer_max_vocab:
+                    # above it only keras_mtl's default compile (sparse, no XLA) runs
+                    if lib != "keras_mtl+auto" and vocab > args.peer_max_vocab:
                         not_run[f"{lib}/{model}/{vocab}"] = (
                             f"above --peer-max-vocab {args.peer_max_vocab:,}: dense Adam "
-                            "updates of every row every step")
+                            "updates of every row every step, or (keras_mtl with XLA) "
+                            "whole-slot copies per step")
                         continue
                     result, error = spawn(lib, model, args, vocab=vocab, zipf=args.zipf)
                     if result is None:

@@ -49,10 +49,9 @@ class Adagrad(tf.keras.optimizers.Adagrad):
         if learning_rate is None:
             learning_rate = self.learning_rate
         dtype = variable.dtype
-        indices = gradient.indices  # one per occurrence, duplicates included
         (accumulator,) = keras_compat.optimizer_slots(self, variable, "_accumulators")
         # the accumulator holds the summed gradient rows for a moment
-        old, grad = summed_rows(self, accumulator, gradient)  # (N, dim) each
+        indices, old, grad = summed_rows(self, accumulator, gradient)  # (rows,), (rows, dim) x2
         rows = old + tf.square(grad)
         keras_compat.scatter_update(self, accumulator, tf.IndexedSlices(rows, indices))
         step_rows = (tf.cast(learning_rate, dtype) * grad

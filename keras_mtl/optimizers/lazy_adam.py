@@ -61,7 +61,6 @@ class LazyAdam(tf.keras.optimizers.Adam):
         if learning_rate is None:
             learning_rate = self.learning_rate
         dtype = variable.dtype
-        indices = gradient.indices  # one per occurrence, duplicates included
         step = tf.cast(self.iterations + 1, dtype)
         beta_1 = tf.cast(self.beta_1, dtype)
         beta_2 = tf.cast(self.beta_2, dtype)
@@ -70,7 +69,7 @@ class LazyAdam(tf.keras.optimizers.Adam):
         slots = ("_momentums", "_velocities") + (("_velocity_hats",) if self.amsgrad else ())
         m, v, *v_hat = keras_compat.optimizer_slots(self, variable, *slots)
         # m holds the summed gradient rows for a moment; its old rows come back
-        m_old, grad = summed_rows(self, m, gradient)  # (N, dim) each
+        indices, m_old, grad = summed_rows(self, m, gradient)  # (rows,), (rows, dim) x2
         m_rows = beta_1 * m_old + (1 - beta_1) * grad
         v_rows = beta_2 * keras_compat.gather_rows(v, indices) + (1 - beta_2) * tf.square(grad)
         keras_compat.scatter_update(self, m, tf.IndexedSlices(m_rows, indices))
