@@ -34,18 +34,13 @@ def memory_notes(dim):
     return "\n".join(lines)
 
 
-def run(args, spawn, importable):
+def run(args, spawn, available):
     vocabs = [int(v) for v in args.vocab.split(",")]
     libs = (args.libs or ",".join(LIBRARIES)).split(",")
     models = (args.models or "mmoe").split(",")
     out = args.out or os.path.join(os.path.dirname(_report.DOC), "..", "benchmarks",
                                    "results", "throughput_vocab.json")
-    missing = {}
-    for lib in list(libs):
-        reason = importable(lib)
-        if reason:
-            missing[lib] = f"cannot import: {reason}"
-            libs.remove(lib)
+    libs, missing = available(libs)
     load_before = os.getloadavg()
     runs, not_run = {}, {}
     for round_ in range(args.repeats):

@@ -336,6 +336,13 @@ def importable(lib):
     return None
 
 
+def available(libs):
+    """`(the libraries that import, {library: why not})`."""
+    reasons = {lib: importable(lib) for lib in libs}
+    missing = {lib: f"cannot import: {reason}" for lib, reason in reasons.items() if reason}
+    return [lib for lib in libs if lib not in missing], missing
+
+
 def summarise(runs, libs, models, flops, peak):
     out = {}
     for model in models:
@@ -478,17 +485,12 @@ def main(argv=None):
     if args.vocab:
         import _vocab_sweep
 
-        return _vocab_sweep.run(args, spawn, importable)
+        return _vocab_sweep.run(args, spawn, available)
     args.out = args.out or os.path.join(HERE, "results", "throughput.json")
     libs = (args.libs or ",".join(LIBRARIES)).split(",")
     models = (args.models or "mmoe,ple").split(",")
     load_before = os.getloadavg()
-    missing = {}
-    for lib in list(libs):
-        reason = importable(lib)
-        if reason:
-            missing[lib] = f"cannot import: {reason}"
-            libs.remove(lib)
+    libs, missing = available(libs)
     if not libs:
         raise SystemExit(f"no library to run: {missing}")
     peak, error = spawn("peak", "mmoe", args)

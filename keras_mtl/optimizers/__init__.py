@@ -8,6 +8,7 @@ this Adagrad (see `keras_mtl.training.OptimizerGroups`).
 
 from keras_mtl.optimizers.adagrad import Adagrad
 from keras_mtl.optimizers.lazy_adam import LazyAdam
+from keras_mtl.optimizers.sparse_rows import RowWise
 from keras_mtl.optimizers.sparse_rows import summed_rows
 
-__all__ = ["Adagrad", "LazyAdam", "summed_rows"]
+__all__ = ["Adagrad", "LazyAdam", "RowWise", "summed_rows"]

@@ -4,11 +4,12 @@ import tensorflow as tf
 
 from keras_mtl import keras_compat
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.optimizers.sparse_rows import RowWise
 from keras_mtl.optimizers.sparse_rows import summed_rows
 
 
 @keras_mtl_export
-class Adagrad(tf.keras.optimizers.Adagrad):
+class Adagrad(RowWise, tf.keras.optimizers.Adagrad):
     """`tf.keras.optimizers.Adagrad` with a row-wise sparse path.
 
     For a dense gradient this is Keras' Adagrad, step for step. For a
@@ -40,14 +41,8 @@ class Adagrad(tf.keras.optimizers.Adagrad):
         Learning and Stochastic Optimization", JMLR 2011.
     """
 
-    def update_step(self, gradient, variable, learning_rate=None):
-        # Keras 3 passes the step's learning rate; tf_keras 2 keeps it in
-        # `learning_rate`.
-        dense_args = () if learning_rate is None else (learning_rate,)
-        if not isinstance(gradient, tf.IndexedSlices):
-            return super().update_step(gradient, variable, *dense_args)
-        if learning_rate is None:
-            learning_rate = self.learning_rate
+    def update_rows(self, gradient, variable, learning_rate):
+        """The update above, on the rows of a `tf.IndexedSlices` gradient."""
         dtype = variable.dtype
         (accumulator,) = keras_compat.optimizer_slots(self, variable, "_accumulators")
         # the accumulator holds the summed gradient rows for a moment

@@ -4,11 +4,12 @@ import tensorflow as tf
 
 from keras_mtl import keras_compat
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.optimizers.sparse_rows import RowWise
 from keras_mtl.optimizers.sparse_rows import summed_rows
 
 
 @keras_mtl_export
-class LazyAdam(tf.keras.optimizers.Adam):
+class LazyAdam(RowWise, tf.keras.optimizers.Adam):
     """Adam with lazy updates of sparse (embedding) gradients.
 
     For a dense gradient this is `tf.keras.optimizers.Adam`, step for step.
@@ -52,14 +53,8 @@ class LazyAdam(tf.keras.optimizers.Adam):
     def __init__(self, learning_rate=0.001, name="lazy_adam", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
 
-    def update_step(self, gradient, variable, learning_rate=None):
-        # Keras 3 passes the step's learning rate; tf_keras 2 calls
-        # update_step(gradient, variable) and keeps it in `learning_rate`.
-        dense_args = () if learning_rate is None else (learning_rate,)
-        if not isinstance(gradient, tf.IndexedSlices):
-            return super().update_step(gradient, variable, *dense_args)
-        if learning_rate is None:
-            learning_rate = self.learning_rate
+    def update_rows(self, gradient, variable, learning_rate):
+        """The update above, on the rows of a `tf.IndexedSlices` gradient."""
         dtype = variable.dtype
         step = tf.cast(self.iterations + 1, dtype)
         beta_1 = tf.cast(self.beta_1, dtype)

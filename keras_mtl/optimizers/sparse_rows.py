@@ -42,3 +42,23 @@ def summed_rows(optimizer, scratch, gradient):
     values = tf.cast(gradient.values, old.dtype)
     keras_compat.scatter_update(optimizer, scratch, tf.IndexedSlices(values, indices), mode="add")
     return indices, old, keras_compat.gather_rows(scratch, indices)
+
+
+class RowWise:
+    """Mixin for a Keras optimizer: `tf.IndexedSlices` gradients go to `update_rows`.
+
+    Dense gradients take the Keras optimizer's own `update_step`, so a
+    `RowWise` optimizer equals its base class on dense variables.
+    Subclasses implement `update_rows(gradient, variable, learning_rate)`.
+    """
+
+    def update_step(self, gradient, variable, learning_rate=None):
+        # Keras 3 passes the step's learning rate; tf_keras 2 calls
+        # update_step(gradient, variable) and keeps it in `learning_rate`.
+        if not isinstance(gradient, tf.IndexedSlices):
+            dense_args = () if learning_rate is None else (learning_rate,)
+            return super().update_step(gradient, variable, *dense_args)
+        if learning_rate is None:
+            learning_rate = self.learning_rate
+        return self.update_rows(gradient, variable, learning_rate)
+
