@@ -224,7 +224,7 @@ def _parity(model, proto, specs, examples, atol):
     return diffs
 
 
-def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5):
+def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_memory=True):
     """Converts `model` to ONNX and checks it against Keras on sample rows.
 
     The serving function (`model(features, training=False)` on raw features
@@ -248,6 +248,10 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5):
         examples: `{input name: array}` rows, e.g.
             `keras_mtl.data.features_to_arrays(df.head(16), features)`; None
             draws 8 rows from the lookup vocabularies and random numbers.
+        check_memory: refuse, with an `OnnxExportError` saying why and what
+            to do, a model whose conversion would need more memory than is
+            available (`onnx_external_data.CONVERSION_MEMORY_FACTOR` times its
+            weights, as measured) instead of being killed for memory.
         atol: largest accepted |onnx - keras| over every output. A model
             trained under a mixed precision policy converts as its float32
             twin (`keras_mtl.export.precision`) and is checked with at least
@@ -266,6 +270,10 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5):
     """
     if not isinstance(opset, int) or not 13 <= opset <= MAX_OPSET:
         raise ValueError(f"expected an opset in [13, {MAX_OPSET}]. Received: opset={opset!r}")
+    if check_memory:
+        problem = onnx_external_data.check_memory(model)
+        if problem:
+            raise OnnxExportError(problem)
     specs = serving_specs(model)
     if precision.is_mixed(model):  # converted in float32, checked against the mixed model
         atol = max(atol, precision.MIXED_ATOL)

@@ -59,3 +59,15 @@ def test_large_model_path_writes_external_data_and_serves_equal(tmp_path, monkey
     for a, b in zip(large_out, small_out):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert not hasattr(np, "product") or np.lib.NumpyVersion(np.__version__) < "2.0.0"
+
+
+def test_a_conversion_that_would_not_fit_in_memory_is_refused_with_the_fix(monkeypatch):
+    model = keras_mtl.MMoE([keras_mtl.SparseFeat("item", vocabulary_size=9, embedding_dim=2)],
+                           task_names=("ctr",), num_experts=2, expert_units=(3,), tower_units=())
+    need = onnx_external_data.weight_bytes(model) * onnx_external_data.CONVERSION_MEMORY_FACTOR
+    monkeypatch.setattr(onnx_external_data, "available_memory_bytes", lambda: need - 1)
+    with pytest.raises(keras_mtl.export.OnnxExportError,
+                       match=r"would need about .* GB of memory .*export_saved_model.*check_memory=False"):
+        keras_mtl.export.export_onnx(model, "/nonexistent/m.onnx")
+    monkeypatch.setattr(onnx_external_data, "available_memory_bytes", lambda: need)
+    assert onnx_external_data.check_memory(model) is None
