@@ -5,8 +5,6 @@ import tensorflow as tf
 from keras_mtl.training.optimizer_groups import GROUPS
 from keras_mtl.training.optimizer_groups import OptimizerGroups
 
-OPTIMIZER_GROUPS = GROUPS  # the old name, kept for importers
-
 
 def check_task_keys(tasks, **arguments):
     """Dict arguments must be keyed by trained task names."""

@@ -96,7 +96,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         self.shared_layer = shared_layer
         # One plain namespace: Keras tracks none of it as sub-layers or weights.
         self._parts = structure.shared_structure(self, shared_layer)
-        self._parts.embeddings = structure.embedding_table_ids(self)
+        self._parts.embeddings = structure.embedding_table_ids(self.layers)
         self._parts.auxiliary = structure.checked_auxiliary_losses(
             auxiliary_loss.deserialize(auxiliary_losses), outputs, task_types
         )

@@ -36,17 +36,19 @@ def shared_structure(model, shared_layer):
     )
 
 
-def embedding_table_ids(model):
-    """Ids of the tables of every `tf.keras.layers.Embedding` in `model`.
+def embedding_table_ids(layers):
+    """Ids of the tables of every `tf.keras.layers.Embedding` among `layers`.
 
-    Looks through nested models too (their `layers`).
+    Looks inside nested models too (their `layers`). `MultiTaskModel` passes
+    its `layers`, the TFRS integration its `submodules`.
     """
-    found, pending = set(), list(model.layers)
+    found, pending = set(), list(layers)
     while pending:
         layer = pending.pop()
         if isinstance(layer, tf.keras.layers.Embedding):
             found.update(id(v) for v in layer.trainable_variables)
-        pending.extend(getattr(layer, "layers", ()) if isinstance(layer, tf.keras.Model) else ())
+        if isinstance(layer, tf.keras.Model):
+            pending.extend(layer.layers)
     return found
 
 

@@ -9,6 +9,7 @@ from keras_mtl import task_types as task_types_lib
 from keras_mtl.losses import masked
 from keras_mtl.training import compile_options
 from keras_mtl.training import step
+from keras_mtl.training import structure
 from keras_mtl.training.fit_hooks import FitHooks
 from keras_mtl.training.reporting import Reporting
 from keras_mtl.training.training_state import TrainingState
@@ -54,6 +55,11 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
             shared layer. Empty (default) suits loss-combining strategies.
         **kwargs: passed to `tfrs.Model` (`name`).
 
+    Attributes:
+        declaration: what the constructor was told, read by `task_types`,
+            `task_names` and `shared_layers`: a namespace with `task_types`
+            and `shared_layers`, kept out of Keras' tracking.
+
     Example:
     >>> class Rater(MultiTaskRecommender):
     ...     def __init__(self):
@@ -92,24 +98,24 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
                 )
         # A plain namespace: Keras tracks neither the names nor the layers in
         # it (the layers are tracked as the attributes they also are).
-        self._declared = types.SimpleNamespace(
+        self.declaration = types.SimpleNamespace(
             task_types=dict(task_types), shared_layers=tuple(shared_layers)
         )
 
     @property
     def task_types(self):
         """`{task: "binary" | "regression"}`."""
-        return dict(self._declared.task_types)
+        return dict(self.declaration.task_types)
 
     @property
     def task_names(self):
         """The task names, in the order of `task_types`."""
-        return tuple(self._declared.task_types)
+        return tuple(self.declaration.task_types)
 
     @property
     def shared_layers(self):
         """The layers (or attribute names) declared shared by every task."""
-        return self._declared.shared_layers
+        return self.declaration.shared_layers
 
     def compute_task_losses(self, features, training=False):
         """Returns `{task: scalar loss}`, or `(task_losses, z)` for MGDA.
@@ -179,7 +185,7 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
                 )
             out = self._outputs(inputs, task_losses)
             total, weights = step.total(state, out)
-        state.set_embeddings(self._embedding_ids())
+        state.set_embeddings(structure.embedding_table_ids(self.submodules))
         state.set_shared(*self._shared_ids())
         weights, total = step.descend(self, state, tape, total, weights, task_losses, z,
                                       out.extra)
@@ -218,12 +224,6 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
                 )
             checked[task] = loss
         return checked, z
-
-    def _embedding_ids(self):
-        """Ids of the tables of the model's `tf.keras.layers.Embedding` layers."""
-        return {id(v) for module in self.submodules
-                if isinstance(module, tf.keras.layers.Embedding)
-                for v in module.trainable_variables}
 
     def _shared_ids(self):
         """Ids of the shared variables and of the last shared layer's weights."""
