@@ -60,14 +60,16 @@ class OptimizerGroups:
             )
         self.given = tuple(g for g in GROUPS if g in given)
         self.by_group = {g: tf.keras.optimizers.get(given[g]) for g in self.given}
-        self.derived = None
-        if "embeddings" not in given:
-            source = self.by_group.get("shared", self.by_group["towers"])
-            self.derived = lazy_twin(source)
-            # a schedule is copied with the settings; a plain rate is followed
-            self.follows = self.derived is not None and not isinstance(
-                source.get_config()["learning_rate"], dict)
+        self.derived = None if "embeddings" in given else lazy_twin(self.source)
+        # a schedule is copied with the settings; a plain rate is followed
+        self.follows = self.derived is not None and not isinstance(
+            self.source.get_config()["learning_rate"], dict)
         self.ids = {g: frozenset() for g in GROUPS}
+
+    @property
+    def source(self):
+        """The optimizer the tables would get without a twin ("shared", else "towers")."""
+        return self.by_group.get("shared", self.by_group["towers"])
 
     @property
     def towers(self):
@@ -117,10 +119,9 @@ class OptimizerGroups:
 
     def follow_learning_rate(self):
         """Gives the derived LazyAdam the current learning rate of its source."""
-        if self.derived is not None and self.follows:
-            source = self.by_group.get("shared", self.by_group["towers"])
+        if self.follows:
             # a tensor: Keras 3 would adopt a variable itself as the rate
-            self.derived.learning_rate = tf.convert_to_tensor(source.learning_rate)
+            self.derived.learning_rate = tf.convert_to_tensor(self.source.learning_rate)
 
     def extra_optimizers(self):
         """`{name: optimizer}` of every optimizer other than the towers' that trains variables."""
