@@ -100,7 +100,7 @@ def descend(model, state, tape, total, weights, task_losses, representation, ext
     strategy = state.weighting
     variables = state.trained_variables(model)
     replicas = model.distribute_strategy.num_replicas_in_sync
-    scaling = loss_scaling.LossScale.of(_optimizers(state, variables))
+    scaling = loss_scaling.LossScale.of(_optimizers(state))
     if scaling is not None:
         tape = scaling.tape(tape)
     context = types.SimpleNamespace(
@@ -122,12 +122,10 @@ def descend(model, state, tape, total, weights, task_losses, representation, ext
     return weights, total
 
 
-def _optimizers(state, variables):
+def _optimizers(state):
     """The distinct optimizers of the groups, the "towers" one first."""
-    found = {}
-    for optimizer in [state.optimizer] + [state.optimizer_of(v) for v in variables]:
-        found.setdefault(id(optimizer), optimizer)
-    return list(found.values())
+    others = [o for o, _ in state.optimizer_groups.distinct() if o is not state.optimizer]
+    return [state.optimizer] + others
 
 
 def update_metrics(model, state, total, weights, out):
