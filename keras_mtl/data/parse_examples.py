@@ -1,0 +1,63 @@
+"""Serialized tf.Example rows -> the model's input dict (and labels)."""
+
+import tensorflow as tf
+
+from keras_mtl.data.parse_spec import parse_spec
+from keras_mtl.features.dense_feat import DenseFeat
+from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
+
+
+def _fixed_width(sparse, width, pad):
+    """A `VarLenFeature` batch -> dense `(batch, width)`, padded / truncated."""
+    rows = sparse.dense_shape[0]
+    kept = tf.sparse.slice(sparse, [0, 0], tf.stack([rows, width]))
+    kept = tf.sparse.reset_shape(kept, tf.stack([rows, width]))
+    return tf.sparse.to_dense(kept, default_value=pad)  # (batch, width)
+
+
+def parse_examples(serialized, features, labels=None, names=None):
+    """Parses a batch of serialized `tf.Example`s into model inputs.
+
+    The layout and the defaults for missing values are those of
+    `keras_mtl.data.parse_spec`. A record missing a required feature or
+    holding the wrong value type fails with TensorFlow's
+    InvalidArgumentError, which names the feature and the record (`names`,
+    e.g. `"file:index"`); NaN or inf in a numeric feature fails too.
+
+    Args:
+        serialized: 1-D string tensor of serialized `tf.Example`s.
+        features: the feature specs.
+        labels: optional `{task: key}` or a list of keys; None parses the
+            features only.
+        names: optional 1-D string tensor naming each record in errors.
+
+    Returns:
+        `{input name: tensor}`, or `(inputs, {task: float32 labels})`.
+
+    Example:
+    >>> example = tf.train.Example(features=tf.train.Features(feature={
+    ...     "item": tf.train.Feature(int64_list=tf.train.Int64List(value=[3]))}))
+    >>> x = parse_examples(tf.constant([example.SerializeToString()]),
+    ...                    [SparseFeat("item", vocabulary_size=10)])
+    >>> x["item"].numpy().tolist()
+    [3]
+    """
+    from keras_mtl.data.dataframe import label_columns  # pylint: disable=import-outside-toplevel
+
+    parsed = tf.io.parse_example(serialized, parse_spec(features, labels), example_names=names)
+    x = {}
+    for spec in features:
+        value = parsed[spec.name]
+        if isinstance(spec, VarLenSparseFeat):
+            x[spec.name] = _fixed_width(value, spec.maxlen, spec.pad_value)
+            if spec.weight_name is not None:
+                x[spec.weight_name] = _fixed_width(parsed[spec.weight_name], spec.maxlen, 0.0)
+            continue
+        if isinstance(spec, DenseFeat):
+            value = tf.debugging.check_numerics(
+                value, f"Feature '{spec.name}': expected finite numbers in the records"
+            )
+        x[spec.name] = value
+    if labels is None:
+        return x
+    return x, {task: parsed[key] for task, key in label_columns(labels).items()}
