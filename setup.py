@@ -30,6 +30,8 @@ setup(
         "onnxruntime",
         # the `keras-mtl` command line reads its run configuration from YAML
         "pyyaml",
+        # streamed Parquet / CSV input (keras_mtl.data.parquet_dataset, csv_dataset)
+        "pyarrow",
     ],
     entry_points={"console_scripts": ["keras-mtl = keras_mtl.cli.main:main"]},
     extras_require={

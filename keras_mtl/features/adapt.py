@@ -1,11 +1,15 @@
-"""Learning vocabularies and normalisation statistics from a DataFrame."""
+"""Learning vocabularies, normalisation statistics and bucket edges from data."""
 
 import numpy as np
 import pandas as pd
 
+from keras_mtl.features import _stream
 from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.sparse_feat import SparseFeat
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
+
+#: Values per feature kept (a seeded uniform sample) for the bucket quantiles.
+QUANTILE_SAMPLE = 1_000_000
 
 
 def column_dtype(series):
@@ -32,9 +36,8 @@ def _flat_values(spec, series):
     return series.dropna()
 
 
-def _vocabulary(specs, df, dtype):
-    """Values ordered by decreasing frequency, ties broken by value."""
-    counts = {}
+def _count(counts, specs, df, dtype):
+    """Adds the value counts of the `specs` columns of `df` to `counts`."""
     for spec in specs:
         values = _flat_values(spec, require_column(df, spec.name))
         if dtype == "string":
@@ -47,69 +50,159 @@ def _vocabulary(specs, df, dtype):
         for value, count in values.value_counts().items():
             value = str(value) if dtype == "string" else int(value)
             counts[value] = counts.get(value, 0) + int(count)
+
+
+def _vocabulary(specs, counts, max_tokens, min_frequency):
+    """Values ordered by decreasing frequency, ties broken by value."""
+    names = [spec.name for spec in specs]
     if not counts:
-        names = [spec.name for spec in specs]
         raise ValueError(
             f"Features {names}: expected at least one non-missing value to "
             "learn a vocabulary from. Received only missing/padding values."
         )
-    return tuple(sorted(counts, key=lambda v: (-counts[v], v)))
+    kept = [v for v in counts if counts[v] >= (min_frequency or 1)]
+    if not kept:
+        raise ValueError(
+            f"Features {names}: expected a value seen at least min_frequency="
+            f"{min_frequency} times. Received at most {max(counts.values())}."
+        )
+    return tuple(sorted(kept, key=lambda v: (-counts[v], v))[:max_tokens])
 
 
-def _dense_statistics(spec, df):
+def _dense_values(spec, df):
     values = np.asarray(
         np.stack(require_column(df, spec.name).to_numpy()), dtype="float64"
     )
-    if spec.log1p:
-        values = np.sign(values) * np.log1p(np.abs(values))
     if not np.all(np.isfinite(values)):
         raise ValueError(
             f"Feature '{spec.name}': expected finite numbers to compute "
             "normalisation statistics. Received NaN or inf values."
         )
-    return float(values.mean()), float(values.var())
+    return values
 
 
-def adapt(features, df):
-    """Returns `features` with vocabularies and statistics learned from `df`.
+def _moments(old, values):
+    """(count, mean, variance) of `old`'s rows and `values` together (Chan et al.)."""
+    new = (values.size, float(values.mean()), float(values.var()))
+    if old is None:
+        return new
+    (n_a, mean_a, var_a), (n_b, mean_b, var_b) = old, new
+    n = n_a + n_b
+    delta = mean_b - mean_a
+    mean = mean_a + delta * n_b / n
+    return n, mean, (var_a * n_a + var_b * n_b + delta * delta * n_a * n_b / n) / n
 
-    Categorical specs without `vocabulary`, `hash_bins` or `vocabulary_size`
-    get a vocabulary of the values seen in their column (all columns of the
-    features sharing an `embedding_name`, so shared tables agree), ordered by
-    decreasing frequency. Their dtype is taken from the column's values:
-    integer columns (and columns of integer lists) stay integers, anything
-    else is looked up as strings. `DenseFeat`
-    specs with `normalize=True` and no statistics get the column's mean and
-    variance. Specs that are already complete are returned unchanged.
 
-    Args:
-        features: sequence of SparseFeat, VarLenSparseFeat and DenseFeat.
-        df: pandas DataFrame of training rows.
+def _sample(old, values, rng):
+    """A uniform sample of at most QUANTILE_SAMPLE values (seeded random keys)."""
+    keys = np.concatenate([old[0], rng.uniform(size=values.size)]) if old else rng.uniform(size=values.size)
+    values = np.concatenate([old[1], values.ravel()]) if old else values.ravel()
+    if values.size > QUANTILE_SAMPLE:
+        keep = np.argpartition(keys, QUANTILE_SAMPLE)[:QUANTILE_SAMPLE]
+        keys, values = keys[keep], values[keep]
+    return keys, values
 
-    Returns:
-        A tuple of specs in the same order.
-    """
-    features = tuple(features)
+
+def bucket_edges(values, buckets):
+    """Quantile edges of `values` and of their non-zero part (see DenseFeat)."""
+    levels = np.linspace(0, 1, buckets + 1)[1:-1]
+    nonzero = values[values != 0]
+    edges = np.concatenate([
+        np.quantile(values, levels), np.quantile(nonzero, levels) if nonzero.size else []
+    ])
+    return tuple(float(e) for e in np.unique(edges))
+
+
+def _table_groups(features):
     groups = {}
     for spec in features:
         if isinstance(spec, (SparseFeat, VarLenSparseFeat)) and spec.encoding is None:
             groups.setdefault(spec.embedding_name, []).append(spec)
-    learned = {}
-    for name, specs in groups.items():
-        dtypes = {spec.dtype for spec in specs if spec.dtype is not None}
-        if not dtypes:
-            dtypes = {
-                column_dtype(_flat_values(spec, require_column(df, spec.name)))
-                for spec in specs
-            }
-        dtype = "string" if "string" in dtypes else "int64"
-        learned[name] = (_vocabulary(specs, df, dtype), dtype)
+    return groups
+
+
+def adapt(features, data, sample_rows=None, max_tokens=None, min_frequency=None):
+    """Returns `features` with vocabularies, statistics and bucket edges learned.
+
+    Categorical specs without `vocabulary`, `hash_bins` or `vocabulary_size`
+    get a vocabulary of the values seen in their column (all columns of the
+    features sharing an `embedding_name`, so shared tables agree), ordered by
+    decreasing frequency (ties by value), cut to values seen at least
+    `min_frequency` times and to the `max_tokens` most frequent (the rest
+    goes to the out-of-vocabulary row). Their dtype is taken from the data:
+    integer columns (and columns of integer lists) stay integers, anything
+    else is looked up as strings (from a stream: as its first chunk says).
+    `DenseFeat` specs with `normalize=True` and no statistics get the
+    column's mean and variance (after `log1p`), and specs with `buckets`
+    and no `bucket_edges` their quantile edges (`DenseFeat`). Specs that are
+    already complete are returned unchanged.
+
+    `data` is read in one pass, a chunk at a time, so it need not fit in
+    memory: counts and moments are merged exactly across chunks (the mean
+    and variance equal the in-memory ones to float64 rounding), and the
+    bucket quantiles come from a seeded uniform sample of at most
+    `QUANTILE_SAMPLE` values per feature (all values when there are fewer,
+    so then they equal the in-memory quantiles).
+
+    Args:
+        features: sequence of SparseFeat, VarLenSparseFeat and DenseFeat.
+        data: a pandas DataFrame of training rows; a `tf.data.Dataset` of
+            feature dicts (or `(features, labels)` pairs) of raw values; or
+            a file pattern (or list) of Parquet (`*.parquet`), CSV (`*.csv`)
+            or TFRecord files (any other name) as `keras_mtl.data` reads them.
+        sample_rows: learn from the first `sample_rows` rows only (a quick
+            pass); None reads everything.
+        max_tokens: keep at most this many values per vocabulary.
+        min_frequency: keep values seen at least this many times.
+
+    Returns:
+        A tuple of specs in the same order.
+
+    Example:
+    >>> df = pd.DataFrame({"city": ["a", "b", "a", "c"], "age": [20.0, 30.0, 40.0, 50.0]})
+    >>> city, age = adapt([SparseFeat("city"), DenseFeat("age", buckets=2)], df, max_tokens=2)
+    >>> city.vocabulary, age.bucket_edges
+    (('a', 'b'), (35.0,))
+    """
+    features = tuple(features)
+    for name, value in (("sample_rows", sample_rows), ("max_tokens", max_tokens),
+                        ("min_frequency", min_frequency)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"expected a positive integer or None. Received: {name}={value!r}")
+    groups = _table_groups(features)
+    dense = [s for s in features if isinstance(s, DenseFeat) and not s.is_adapted]
+    dtypes, counts, moments, samples = {}, {n: {} for n in groups}, {}, {}
+    rng = np.random.RandomState(0)
+    rows = 0
+    for df in _stream.chunks(data, features, sample_rows):
+        rows += len(df)
+        for name, specs in groups.items():
+            if name not in dtypes:
+                given = {spec.dtype for spec in specs if spec.dtype is not None}
+                if not given:
+                    given = {column_dtype(_flat_values(spec, require_column(df, spec.name)))
+                             for spec in specs}
+                dtypes[name] = "string" if "string" in given else "int64"
+            _count(counts[name], specs, df, dtypes[name])
+        for spec in dense:
+            values = _dense_values(spec, df)
+            if spec.normalize and spec.mean is None:
+                transformed = np.sign(values) * np.log1p(np.abs(values)) if spec.log1p else values
+                moments[spec.name] = _moments(moments.get(spec.name), transformed)
+            if spec.is_bucketized and spec.bucket_edges is None:
+                samples[spec.name] = _sample(samples.get(spec.name), values, rng)
+    if rows == 0:
+        raise ValueError("expected training rows to adapt the features to. Received 0 rows.")
+    learned = {name: (_vocabulary(specs, counts[name], max_tokens, min_frequency), dtypes[name])
+               for name, specs in groups.items()}
     out = []
     for spec in features:
         if isinstance(spec, DenseFeat):
-            if not spec.is_adapted:
-                mean, variance = _dense_statistics(spec, df)
+            if spec.name in moments:
+                _, mean, variance = moments[spec.name]
                 spec = spec.replace(mean=mean, variance=variance)
+            if spec.name in samples:
+                spec = spec.replace(bucket_edges=bucket_edges(samples[spec.name][1], spec.buckets))
         elif spec.encoding is None:
             vocabulary, dtype = learned[spec.embedding_name]
             spec = spec.replace(vocabulary=vocabulary, dtype=dtype)

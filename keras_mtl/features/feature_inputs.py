@@ -47,10 +47,16 @@ def validate_features(features):
             names.add(name)
         if isinstance(spec, DenseFeat):
             if not spec.is_adapted:
+                if spec.normalize and spec.mean is None:
+                    raise ValueError(
+                        f"Feature '{spec.name}' has normalize=True but no mean/"
+                        "variance. Call keras_mtl.features.adapt(features, df) "
+                        "first or pass mean= and variance=."
+                    )
                 raise ValueError(
-                    f"Feature '{spec.name}' has normalize=True but no mean/"
-                    "variance. Call keras_mtl.features.adapt(features, df) "
-                    "first or pass mean= and variance=."
+                    f"Feature '{spec.name}' has buckets={spec.buckets} but no "
+                    "bucket_edges. Call keras_mtl.features.adapt(features, data) "
+                    "first or pass bucket_edges=."
                 )
             continue
         spec.num_embeddings  # raises a clear error when not adapted
@@ -117,13 +123,29 @@ def _index_layer(spec):
     return EncodedIdLookup(spec.vocabulary_size, name=name)
 
 
+def _bucket_embedding(spec, values, embeddings_regularizer):
+    """Raw values `(B,)` -> quantile bucket `(B,)` -> its embedding `(B, dim)`."""
+    prefix = feature_names.internal_name(spec.name)
+    rows = tf.keras.layers.Discretization(
+        bin_boundaries=list(spec.bucket_edges), name=f"{prefix}_quantile_bucket"
+    )(values)  # (B,) in [0, len(edges)]
+    table = SparseEmbedding(
+        spec.num_buckets,
+        spec.bucket_embedding_dim,
+        embeddings_regularizer=embeddings_regularizer,
+        name=f"{prefix}_quantile_bucket_embedding",
+    )
+    return table(rows)  # (B, bucket_embedding_dim)
+
+
 def embed_features(inputs, features, embeddings_regularizer=None):
     """Concatenates every feature's embedding or values into x `(batch, d)`.
 
     Categorical values are mapped to rows in-graph (lookup, hashing or the
     pre-encoded id guard) and embedded; features with the same
     `embedding_name` share one `SparseEmbedding` layer; sequences are pooled;
-    numeric values go through `NumericTransform`.
+    numeric values go through `NumericTransform` and, with buckets, a
+    `Discretization` into their quantile bucket, which is embedded.
 
     Args:
         inputs: dict from `build_inputs`.
@@ -138,13 +160,16 @@ def embed_features(inputs, features, embeddings_regularizer=None):
     parts = []
     for spec in features:
         if isinstance(spec, DenseFeat):
-            transform = NumericTransform(
-                log1p=spec.log1p,
-                mean=spec.mean,
-                variance=spec.variance,
-                name=f"{feature_names.internal_name(spec.name)}_transform",
-            )
-            parts.append(transform(inputs[spec.name]))  # (B, dim)
+            if spec.keep_value:
+                transform = NumericTransform(
+                    log1p=spec.log1p,
+                    mean=spec.mean,
+                    variance=spec.variance,
+                    name=f"{feature_names.internal_name(spec.name)}_transform",
+                )
+                parts.append(transform(inputs[spec.name]))  # (B, dim)
+            if spec.is_bucketized:
+                parts.append(_bucket_embedding(spec, inputs[spec.name], embeddings_regularizer))
             continue
         if spec.embedding_name not in tables:
             tables[spec.embedding_name] = SparseEmbedding(

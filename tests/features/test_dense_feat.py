@@ -77,4 +77,4 @@ def test_config_round_trip(subtests):
 
 def test_docstring_example():
     result = doctest.testmod(dense_feat, verbose=False)
-    assert result.attempted == 1 and result.failed == 0
+    assert result.attempted == 2 and result.failed == 0
