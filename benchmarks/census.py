@@ -18,8 +18,10 @@ The label-defining fields (income, marital status, education) and the
 sampling weight are never inputs, in both groups (SPEC: "education and
 marital status removed from the inputs"). The other 38 fields are inputs:
 categorical fields embedded in 4 dimensions; numeric fields as normalised
-signed log1p values and as an embedded quantile bucket (16 levels, edges from
-the training file; see benchmarks/census_routing.py for what they changed).
+signed log1p values and as an embedded quantile bucket
+(`DenseFeat(..., buckets=16)`: edges learned by `adapt` from the training file,
+the bucket computed in the graph; see benchmarks/census_routing.py for what
+they changed).
 
 Models (widths fixed, not tuned per model; Adam 1e-3, batch 1024):
 single-task (one Shared-Bottom network per task, bottom [64]),
@@ -114,14 +116,12 @@ def _peak_rss_mib():
 
 
 def load_frames(data_dir):
-    """(train, validation, test) frames with the quantile-bucket columns added."""
+    """(train, validation, test) frames, as read (no hand preprocessing)."""
     from keras_mtl.data import census_income
-    from census_routing import add_numeric_buckets
 
     train_df, test_df = census_income.load_census_income(data_dir)
     valid_df, test_df = census_income.split_validation(test_df, seed=SPLIT_SEED)
-    frames = (train_df, valid_df, test_df)
-    return frames, add_numeric_buckets(frames, BUCKETS)
+    return train_df, valid_df, test_df
 
 
 def build(name, features, tasks):
@@ -143,7 +143,7 @@ def build(name, features, tasks):
     return keras_mtl.PLE(features, task_names=tasks, num_levels=2, **routed)
 
 
-def train_one(name, frames, bucket_columns, tasks, seed):
+def train_one(name, frames, tasks, seed):
     """Trains `name` on `tasks`; returns test AUCs, epochs and seconds."""
     import tensorflow as tf
 
@@ -152,7 +152,7 @@ def train_one(name, frames, bucket_columns, tasks, seed):
 
     train_df, valid_df, test_df = frames
     tf.keras.utils.set_random_seed(seed)
-    features = census_features(train_df, EMBEDDING_DIM, bucket_columns)
+    features = census_features(train_df, EMBEDDING_DIM, BUCKETS)
     model = build(name, features, tasks)
     model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE))
 
@@ -186,11 +186,11 @@ def worker(args):
     name, group, seed = args.worker[0], int(args.worker[1]), int(args.worker[2])
     (precision,) = args.precision
     tf.keras.mixed_precision.set_global_policy(POLICIES[precision])
-    frames, buckets = load_frames(args.data_dir)
+    frames = load_frames(args.data_dir)
     tasks = GROUPS[group]
     if name == "SingleTask":
         # one network per task, trained one after the other in this process
-        runs = [train_one(name, frames, buckets, (task,), seed) for task in tasks]
+        runs = [train_one(name, frames, (task,), seed) for task in tasks]
         result = {
             "auc": {task: run["auc"][task] for task, run in zip(tasks, runs)},
             "epochs": [run["epochs"] for run in runs],
@@ -198,7 +198,7 @@ def worker(args):
             "parameters": sum(run["parameters"] for run in runs),
         }
     else:
-        result = train_one(name, frames, buckets, tasks, seed)
+        result = train_one(name, frames, tasks, seed)
     result.update(model=name, group=group, seed=seed, precision=precision,
                   peak_rss_mib=_peak_rss_mib())
     print("RESULT " + json.dumps(result), flush=True)
