@@ -7,7 +7,7 @@ from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
 
 
-def _fixed_width(sparse, width, pad):
+def fixed_width(sparse, width, pad):
     """A `VarLenFeature` batch -> dense `(batch, width)`, padded / truncated."""
     rows = sparse.dense_shape[0]
     kept = tf.sparse.slice(sparse, [0, 0], tf.stack([rows, width]))
@@ -49,9 +49,9 @@ def parse_examples(serialized, features, labels=None, names=None):
     for spec in features:
         value = parsed[spec.name]
         if isinstance(spec, VarLenSparseFeat):
-            x[spec.name] = _fixed_width(value, spec.maxlen, spec.pad_value)
+            x[spec.name] = fixed_width(value, spec.maxlen, spec.pad_value)
             if spec.weight_name is not None:
-                x[spec.weight_name] = _fixed_width(parsed[spec.weight_name], spec.maxlen, 0.0)
+                x[spec.weight_name] = fixed_width(parsed[spec.weight_name], spec.maxlen, 0.0)
             continue
         if isinstance(spec, DenseFeat):
             value = tf.debugging.check_numerics(

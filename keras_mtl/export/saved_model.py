@@ -6,6 +6,7 @@ import os
 
 import tensorflow as tf
 
+from keras_mtl.export import example_signature as example_lib
 from keras_mtl.export import signature
 from keras_mtl.export import warmup
 
@@ -62,7 +63,8 @@ def serving_function(model, specs):
     return serve
 
 
-def export_saved_model(model, base_dir, version=None, examples=None):
+def export_saved_model(model, base_dir, version=None, examples=None, example_signature=False,
+                       features=None):
     """Writes `model` as a SavedModel to `base_dir/<version>/`.
 
     The `serving_default` signature takes the raw features by name (the
@@ -75,6 +77,13 @@ def export_saved_model(model, base_dir, version=None, examples=None):
     `assets.extra/tf_serving_warmup_requests` (see `keras_mtl.export.warmup`).
     `show_signature(path)` prints the signature and example request bodies.
 
+    With `example_signature=True` a second signature, `predict_examples`,
+    takes a 1-D string tensor `examples` of serialized `tf.Example`s (what
+    Estimator-era TF Serving clients send) and returns the same task-named
+    outputs as `serving_default` on the same rows (record layout:
+    `keras_mtl.export.example_signature`, with `features` that of
+    `keras_mtl.data.parse_spec`). `serving_default` and ONNX are unchanged.
+
     Args:
         model: a keras_mtl `MultiTaskModel` (any functional model with dict
             inputs and outputs works).
@@ -84,6 +93,10 @@ def export_saved_model(model, base_dir, version=None, examples=None):
         examples: optional `{input name: array}` of a few rows, e.g.
             `keras_mtl.data.features_to_arrays(df.head(4), features)`, for
             the warmup requests.
+        example_signature: also write the `predict_examples` signature.
+        features: the feature specs the model was built from, to parse the
+            `tf.Example`s exactly as `keras_mtl.data.tfrecord_dataset` does;
+            None reads the layout from the model's inputs.
 
     Returns:
         The path written.
@@ -121,6 +134,11 @@ def export_saved_model(model, base_dir, version=None, examples=None):
     archive = tf.keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serve", serving_function(model, specs), input_signature=[specs])
+    if example_signature:
+        archive.add_endpoint(
+            example_lib.SIGNATURE_NAME, example_lib.example_function(model, specs, features),
+            input_signature=example_lib.input_signature(),
+        )
     with contextlib.redirect_stdout(io.StringIO()):  # tf_keras has no verbose=
         archive.write_out(path)
     signature.key_signature_inputs(path, specs)

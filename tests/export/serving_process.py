@@ -41,7 +41,7 @@ SCRIPT = textwrap.dedent(
     jobs = pickle.load(open(sys.argv[1], "rb"))
     results = {}
     for name, job in jobs.items():
-        fn = tf.saved_model.load(job["path"]).signatures["serving_default"]
+        fn = tf.saved_model.load(job["path"]).signatures[job.get("signature", "serving_default")]
         result = {"calls": {label: call(fn, x) for label, x in job.get("calls", {}).items()}}
         warmup = os.path.join(job["path"], "assets.extra", "tf_serving_warmup_requests")
         if job.get("warmup"):
@@ -61,7 +61,8 @@ def serve_in_fresh_process(jobs, folder, timeout=300):
 
     Args:
         jobs: `{name: {"path": SavedModel folder, "calls": {label: {input
-            key: array}}, "warmup": bool}}`.
+            key: array}}, "warmup": bool, "signature": name}}` (the signature
+            called defaults to "serving_default").
         folder: a pathlib folder for the job and result files.
 
     Returns:

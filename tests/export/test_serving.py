@@ -79,6 +79,7 @@ def served(tmp_path_factory):
             results[name]["onnx_export"] = keras_mtl.export.export_onnx(
                 model, onnx_path, examples=x
             )
+    _example_signature_jobs(tmp, raw, jobs, results)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     first = results[IDS[0]]["path"]
     cli = subprocess.Popen(
@@ -91,7 +92,41 @@ def served(tmp_path_factory):
     assert cli.returncode == 0, cli_err[-3000:]
     for name, result in served.items():
         results[name]["saved_model"] = result["calls"]["all"]
+        results[name]["calls"] = result["calls"]
     return {"results": results, "x": x, "rows": rows, "saved_model_cli": cli_out}
+
+
+def _example_signature_jobs(tmp, raw, jobs, results):
+    """An MMoE with a bucketized price, exported with `predict_examples`
+    (records parsed by the specs, and by the layout read from the inputs)."""
+    specs = keras_mtl.features.adapt(
+        [s.replace(buckets=4) if s.name == "price" else s for s in builder_cases.features(raw)], raw)
+    model = _trained(keras_mtl.MMoE, raw, specs)
+    files = keras_mtl.data.write_tfrecords(raw, str(tmp / "rows"), specs)
+    records = np.array([r.numpy() for r in tf.data.TFRecordDataset(files)], dtype=object)
+    no_price = tf.train.Example.FromString(records[0])
+    del no_price.features.feature["price"]
+    inputs = keras_mtl.data.features_to_arrays(raw, specs)
+    for name, features in (("examples_by_specs", specs), ("examples_by_inputs", None)):
+        path = keras_mtl.export.export_saved_model(
+            model, str(tmp / name), example_signature=True, features=features)
+        jobs[name] = {"path": path, "signature": "predict_examples", "calls": {
+            "all": {"examples": records},
+            "no_price": {"examples": np.array([no_price.SerializeToString()], dtype=object)}}}
+        jobs[name + "_default"] = {"path": path, "calls": {"all": inputs}}
+        for key in (name, name + "_default"):
+            results[key] = {"path": path, "keras": model.predict(inputs, verbose=0)}
+
+
+@pytest.mark.parametrize("name", ["examples_by_specs", "examples_by_inputs"])
+def test_predict_examples_equals_serving_default_without_keras_mtl(served, name):
+    by_examples = served["results"][name]
+    by_tensors = served["results"][name + "_default"]["saved_model"]
+    _assert_close(by_examples["saved_model"], by_examples["keras"])
+    for task, values in by_tensors.items():  # the same rows, the same outputs
+        np.testing.assert_array_equal(by_examples["saved_model"][task], values)
+    message = by_examples["calls"]["no_price"]
+    assert isinstance(message, str) and "Feature: price (data type: float) is required" in message
 
 
 def _assert_close(got, expected):
