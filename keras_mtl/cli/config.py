@@ -6,6 +6,7 @@ a `ConfigError` at the first offending key. docs/cli.md lists the schema;
 the defaults are written once, in `DEFAULTS` and the builders' signatures.
 """
 
+import glob
 import importlib.util
 import inspect
 import os
@@ -21,7 +22,7 @@ from keras_mtl.cli.config_error import ConfigError
 TOP_KEYS = ("seed", "data", "features", "tasks", "model", "weighting", "training", "output")
 DEFAULTS = {
     "seed": 0,
-    "data": {"validation": None, "test": None, "format": "auto"},
+    "data": {"validation": None, "test": None, "format": "auto", "stream": False},
     "training": {
         "optimizer": "adam",
         "learning_rate": 0.001,
@@ -47,9 +48,10 @@ OPTIMIZERS = {
     "adagrad": "Adagrad", "nadam": "Nadam", "adamax": "Adamax",
 }
 TASK_TYPES = ("binary", "regression")
-FORMATS = ("auto", "csv", "parquet")
+FORMATS = ("auto", "csv", "parquet", "tfrecord")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+TFRECORD_SUFFIXES = (".tfrecord", ".tfrecords", ".tfr")
 PARQUET_ENGINES = ("pyarrow", "fastparquet")
 
 
@@ -120,10 +122,13 @@ def _data_format(path, file_path, declared):
         return "parquet"
     if lower.endswith(CSV_SUFFIXES):
         return "csv"
+    if lower.endswith(TFRECORD_SUFFIXES):
+        return "tfrecord"
     raise ConfigError(
         path,
         f"cannot tell the format of {file_path!r} from its name (expected one of "
-        f"{CSV_SUFFIXES + PARQUET_SUFFIXES}); set data.format to csv or parquet",
+        f"{CSV_SUFFIXES + PARQUET_SUFFIXES + TFRECORD_SUFFIXES}); set data.format to "
+        "csv, parquet or tfrecord",
     )
 
 
@@ -136,11 +141,12 @@ def parquet_engine():
 
 
 def _data(raw, base_dir):
-    section = checks.mapping("data", raw, ("train", "validation", "test", "format"),
+    section = checks.mapping("data", raw, ("train", "validation", "test", "format", "stream"),
                              required=("train",))
     section = {**DEFAULTS["data"], **section}
     declared = checks.choice("data.format", section["format"], FORMATS)
-    out = {"format": {}}
+    checks.boolean("data.stream", section["stream"])
+    out = {"format": {}, "stream": section["stream"] or declared == "tfrecord"}
     for split in ("train", "validation", "test"):
         value = section.get(split)
         if value is None:
@@ -148,12 +154,15 @@ def _data(raw, base_dir):
             continue
         path = f"data.{split}"
         file_path = os.path.join(base_dir, os.path.expanduser(checks.string(path, value)))
-        if not os.path.isfile(file_path):
+        matched = sorted(glob.glob(file_path)) if glob.has_magic(file_path) else [file_path]
+        if not matched or not os.path.isfile(matched[0]):
             raise ConfigError(
                 path, f"file not found: {file_path} (relative paths resolve against "
-                      f"the config's folder {base_dir})"
+                      f"the config's folder {base_dir}; a glob pattern must match files)"
             )
-        fmt = _data_format(path, file_path, declared)
+        fmt = _data_format(path, matched[0], declared)
+        if len(matched) > 1 or fmt == "tfrecord":
+            out["stream"] = True  # several files (or TFRecord) are always streamed
         if fmt == "parquet" and parquet_engine() is None:
             raise ConfigError(
                 path, f"reading Parquet needs pyarrow or fastparquet and neither is "

@@ -1,5 +1,6 @@
 """`keras-mtl train`: config in; trained, evaluated and exported model out."""
 
+import contextlib
 import json
 import math
 import os
@@ -14,6 +15,7 @@ from keras_mtl.cli import checks
 from keras_mtl.cli import config as config_lib
 from keras_mtl.cli import data_io
 from keras_mtl.cli import inspect_command
+from keras_mtl.cli import streams
 from keras_mtl.cli.command_error import CommandError
 from keras_mtl.cli.config_error import ConfigError
 from keras_mtl.evaluation import evaluate_tasks
@@ -123,10 +125,9 @@ def _write_json(path, value):
         json.dump(_plain(value), f, indent=2)
 
 
-def _export(cfg, model, features, sample_df, print_fn):
+def _export(cfg, model, examples, print_fn):
     """SavedModel (+ bundled .keras, parity check) and optional ONNX."""
     out = cfg.output
-    examples = keras_mtl.data.features_to_arrays(sample_df.head(PARITY_ROWS), features)
     saved_model = None
     if out.saved_model is not None:
         saved_model = keras_mtl.export.export_saved_model(
@@ -138,7 +139,7 @@ def _export(cfg, model, features, sample_df, print_fn):
         diff = max(float(np.max(np.abs(served[k].numpy() - np.asarray(v))))
                    for k, v in expected.items())
         print_fn(f"SavedModel: {saved_model} (serving_default vs Keras on "
-                 f"{len(sample_df.head(PARITY_ROWS))} rows: max |diff| {diff:.2e})")
+                 f"{len(next(iter(examples.values())))} rows: max |diff| {diff:.2e})")
         bundled = os.path.join(saved_model, BUNDLED_KERAS)
         os.makedirs(os.path.dirname(bundled), exist_ok=True)
         if out.keras_model is not None:
@@ -165,41 +166,54 @@ def run_train(cfg, print_fn=print):
         (the version folder or None) and `onnx` (an `OnnxExport` or None).
     """
     tf.keras.utils.set_random_seed(cfg.seed)
-    frames = _read_frames(cfg)
-    train_df = frames["train"]
-    features = keras_mtl.features.adapt(cfg.features, train_df)
+    streamed = cfg.data["stream"]  # TFRecord, several files or data.stream: read in batches
+    frames = None if streamed else _read_frames(cfg)
+    features = streams.adapt(cfg) if streamed else keras_mtl.features.adapt(
+        cfg.features, frames["train"])
     model = _build(cfg, features)
     _compile(cfg, model)
     labels = {task.name: task.label for task in cfg.tasks}
-    train = _dataset(cfg, "train", train_df, features, labels, model, shuffle=cfg.training.shuffle)
-    validation = None
-    if frames["validation"] is not None:
-        validation = _dataset(cfg, "validation", frames["validation"], features, labels, model)
+
+    def data(split, with_labels=True, shuffle=False):
+        wanted = labels if with_labels else None
+        if streamed:
+            return streams.dataset(cfg, split, features, wanted, shuffle=shuffle)
+        return _dataset(cfg, split, frames[split], features, wanted, model, shuffle=shuffle)
+
+    train = data("train", shuffle=cfg.training.shuffle)
+    validation = data("validation") if cfg.data["validation"] is not None else None
     callbacks = []
     if cfg.training.early_stopping_patience is not None and validation is not None:
         callbacks.append(tf.keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=cfg.training.early_stopping_patience,
             restore_best_weights=True,
         ))
-    print_fn(f"training {cfg.model.builder} on {len(train_df)} rows "
+    size = (f"{len(frames['train'])} rows" if not streamed else
+            f"{cfg.data['train']} (streamed, "
+            + (f"{streams.batches(train)} batches)" if streams.batches(train) else "row count unknown)"))
+    print_fn(f"training {cfg.model.builder} on {size} "
              f"({cfg.training.epochs} epoch{'s' if cfg.training.epochs > 1 else ''}, batch {cfg.training.batch_size}, "
              f"weighting {cfg.weighting.strategy})")
-    history = model.fit(train, epochs=cfg.training.epochs, validation_data=validation,
-                        callbacks=callbacks, verbose=cfg.training.verbose,
-                        shuffle=False)  # the dataset shuffles (training.shuffle)
+    with streams.guard(cfg, "train") if streamed else contextlib.nullcontext():
+        history = model.fit(train, epochs=cfg.training.epochs, validation_data=validation,
+                            callbacks=callbacks, verbose=cfg.training.verbose,
+                            shuffle=False)  # the dataset shuffles (training.shuffle)
     history = {k: [float(v) for v in values] for k, values in history.history.items()}
 
-    eval_split = "test" if frames["test"] is not None else (
-        "validation" if frames["validation"] is not None else None)
+    eval_split = "test" if cfg.data["test"] is not None else (
+        "validation" if cfg.data["validation"] is not None else None)
     evaluation = None
     if eval_split is None:
         print_fn("no data.test or data.validation: evaluation skipped")
     else:
-        df = frames[eval_split]
-        predictions = model.predict(_dataset(cfg, eval_split, df, features, None, model), verbose=0)
-        truth = keras_mtl.data.labels_to_arrays(df, labels)
+        with streams.guard(cfg, eval_split) if streamed else contextlib.nullcontext():
+            predictions = model.predict(data(eval_split, with_labels=False), verbose=0)
+            if streamed:
+                truth = streams.labels_of(data(eval_split))
+            else:
+                truth = keras_mtl.data.labels_to_arrays(frames[eval_split], labels)
         evaluation = evaluate_tasks(model.task_types, truth, predictions)
-        print_fn(f"evaluation on data.{eval_split} ({len(df)} rows)")
+        print_fn(f"evaluation on data.{eval_split} ({len(next(iter(truth.values())))} rows)")
         print_fn(results_table(evaluation))
 
     out = cfg.output
@@ -213,7 +227,13 @@ def run_train(cfg, print_fn=print):
     if out.metrics is not None and evaluation is not None:
         _write_json(out.metrics, {"split": eval_split, "tasks": evaluation})
         print_fn(f"metrics: {out.metrics}")
-    saved_model, onnx = _export(cfg, model, features, frames[eval_split or "train"], print_fn)
+    sample_split = eval_split or "train"
+    if streamed:
+        examples = streams.first_rows(data(sample_split, with_labels=False), PARITY_ROWS)
+    else:
+        examples = keras_mtl.data.features_to_arrays(frames[sample_split].head(PARITY_ROWS),
+                                                     features)
+    saved_model, onnx = _export(cfg, model, examples, print_fn)
     return types.SimpleNamespace(
         model=model, features=features, history=history, evaluation=evaluation,
         eval_split=eval_split, saved_model=saved_model, onnx=onnx,
