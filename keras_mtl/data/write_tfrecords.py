@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from keras_mtl.data import _example_encoding as encoding
 from keras_mtl.data import validation
 from keras_mtl.features.adapt import column_dtype
 from keras_mtl.features.adapt import require_column
@@ -18,20 +19,8 @@ def _missing(cell):
     return cell is None or (np.ndim(cell) == 0 and pd.isna(cell))
 
 
-def _bytes(values):
-    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[str(v).encode() for v in values]))
-
-
-def _int64(values):
-    return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
-
-
-def _floats(values):
-    return tf.train.Feature(float_list=tf.train.FloatList(value=values))
-
-
 def _columns(df, features, labels):
-    """`{key: (list of per-row tf.train.Feature or None)}`, checked like df_to_dataset."""
+    """`{key: per-row encoded map entries (None: left out)}`, checked like df_to_dataset."""
     from keras_mtl.data.dataframe import label_columns  # pylint: disable=import-outside-toplevel
     from keras_mtl.data.dataframe import labels_to_arrays  # pylint: disable=import-outside-toplevel
 
@@ -40,8 +29,7 @@ def _columns(df, features, labels):
         series = require_column(df, spec.name)
         if isinstance(spec, DenseFeat):
             if spec.dimension == 1:
-                values = validation.as_floats(spec.name, series)
-                columns[spec.name] = [_floats([v]) for v in values.tolist()]
+                values = validation.as_floats(spec.name, series)[:, None]
             else:
                 values = np.asarray(np.stack(series.to_numpy()), dtype="float32")
                 validation.check_finite(spec.name, values)
@@ -50,32 +38,36 @@ def _columns(df, features, labels):
                         f"Feature '{spec.name}': expected cells of {spec.dimension} values. "
                         f"Received shape {values.shape[1:]}."
                     )
-                columns[spec.name] = [_floats(row) for row in values.tolist()]
+            columns[spec.name] = encoding.float_entries(spec.name, values)
             continue
         if isinstance(spec, VarLenSparseFeat):
             cells = [[] if _missing(c) else list(np.asarray(c).ravel()) for c in series]
-            flat = pd.Series([v for cell in cells for v in cell], dtype=object)
-            dtype = spec.dtype or (column_dtype(pd.Series(flat.tolist())) if len(flat) else "int64")
+            flat = [v for cell in cells for v in cell]
+            dtype = spec.dtype or (column_dtype(pd.Series(flat)) if flat else "int64")
             if dtype == "string":
-                columns[spec.name] = [_bytes(["" if _missing(v) else v for v in c]) for c in cells]
-            else:
-                columns[spec.name] = [_int64([int(v) for v in c]) for c in cells]
+                cells = [["" if _missing(v) else v for v in c] for c in cells]
+            columns[spec.name] = encoding.list_entries(spec.name, cells, dtype == "string")
             if spec.weight_name is not None:
                 weights = require_column(df, spec.weight_name)
                 columns[spec.weight_name] = [
-                    _floats([] if _missing(c) else np.asarray(c, "float32").ravel().tolist())
+                    encoding.float_entries(spec.weight_name, np.asarray(
+                        [] if _missing(c) else c, "float32").reshape(1, -1))[0]
                     for c in weights
                 ]
             continue
         dtype = spec.dtype or column_dtype(series)
         if dtype == "string":
-            columns[spec.name] = [None if _missing(v) else _bytes([v]) for v in series]
+            values = [None if _missing(v) else v for v in series]
+            columns[spec.name] = encoding.string_entries(spec.name, values)
         else:
-            columns[spec.name] = [_int64([v]) for v in validation.as_integers(spec.name, series).tolist()]
+            columns[spec.name] = encoding.int_entries(
+                spec.name, validation.as_integers(spec.name, series))
     if labels is not None:
         truth = labels_to_arrays(df, labels)
         for task, key in label_columns(labels).items():
-            columns[key] = [None if math.isnan(v) else _floats([v]) for v in truth[task].tolist()]
+            entries = encoding.float_entries(key, truth[task][:, None])
+            missing = np.isnan(truth[task])
+            columns[key] = [None if gap else e for e, gap in zip(entries, missing.tolist())]
     return columns
 
 
@@ -124,9 +116,7 @@ def write_tfrecords(df, path, features, labels=None, rows_per_file=None):
         columns = _columns(chunk, features, labels)
         name = f"{path}-{index:05d}-of-{num_files:05d}.tfrecord"
         with tf.io.TFRecordWriter(name) as writer:
-            for row in range(len(chunk)):
-                feature = {k: v[row] for k, v in columns.items() if v[row] is not None}
-                example = tf.train.Example(features=tf.train.Features(feature=feature))
-                writer.write(example.SerializeToString())
+            for record in encoding.examples(columns, len(chunk)):
+                writer.write(record)
         files.append(name)
     return files

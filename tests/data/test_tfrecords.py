@@ -126,3 +126,23 @@ def test_corrupt_file_is_named(tmp_path):
         list(tfrecord_dataset(str(tmp_path / "*.tfrecord"), FEATS))
     with pytest.raises(CorruptRecordError, match=r"b.tfrecord is corrupt: record 2 .*truncated"):
         check_tfrecords(str(tmp_path / "*.tfrecord"))
+
+
+def test_records_are_the_examples_protobuf_builds(tmp_path):
+    df = pd.DataFrame({"id": [-5, 2**40], "city": ["köln", None], "tags": [[3, 1], []],
+                       "w": [[0.5, 2.0], []], "vec": [[1.0, -2.5], [0.0, 3.0]], "click": [1.0, None]})
+    feats = [SparseFeat("id", vocabulary_size=3), SparseFeat("city", dtype="string"),
+             VarLenSparseFeat("tags", maxlen=2, vocabulary_size=5, weight_name="w"),
+             DenseFeat("vec", dimension=2)]
+    (path,) = write_tfrecords(df, str(tmp_path / "t"), feats, ["click"])
+    got = [tf.train.Example.FromString(r.numpy()) for r in tf.data.TFRecordDataset(path)]
+    ints = lambda v: tf.train.Feature(int64_list=tf.train.Int64List(value=v))  # noqa: E731
+    floats = lambda v: tf.train.Feature(float_list=tf.train.FloatList(value=v))  # noqa: E731
+    expected = [
+        {"id": ints([-5]), "city": tf.train.Feature(bytes_list=tf.train.BytesList(
+            value=["köln".encode()])), "tags": ints([3, 1]), "w": floats([0.5, 2.0]),
+         "vec": floats([1.0, -2.5]), "click": floats([1.0])},
+        {"id": ints([2**40]), "tags": ints([]), "w": floats([]), "vec": floats([0.0, 3.0])},
+    ]
+    for example, features in zip(got, expected):
+        assert example == tf.train.Example(features=tf.train.Features(feature=features))
