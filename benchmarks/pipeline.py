@@ -7,7 +7,7 @@ Rows follow the throughput benchmark's schema (`benchmarks/_config.py`: 16
 pre-encoded categorical features of vocabulary 1000, 8 numeric, two binary
 tasks), generated in chunks of `--chunk-rows` (chunk i from seed i) and written
 once as TFRecord files of `tf.Example` (`keras_mtl.data.write_tfrecords`) and as
-Parquet files (one file per chunk). The files are reused when present.
+Parquet files (one file per chunk), under `--dir/rows<N>/`.
 
 Then, each in its own subprocess (so its peak resident memory, ru_maxrss, is
 that pipeline's):

@@ -97,7 +97,7 @@ def test_feature_and_task_errors(tmp_path):
     assert error.path == "features.varlen[0].pooling" and "'median'" in str(error)
     cfg = cli_cases.config(features={**features, "dense": [{"name": "price", "scale": 2}]})
     error = _error(tmp_path, cfg)
-    assert error.path == "features.dense[0].scale" and "dimension, log1p" in str(error)
+    assert error.path == "features.dense[0].scale" and "dimension, keep_value, log1p" in str(error)
     cfg = cli_cases.config(features={**features, "dense": ["item"]})
     assert "declared twice" in str(_error(tmp_path, cfg))
     cfg = cli_cases.config(tasks=[{"name": "ctr", "type": "ranking"}])
