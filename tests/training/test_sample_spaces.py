@@ -124,3 +124,21 @@ def test_bad_spaces_are_named():
     net.compile(sample_spaces={"cvr": "is_play"})
     with pytest.raises(KeyError, match="'is_play' is neither a label nor an input"):
         net.evaluate(data(), verbose=0)
+
+
+def test_builders_and_the_meta_learning_step_train_on_the_space():
+    from tests.models import builder_cases
+
+    df = builder_cases.frame()
+    feats = builder_cases.features(df)
+    data = keras_mtl.data.df_to_dataset(df, feats, ["ctr", "cvr"], batch_size=64)
+    clicks = int(df["ctr"].sum())
+    for builder in ("SharedBottom", "MetaHeac"):  # MetaHeac: MetaLearningStep
+        net = getattr(keras_mtl, builder)(feats, **builder_cases.TINY[builder])
+        net.compile(optimizer="sgd", sample_spaces={"cvr": "ctr"})
+        logs = net.fit(data, epochs=1, verbose=0).history
+        assert np.isfinite(logs["cvr_loss"]).all()
+        if builder == "SharedBottom":
+            assert logs["cvr_rows"] == [clicks]
+        else:  # the outer (query) rows of the meta step that are clicks
+            assert 0 < logs["cvr_rows"][0] <= clicks
