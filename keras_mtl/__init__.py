@@ -20,6 +20,7 @@ from keras_mtl.features import VarLenSparseFeat
 from keras_mtl.models import AITM
 from keras_mtl.models import CGC
 from keras_mtl.models import CrossStitch
+from keras_mtl.models import ESCM2
 from keras_mtl.models import ESM2
 from keras_mtl.models import ESMM
 from keras_mtl.models import MetaHeac

@@ -9,6 +9,8 @@ from keras_mtl.features.sparse_feat import SparseFeat
 
 FEATURE_COLUMNS = ("user_id", "item_id", "category", "price", "user_activity")
 LABEL_COLUMNS = ("click", "action", "purchase")
+#: Known probabilities of every impression, clicked or not (not labels).
+TRUTH_COLUMNS = ("true_cvr",)
 
 
 def _rate(name, value):
@@ -65,6 +67,14 @@ def funnel_data(
     - `purchase` ~ Bernoulli(p_buy_after_action) after an action, else
       Bernoulli(p_buy_after_other) after a click without action.
 
+    `true_cvr` is the known post-click conversion rate of every impression,
+    clicked or not: `p(purchase | click) = p_action · p_buy_after_action +
+    (1 − p_action) · p_buy_after_other`, from the same probabilities the
+    labels were drawn with (the steps' offsets `b_s` are set on the rows that
+    reached the step before, so the clicked rows are a biased sample of the
+    impressions: CVR measured on all impressions against `true_cvr` shows
+    the selection bias ESMM and ESCM² address).
+
     So `action ⇒ click` and `purchase ⇒ click`: `click`, `action` and
     `purchase` are the labels of ESM²'s ctr, ctavr and ctcvr, and
     (`click`, `purchase`) is a two-step funnel for AITM. With
@@ -89,8 +99,9 @@ def funnel_data(
 
     Returns:
         A DataFrame with feature columns `user_id` (str), `item_id` (int64),
-        `category` (str), `price` (float32), `user_activity` (float32) and
-        float32 label columns `click`, `action`, `purchase`.
+        `category` (str), `price` (float32), `user_activity` (float32),
+        float32 label columns `click`, `action`, `purchase` and the float32
+        ground truth `true_cvr`.
 
     Example:
     >>> df = funnel_data(rows=2000, seed=1)
@@ -98,6 +109,8 @@ def funnel_data(
     True
     >>> round(float(df.click.mean()), 1)
     0.2
+    >>> bool(df.true_cvr.between(0, 1).all())
+    True
     """
     for name, value in (("rows", rows), ("num_users", num_users),
                         ("num_items", num_items), ("num_categories", num_categories)):
@@ -142,12 +155,15 @@ def funnel_data(
     draw = rng.random(size=(4, rows))
     every = np.ones(rows, dtype=bool)
     click = draw[0] < _calibrated(logits["click"], rates["click"], every)
-    action = click & (draw[1] < _calibrated(logits["action"], rates["action"], click))
+    p_action = _calibrated(logits["action"], rates["action"], click)
+    action = click & (draw[1] < p_action)
     other = click & ~action
-    bought_after_action = action & (
-        draw[2] < _calibrated(logits["buy_action"], rates["buy_action"], action))
-    bought_after_other = other & (
-        draw[3] < _calibrated(logits["buy_other"], rates["buy_other"], other))
+    p_buy_action = _calibrated(logits["buy_action"], rates["buy_action"], action)
+    p_buy_other = _calibrated(logits["buy_other"], rates["buy_other"], other)
+    bought_after_action = action & (draw[2] < p_buy_action)
+    bought_after_other = other & (draw[3] < p_buy_other)
+    # p(purchase | click, x) on every impression, had it been clicked
+    true_cvr = p_action * p_buy_action + (1 - p_action) * p_buy_other
     return pd.DataFrame({
         "user_id": np.char.add("u", users.astype(str)),
         "item_id": items.astype("int64"),
@@ -157,6 +173,7 @@ def funnel_data(
         "click": click.astype("float32"),
         "action": action.astype("float32"),
         "purchase": (bought_after_action | bought_after_other).astype("float32"),
+        "true_cvr": true_cvr.astype("float32"),
     })
 
 

@@ -5,19 +5,21 @@ import pandas as pd
 import tensorflow as tf
 
 from keras_mtl.data.dataframe import df_to_dataset
+from keras_mtl.evaluation._rows import space_labels
 from keras_mtl.evaluation.task_evaluation import evaluate_task
 
 OVERALL = "all"
 
 
 def evaluate_by_domain(model, data, domain_feature, features=None, labels=None,
-                       batch_size=1024):
+                       batch_size=1024, sample_spaces=None):
     """ROC AUC of every binary task on each domain's rows and on all rows.
 
     The AUC is `evaluate_task`'s: exact (`keras_mtl.evaluation.roc_auc`, equal
     to sklearn's `roc_auc_score`); rows with a NaN label are left out of that
     task, and a domain whose labels of a task are all of one class (or none)
-    gets NaN.
+    gets NaN. A task with a sample space is scored on its space's rows only
+    (cvr on the clicks of each domain).
 
     Args:
         model: the model to evaluate (its outputs keyed by task name).
@@ -28,6 +30,9 @@ def evaluate_by_domain(model, data, domain_feature, features=None, labels=None,
         labels: tasks to score (label keys / columns named like the tasks);
             default the model's binary tasks.
         batch_size: rows per prediction batch for a DataFrame.
+        sample_spaces: `{task: indicator}` (a label or an input of the
+            batches, or a DataFrame column); default the spaces the model
+            was compiled with (`compile(sample_spaces=...)`), `{}` for none.
 
     Returns:
         A DataFrame indexed by domain id (sorted), then "all"; columns `rows`
@@ -54,11 +59,19 @@ def evaluate_by_domain(model, data, domain_feature, features=None, labels=None,
                 "expected labels=[task, ...] (the model declares no binary tasks)."
             )
     tasks = list(labels)
+    if sample_spaces is None:
+        state = getattr(model, "training_state", None)
+        sample_spaces = state.sample_spaces.spaces if state is not None else {}
+    spaces = {t: name for t, name in dict(sample_spaces).items() if t in tasks}
+    indicators = sorted(set(spaces.values()))
     if isinstance(data, pd.DataFrame):
         if features is None:
             raise ValueError("evaluate_by_domain(DataFrame) expected features=[specs].")
-        data = df_to_dataset(data, features, tasks, batch_size=batch_size)
+        inputs = {spec.name for spec in features}
+        extra = [name for name in indicators if name not in tasks and name not in inputs]
+        data = df_to_dataset(data, features, tasks + extra, batch_size=batch_size)
     ids, truth, scores = [], {t: [] for t in tasks}, {t: [] for t in tasks}
+    seen = {name: [] for name in indicators}
     for batch in data:
         x, y, _ = tf.keras.utils.unpack_x_y_sample_weight(batch)
         if domain_feature not in x:
@@ -70,8 +83,19 @@ def evaluate_by_domain(model, data, domain_feature, features=None, labels=None,
         for task in tasks:
             truth[task].append(np.asarray(y[task], dtype="float64").reshape(-1))
             scores[task].append(np.asarray(predictions[task], dtype="float64").reshape(-1))
+        for name in indicators:
+            source = y if isinstance(y, dict) and name in y else x
+            if name not in source:
+                raise KeyError(
+                    f"sample space indicator {name!r} is neither a label nor an input of "
+                    f"the batches (labels {sorted(y)}, inputs {sorted(x)})."
+                )
+            seen[name].append(np.asarray(source[name], dtype="float64").reshape(-1))
     ids = np.concatenate(ids)
     truth = {t: np.concatenate(v) for t, v in truth.items()}
+    seen = {name: np.concatenate(v) for name, v in seen.items()}
+    for task, name in spaces.items():
+        truth[task] = space_labels(task, truth[task], seen[name])
     scores = {t: np.concatenate(v) for t, v in scores.items()}
     rows = []
     for domain in [*np.unique(ids), OVERALL]:

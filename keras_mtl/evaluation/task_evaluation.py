@@ -3,6 +3,7 @@
 import numpy as np
 
 from keras_mtl.evaluation._rows import labelled_rows
+from keras_mtl.evaluation._rows import space_labels
 from keras_mtl.evaluation.metric_names import metric_names
 from keras_mtl.evaluation.roc_auc import roc_auc
 
@@ -66,13 +67,17 @@ def evaluate_task(task_type, labels, predictions):
     return out
 
 
-def evaluate_tasks(task_types, labels, predictions):
+def evaluate_tasks(task_types, labels, predictions, sample_spaces=None):
     """`{task: {"type": ..., "rows": ..., metric: value}}` for every task.
 
     Args:
         task_types: `{task: "binary" | "regression"}`, the tasks to score.
-        labels: `{task: labels}` (NaN = missing).
+        labels: `{task: labels}` (NaN = missing); may hold other columns
+            that `sample_spaces` names.
         predictions: `{task: predictions}`, e.g. `model.predict(...)`.
+        sample_spaces: `{task: indicator}` as in `compile(sample_spaces=...)`:
+            the task is scored on the rows where the indicator (a key of
+            `labels`, or an array) is 1; "rows" counts them.
 
     Returns:
         `{task: {"type": task_type, **evaluate_task(...)}}`, in `task_types` order.
@@ -80,8 +85,18 @@ def evaluate_tasks(task_types, labels, predictions):
     Example:
     >>> evaluate_tasks({"ctr": "binary"}, {"ctr": [0, 1]}, {"ctr": [0.5, 0.5]})
     {'ctr': {'type': 'binary', 'rows': 2, 'auc': 0.5, 'logloss': 0.6931471805599453}}
+    >>> labels = {"ctr": [1, 1, 0, 1], "cvr": [1, 0, 1, 0]}
+    >>> scores = {"ctr": [0.9, 0.6, 0.2, 0.7], "cvr": [0.8, 0.3, 0.1, 0.4]}
+    >>> out = evaluate_tasks({"ctr": "binary", "cvr": "binary"}, labels, scores,
+    ...                      sample_spaces={"cvr": "ctr"})
+    >>> out["cvr"]["rows"], out["cvr"]["auc"]  # row 2 is not a click: left out
+    (3, 1.0)
     """
-    return {
-        task: {"type": kind, **evaluate_task(kind, labels[task], predictions[task])}
-        for task, kind in task_types.items()
-    }
+    spaces = dict(sample_spaces or {})
+    out = {}
+    for task, kind in task_types.items():
+        truth = labels[task]
+        if task in spaces:
+            truth = space_labels(task, truth, spaces[task], labels)
+        out[task] = {"type": kind, **evaluate_task(kind, truth, predictions[task])}
+    return out

@@ -3,6 +3,7 @@
 from keras_mtl.models.aitm import AITM
 from keras_mtl.models.cgc import CGC
 from keras_mtl.models.cross_stitch import CrossStitch
+from keras_mtl.models.escm2 import ESCM2
 from keras_mtl.models.esm2 import ESM2
 from keras_mtl.models.esmm import ESMM
 from keras_mtl.models.meta_heac import MetaHeac
@@ -17,6 +18,7 @@ __all__ = [
     "AITM",
     "CGC",
     "CrossStitch",
+    "ESCM2",
     "ESM2",
     "ESMM",
     "MetaHeac",

@@ -29,6 +29,7 @@ from keras_mtl.training.procedures import MetaLearningStep
 from keras_mtl.training.procedures import TrainingProcedure
 from keras_mtl.training.procedures import declared_domain_variables
 from keras_mtl.training.reporting import Reporting
+from keras_mtl.training.sample_spaces import SampleSpaces
 from keras_mtl.training.training_state import TrainingState
 from keras_mtl.training.weighting_callback import WeightingCallback
 
@@ -58,6 +59,7 @@ __all__ = [
     "MultiTaskModel",
     "OptimizerGroups",
     "Reporting",
+    "SampleSpaces",
     "TrainingProcedure",
     "TrainingState",
     "WeightingCallback",

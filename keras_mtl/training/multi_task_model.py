@@ -13,6 +13,7 @@ from keras_mtl.training import structure
 from keras_mtl.training.fit_hooks import FitHooks
 from keras_mtl.training.procedures import training_procedure as procedures
 from keras_mtl.training.reporting import Reporting
+from keras_mtl.training.sample_spaces import SampleSpaces
 from keras_mtl.training.training_state import TrainingState
 
 
@@ -31,8 +32,9 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
     losses (`Σ_k w_k · L_k` for fixed weights) plus the layers' regularisation
     losses and the model's auxiliary losses. `L_k` is task k's loss averaged
     over the rows whose label is present (a NaN label is masked out of the
-    loss and the metrics); under a `tf.distribute` strategy the average is
-    over the global batch. Logs hold `loss`, `regularization_loss`,
+    loss and the metrics; `compile(sample_spaces=...)` restricts a task to
+    the rows of its space, e.g. cvr to clicked rows); under a
+    `tf.distribute` strategy the average is over the global batch. Logs hold `loss`, `regularization_loss`,
     `<task>_loss`, `weight_<task>`, each auxiliary loss under its name and
     each task's metrics.
 
@@ -131,7 +133,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         return [v for v in self.trainable_variables if id(v) in self._parts.shared]
 
     def compile(self, optimizer="adam", loss=None, weighting=None, metrics=None,
-                loss_weights=None, **kwargs):
+                loss_weights=None, sample_spaces=None, **kwargs):
         """Configures training.
 
         Args:
@@ -151,12 +153,20 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
                 `FixedWeights(loss_weights)`.
             metrics: `{task: [metric, ...]}` reported on top of the defaults.
             loss_weights: `{task: weight}`, shorthand for `FixedWeights`.
+            sample_spaces: `{task: indicator}`: the task's loss and metrics
+                use only the rows where the indicator (a label of the batch,
+                such as another task's, or an input feature) is 1, e.g.
+                `{"cvr": "ctr"}` trains and scores cvr on clicked rows
+                (composed with the NaN mask; logs add `<task>_rows`). See
+                `keras_mtl.training.SampleSpaces`. Predictions and exports
+                still cover every task on every row.
             **kwargs: passed to `tf.keras.Model.compile` (`run_eagerly`,
                 `jit_compile`, `steps_per_execution`, ...).
         """
         tasks = self.task_names
         compile_options.check_task_keys(tasks, loss=loss, metrics=metrics,
                                         loss_weights=loss_weights)
+        spaces = SampleSpaces(sample_spaces, tasks)
         weighting = compile_options.weighting_strategy(weighting, loss_weights)
         weighting.attach(self.task_types)
         per_task = loss if isinstance(loss, dict) else {t: loss for t in tasks}
@@ -164,7 +174,8 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
             t: masked.resolve_loss(t, self.task_types[t], per_task.get(t)) for t in tasks
         }
         reporting = Reporting(self.task_types, metrics,
-                              [term.name for term in self.auxiliary_losses])
+                              [term.name for term in self.auxiliary_losses],
+                              spaced_tasks=tuple(spaces.spaces))
         if self.training_procedure is not None:
             self.training_procedure.check(self, weighting)
         groups = compile_options.optimizers(optimizer)
@@ -176,7 +187,8 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
             last_shared_ids=self._parts.last,
             with_representation=self._parts.with_representation,
             auxiliary_losses=self.auxiliary_losses,
-            compile_args={"loss": loss, "metrics": metrics},
+            compile_args={"loss": loss, "metrics": metrics, "sample_spaces": sample_spaces},
+            sample_spaces=spaces,
         )
         self.set_training_state(state)
         # Build the optimizers now, with exactly the variables each will

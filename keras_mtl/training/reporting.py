@@ -9,8 +9,8 @@ class Reporting:
     """Trackers of one model: what `fit` and `evaluate` log.
 
     `loss` (the total), `regularization_loss` (the layers' regularisation
-    penalties), `<task>_loss`, `weight_<task>`, one entry per auxiliary loss
-    and each task's metrics (`task_metrics` per task type plus the user's).
+    penalties), `<task>_loss`, `weight_<task>`, one entry per auxiliary loss,
+    `<task>_rows` for tasks with a sample space and each task's metrics (`task_metrics` per task type plus the user's).
     A plain object, so neither Keras version tracks the metrics as model
     weights (tf_keras would add their variables to `model.weights`).
 
@@ -29,9 +29,12 @@ class Reporting:
         auxiliary_names: names of the auxiliary losses.
         with_task_metrics: whether tasks get metrics of their predictions (the TFRS
             integration reports its tasks' own metrics instead).
+        spaced_tasks: tasks with a sample space; each gets `<task>_rows`, the
+            rows of the epoch (all replicas) in its space with a label.
     """
 
-    def __init__(self, task_types, metrics=None, auxiliary_names=(), with_task_metrics=True):
+    def __init__(self, task_types, metrics=None, auxiliary_names=(), with_task_metrics=True,
+                 spaced_tasks=()):
         tasks = list(task_types)
         self.total = tf.keras.metrics.Mean(name="loss")
         self.regularization = tf.keras.metrics.Mean(name="regularization_loss")
@@ -45,7 +48,11 @@ class Reporting:
             for t in tasks
         ]
         self.task_names = tuple(tasks)
+        # a Sum of each replica's count: Keras sums metric variables over replicas on read
+        self.space_rows = {t: tf.keras.metrics.Sum(name=f"{t}_rows")
+                           for t in tasks if t in tuple(spaced_tasks)}
         others = [m.name for m in [self.total, self.regularization] + self.losses + self.weights]
+        others += [m.name for m in self.space_rows.values()]
         others += [m.name for metrics_of_task in self.tasks for m in metrics_of_task]
         clashes = sorted(set(auxiliary_names) & set(others))
         if clashes:
@@ -58,6 +65,7 @@ class Reporting:
     def metrics(self):
         """Every tracker, in log order."""
         out = [self.total, self.regularization] + self.losses + self.weights + self.auxiliary
+        out += list(self.space_rows.values())
         for metrics in self.tasks:
             out.extend(metrics)
         return out
@@ -84,6 +92,8 @@ class Reporting:
         for i, task in enumerate(self.task_names):
             self.losses[i].update_state(out.task_losses[task], sample_weight=out.labelled[task])
             self.weights[i].update_state(weights[task])
+            if task in self.space_rows:
+                self.space_rows[task].update_state(out.space_rows[task])
             for metric in self.tasks[i]:
                 metric.update_state(out.labels[task], out.y_pred[task],
                                     sample_weight=out.row_weights[task])

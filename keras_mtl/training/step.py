@@ -22,8 +22,11 @@ def forward(model, state, x, y, sample_weight, training, representation=False):
     """Runs the model; returns a namespace of what a step needs.
 
     `y_pred`, `representation` (Z, or None unless asked for and declared),
-    `task_losses`, `labels`, `row_weights`, `labelled` (Σ row weights of each
-    task over the global batch), `rows` (rows of the global batch),
+    `task_losses`, `labels`, `row_weights` (0 out of a task's sample space
+    and where its label is NaN), `labelled` (Σ row weights of each task over
+    the global batch), `space_rows` (`{task: rows of this replica that fed
+    the task}` for the tasks with a sample space), `rows` (rows of the
+    global batch),
     `auxiliary` (`{name: term}` of the model's auxiliary losses),
     `regularization` (the layers' penalties, or None) and `extra`
     (regularisation plus auxiliary terms, or None). Task losses are in
@@ -31,6 +34,7 @@ def forward(model, state, x, y, sample_weight, training, representation=False):
     that averaging over the R replicas (what gradient scaling by 1/R and
     Keras metrics do) gives the loss of the global batch exactly.
     """
+    given = y
     y = masked.labels_by_task(y, state.task_names)
     z = None
     if representation and state.with_representation is not None:
@@ -40,10 +44,15 @@ def forward(model, state, x, y, sample_weight, training, representation=False):
     # float32 losses under every dtype policy (keras_mtl's heads already are)
     y_pred = {task: masked.as_float32(value) for task, value in y_pred.items()}
     replicas = model.distribute_strategy.num_replicas_in_sync
-    task_losses, labels, row_weights, labelled = {}, {}, {}, {}
+    task_losses, labels, row_weights, labelled, space_rows = {}, {}, {}, {}, {}
     for task in state.task_names:
         weight = sample_weight.get(task) if isinstance(sample_weight, dict) else sample_weight
         labels[task], row_weights[task] = masked.label_mask(y[task], y_pred[task], weight)
+        in_space = state.sample_spaces.mask(task, x, given if isinstance(given, dict) else y,
+                                            row_weights[task].dtype)
+        if in_space is not None:  # (B,): the task's rows only, with the NaN mask
+            row_weights[task] = row_weights[task] * in_space
+            space_rows[task] = tf.reduce_sum(tf.cast(row_weights[task] > 0, tf.float32))
         labelled[task] = masked.global_sum(tf.reduce_sum(row_weights[task]), replicas)
         task_losses[task] = masked.masked_loss(
             state.loss_fns[task], labels[task], y_pred[task],
@@ -54,7 +63,7 @@ def forward(model, state, x, y, sample_weight, training, representation=False):
     return outputs(
         model, rows=masked.global_rows(row_weights[state.task_names[0]], replicas),
         task_losses=task_losses, auxiliary=auxiliary, labelled=labelled, y_pred=y_pred,
-        representation=z, labels=labels, row_weights=row_weights,
+        representation=z, labels=labels, row_weights=row_weights, space_rows=space_rows,
     )
 
 
@@ -75,7 +84,7 @@ def outputs(model, rows, task_losses, auxiliary=None, labelled=None, **fields):
         labelled=labelled if labelled is not None else {t: rows for t in task_losses},
         regularization=regularization, extra=tf.add_n(extra) if extra else None,
         **{"y_pred": None, "representation": None, "labels": None, "row_weights": None,
-           **fields},
+           "space_rows": {}, **fields},
     )
 
 

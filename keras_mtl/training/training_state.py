@@ -3,6 +3,7 @@
 from keras_mtl.losses import masked
 from keras_mtl.training import loss_scaling
 from keras_mtl.training.optimizer_groups import OptimizerGroups
+from keras_mtl.training.sample_spaces import SampleSpaces
 
 
 class TrainingState:
@@ -34,13 +35,16 @@ class TrainingState:
             strategies that differentiate at the shared representation Z,
             or None.
         auxiliary_losses: the `AuxiliaryLoss` terms added to the total.
-        compile_args: the `loss` / `metrics` arguments, for compile configs.
+        compile_args: the `loss` / `metrics` / `sample_spaces` arguments, for
+            compile configs.
+        sample_spaces: the `SampleSpaces` of the tasks (every row for a task
+            without one).
     """
 
     def __init__(self, task_types, loss_fns, weighting, reporting, optimizer,
                  shared_optimizer=None, shared_ids=frozenset(), last_shared_ids=frozenset(),
                  with_representation=None, auxiliary_losses=(), compile_args=None,
-                 embedding_ids=frozenset()):
+                 embedding_ids=frozenset(), sample_spaces=None):
         self.task_types = dict(task_types)
         self.task_names = tuple(self.task_types)
         self.loss_fns = dict(loss_fns)
@@ -57,6 +61,9 @@ class TrainingState:
         self.auxiliary_losses = tuple(auxiliary_losses)
         self.compile_args = dict(compile_args or {})
         self.embedding_ids = frozenset(embedding_ids)
+        if not isinstance(sample_spaces, SampleSpaces):
+            sample_spaces = SampleSpaces(sample_spaces, self.task_names)
+        self.sample_spaces = sample_spaces
         self.set_shared(shared_ids, last_shared_ids)
 
     @property

@@ -80,3 +80,35 @@ def test_evaluate_by_domain_errors():
         evaluate_by_domain(_identity_model(), df, "domain", features=feats)
     with pytest.raises(KeyError, match="domain_feature='country'"):
         evaluate_by_domain(_identity_model(), df, "country", features=feats, labels=["a"])
+
+
+def test_a_task_with_a_sample_space_is_scored_on_its_rows_in_every_domain():
+    df, feats = _fixed_set()
+    df["b"] = df["b"].fillna(0.0)  # b defined on a's positives only: the rest must not count
+    spaced = evaluate_by_domain(_identity_model(), df, "domain", features=feats,
+                                labels=["a", "b"], sample_spaces={"b": "a"})
+    for domain in [0, 1, 2, "all"]:
+        part = df if domain == "all" else df[df["domain"] == domain]
+        clicked = part[part["a"] == 1]
+        expected = roc_auc_score(clicked["b"], 1 - clicked["score"])
+        assert spaced.loc[domain, "b_auc"] == pytest.approx(expected, abs=1e-12)
+        assert spaced.loc[domain, "a_auc"] == pytest.approx(
+            _sklearn(part, "a", part["score"].to_numpy()), abs=1e-12)
+
+
+def test_a_compiled_models_spaces_are_the_default():
+    x = tf.keras.Input((), name="score")
+    domain = tf.keras.Input((), dtype="int64", name="domain")
+    a = tf.keras.layers.Reshape((1,), name="a")(x)
+    b = tf.keras.layers.Rescaling(-1.0, offset=1.0, name="b")(a)
+    model = keras_mtl.MultiTaskModel({"score": x, "domain": domain}, {"a": a, "b": b})
+    model.compile(sample_spaces={"b": "a"})
+    df, feats = _fixed_set()
+    df["b"] = df["b"].fillna(0.0)
+    default = evaluate_by_domain(model, df, "domain", features=feats)
+    clicked = df[df["a"] == 1]
+    assert default.loc["all", "b_auc"] == pytest.approx(
+        roc_auc_score(clicked["b"], 1 - clicked["score"]), abs=1e-12)
+    everywhere = evaluate_by_domain(model, df, "domain", features=feats, sample_spaces={})
+    assert everywhere.loc["all", "b_auc"] == pytest.approx(
+        roc_auc_score(df["b"], 1 - df["score"]), abs=1e-12)

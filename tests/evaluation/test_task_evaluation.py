@@ -59,3 +59,22 @@ def test_errors():
         evaluate_task("ranking", [0, 1], [0.2, 0.3])
     with pytest.raises(ValueError, match="2 predictions and 3 labels"):
         evaluate_task("regression", [0, 1, 2], [0.2, 0.3])
+
+
+def test_sample_spaces_score_a_task_on_its_rows_only():
+    labels = {"ctr": [1, 0, 1, 1, 0, 1], "cvr": [1, 1, 0, 0, 0, np.nan],
+              "seen": np.array([1, 1, 1, 0, 0, 1])}
+    scores = {"ctr": [0.5] * 6, "cvr": [0.9, 0.1, 0.2, 0.8, 0.3, 0.5]}
+    types = {"ctr": "binary", "cvr": "binary"}
+    out = evaluate_tasks(types, labels, scores, sample_spaces={"cvr": "ctr"})
+    # clicked rows 0, 2, 3 with a label: positive 0.9 above negatives 0.2 and 0.8
+    assert out["cvr"]["rows"] == 3 and out["cvr"]["auc"] == 1.0
+    logloss = -(math.log(0.9) + math.log(0.8) + math.log(0.2)) / 3
+    assert out["cvr"]["logloss"] == pytest.approx(logloss)
+    assert out["ctr"]["rows"] == 6
+    by_column = evaluate_tasks(types, labels, scores, sample_spaces={"cvr": "seen"})
+    assert by_column["cvr"]["rows"] == 3 and by_column["cvr"]["auc"] == 0.5  # rows 0, 1, 2
+    by_array = evaluate_tasks(types, labels, scores, sample_spaces={"cvr": labels["seen"]})
+    assert by_array["cvr"] == by_column["cvr"]
+    with pytest.raises(KeyError, match="'click' is not among the columns"):
+        evaluate_tasks(types, labels, scores, sample_spaces={"cvr": "click"})

@@ -64,6 +64,7 @@ TINY = {
     "CGC": dict(num_specific_experts=2, num_shared_experts=1, expert_units=(8, 6),
                 tower_units=(4,)),
     "CrossStitch": dict(column_units=(8, 6), tower_units=(4,)),
+    "ESCM2": dict(tower_units=(4,)),
     "ESM2": dict(tower_units=(4,)),
     "ESMM": dict(tower_units=(8, 4)),
     "MetaHeac": dict(num_experts=3, expert_units=(8, 6), critic_units=(4,)),
@@ -85,11 +86,13 @@ VARIANTS = {
 }
 
 #: Label columns of the builders that do not train on ctr and cvr.
-TRAINED = {"ESMM": ["ctr", "ctcvr"], "ESM2": ["ctr", "ctavr", "ctcvr"]}
+TRAINED = {"ESMM": ["ctr", "ctcvr"], "ESM2": ["ctr", "ctavr", "ctcvr"],
+           "ESCM2": ["ctr", "ctcvr"]}
 
 #: Sorted output names of the builders whose outputs are not their tasks.
 OUTPUTS = {
     "ESMM": ["ctcvr", "ctr", "cvr"],
+    "ESCM2": ["ctcvr", "ctr", "cvr", "cvr_imputation"],
     "ESM2": ["ctavr", "ctcvr", "ctr", "cvr", "p_action", "p_buy_after_action",
              "p_buy_after_other"],
 }

@@ -156,6 +156,8 @@ class MetaLearningStep(TrainingProcedure):
             labels={t: adapted[t][0].labels[t] for t in tasks},
             row_weights={t: adapted[t][0].row_weights[t] for t in tasks},
             labelled={t: adapted[t][0].labelled[t] for t in tasks},
+            space_rows={t: adapted[t][0].space_rows[t] for t in tasks
+                        if t in adapted[t][0].space_rows},
             auxiliary={
                 name: tf.add_n([adapted[t][0].auxiliary[name] for t in tasks]) / num
                 for name in first.auxiliary
