@@ -125,13 +125,13 @@ class GateNU(tf.keras.layers.Layer):
         return (input_shape[0], self.num_gates, self.units)
 
     def get_config(self):
-        config = _stacked.dense_config(self)
-        del config["activation"]
         return {
             **super().get_config(),
             "units": self.units,
             "hidden_units": self.hidden_units,
             "num_gates": self.num_gates,
             "gamma": self.gamma,
-            **config,
+            "kernel_initializer": tf.keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": tf.keras.initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": _validation.regularizer_config(self.kernel_regularizer),
         }
