@@ -14,7 +14,7 @@ from tests.routing_reference import softmax
 
 
 def gate_nu(layer, x):
-    """`γ · sigmoid(W₂ ReLU(W₁ x + b₁) + b₂)` per gate: `(B, G, units)` (G = 1 if None)."""
+    """`γ · sigmoid(W₂ ReLU(W₁ x + b₁) + b₂)` per gate: `(B, G, units)`, G = 1 if None."""
     gates, h = layer.num_gates or 1, layer.hidden_units
     k0, b0 = layer.kernel_0.numpy(), layer.bias_0.numpy()
     k1, b1 = layer.kernel_1.numpy(), layer.bias_1.numpy()
@@ -91,8 +91,9 @@ def adatt_level(layer, x, residual_weights):
             h = x
             for depth, units in enumerate(fused.units):
                 kernel, bias = fused.kernels[depth].numpy(), fused.biases[depth].numpy()
-                if depth == 0:
-                    kernel, bias = kernel[:, i * units:(i + 1) * units], bias[i * units:(i + 1) * units]
+                if depth == 0:  # expert i's columns
+                    cols = slice(i * units, (i + 1) * units)
+                    kernel, bias = kernel[:, cols], bias[cols]
                 else:
                     kernel, bias = kernel[i], bias[i]
                 h = relu(h @ kernel + bias)
