@@ -26,8 +26,11 @@ they changed).
 Models (widths fixed, not tuned per model; Adam 1e-3, batch 1024):
 single-task (one Shared-Bottom network per task, bottom [64]),
 Shared-Bottom (bottom [256]), OMoE and MMoE (8 experts [64]), Cross-Stitch
-(columns [128]), CGC (2 shared + 2 task experts [64]), PLE (2 levels of CGC);
-towers [32] everywhere.
+(columns [128]), CGC (2 shared + 2 task experts [64]), PLE (2 levels of CGC),
+STEM (one level, 2 shared + 2 task experts [64], 3 embedding tables per
+field), AdaTT (2 levels, 2 task + 2 shared experts [64]), PEPNet (domain =
+the `sex` field as an encoded id, PPNet towers [64, 32] gated by the domain
+embedding, no personal priors); towers [32] everywhere.
 
 Each (model, group, seed) trains in its own subprocess, so its peak resident
 memory (ru_maxrss) is the peak memory of that training, which is reported
@@ -61,7 +64,11 @@ DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "census_income_kdd")
 DEFAULT_OUT = os.path.join(ROOT, "benchmarks", "results", "census.json")
 
 GROUPS = {1: ("income", "never_married"), 2: ("college", "never_married")}
-MODELS = ("SingleTask", "SharedBottom", "OMoE", "MMoE", "CrossStitch", "CGC", "PLE")
+MODELS = ("SingleTask", "SharedBottom", "OMoE", "MMoE", "CrossStitch", "CGC", "PLE", "PEPNet",
+          "STEM", "AdaTT")
+#: PEPNet's domain: the row's sex as an encoded id (census has no domains;
+#: the field stays an ordinary input too); its PPNet priors: that domain.
+DOMAIN_SOURCE = "sex"
 LABELS = {"income": "income", "never_married": "marital", "college": "education"}
 
 #: Published mean / best test AUC (../shared/SPEC.md). MMoE paper, Group 1:
@@ -140,7 +147,22 @@ def build(name, features, tasks):
         return getattr(keras_mtl, name)(features, task_names=tasks, num_experts=8, **experts)
     if name == "CGC":
         return keras_mtl.CGC(features, task_names=tasks, **routed)
+    if name == "STEM":
+        return keras_mtl.STEM(features, task_names=tasks, **routed)
+    if name == "AdaTT":
+        return keras_mtl.AdaTT(features, task_names=tasks, num_levels=2, num_task_experts=2,
+                               num_shared_experts=2, **experts)
+    if name == "PEPNet":
+        return keras_mtl.PEPNet(features, domain_feature="domain", task_names=tasks,
+                                tower_units=(64, 32))
     return keras_mtl.PLE(features, task_names=tasks, num_levels=2, **routed)
+
+
+def with_domain(frames):
+    """The frames with an encoded "domain" column: the sorted values of DOMAIN_SOURCE."""
+    values = sorted(frames[0][DOMAIN_SOURCE].unique())
+    return [df.assign(domain=df[DOMAIN_SOURCE].map({v: i for i, v in enumerate(values)})
+                      .fillna(len(values)).astype("int64")) for df in frames]
 
 
 def train_one(name, frames, tasks, seed):
@@ -153,6 +175,11 @@ def train_one(name, frames, tasks, seed):
     train_df, valid_df, test_df = frames
     tf.keras.utils.set_random_seed(seed)
     features = census_features(train_df, EMBEDDING_DIM, BUCKETS)
+    if name == "PEPNet":
+        frames = with_domain(frames)
+        train_df, valid_df, test_df = frames
+        features = list(features) + [keras_mtl.SparseFeat("domain", vocabulary_size=2,
+                                                     embedding_dim=EMBEDDING_DIM)]
     model = build(name, features, tasks)
     model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE))
 

@@ -1,4 +1,4 @@
-"""STAR vs Shared-Bottom on synthetic multi-domain data: test AUC per domain.
+"""STAR, PEPNet and Shared-Bottom on synthetic multi-domain data: test AUC per domain.
 
 Data: `keras_mtl.data.make_multi_domain` (5 domains of 20,000 / 10,000 /
 2,000 / 1,000 / 500 rows, domain specificity ρ = 0.5 by default), split per
@@ -6,7 +6,9 @@ domain 70 / 10 / 20 into train, validation (early stopping on its loss) and
 test. Features: 8 dense values, an item id (100 ids, 8-d embedding) and the
 domain id (4-d embedding; Shared-Bottom reads it as an ordinary feature).
 Models of similar width: Shared-Bottom [64, 32] + tower [16]; STAR trunk
-[64, 32] + star tower [16] + auxiliary network [16]; with `--mamdr`, the same
+[64, 32] + star tower [16] + auxiliary network [16]; PEPNet with a PPNet
+tower [64, 32, 16] gated by the item id (its personal prior, own 8-d table),
+EPNet on the domain embedding, and per-domain heads; with `--mamdr`, the same
 STAR trained by MAMDR (α = 0.05, β = γ = 0.5, k = 2, plain SGD inner steps as in
 the formulas, batches of 64 rows from every domain). Each model is trained once per seed (same seed, same
 initial draws and batch order for every model); the table shows the mean test
@@ -74,6 +76,9 @@ def build(name, feats):
     if name == "SharedBottom":
         return keras_mtl.SharedBottom(feats, task_names=(TASK,), bottom_units=(64, 32),
                                       tower_units=(16,))
+    if name == "PEPNet":
+        return keras_mtl.PEPNet(feats, task_names=(TASK,), personal_features=("item",),
+                                tower_units=(64, 32, 16), domain_towers=True)
     return keras_mtl.STAR(feats, task_names=(TASK,), star_units=(64, 32), tower_units=(16,),
                           auxiliary_units=(16,))
 
@@ -110,7 +115,7 @@ def train(name, feats, data, args, seed):
 
 def main(argv=None):
     args = parse_args(argv)
-    names = ["SharedBottom", "STAR"] + (["STAR+MAMDR"] if args.mamdr else [])
+    names = ["SharedBottom", "STAR", "PEPNet"] + (["STAR+MAMDR"] if args.mamdr else [])
     sizes = tuple(args.domain_sizes)
     results = {name: [] for name in names}
     oracle = []

@@ -17,6 +17,7 @@ from keras_mtl import weighting
 from keras_mtl.features import DenseFeat
 from keras_mtl.features import SparseFeat
 from keras_mtl.features import VarLenSparseFeat
+from keras_mtl.models import AdaTT
 from keras_mtl.models import AITM
 from keras_mtl.models import CGC
 from keras_mtl.models import CrossStitch
@@ -26,10 +27,12 @@ from keras_mtl.models import ESMM
 from keras_mtl.models import MetaHeac
 from keras_mtl.models import MMoE
 from keras_mtl.models import OMoE
+from keras_mtl.models import PEPNet
 from keras_mtl.models import PLE
 from keras_mtl.models import SharedBottom
 from keras_mtl.models import SNR
 from keras_mtl.models import STAR
+from keras_mtl.models import STEM
 from keras_mtl.training import MultiTaskModel
 
 __version__ = "0.1.0"

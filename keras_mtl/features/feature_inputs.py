@@ -104,9 +104,9 @@ def build_inputs(features):
     return inputs
 
 
-def _index_layer(spec):
+def _index_layer(spec, name_prefix=""):
     """Raw values -> embedding rows (see keras_mtl.features._categorical)."""
-    name = f"{feature_names.internal_name(spec.name)}_index"
+    name = f"{name_prefix}{feature_names.internal_name(spec.name)}_index"
     if spec.encoding == "lookup":
         if spec.dtype == "string":
             return tf.keras.layers.StringLookup(
@@ -123,9 +123,9 @@ def _index_layer(spec):
     return EncodedIdLookup(spec.vocabulary_size, name=name)
 
 
-def _bucket_embedding(spec, values, embeddings_regularizer):
+def _bucket_embedding(spec, values, embeddings_regularizer, name_prefix=""):
     """Raw values `(B,)` -> quantile bucket `(B,)` -> its embedding `(B, dim)`."""
-    prefix = feature_names.internal_name(spec.name)
+    prefix = name_prefix + feature_names.internal_name(spec.name)
     rows = tf.keras.layers.Discretization(
         bin_boundaries=list(spec.bucket_edges), name=f"{prefix}_quantile_bucket"
     )(values)  # (B,) in [0, len(edges)]
@@ -138,7 +138,7 @@ def _bucket_embedding(spec, values, embeddings_regularizer):
     return table(rows)  # (B, bucket_embedding_dim)
 
 
-def embed_features(inputs, features, embeddings_regularizer=None):
+def embed_features(inputs, features, embeddings_regularizer=None, name_prefix=""):
     """Concatenates every feature's embedding or values into x `(batch, d)`.
 
     Categorical values are mapped to rows in-graph (lookup, hashing or the
@@ -151,6 +151,9 @@ def embed_features(inputs, features, embeddings_regularizer=None):
         inputs: dict from `build_inputs`.
         features: the same specs.
         embeddings_regularizer: regularizer of all embedding tables.
+        name_prefix: prepended to the name of every layer made here; a model
+            that embeds the same features twice (STEM's per-task tables)
+            calls this once per prefix and gets tables of its own each time.
 
     Returns:
         A float tensor `(batch, d)`.
@@ -165,20 +168,21 @@ def embed_features(inputs, features, embeddings_regularizer=None):
                     log1p=spec.log1p,
                     mean=spec.mean,
                     variance=spec.variance,
-                    name=f"{feature_names.internal_name(spec.name)}_transform",
+                    name=f"{name_prefix}{feature_names.internal_name(spec.name)}_transform",
                 )
                 parts.append(transform(inputs[spec.name]))  # (B, dim)
             if spec.is_bucketized:
-                parts.append(_bucket_embedding(spec, inputs[spec.name], embeddings_regularizer))
+                parts.append(_bucket_embedding(spec, inputs[spec.name], embeddings_regularizer,
+                                               name_prefix))
             continue
         if spec.embedding_name not in tables:
             tables[spec.embedding_name] = SparseEmbedding(
                 spec.num_embeddings,
                 spec.embedding_dim,
                 embeddings_regularizer=embeddings_regularizer,
-                name=f"{feature_names.internal_name(spec.embedding_name)}_embedding",
+                name=f"{name_prefix}{feature_names.internal_name(spec.embedding_name)}_embedding",
             )
-        rows = _index_layer(spec)(inputs[spec.name])
+        rows = _index_layer(spec, name_prefix)(inputs[spec.name])
         embedded = tables[spec.embedding_name](rows)  # (B, dim) or (B, L, dim)
         if isinstance(spec, VarLenSparseFeat):
             pooling_inputs = [embedded, inputs[spec.name]]
@@ -187,9 +191,9 @@ def embed_features(inputs, features, embeddings_regularizer=None):
             embedded = SequencePooling(
                 spec.pooling,
                 pad_value=spec.pad_value,
-                name=f"{feature_names.internal_name(spec.name)}_pooling",
+                name=f"{name_prefix}{feature_names.internal_name(spec.name)}_pooling",
             )(pooling_inputs)  # (B, dim)
         parts.append(embedded)
     if len(parts) == 1:
         return parts[0]
-    return tf.keras.layers.Concatenate(axis=-1, name="bottom_input")(parts)
+    return tf.keras.layers.Concatenate(axis=-1, name=f"{name_prefix}bottom_input")(parts)

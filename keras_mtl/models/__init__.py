@@ -1,5 +1,6 @@
 """Model builders: feature specs in, a MultiTaskModel out."""
 
+from keras_mtl.models.adatt import AdaTT
 from keras_mtl.models.aitm import AITM
 from keras_mtl.models.cgc import CGC
 from keras_mtl.models.cross_stitch import CrossStitch
@@ -9,12 +10,15 @@ from keras_mtl.models.esmm import ESMM
 from keras_mtl.models.meta_heac import MetaHeac
 from keras_mtl.models.mmoe import MMoE
 from keras_mtl.models.omoe import OMoE
+from keras_mtl.models.pepnet import PEPNet
 from keras_mtl.models.ple import PLE
 from keras_mtl.models.shared_bottom import SharedBottom
 from keras_mtl.models.snr import SNR
 from keras_mtl.models.star import STAR
+from keras_mtl.models.stem import STEM
 
 __all__ = [
+    "AdaTT",
     "AITM",
     "CGC",
     "CrossStitch",
@@ -24,8 +28,10 @@ __all__ = [
     "MetaHeac",
     "MMoE",
     "OMoE",
+    "PEPNet",
     "PLE",
     "SharedBottom",
     "SNR",
     "STAR",
+    "STEM",
 ]

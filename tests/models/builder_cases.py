@@ -60,6 +60,8 @@ def features(df):
 #: Tiny keyword arguments of every builder of keras_mtl.models.__all__: a new
 #: builder is tested everywhere (every test over BUILDERS) once it has its line.
 TINY = {
+    "AdaTT": dict(num_task_experts=2, num_shared_experts=1, expert_units=(8, 6),
+                  tower_units=(4,)),
     "AITM": dict(task_names=("ctr", "cvr"), tower_units=(6,), attention_units=4),
     "CGC": dict(num_specific_experts=2, num_shared_experts=1, expert_units=(8, 6),
                 tower_units=(4,)),
@@ -70,12 +72,16 @@ TINY = {
     "MetaHeac": dict(num_experts=3, expert_units=(8, 6), critic_units=(4,)),
     "MMoE": dict(num_experts=3, expert_units=(8, 6), tower_units=(4,)),
     "OMoE": dict(num_experts=3, expert_units=(8, 6), tower_units=(4,)),
+    "PEPNet": dict(domain_feature="domain", personal_features=("item_id",),
+                   tower_units=(8, 4), gate_hidden_units=4),
     "PLE": dict(num_levels=2, num_specific_experts=1, num_shared_experts=2,
                 expert_units=(8, 6), tower_units=(4,)),
     "SharedBottom": dict(bottom_units=(8,), tower_units=(4,)),
     "SNR": dict(num_subnetworks=3, subnetwork_units=(8, 6), tower_units=(4,)),
     "STAR": dict(task_names=("ctr", "cvr"), domain_feature="domain", star_units=(8,),
                  auxiliary_units=(4,), tower_units=(4,)),
+    "STEM": dict(num_specific_experts=1, num_shared_experts=2, expert_units=(8, 6),
+                 tower_units=(4,)),
 }
 
 #: Other arguments of a builder that every test also runs: name: (builder,
