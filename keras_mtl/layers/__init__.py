@@ -3,6 +3,7 @@
 from keras_mtl.layers.ait_module import AITModule
 from keras_mtl.layers.branch_dense import BranchDense
 from keras_mtl.layers.cross_stitch_unit import CrossStitchUnit
+from keras_mtl.layers.dselect_k_gate import DSelectKGate
 from keras_mtl.layers.encoded_id_lookup import EncodedIdLookup
 from keras_mtl.layers.expert_layer import ExpertLayer
 from keras_mtl.layers.gate_group import GateGroup
@@ -27,6 +28,7 @@ __all__ = [
     "AITModule",
     "BranchDense",
     "CrossStitchUnit",
+    "DSelectKGate",
     "EncodedIdLookup",
     "ExpertLayer",
     "GateGroup",

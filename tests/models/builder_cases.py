@@ -80,6 +80,8 @@ TINY = {
 #: Other arguments of a builder that every test also runs: name: (builder,
 #: arguments over its TINY ones).
 VARIANTS = {
+    "MMoE_dselect": ("MMoE", dict(gate="dselect_k", k=2)),  # DSelect-k gates
+    "PLE_dselect": ("PLE", dict(gate="dselect_k", k=2)),  # and CGC's (PLE's levels)
     "SNR_avg": ("SNR", dict(variant="avg", num_subnetworks=(3, 2))),  # SNR-Avg connections
     "STAR_add": ("STAR", dict(combine="add")),  # shared and domain networks add their outputs
 }
