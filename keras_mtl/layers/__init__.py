@@ -6,12 +6,15 @@ from keras_mtl.layers.cross_stitch_unit import CrossStitchUnit
 from keras_mtl.layers.dselect_k_gate import DSelectKGate
 from keras_mtl.layers.encoded_id_lookup import EncodedIdLookup
 from keras_mtl.layers.expert_layer import ExpertLayer
+from keras_mtl.layers.feature_gate import FeatureGate
 from keras_mtl.layers.gate_group import GateGroup
 from keras_mtl.layers.gate_layer import GateLayer
 from keras_mtl.layers.hard_concrete_gate import HardConcreteGate
+from keras_mtl.layers.home_layer import HoMELayer
 from keras_mtl.layers.logit_sum import LogitSum
 from keras_mtl.layers.meta_heac_layer import MetaHeacLayer
 from keras_mtl.layers.mlp import MLP
+from keras_mtl.layers.normalized_experts import NormalizedExperts
 from keras_mtl.layers.numeric_transform import NumericTransform
 from keras_mtl.layers.partitioned_normalization import PartitionedNormalization
 from keras_mtl.layers.ple_layer import PLELayer
@@ -31,12 +34,15 @@ __all__ = [
     "DSelectKGate",
     "EncodedIdLookup",
     "ExpertLayer",
+    "FeatureGate",
     "GateGroup",
     "GateLayer",
     "HardConcreteGate",
+    "HoMELayer",
     "LogitSum",
     "MetaHeacLayer",
     "MLP",
+    "NormalizedExperts",
     "NumericTransform",
     "PartitionedNormalization",
     "PLELayer",

@@ -5,6 +5,7 @@ from keras_mtl.models.cgc import CGC
 from keras_mtl.models.cross_stitch import CrossStitch
 from keras_mtl.models.esm2 import ESM2
 from keras_mtl.models.esmm import ESMM
+from keras_mtl.models.home import HoME
 from keras_mtl.models.meta_heac import MetaHeac
 from keras_mtl.models.mmoe import MMoE
 from keras_mtl.models.omoe import OMoE
@@ -19,6 +20,7 @@ __all__ = [
     "CrossStitch",
     "ESM2",
     "ESMM",
+    "HoME",
     "MetaHeac",
     "MMoE",
     "OMoE",

@@ -66,6 +66,8 @@ TINY = {
     "CrossStitch": dict(column_units=(8, 6), tower_units=(4,)),
     "ESM2": dict(tower_units=(4,)),
     "ESMM": dict(tower_units=(8, 4)),
+    "HoME": dict(num_task_experts=2, expert_units=(8, 6), feature_gate_rank=2,
+                 tower_units=(4,)),
     "MetaHeac": dict(num_experts=3, expert_units=(8, 6), critic_units=(4,)),
     "MMoE": dict(num_experts=3, expert_units=(8, 6), tower_units=(4,)),
     "OMoE": dict(num_experts=3, expert_units=(8, 6), tower_units=(4,)),
