@@ -24,7 +24,8 @@ the training file; see benchmarks/census_routing.py for what they changed).
 Models (widths fixed, not tuned per model; Adam 1e-3, batch 1024):
 single-task (one Shared-Bottom network per task, bottom [64]),
 Shared-Bottom (bottom [256]), OMoE and MMoE (8 experts [64]), Cross-Stitch
-(columns [128]), CGC (2 shared + 2 task experts [64]), PLE (2 levels of CGC);
+(columns [128]), CGC (2 shared + 2 task experts [64]), PLE (2 levels of CGC),
+HoME (2 shared, 1 per category, 2 per task, [64], each task its own category);
 towers [32] everywhere.
 
 Each (model, group, seed) trains in its own subprocess, so its peak resident
@@ -59,7 +60,7 @@ DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "census_income_kdd")
 DEFAULT_OUT = os.path.join(ROOT, "benchmarks", "results", "census.json")
 
 GROUPS = {1: ("income", "never_married"), 2: ("college", "never_married")}
-MODELS = ("SingleTask", "SharedBottom", "OMoE", "MMoE", "CrossStitch", "CGC", "PLE")
+MODELS = ("SingleTask", "SharedBottom", "OMoE", "MMoE", "CrossStitch", "CGC", "PLE", "HoME")
 LABELS = {"income": "income", "never_married": "marital", "college": "education"}
 
 #: Published mean / best test AUC (../shared/SPEC.md). MMoE paper, Group 1:
@@ -140,6 +141,9 @@ def build(name, features, tasks):
         return getattr(keras_mtl, name)(features, task_names=tasks, num_experts=8, **experts)
     if name == "CGC":
         return keras_mtl.CGC(features, task_names=tasks, **routed)
+    if name == "HoME":
+        return keras_mtl.HoME(features, task_names=tasks, num_shared_experts=2,
+                              num_category_experts=1, num_task_experts=2, **experts)
     return keras_mtl.PLE(features, task_names=tasks, num_levels=2, **routed)
 
 

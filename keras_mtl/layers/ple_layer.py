@@ -242,16 +242,28 @@ class PLELayer(tf.keras.layers.Layer):
         return [gate_group.GateGroup(f"{self.name} experts", rows, columns,
                                      tf.stack(weights, axis=1))]  # (B, T(+1), E)
 
-    def call(self, inputs, training=None):
+    def _experts(self, inputs, training):
         if self.first_level:
-            experts = self.expert_layers[0](inputs, training=training)  # (B, E, units)
-        else:
-            # each expert reads its own branch, expert-major through the
-            # stack (one transpose in, one out): (T+1, B, d) -> (E, B, d)
-            experts = tf.gather(tf.transpose(inputs, (1, 0, 2)), self._expert_branch, axis=0)
-            for layer in self.expert_layers:
-                experts = layer.branch_major(experts, training=training)  # (E, B, units_i)
-            experts = tf.transpose(experts, (1, 0, 2))  # (B, E, units)
+            return self.expert_layers[0](inputs, training=training)  # (B, E, units)
+        # each expert reads its own branch, expert-major through the
+        # stack (one transpose in, one out): (T+1, B, d) -> (E, B, d)
+        experts = tf.gather(tf.transpose(inputs, (1, 0, 2)), self._expert_branch, axis=0)
+        for layer in self.expert_layers:
+            experts = layer.branch_major(experts, training=training)  # (E, B, units_i)
+        return tf.transpose(experts, (1, 0, 2))  # (B, E, units)
+
+    def expert_outputs(self, inputs, task_names=None, training=False):
+        """`[(title, columns, (batch, E, units))]`: the level's experts (the
+        expert-health protocol, see `keras_mtl.evaluation.expert_health`)."""
+        if not self.built:
+            self(inputs)
+        tasks = gate_group.task_labels(task_names, self.num_tasks)
+        columns = [f"{tasks[k]} {i}" for k, m in enumerate(self.num_specific_experts)
+                   for i in range(m)] + gate_group.numbered("shared", self.num_shared_experts)
+        return [(f"{self.name} experts", columns, self._experts(inputs, training))]
+
+    def call(self, inputs, training=None):
+        experts = self._experts(inputs, training)
         branches = self._branches(inputs)
         outputs = []
         for k, gate in enumerate(self.task_gates):

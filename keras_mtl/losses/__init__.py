@@ -8,5 +8,6 @@ from keras_mtl.losses import masked
 from keras_mtl.losses.auxiliary_loss import AuxiliaryLoss
 from keras_mtl.losses.behavior_calibrator import BehaviorCalibrator
 from keras_mtl.losses.focal_loss import FocalLoss
+from keras_mtl.losses.load_balance_loss import LoadBalanceLoss
 
-__all__ = ["AuxiliaryLoss", "BehaviorCalibrator", "FocalLoss", "masked"]
+__all__ = ["AuxiliaryLoss", "BehaviorCalibrator", "FocalLoss", "LoadBalanceLoss", "masked"]
