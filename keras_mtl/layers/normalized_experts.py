@@ -121,6 +121,12 @@ class NormalizedExperts(tf.keras.layers.Layer):
             x = tf.transpose(inputs, (1, 0, 2))  # (E, B, d)
         return tf.transpose(self.branch_major(x, training=training), (1, 0, 2))  # (B, E, u)
 
+    def expert_outputs(self, inputs, task_names=None, training=False):
+        """`[(title, columns, (batch, E, units))]`: the experts' outputs (the
+        expert-health protocol, see `keras_mtl.evaluation.expert_health`)."""
+        return [(self.name, [f"expert {e}" for e in range(self.num_experts)],
+                 self(inputs, training=training))]
+
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_experts, self.units[-1])
 

@@ -1,6 +1,7 @@
 """The body MMoE and OMoE share: fused experts, mixed by one gate per task or one for all."""
 
 from keras_mtl.layers.expert_layer import ExpertLayer
+from keras_mtl.layers.normalized_experts import NormalizedExperts
 import tensorflow as tf
 
 from keras_mtl.layers import _gates
@@ -11,7 +12,7 @@ from keras_mtl.models import _builder
 def mixture_of_experts(features, *, per_task_gates, task_names, task_types, num_experts,
                        expert_units, gate_units, tower_units, activation, dropout, l2_reg,
                        l2_reg_embedding, task_dependencies, name, gate="softmax", k=2,
-                       load_balance=0.0):
+                       load_balance=0.0, expert_normalization=None):
     """Builds MMoE (`per_task_gates=True`) or OMoE; the arguments are theirs.
 
     The experts are one `ExpertLayer` named "experts" (the model's shared
@@ -21,7 +22,9 @@ def mixture_of_experts(features, *, per_task_gates, task_names, task_types, num_
     gates' kind (see `keras_mtl.layers.DSelectKGate`). With
     `load_balance > 0` the model also outputs `expert_load`, the mean of its
     gates' weights `(batch, E)`, and trains with a `LoadBalanceLoss` of that
-    coefficient on it.
+    coefficient on it. With `expert_normalization` ("batch" or "layer") the
+    experts are HoME's `NormalizedExperts` (normalisation + Swish) instead of
+    ReLU MLPs.
     """
     towers = _builder.tower_args(task_names, task_types, task_dependencies, tower_units,
                                  activation, dropout, l2_reg)
@@ -32,9 +35,14 @@ def mixture_of_experts(features, *, per_task_gates, task_names, task_types, num_
     if not isinstance(load_balance, (int, float)) or load_balance < 0:
         raise ValueError(f"expected a number >= 0. Received: load_balance={load_balance!r}")
     inputs, x = _builder.bottom(features, l2_reg_embedding)
-    experts = ExpertLayer(num_experts, expert_units, activation=activation, dropout=dropout,
-                          kernel_regularizer=towers.kernel_reg,
-                          name="experts")(x)  # (B, E, units)
+    if expert_normalization is None:
+        experts = ExpertLayer(num_experts, expert_units, activation=activation, dropout=dropout,
+                              kernel_regularizer=towers.kernel_reg,
+                              name="experts")(x)  # (B, E, units)
+    else:
+        experts = NormalizedExperts(num_experts, expert_units, normalization=expert_normalization,
+                                    dropout=dropout, kernel_regularizer=towers.kernel_reg,
+                                    name="experts")(x)  # (B, E, units)
 
     gate_weights = []
 
