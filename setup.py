@@ -41,6 +41,8 @@ setup(
         # tensorflow-cpu; there, install it with `pip install --no-deps`.
         "test": [
             "pytest",
+            # the suite runs on every core, a test file per worker (pytest.ini)
+            "pytest-xdist",
             "hypothesis",
             "tf-keras",
             "scikit-learn",

@@ -30,7 +30,8 @@ Shared-Bottom (bottom [256]), OMoE and MMoE (8 experts [64]), Cross-Stitch
 STEM (one level, 2 shared + 2 task experts [64], 3 embedding tables per
 field), AdaTT (2 levels, 2 task + 2 shared experts [64]), PEPNet (domain =
 the `sex` field as an encoded id, PPNet towers [64, 32] gated by the domain
-embedding, no personal priors); towers [32] everywhere.
+embedding, no personal priors), HoME (2 shared, 1 per category, 2 per task, [64], each
+task its own category); towers [32] everywhere.
 
 Each (model, group, seed) trains in its own subprocess, so its peak resident
 memory (ru_maxrss) is the peak memory of that training, which is reported
@@ -65,7 +66,7 @@ DEFAULT_OUT = os.path.join(ROOT, "benchmarks", "results", "census.json")
 
 GROUPS = {1: ("income", "never_married"), 2: ("college", "never_married")}
 MODELS = ("SingleTask", "SharedBottom", "OMoE", "MMoE", "CrossStitch", "CGC", "PLE", "PEPNet",
-          "STEM", "AdaTT")
+          "STEM", "AdaTT", "HoME")
 #: PEPNet's domain: the row's sex as an encoded id (census has no domains;
 #: the field stays an ordinary input too); its PPNet priors: that domain.
 DOMAIN_SOURCE = "sex"
@@ -155,6 +156,9 @@ def build(name, features, tasks):
     if name == "PEPNet":
         return keras_mtl.PEPNet(features, domain_feature="domain", task_names=tasks,
                                 tower_units=(64, 32))
+    if name == "HoME":
+        return keras_mtl.HoME(features, task_names=tasks, num_shared_experts=2,
+                              num_category_experts=1, num_task_experts=2, **experts)
     return keras_mtl.PLE(features, task_names=tasks, num_levels=2, **routed)
 
 

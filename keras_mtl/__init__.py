@@ -24,6 +24,7 @@ from keras_mtl.models import CrossStitch
 from keras_mtl.models import ESCM2
 from keras_mtl.models import ESM2
 from keras_mtl.models import ESMM
+from keras_mtl.models import HoME
 from keras_mtl.models import MetaHeac
 from keras_mtl.models import MMoE
 from keras_mtl.models import OMoE

@@ -7,8 +7,8 @@ weights for the inputs its `call` takes as a list of
 sub-model maps the model's inputs to the inputs of every such layer; the
 layers then compute the weights with their own trained variables, and the
 weights are averaged over the rows. The layers of keras_mtl with the method
-are `GateLayer` (MMoE `gate_<task>`, OMoE `gate`), `PLELayer` (PLE, CGC) and
-`MetaHeacLayer`.
+are `GateLayer` and `DSelectKGate` (MMoE `gate_<task>`, OMoE `gate`),
+`PLELayer` (PLE, CGC), `MetaHeacLayer` and `HoMELayer`.
 """
 
 import numpy as np
@@ -34,7 +34,8 @@ def gated_layers(model):
         raise CommandError(
             f"model {model.name!r} (builder {builder_of(model)}) has no softmax gates to "
             "plot: plot-gates reads layers with a gate_weights(inputs, task_names) method "
-            "(GateLayer, PLELayer and MetaHeacLayer: builders MMoE, OMoE, PLE, CGC, MetaHeac)."
+            "(GateLayer, DSelectKGate, PLELayer, MetaHeacLayer and HoMELayer: builders MMoE, "
+            "OMoE, PLE, CGC, MetaHeac, HoME)."
         )
     return layers
 

@@ -1,4 +1,5 @@
-"""`keras-mtl inspect`: what an exported SavedModel takes and returns."""
+"""`keras-mtl inspect`: what an exported SavedModel takes and returns, and
+(with `--data`) the expert health of its bundled Keras model."""
 
 import os
 
@@ -54,9 +55,39 @@ def summary(path, signature_name="serving_default"):
     return "\n".join(lines)
 
 
-def run_inspect(path, signature_name="serving_default", print_fn=print):
+def run_health(path, data_path, batch_size=1024, separator="|", print_fn=print):
+    """Prints the expert health (gate entropy, utilisation, zero and dead
+    units) of the model at `path` (`.keras` file or SavedModel folder with a
+    bundled one) over the rows of `data_path`; returns the report."""
+    from keras_mtl.cli import plot_gates  # pylint: disable=import-outside-toplevel
+    from keras_mtl.evaluation import expert_health  # pylint: disable=import-outside-toplevel
+
+    model = plot_gates.load_model(path, print_fn)
+    _, arrays = plot_gates.load_rows(model, data_path, separator)
+    try:
+        health = expert_health.expert_health(model, arrays, batch_size)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    print_fn(f"expert health of {model.name!r} over {health['rows']} rows of {data_path}:")
+    for group in health["gates"]:
+        print_fn(f"  {group['title']}: mean gate weight per expert")
+        for row, weights, h in zip(group["rows"], group["utilisation"],
+                                   group["normalized_entropy"]):
+            print_fn(f"    {row}: entropy {h:.2f} | " + " ".join(
+                "-" if w != w else f"{w:.2f}" for w in weights))
+    for line in plot_gates.health_lines(health)[len(health["gates"]):]:
+        print_fn("  " + line)
+    return health
+
+
+def run_inspect(path, signature_name="serving_default", print_fn=print, data_path=None,
+                batch_size=1024):
     """Prints the serving signature of the SavedModel at `path`; returns the
-    version folder shown."""
+    version folder shown. With `data_path`, then prints `run_health`; a
+    `.keras` file `path` prints the health only."""
+    if data_path is not None and str(path).endswith(".keras"):
+        run_health(path, data_path, batch_size, print_fn=print_fn)
+        return path
     version_dir, note = resolve_version(path)
     if note:
         print_fn(note)
@@ -70,4 +101,7 @@ def run_inspect(path, signature_name="serving_default", print_fn=print):
         print_fn(f"Keras model bundled at {bundled} (plot-gates reads it)")
     print_fn("")
     show_signature(version_dir, signature_name=signature_name, print_fn=print_fn)
+    if data_path is not None:
+        print_fn("")
+        run_health(version_dir, data_path, batch_size, print_fn=print_fn)
     return version_dir

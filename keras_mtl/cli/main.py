@@ -25,10 +25,16 @@ def _parser():
                        help="validate the config (and data paths) and stop")
 
     inspect = commands.add_parser(
-        "inspect", help="print a SavedModel's serving signature")
+        "inspect", help="print a SavedModel's serving signature (and, with --data, the "
+                        "expert health of its gates and experts)")
     inspect.add_argument("path", help="a SavedModel version folder, or a base folder of "
-                                      "numbered versions (the newest is shown)")
+                                      "numbered versions (the newest is shown); with --data "
+                                      "also a .keras file")
     inspect.add_argument("--signature", default="serving_default")
+    inspect.add_argument("--data", default=None,
+                         help="CSV or Parquet rows: print gate entropy, expert utilisation "
+                              "and dead units of the bundled Keras model over them")
+    inspect.add_argument("--batch-size", type=int, default=1024)
 
     plot = commands.add_parser(
         "plot-gates", help="heatmap of mean gate weights per task and expert (PNG)")
@@ -57,7 +63,8 @@ def _run(args):
     elif args.command == "inspect":
         from keras_mtl.cli import inspect_command  # pylint: disable=import-outside-toplevel
 
-        inspect_command.run_inspect(args.path, args.signature)
+        inspect_command.run_inspect(args.path, args.signature, data_path=args.data,
+                                    batch_size=args.batch_size)
     else:
         from keras_mtl.cli import plot_gates  # pylint: disable=import-outside-toplevel
 

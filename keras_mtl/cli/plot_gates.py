@@ -11,6 +11,7 @@ from keras_mtl.cli import data_io
 from keras_mtl.cli import gates
 from keras_mtl.cli import inspect_command
 from keras_mtl.cli.command_error import CommandError
+from keras_mtl.evaluation import expert_health
 
 PLOT_INSTALL = 'pip install "keras_mtl[plot]"'
 
@@ -60,6 +61,19 @@ def _history_curves(path):
             if key.startswith("weight_") and isinstance(values, list)}
 
 
+def health_lines(health):
+    """Text lines of an expert-health report: entropy per gate row, then
+    zero outputs / dead units per expert."""
+    lines = [f"gate entropy ({g['title']}, 1 = uniform): " + "; ".join(
+        f"{row} {h:.2f}" for row, h in zip(g["rows"], g["normalized_entropy"]))
+        for g in health["gates"]]
+    lines += [f"expert health ({e['title']}, zero outputs / dead units): " + "; ".join(
+        f"{c} {z:.2f}/{d:.2f}" for c, z, d in zip(e["columns"], e["zero_fraction"],
+                                                  e["dead_fraction"]))
+        for e in health["experts"]]
+    return lines
+
+
 def _heatmap(ax, group):
     mean = np.asarray(group["mean"], "float64")
     shown = np.ma.masked_invalid(mean)
@@ -80,9 +94,37 @@ def _heatmap(ax, group):
     return image
 
 
+def load_rows(model, data_path, separator="|"):
+    """`(DataFrame, {input name: array})` of the CSV / Parquet rows at `data_path`."""
+    string_inputs = [name for name, t in model.input.items()
+                     if str(getattr(t.dtype, "name", t.dtype)) == "string"]
+    df = data_io.read_table(data_path, data_io.format_of(data_path), string_inputs)
+    if len(df) == 0:
+        raise CommandError(f"--data {data_path} has no rows")
+    return df, data_io.model_input_arrays(df, model, separator)
+
+
+def _health_bars(ax, group):
+    """Zero outputs and dead units per expert of one expert group."""
+    x = np.arange(len(group["columns"]))
+    ax.bar(x - 0.2, group["zero_fraction"], 0.4, label="zero outputs")
+    ax.bar(x + 0.2, group["dead_fraction"], 0.4, label="dead units (zero on every row)")
+    ax.set_ylim(0, 1)
+    ax.set_xticks(x)
+    ax.set_xticklabels(group["columns"], rotation=45, ha="right")
+    ax.set_title(f"expert health: {group['title']}")
+    ax.legend(fontsize=8)
+
+
 def run_plot_gates(model_path, data_path, out, history_path=None, batch_size=1024,
                    separator="|", print_fn=print):
     """Writes `out` (PNG) and `<out without .png>.json` (the numbers).
+
+    The PNG has a heatmap per gate table (its rows labelled with their
+    normalised gate entropy, 1 = uniform), a bar chart of zero outputs and
+    dead units per expert group (`keras_mtl.evaluation.expert_health`) and,
+    with a history, the task weight curves; the JSON adds the health report
+    under "health".
 
     Returns:
         The groups of `gates.mean_gate_weights` (mean weight per task and
@@ -91,20 +133,24 @@ def run_plot_gates(model_path, data_path, out, history_path=None, batch_size=102
     plt = _pyplot()  # fail before any model is loaded
     curves = _history_curves(history_path) if history_path else None
     model = load_model(model_path, print_fn)
-    string_inputs = [name for name, t in model.input.items()
-                     if str(getattr(t.dtype, "name", t.dtype)) == "string"]
-    df = data_io.read_table(data_path, data_io.format_of(data_path), string_inputs)
-    if len(df) == 0:
-        raise CommandError(f"--data {data_path} has no rows")
-    arrays = data_io.model_input_arrays(df, model, separator)
+    df, arrays = load_rows(model, data_path, separator)
     groups = gates.mean_gate_weights(model, arrays, batch_size)
+    health = expert_health.expert_health(model, arrays, batch_size)
+    entropy = {(g["title"], row): h for g in health["gates"]
+               for row, h in zip(g["rows"], g["normalized_entropy"])}
 
-    panels = len(groups) + (1 if curves is not None else 0)
+    panels = len(groups) + len(health["experts"]) + (1 if curves is not None else 0)
     fig, axes = plt.subplots(panels, 1, figsize=(max(6.0, 1.0 + 0.9 * max(
-        len(g["columns"]) for g in groups)), 1.5 + sum(0.5 * len(g["rows"]) + 1.5 for g in groups)
+        len(g["columns"]) for g in groups + health["experts"])), 1.5 + sum(
+        0.5 * len(g["rows"]) + 1.5 for g in groups) + 3.0 * len(health["experts"])
         + (3.0 if curves is not None else 0.0)), squeeze=False)
     for ax, group in zip(axes[:, 0], groups):
         fig.colorbar(_heatmap(ax, group), ax=ax)
+        ax.set_yticklabels([f"{row} (H {entropy[(group['title'], row)]:.2f})"
+                            if (group["title"], row) in entropy else row
+                            for row in group["rows"]])
+    for ax, group in zip(axes[len(groups):, 0], health["experts"]):
+        _health_bars(ax, group)
     if curves is not None:
         ax = axes[-1, 0]
         for task, values in sorted(curves.items()):
@@ -130,10 +176,13 @@ def run_plot_gates(model_path, data_path, out, history_path=None, batch_size=102
             "gates": [{**g, "mean": [[None if np.isnan(v) else float(v) for v in row]
                                      for row in np.asarray(g["mean"])]} for g in groups],
             "task_weights": curves,
+            "health": expert_health.as_json(health),
         }, f, indent=2)
     for group in groups:
         print_fn(f"{group['title']}: " + "; ".join(
             f"{row} " + " ".join("-" if np.isnan(v) else f"{v:.2f}" for v in values)
             for row, values in zip(group["rows"], np.asarray(group["mean"]))))
+    for line in health_lines(health):
+        print_fn(line)
     print_fn(f"wrote {out} and {numbers}")
     return groups

@@ -6,6 +6,7 @@ Which metrics a task type is scored with is written once, in
 MSE and MAE, both in training logs (`<task>_auc`, ...) and in `evaluate_tasks`.
 """
 
+from keras_mtl.evaluation import expert_health
 from keras_mtl.evaluation.domain_evaluation import evaluate_by_domain
 from keras_mtl.evaluation.metric_names import METRICS_BY_TASK_TYPE
 from keras_mtl.evaluation.metric_names import metric_names
@@ -22,6 +23,7 @@ __all__ = [
     "evaluate_by_domain",
     "evaluate_task",
     "evaluate_tasks",
+    "expert_health",
     "metric_names",
     "results_table",
     "roc_auc",

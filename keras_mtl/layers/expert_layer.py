@@ -153,6 +153,12 @@ class ExpertLayer(tf.keras.layers.Layer):
                 x = self.dropout_layers[i](x, training=training)
         return x
 
+    def expert_outputs(self, inputs, task_names=None, training=False):
+        """`[(title, columns, (batch, E, units))]`: the experts' outputs (the
+        expert-health protocol, see `keras_mtl.evaluation.expert_health`)."""
+        return [(f"{self.name}", [f"expert {e}" for e in range(self.num_experts)],
+                 self(inputs, training=training))]
+
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_experts, self.units[-1])
 

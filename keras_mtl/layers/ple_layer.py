@@ -3,12 +3,12 @@
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _gates
 from keras_mtl.layers import _stacked
 from keras_mtl.layers import _validation
 from keras_mtl.layers import gate_group
 from keras_mtl.layers.branch_dense import BranchDense
 from keras_mtl.layers.expert_layer import ExpertLayer
-from keras_mtl.layers.gate_layer import GateLayer
 
 
 @keras_mtl_export
@@ -27,7 +27,8 @@ class PLELayer(tf.keras.layers.Layer):
     All experts of the level are computed in one fused pass: on the first
     level every branch reads the same x, so it is one `ExpertLayer` matmul;
     on deeper levels each expert gathers its own branch and the experts run as
-    batched `BranchDense` layers. Gates are `GateLayer`s (one per task).
+    batched `BranchDense` layers. Gates are `GateLayer`s (one per task), or
+    `DSelectKGate`s with `gate="dselect_k"`.
     `gate_weights(inputs, task_names=None)` returns all gates of the level as
     one `GateGroup` "<name> experts": a row per task (then "shared gate"), a
     column per expert ("<task> i", then "shared i"), NaN in the columns of
@@ -47,6 +48,8 @@ class PLELayer(tf.keras.layers.Layer):
         kernel_initializer: initializer of one expert's (or gate's) kernel.
         bias_initializer: initializer of the expert biases.
         kernel_regularizer: regularizer of the expert and gate kernels.
+        gate: "softmax" (`GateLayer`) or "dselect_k" (`DSelectKGate`).
+        k: selectors of a DSelect-k gate (ignored by softmax gates).
 
     Input shape: `(batch, d)` on the first level (every branch reads it), or
         the previous level's output `(batch, T + 1, d)`: task branches in
@@ -89,9 +92,12 @@ class PLELayer(tf.keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         kernel_regularizer=None,
+        gate="softmax",
+        k=2,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.gate, self.k = _gates.checked(gate, k)
         self.num_tasks = _validation.positive_int("num_tasks", num_tasks)
         if isinstance(num_specific_experts, int):
             num_specific_experts = (num_specific_experts,) * self.num_tasks
@@ -189,18 +195,18 @@ class PLELayer(tf.keras.layers.Layer):
         self.task_gates = []
         for k, experts in enumerate(self._task_experts):
             self.task_gates.append(self._build_child(
-                GateLayer(len(experts), name=f"task_gate_{k}",
-                          kernel_initializer=self._child_initializer(offset),
-                          **gate_args),
+                _gates.make_gate(self.gate, self.k, len(experts), f"task_gate_{k}",
+                                 kernel_initializer=self._child_initializer(offset),
+                                 **gate_args),
                 [(batch, input_dim), (batch, len(experts), units)],
             ))
             offset += len(self.gate_units) + 1
         self.shared_gate_layer = None
         if self.shared_gate:
             self.shared_gate_layer = self._build_child(
-                GateLayer(e, name="shared_gate",
-                          kernel_initializer=self._child_initializer(offset),
-                          **gate_args),
+                _gates.make_gate(self.gate, self.k, e, "shared_gate",
+                                 kernel_initializer=self._child_initializer(offset),
+                                 **gate_args),
                 [(batch, input_dim), (batch, e, units)],
             )
         super().build(input_shape)
@@ -236,16 +242,28 @@ class PLELayer(tf.keras.layers.Layer):
         return [gate_group.GateGroup(f"{self.name} experts", rows, columns,
                                      tf.stack(weights, axis=1))]  # (B, T(+1), E)
 
-    def call(self, inputs, training=None):
+    def _experts(self, inputs, training):
         if self.first_level:
-            experts = self.expert_layers[0](inputs, training=training)  # (B, E, units)
-        else:
-            # each expert reads its own branch, expert-major through the
-            # stack (one transpose in, one out): (T+1, B, d) -> (E, B, d)
-            experts = tf.gather(tf.transpose(inputs, (1, 0, 2)), self._expert_branch, axis=0)
-            for layer in self.expert_layers:
-                experts = layer.branch_major(experts, training=training)  # (E, B, units_i)
-            experts = tf.transpose(experts, (1, 0, 2))  # (B, E, units)
+            return self.expert_layers[0](inputs, training=training)  # (B, E, units)
+        # each expert reads its own branch, expert-major through the
+        # stack (one transpose in, one out): (T+1, B, d) -> (E, B, d)
+        experts = tf.gather(tf.transpose(inputs, (1, 0, 2)), self._expert_branch, axis=0)
+        for layer in self.expert_layers:
+            experts = layer.branch_major(experts, training=training)  # (E, B, units_i)
+        return tf.transpose(experts, (1, 0, 2))  # (B, E, units)
+
+    def expert_outputs(self, inputs, task_names=None, training=False):
+        """`[(title, columns, (batch, E, units))]`: the level's experts (the
+        expert-health protocol, see `keras_mtl.evaluation.expert_health`)."""
+        if not self.built:
+            self(inputs)
+        tasks = gate_group.task_labels(task_names, self.num_tasks)
+        columns = [f"{tasks[k]} {i}" for k, m in enumerate(self.num_specific_experts)
+                   for i in range(m)] + gate_group.numbered("shared", self.num_shared_experts)
+        return [(f"{self.name} experts", columns, self._experts(inputs, training))]
+
+    def call(self, inputs, training=None):
+        experts = self._experts(inputs, training)
         branches = self._branches(inputs)
         outputs = []
         for k, gate in enumerate(self.task_gates):
@@ -273,5 +291,7 @@ class PLELayer(tf.keras.layers.Layer):
             "gate_units": list(self.gate_units),
             "shared_gate": self.shared_gate,
             "dropout": self.dropout,
+            "gate": self.gate,
+            "k": self.k,
             **_stacked.dense_config(self),
         }

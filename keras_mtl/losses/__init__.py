@@ -12,6 +12,7 @@ from keras_mtl.losses.doubly_robust_loss import DoublyRobustLoss
 from keras_mtl.losses.focal_loss import FocalLoss
 from keras_mtl.losses.imputation_loss import ImputationLoss
 from keras_mtl.losses.inverse_propensity_loss import InversePropensityLoss
+from keras_mtl.losses.load_balance_loss import LoadBalanceLoss
 
 __all__ = ["AuxiliaryLoss", "BehaviorCalibrator", "DoublyRobustLoss", "FocalLoss",
-           "ImputationLoss", "InversePropensityLoss", "masked"]
+           "ImputationLoss", "InversePropensityLoss", "LoadBalanceLoss", "masked"]

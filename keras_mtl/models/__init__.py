@@ -7,6 +7,7 @@ from keras_mtl.models.cross_stitch import CrossStitch
 from keras_mtl.models.escm2 import ESCM2
 from keras_mtl.models.esm2 import ESM2
 from keras_mtl.models.esmm import ESMM
+from keras_mtl.models.home import HoME
 from keras_mtl.models.meta_heac import MetaHeac
 from keras_mtl.models.mmoe import MMoE
 from keras_mtl.models.omoe import OMoE
@@ -25,6 +26,7 @@ __all__ = [
     "ESCM2",
     "ESM2",
     "ESMM",
+    "HoME",
     "MetaHeac",
     "MMoE",
     "OMoE",

@@ -117,11 +117,13 @@ def tower_head(x, task, task_type, tower_units, activation, dropout, kernel_reg)
     return TaskHead(task_type, kernel_regularizer=kernel_reg, name=task)(x)
 
 
-def tower_model(inputs, task_inputs, towers, name, shared):
+def tower_model(inputs, task_inputs, towers, name, shared, extra_outputs=None, **options):
     """`model` over `{task: head(tower(input))}`, built in task order.
 
     `task_inputs` is one tensor every tower reads, or one per task (a list in
     task order or `{task: tensor}`); `towers` comes from `tower_args`.
+    `extra_outputs` (`{name: tensor}`, untrained: MMoE's `expert_load`) and
+    `options` (for `model`) are passed on.
     """
     if isinstance(task_inputs, (list, tuple)):
         task_inputs = dict(zip(towers.task_names, task_inputs))
@@ -131,7 +133,9 @@ def tower_model(inputs, task_inputs, towers, name, shared):
         x = tower_input(x, task, outputs, towers.dependencies)
         outputs[task] = tower_head(x, task, task_type, towers.units, towers.activation,
                                    towers.dropout, towers.kernel_reg)
-    return model(inputs, outputs, towers.task_names, towers.task_types, name, shared)
+    outputs.update(extra_outputs or {})
+    return model(inputs, outputs, towers.task_names, towers.task_types, name, shared,
+                 **options)
 
 
 def model(inputs, outputs, task_names, task_types, name, shared, **options):

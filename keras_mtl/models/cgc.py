@@ -6,7 +6,7 @@ from keras_mtl.models.ple import PLE
 def CGC(features, task_names=("ctr", "cvr"), task_types=None, num_specific_experts=1,
         num_shared_experts=1, expert_units=(256, 128), gate_units=(), tower_units=(64,),
         activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0,
-        task_dependencies=None, name="cgc"):
+        task_dependencies=None, name="cgc", gate="softmax", k=2):
     """Builds CGC: `y_k = tower_k(Σ_i softmax(g_k(x))_i · e_i)` over task k's
     own experts and the shared experts only.
 
@@ -39,4 +39,4 @@ def CGC(features, task_names=("ctr", "cvr"), task_types=None, num_specific_exper
                num_shared_experts=num_shared_experts, expert_units=expert_units,
                gate_units=gate_units, tower_units=tower_units, activation=activation,
                dropout=dropout, l2_reg=l2_reg, l2_reg_embedding=l2_reg_embedding,
-               task_dependencies=task_dependencies, name=name)
+               task_dependencies=task_dependencies, name=name, gate=gate, k=k)

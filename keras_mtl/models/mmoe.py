@@ -6,7 +6,7 @@ from keras_mtl.models._mixture_of_experts import mixture_of_experts
 def MMoE(features, task_names=("ctr", "cvr"), task_types=None, num_experts=8,
          expert_units=(256, 128), gate_units=(), tower_units=(64,), activation="relu",
          dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0, task_dependencies=None,
-         name="mmoe"):
+         name="mmoe", gate="softmax", k=2, load_balance=0.0, expert_normalization=None):
     """Builds MMoE: `y_k = tower_k(Σ_i softmax(g_k(x))_i · f_i(x))`.
 
     Experts `f_i` are identical MLPs with independent initialisation, computed
@@ -19,6 +19,15 @@ def MMoE(features, task_names=("ctr", "cvr"), task_types=None, num_experts=8,
         num_experts: number of experts.
         expert_units: widths of every expert's layers.
         gate_units: hidden widths of every gate before its softmax.
+        gate: "softmax" (`GateLayer`) or "dselect_k" (`DSelectKGate`, which
+            mixes at most `k` experts per row).
+        k: selectors of a DSelect-k gate (ignored by softmax gates).
+        load_balance: coefficient of a `LoadBalanceLoss` on the mean gate
+            weights (0: none); the model then also outputs them as
+            `expert_load` `(batch, num_experts)`.
+        expert_normalization: None (ReLU experts, `ExpertLayer`), or "batch"
+            / "layer": HoME's normalised Swish experts (`NormalizedExperts`),
+            the recipe against dead experts (docs/benchmarks.md).
         tower_units: widths of every task tower (may be empty).
         activation, dropout, l2_reg, l2_reg_embedding, task_dependencies,
             name: as in `SharedBottom`.
@@ -42,4 +51,5 @@ def MMoE(features, task_names=("ctr", "cvr"), task_types=None, num_experts=8,
         features, per_task_gates=True, task_names=task_names, task_types=task_types,
         num_experts=num_experts, expert_units=expert_units, gate_units=gate_units,
         tower_units=tower_units, activation=activation, dropout=dropout, l2_reg=l2_reg,
-        l2_reg_embedding=l2_reg_embedding, task_dependencies=task_dependencies, name=name)
+        l2_reg_embedding=l2_reg_embedding, task_dependencies=task_dependencies, name=name,
+        gate=gate, k=k, load_balance=load_balance, expert_normalization=expert_normalization)

@@ -6,14 +6,14 @@ from keras_mtl.models._mixture_of_experts import mixture_of_experts
 def OMoE(features, task_names=("ctr", "cvr"), task_types=None, num_experts=8,
          expert_units=(256, 128), gate_units=(), tower_units=(64,), activation="relu",
          dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0, task_dependencies=None,
-         name="omoe"):
+         name="omoe", load_balance=0.0, expert_normalization=None):
     """Builds OMoE: `y_k = tower_k(Σ_i softmax(g(x))_i · f_i(x))`, one gate.
 
     Like `MMoE` but all tasks read the same mixture (one `GateLayer` named
     "gate").
 
     Args:
-        Same as `MMoE`.
+        Same as `MMoE` (which also has `gate` and `k`).
 
     Returns:
         A `MultiTaskModel` with outputs `{task: (batch, 1)}`; its shared layer
@@ -33,4 +33,5 @@ def OMoE(features, task_names=("ctr", "cvr"), task_types=None, num_experts=8,
         features, per_task_gates=False, task_names=task_names, task_types=task_types,
         num_experts=num_experts, expert_units=expert_units, gate_units=gate_units,
         tower_units=tower_units, activation=activation, dropout=dropout, l2_reg=l2_reg,
-        l2_reg_embedding=l2_reg_embedding, task_dependencies=task_dependencies, name=name)
+        l2_reg_embedding=l2_reg_embedding, task_dependencies=task_dependencies, name=name,
+        load_balance=load_balance, expert_normalization=expert_normalization)

@@ -1,5 +1,6 @@
 """PLE: progressive layered extraction."""
 
+from keras_mtl.layers import _gates
 from keras_mtl.layers.ple_layer import PLELayer
 from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
@@ -8,7 +9,7 @@ from keras_mtl.models import _builder
 def PLE(features, task_names=("ctr", "cvr"), task_types=None, num_levels=2,
         num_specific_experts=1, num_shared_experts=1, expert_units=(256, 128), gate_units=(),
         tower_units=(64,), activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0,
-        task_dependencies=None, name="ple"):
+        task_dependencies=None, name="ple", gate="softmax", k=2):
     """Builds PLE: stacked extraction levels of task-specific and shared experts.
 
     Level j (a `PLELayer` named `extraction_<j>`) has `num_specific_experts`
@@ -27,7 +28,7 @@ def PLE(features, task_names=("ctr", "cvr"), task_types=None, num_levels=2,
         num_specific_experts: experts per task on every level (one int, or one
             per task).
         num_shared_experts: shared experts on every level.
-        expert_units, gate_units, tower_units: as in `MMoE`.
+        expert_units, gate_units, tower_units, gate, k: as in `MMoE`.
         activation, dropout, l2_reg, l2_reg_embedding, task_dependencies,
             name: as in `SharedBottom`.
 
@@ -63,6 +64,7 @@ def PLE(features, task_names=("ctr", "cvr"), task_types=None, num_levels=2,
     num_shared_experts = _builder.count("num_shared_experts", num_shared_experts)
     expert_units = _builder.widths("expert_units", expert_units, allow_empty=False)
     gate_units = _builder.widths("gate_units", gate_units)
+    gate, k = _gates.checked(gate, k)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     h = x  # (B, d) on level 1, then (B, T + 1, units): tasks, then shared
     for level in range(1, num_levels + 1):
@@ -70,7 +72,8 @@ def PLE(features, task_names=("ctr", "cvr"), task_types=None, num_levels=2,
                      num_shared_experts=num_shared_experts, expert_units=expert_units,
                      gate_units=gate_units, shared_gate=level < num_levels,
                      activation=activation, dropout=dropout,
-                     kernel_regularizer=towers.kernel_reg, name=f"extraction_{level}")(h)
+                     kernel_regularizer=towers.kernel_reg, gate=gate, k=k,
+                     name=f"extraction_{level}")(h)
     # the last level has no shared gate: (B, T, units)
     task_outputs = TaskSplit(num_tasks, name="task_split")(h)  # T × (B, units)
     return _builder.tower_model(inputs, task_outputs, towers, name, h)

@@ -21,6 +21,7 @@ from keras_mtl.evaluation import roc_auc
 from keras_mtl.losses import AuxiliaryLoss
 from keras_mtl.losses import BehaviorCalibrator
 from keras_mtl.losses import FocalLoss
+from keras_mtl.training.expert_health_callback import ExpertHealthCallback
 from keras_mtl.training.fit_hooks import FitHooks
 from keras_mtl.training.multi_task_model import MultiTaskModel
 from keras_mtl.training.optimizer_groups import OptimizerGroups
@@ -52,6 +53,7 @@ for _old, _new in MOVED_MODULES.items():
 __all__ = [
     "AuxiliaryLoss",
     "BehaviorCalibrator",
+    "ExpertHealthCallback",
     "FitHooks",
     "FocalLoss",
     "MAMDR",

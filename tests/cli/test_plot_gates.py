@@ -73,6 +73,31 @@ def test_png_and_numbers(saved, capsys):
         expected.append(_softmax(x @ kernel + bias).mean(axis=0))
     np.testing.assert_allclose(group["mean"], expected, atol=1e-6)
     assert group["rows"] == ["ctr", "spend"]
+    # expert health: each task's mean gate entropy / log E, and the experts' zeros
+    (gate_health,) = numbers["health"]["gates"]
+    entropy = [np.mean(-np.sum(p * np.log(p), axis=1)) / np.log(3)
+               for p in (_softmax(x @ model.get_layer(f"gate_{t}").get_weights()[0]
+                                  + model.get_layer(f"gate_{t}").get_weights()[1])
+                         for t in ("ctr", "spend"))]
+    np.testing.assert_allclose(gate_health["normalized_entropy"], entropy, rtol=1e-5)
+    experts = tf.keras.Model(model.input, model.get_layer("experts").output)
+    outputs = experts({k: tf.constant(v) for k, v in saved["arrays"].items()}).numpy()
+    (expert_health,) = numbers["health"]["experts"]
+    np.testing.assert_allclose(expert_health["zero_fraction"],
+                               (outputs == 0).mean(axis=(0, 2)), atol=1e-9)
+    np.testing.assert_allclose(expert_health["dead_fraction"],
+                               (outputs == 0).all(axis=0).mean(axis=1), atol=1e-9)
+
+
+def test_inspect_prints_expert_health(saved, capsys):
+    assert main(["inspect", saved["path"], "--data", saved["data"]]) == 0
+    text = capsys.readouterr().out
+    assert "expert health of 'mmoe' over 60 rows" in text
+    assert "ctr: entropy" in text and "zero outputs / dead units" in text
+    base = str(saved["dir"] / "served")
+    keras_mtl.export.export_saved_model(saved["model"], base)
+    assert main(["inspect", base, "--data", saved["data"]]) == 1  # no bundled .keras
+    assert "without a bundled Keras model" in capsys.readouterr().err
 
 
 def test_without_history_and_errors(saved, capsys, monkeypatch):

@@ -69,6 +69,8 @@ TINY = {
     "ESCM2": dict(tower_units=(4,)),
     "ESM2": dict(tower_units=(4,)),
     "ESMM": dict(tower_units=(8, 4)),
+    "HoME": dict(num_task_experts=2, expert_units=(8, 6), feature_gate_rank=2,
+                 tower_units=(4,)),
     "MetaHeac": dict(num_experts=3, expert_units=(8, 6), critic_units=(4,)),
     "MMoE": dict(num_experts=3, expert_units=(8, 6), tower_units=(4,)),
     "OMoE": dict(num_experts=3, expert_units=(8, 6), tower_units=(4,)),
@@ -87,6 +89,8 @@ TINY = {
 #: Other arguments of a builder that every test also runs: name: (builder,
 #: arguments over its TINY ones).
 VARIANTS = {
+    "MMoE_dselect": ("MMoE", dict(gate="dselect_k", k=2)),  # DSelect-k gates
+    "PLE_dselect": ("PLE", dict(gate="dselect_k", k=2)),  # and CGC's (PLE's levels)
     "SNR_avg": ("SNR", dict(variant="avg", num_subnetworks=(3, 2))),  # SNR-Avg connections
     "STAR_add": ("STAR", dict(combine="add")),  # shared and domain networks add their outputs
 }

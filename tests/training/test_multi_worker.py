@@ -78,7 +78,7 @@ def workers(tmp_path_factory):
     errors = []
     for proc in procs:
         try:
-            _, err = proc.communicate(timeout=420)
+            _, err = proc.communicate(timeout=1200)
         except subprocess.TimeoutExpired:
             for p in procs:
                 p.kill()
