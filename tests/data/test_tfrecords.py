@@ -97,7 +97,7 @@ FEATS = [SparseFeat("item", vocabulary_size=10), DenseFeat("price"),
     (_example(item=[1], price=[1]), r"bad.tfrecord:1, Key: price.*Data types don't match"),
     (_example(item=[1], price=[1.0, 2.0]), r"bad.tfrecord:1, Key: price"),
     (_example(item=[1], price=[float("nan")]), r"Feature 'price': expected finite numbers"),
-])
+], ids=["missing_required", "wrong_dtype", "wrong_length", "nan"])  # the bytes differ per process
 def test_bad_record_names_file_feature_and_index(tmp_path, record, message):
     good = _example(item=[1], price=[2.0], tags=["a"])
     path = _write(tmp_path / "bad.tfrecord", [good, record, good])
