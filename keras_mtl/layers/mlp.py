@@ -73,7 +73,10 @@ class MLP(tf.keras.layers.Layer):
             shape = shape[:-1] + (width,)
             self.dense_layers.append(dense)
             if self.use_batch_norm:
-                norm = tf.keras.layers.BatchNormalization(name=f"batch_norm_{i}")
+                # synchronized: global-batch statistics, equal moving
+                # statistics on every replica (a no-op on one replica)
+                norm = tf.keras.layers.BatchNormalization(name=f"batch_norm_{i}",
+                                                          synchronized=True)
                 with tf.name_scope(norm.name):
                     norm.build(shape)
                 self.norm_layers.append(norm)

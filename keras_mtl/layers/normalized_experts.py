@@ -79,7 +79,10 @@ class NormalizedExperts(tf.keras.layers.Layer):
             self.biases.append(self.add_weight(name=f"bias_{i}", shape=(e, units),
                                                initializer="zeros"))
             if self.normalization == "batch":
-                norm = tf.keras.layers.BatchNormalization(name=f"norm_{i}")
+                # synchronized: statistics over the global batch, so replicas
+                # keep equal moving statistics (a no-op on one replica)
+                norm = tf.keras.layers.BatchNormalization(name=f"norm_{i}",
+                                                          synchronized=True)
                 with tf.name_scope(norm.name):  # unique variable names on tf_keras 2
                     norm.build((shape[0], e * units))
                 self.norms.append(norm)

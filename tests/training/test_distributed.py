@@ -70,6 +70,26 @@ SCRIPT = textwrap.dedent(
         return model.evaluate(uneven, return_dict=True, verbose=0)
 
     results["evaluate"] = {"single": evaluate(False), "mirrored": evaluate(True)}
+
+    # batch normalisation (HoME's experts, MLP(use_batch_norm=True)) takes the
+    # global batch's statistics: after one step the moving variances equal one
+    # device's (per-replica statistics would average the halves' variances)
+    def batch_norm_state(distribute):
+        scope = MIRRORED if distribute else tf.distribute.get_strategy()
+        with scope.scope():
+            tf.keras.utils.set_random_seed(0)
+            inputs = tf.keras.Input((3,), name="x")
+            h = keras_mtl.layers.NormalizedExperts(2, (3,), normalization="batch")(inputs)
+            h = tf.keras.layers.Flatten()(h)
+            h = keras_mtl.layers.MLP((4,), use_batch_norm=True)(h)
+            model = tf.keras.Model(inputs, tf.keras.layers.Dense(1)(h))
+            model.compile(optimizer=tf.keras.optimizers.SGD(0.0), loss="mse")
+        features = np.concatenate([x[:4] * 0.1, x[4:] * 3.0 + 1.0])  # halves differ
+        model.fit(features, toy.Y_B[:8], batch_size=8, epochs=1, verbose=0)
+        return [w.numpy().tolist() for w in model.non_trainable_weights]
+
+    results["batch_norm"] = {"single": batch_norm_state(False),
+                             "mirrored": batch_norm_state(True)}
     # every builder trains under the mirrored strategy (fixed weights, one
     # epoch; MetaHeac with its plain step: MetaLearningStep refuses replicas)
     from tests.models import builder_cases
@@ -152,6 +172,12 @@ def test_gradient_strategies_train_under_mirrored_strategy(results, name):
         assert np.all(np.isfinite(mirrored[1][key]))
     # the first step's losses are computed before any update: identical
     _close([single[1]["a_loss"][0]], [mirrored[1]["a_loss"][0]], 1e-5)
+
+
+def test_batch_normalisation_uses_the_global_batch_on_two_replicas(results):
+    single, mirrored = results["batch_norm"]["single"], results["batch_norm"]["mirrored"]
+    assert len(single) == 4  # moving mean and variance of both normalisations
+    _close(single, mirrored, 1e-5)
 
 
 def test_every_builder_trains_under_mirrored_strategy(results):
