@@ -102,6 +102,9 @@ def parse_args(argv):
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
     parser.add_argument("--precision", default="float32", type=_precisions,
                         help=f"comma-separated, among {list(POLICIES)} (default float32)")
+    parser.add_argument("--tables", default="lazy", choices=["lazy", "dense"],
+                        help="the embedding tables' Adam: lazy (compile's default, updates "
+                             "the rows of the batch) or dense (every row, every step)")
     parser.add_argument("--worker", nargs=3, metavar=("MODEL", "GROUP", "SEED"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
@@ -169,7 +172,7 @@ def with_domain(frames):
                       .fillna(len(values)).astype("int64")) for df in frames]
 
 
-def train_one(name, frames, tasks, seed):
+def train_one(name, frames, tasks, seed, tables="lazy"):
     """Trains `name` on `tasks`; returns test AUCs, epochs and seconds."""
     import tensorflow as tf
 
@@ -185,7 +188,12 @@ def train_one(name, frames, tasks, seed):
         features = list(features) + [keras_mtl.SparseFeat("domain", vocabulary_size=2,
                                                      embedding_dim=EMBEDDING_DIM)]
     model = build(name, features, tasks)
-    model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE))
+    if tables == "dense":  # one dense Adam for every variable, tables included
+        optimizer = {"embeddings": tf.keras.optimizers.Adam(LEARNING_RATE),
+                     "towers": tf.keras.optimizers.Adam(LEARNING_RATE)}
+    else:  # compile derives a LazyAdam of the same settings for the tables
+        optimizer = tf.keras.optimizers.Adam(LEARNING_RATE)
+    model.compile(optimizer=optimizer)
 
     def dataset(df, shuffle=False):
         return keras_mtl.data.df_to_dataset(
@@ -221,7 +229,7 @@ def worker(args):
     tasks = GROUPS[group]
     if name == "SingleTask":
         # one network per task, trained one after the other in this process
-        runs = [train_one(name, frames, (task,), seed) for task in tasks]
+        runs = [train_one(name, frames, (task,), seed, args.tables) for task in tasks]
         result = {
             "auc": {task: run["auc"][task] for task, run in zip(tasks, runs)},
             "epochs": [run["epochs"] for run in runs],
@@ -229,8 +237,8 @@ def worker(args):
             "parameters": sum(run["parameters"] for run in runs),
         }
     else:
-        result = train_one(name, frames, tasks, seed)
-    result.update(model=name, group=group, seed=seed, precision=precision,
+        result = train_one(name, frames, tasks, seed, args.tables)
+    result.update(model=name, group=group, seed=seed, precision=precision, tables=args.tables,
                   peak_rss_mib=_peak_rss_mib())
     print("RESULT " + json.dumps(result), flush=True)
 
@@ -358,7 +366,7 @@ def main(argv=None):
         return baseline(args)
     results = _load(args.out)
     done = {(r["model"], r["group"], r["seed"], r.get("precision", "float32"))
-            for r in results["runs"]}
+            for r in results["runs"] if r.get("tables", "lazy") == args.tables}
     if results.get("baseline_rss_mib") is None:
         results["baseline_rss_mib"] = _subprocess(["--baseline"], args.data_dir)["peak_rss_mib"]
         _save(results, args.out)
@@ -369,7 +377,8 @@ def main(argv=None):
                 if (model, group, seed, precision) in done:
                     continue
                 run = _subprocess(["--worker", model, str(group), str(seed),
-                                   "--precision", precision], args.data_dir)
+                                   "--precision", precision, "--tables", args.tables],
+                                  args.data_dir)
                 results["runs"].append(run)
                 _save(results, args.out)
                 print(f"[{time.time() - start:6.0f} s] group {group} seed {seed} {model} "

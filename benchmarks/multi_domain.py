@@ -8,7 +8,8 @@ domain id (4-d embedding; Shared-Bottom reads it as an ordinary feature).
 Models of similar width: Shared-Bottom [64, 32] + tower [16]; STAR trunk
 [64, 32] + star tower [16] + auxiliary network [16]; PEPNet with a PPNet
 tower [64, 32, 16] gated by the item id (its personal prior, own 8-d table),
-EPNet on the domain embedding, and per-domain heads; with `--mamdr`, the same
+EPNet on the domain embedding, and per-domain heads; PEPNet-domain the same
+with no personal features, so PPNet's gates read the domain embedding; with `--mamdr`, the same
 STAR trained by MAMDR (α = 0.05, β = γ = 0.5, k = 2, plain SGD inner steps as in
 the formulas, batches of 64 rows from every domain). Each model is trained once per seed (same seed, same
 initial draws and batch order for every model); the table shows the mean test
@@ -35,6 +36,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import keras_mtl  # noqa: E402
 from keras_mtl.data import make_multi_domain  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _report  # noqa: E402
+
 TASK = "ctr"
 
 
@@ -49,6 +53,7 @@ def parse_args(argv):
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--mamdr", action="store_true", help="also STAR trained by MAMDR")
     parser.add_argument("--out", default=None, help="write the results as JSON")
+    parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
     return parser.parse_args(argv)
 
 
@@ -78,6 +83,9 @@ def build(name, feats):
                                       tower_units=(16,))
     if name == "PEPNet":
         return keras_mtl.PEPNet(feats, task_names=(TASK,), personal_features=("item",),
+                                tower_units=(64, 32, 16), domain_towers=True)
+    if name == "PEPNet-domain":  # no personal features: PPNet's gates read the domain
+        return keras_mtl.PEPNet(feats, task_names=(TASK,), personal_features=(),
                                 tower_units=(64, 32, 16), domain_towers=True)
     return keras_mtl.STAR(feats, task_names=(TASK,), star_units=(64, 32), tower_units=(16,),
                           auxiliary_units=(16,))
@@ -115,7 +123,8 @@ def train(name, feats, data, args, seed):
 
 def main(argv=None):
     args = parse_args(argv)
-    names = ["SharedBottom", "STAR", "PEPNet"] + (["STAR+MAMDR"] if args.mamdr else [])
+    names = (["SharedBottom", "STAR", "PEPNet", "PEPNet-domain"]
+             + (["STAR+MAMDR"] if args.mamdr else []))
     sizes = tuple(args.domain_sizes)
     results = {name: [] for name in names}
     oracle = []
@@ -137,6 +146,8 @@ def main(argv=None):
     header = "domain (train rows)".ljust(22) + "".join(f"{n:>18}" for n in names + ["true logit"])
     print("\nmean test AUC over seeds", args.seeds, "(± std)\n" + header)
     summary = {}
+    table = ["| domain (train rows) | " + " | ".join(names + ["true logit"]) + " |",
+             "|---" * (len(names) + 2) + "|"]
     for key in keys:
         rows = f"{int(0.7 * sizes[key])}" if key != "all" else f"{int(0.7 * sum(sizes))}"
         line = f"{key} ({rows})".ljust(22)
@@ -146,11 +157,25 @@ def main(argv=None):
             summary[str(key)][name] = {"mean": float(values.mean()), "std": float(values.std())}
             line += f"{values.mean():>11.4f} ±{values.std():.4f}"
         print(line)
+        table.append(f"| {key} ({rows}) | " + " | ".join(
+            f"{summary[str(key)][n]['mean']:.4f} ± {summary[str(key)][n]['std']:.4f}"
+            for n in names + ["true logit"]) + " |")
     if args.out:
         with open(args.out, "w") as out:
             json.dump({"args": vars(args), "summary": summary,
                        "runs": {k: [{str(d): a for d, a in r.items()} for r in v]
                                 for k, v in results.items()}}, out, indent=2)
+    if not args.no_doc:
+        _report.write_section("multi_domain", (
+            "## Multi-domain: STAR, PEPNet, Shared-Bottom per domain\n\n"
+            f"Command: `{_report.command()}`  \nMachine: {_report.machine()}\n\n"
+            "Setup: the docstring of `benchmarks/multi_domain.py` (synthetic domains of "
+            f"{', '.join(f'{n:,}' for n in sizes)} rows, domain specificity "
+            f"{args.domain_specificity}, 70 / 10 / 20 split per domain, early stopping on the "
+            f"validation loss, at most {args.epochs} epochs). Mean test AUC over seeds "
+            f"{', '.join(map(str, args.seeds))} (± standard deviation); \"all\" pools the "
+            "domains; \"true logit\" is the AUC of the generating logits.\n\n"
+            + "\n".join(table) + "\n"))
     return summary
 
 

@@ -134,7 +134,7 @@ def results(tmp_path_factory):
     script.write_text(SCRIPT)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
     run = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
-                         text=True, env=env, cwd=ROOT, timeout=600)
+                         text=True, env=env, cwd=ROOT, timeout=1200)
     assert run.returncode == 0, run.stderr[-4000:]
     return json.loads(out.read_text())
 
