@@ -9,8 +9,8 @@ Models of similar width: Shared-Bottom [64, 32] + tower [16]; STAR trunk
 [64, 32] + star tower [16] + auxiliary network [16]; PEPNet with a PPNet
 tower [64, 32, 16] gated by the item id (its personal prior, own 8-d table),
 EPNet on the domain embedding, and per-domain heads; PEPNet-domain the same
-with no personal features, so PPNet's gates read the domain embedding; with `--mamdr`, the same
-STAR trained by MAMDR (α = 0.05, β = γ = 0.5, k = 2, plain SGD inner steps as in
+with no personal features, so PPNet's gates read the domain embedding; with
+`--mamdr`, the same STAR trained by MAMDR (α = 0.05, β = γ = 0.5, k = 2, plain SGD inner steps as in
 the formulas, batches of 64 rows from every domain). Each model is trained once per seed (same seed, same
 initial draws and batch order for every model); the table shows the mean test
 AUC over the seeds (± standard deviation) per domain, and the AUC of the true

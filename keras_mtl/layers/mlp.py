@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _batch_norm
 from keras_mtl.layers import _validation
 
 
@@ -17,7 +18,8 @@ class MLP(tf.keras.layers.Layer):
         units: widths of the layers, e.g. `(256, 128)`.
         activation: activation of every layer (a name or callable).
         dropout: dropout rate after each layer, in [0, 1).
-        use_batch_norm: add BatchNormalization before each activation.
+        use_batch_norm: add BatchNormalization before each activation
+            (statistics of the global batch under a distribution strategy).
         kernel_initializer: initializer of the Dense kernels.
         kernel_regularizer: regularizer of the Dense kernels.
 
@@ -73,13 +75,8 @@ class MLP(tf.keras.layers.Layer):
             shape = shape[:-1] + (width,)
             self.dense_layers.append(dense)
             if self.use_batch_norm:
-                # synchronized: global-batch statistics, equal moving
-                # statistics on every replica (a no-op on one replica)
-                norm = tf.keras.layers.BatchNormalization(name=f"batch_norm_{i}",
-                                                          synchronized=True)
-                with tf.name_scope(norm.name):
-                    norm.build(shape)
-                self.norm_layers.append(norm)
+                self.norm_layers.append(_batch_norm.built_batch_normalization(
+                    f"batch_norm_{i}", shape))
             if self.dropout > 0:
                 self.dropout_layers.append(
                     tf.keras.layers.Dropout(self.dropout, name=f"dropout_{i}")

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.layers import _batch_norm
 from keras_mtl.layers import _stacked
 from keras_mtl.layers import _validation
 
@@ -17,8 +18,9 @@ class NormalizedExperts(tf.keras.layers.Layer):
     scale, or are mostly zero, let one expert take all gate weight; after a
     normalisation every expert's outputs have comparable statistics, and
     Swish (`h·sigmoid(h)`) has no dead zone. `normalization="batch"` is batch
-    normalisation per expert and unit (batch statistics in training, moving
-    ones at inference, as the paper); "layer" normalises each expert's units
+    normalisation per expert and unit (batch statistics in training, of the
+    global batch under a distribution strategy; moving ones at inference,
+    as the paper); "layer" normalises each expert's units
     per row (no state, our option). Kernels are stacked `(E, d, u)` and
     applied as batched matmuls, no Python loop over experts.
 
@@ -79,13 +81,8 @@ class NormalizedExperts(tf.keras.layers.Layer):
             self.biases.append(self.add_weight(name=f"bias_{i}", shape=(e, units),
                                                initializer="zeros"))
             if self.normalization == "batch":
-                # synchronized: statistics over the global batch, so replicas
-                # keep equal moving statistics (a no-op on one replica)
-                norm = tf.keras.layers.BatchNormalization(name=f"norm_{i}",
-                                                          synchronized=True)
-                with tf.name_scope(norm.name):  # unique variable names on tf_keras 2
-                    norm.build((shape[0], e * units))
-                self.norms.append(norm)
+                self.norms.append(_batch_norm.built_batch_normalization(
+                    f"norm_{i}", (shape[0], e * units)))
             else:
                 self.scales.append(self.add_weight(name=f"scale_{i}", shape=(e, units),
                                                    initializer="ones"))
