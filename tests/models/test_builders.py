@@ -29,6 +29,20 @@ def _trained(builder, data, steps=2):
     return model, labels, history
 
 
+@pytest.fixture(scope="module")
+def trained(data):
+    """`trained(builder)`: one tiny model per builder, trained two epochs, shared
+    by the tests below, which read it without training it further."""
+    models = {}
+
+    def get(builder):
+        if builder not in models:
+            models[builder] = _trained(builder, data)
+        return models[builder]
+
+    return get
+
+
 def _assert_outputs_equal(a, b, atol=1e-6):
     assert sorted(a) == sorted(b)
     for key in a:
@@ -36,8 +50,8 @@ def _assert_outputs_equal(a, b, atol=1e-6):
 
 
 @pytest.mark.parametrize("builder", builder_cases.BUILDERS, ids=IDS)
-def test_outputs_named_by_task_and_trained_tasks(builder, data):
-    model, labels, history = _trained(builder, data)
+def test_outputs_named_by_task_and_trained_tasks(builder, data, trained):
+    model, labels, history = trained(builder)
     expected = builder_cases.OUTPUTS.get(builder_cases.base_name(builder), ["ctr", "cvr"])
     predictions = model.predict(data[2], verbose=0)
     assert sorted(predictions) == expected
@@ -56,8 +70,8 @@ def test_outputs_named_by_task_and_trained_tasks(builder, data):
 
 
 @pytest.mark.parametrize("builder", builder_cases.BUILDERS, ids=IDS)
-def test_config_round_trip(builder, data):
-    model, _, _ = _trained(builder, data, steps=1)
+def test_config_round_trip(builder, data, trained):
+    model, _, _ = trained(builder)
     config = model.get_config()
     clone = keras_mtl.MultiTaskModel.from_config(config)
     assert isinstance(clone, keras_mtl.MultiTaskModel)
@@ -69,8 +83,8 @@ def test_config_round_trip(builder, data):
 
 
 @pytest.mark.parametrize("builder", builder_cases.BUILDERS, ids=IDS)
-def test_keras_file_reload_predicts_and_trains_on(builder, data, tmp_path):
-    model, labels, _ = _trained(builder, data)
+def test_keras_file_reload_predicts_and_trains_on(builder, data, trained, tmp_path):
+    model, labels, _ = trained(builder)
     path = str(tmp_path / "model.keras")
     model.save(path)
     loaded = tf.keras.models.load_model(path)  # no custom_objects needed

@@ -1,4 +1,8 @@
-"""Two MultiWorkerMirroredStrategy workers on 127.0.0.1 train in lockstep."""
+"""Two MultiWorkerMirroredStrategy workers on 127.0.0.1 train in lockstep.
+
+Every builder trains here on two replicas: finite losses, most variables
+moved, and both workers' variables equal.
+"""
 
 import json
 import os
@@ -46,7 +50,10 @@ WORKER = textwrap.dedent(
                           weighting=strategy_cases.make(name))
         ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=16,
                                           drop_remainder=True)
+        before = [w.copy() for w in model.get_weights()]
         history = model.fit(ds, epochs=epochs, verbose=0).history
+        history["changed"] = [sum(not np.array_equal(a, b)
+                                  for a, b in zip(before, model.get_weights()))]
         np.savez(os.path.join(out_dir, f"{key}_{index}.npz"), *model.get_weights())
         with open(os.path.join(out_dir, f"{key}_{index}.json"), "w") as f:
             json.dump({k: [float(x) for x in v] for k, v in history.items()}, f)
@@ -100,6 +107,8 @@ def _lockstep_losses(workers, name, epochs, min_variables):
     for index in range(2):
         history = json.loads((workers / f"{name}_{index}.json").read_text())
         assert len(history["loss"]) == epochs and np.all(np.isfinite(history["loss"]))
+        # most variables move (some, e.g. an unseen domain's, need not)
+        assert history["changed"][0] >= len(first.files) // 2, (name, history["changed"])
         losses.append(history["loss"])
     return losses
 

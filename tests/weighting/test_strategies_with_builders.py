@@ -1,4 +1,13 @@
-"""Every strategy with every builder: trains, moves its weights, saves, exports."""
+"""Every strategy with the builders: trains, moves its weights, saves, exports.
+
+A gradient strategy (GradNorm, MGDA, PCGrad) differentiates at each builder's
+shared representation or variables, so it runs with every builder. A loss-only
+strategy (FixedWeights, UncertaintyWeighting, DWA) sees only the per-task
+losses: it runs once per kind of loss dict, with MMoE (ctr and cvr) and each
+builder that trains on other labels (`TRAINED`) or its own training procedure
+(`REPLICABLE`); FixedWeights, the default, trains every builder in
+tests/models/test_builders.py.
+"""
 
 import numpy as np
 import pytest
@@ -36,9 +45,29 @@ def data():
     return df, builder_cases.features(df)
 
 
-@pytest.mark.parametrize("strategy", strategy_cases.NAMES)
-@pytest.mark.parametrize("builder", builder_cases.BUILDERS,
-                         ids=[b.__name__ for b in builder_cases.BUILDERS])
+#: The builders whose per-task losses a loss-only strategy sees in another
+#: form than MMoE's: other labels, or their own training procedure.
+LOSS_LAYOUTS = ["MMoE", *builder_cases.TRAINED, *builder_cases.REPLICABLE]
+PAIRS = [
+    pytest.param(builder, strategy, id=f"{builder.__name__}-{strategy}")
+    for builder in builder_cases.BUILDERS
+    for strategy in strategy_cases.NAMES
+    if not strategy_cases.loss_only(strategy) or builder.__name__ in LOSS_LAYOUTS
+]
+
+
+def test_the_pairs_cover_every_builder_and_strategy():
+    builders = {builder.__name__ for builder, _ in (p.values for p in PAIRS)}
+    strategies = {strategy for _, strategy in (p.values for p in PAIRS)}
+    assert builders == {b.__name__ for b in builder_cases.BUILDERS}
+    assert strategies == set(strategy_cases.NAMES)
+    for builder in builder_cases.BUILDERS:  # every gradient strategy with every builder
+        ran = {strategy for b, strategy in (p.values for p in PAIRS) if b is builder}
+        assert {s for s in strategy_cases.NAMES if not strategy_cases.loss_only(s)} <= ran
+    assert set(LOSS_LAYOUTS) <= builders
+
+
+@pytest.mark.parametrize("builder,strategy", PAIRS)
 def test_strategy_trains_every_builder(builder, strategy, data):
     df, feats = data
     model, labels = builder_cases.build(builder, feats)
