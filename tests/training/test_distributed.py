@@ -1,7 +1,10 @@
 """MirroredStrategy over two logical CPUs equals single-device training.
 
-Every builder trains on two replicas in tests/training/test_multi_worker.py
-(MultiWorkerMirroredStrategy, whose workers must also end equal).
+Every builder of keras_mtl.models trains on the two replicas too, each with one
+weighting strategy (round robin, so each strategy runs on several builders):
+finite losses that fall, most variables moved, every variable's two replica
+copies equal. (builder_cases' variants change gates or connections, no state a
+replica holds: they train on one device in tests/models/test_builders.py.)
 """
 
 import json
@@ -12,11 +15,15 @@ import textwrap
 
 import pytest
 
+import keras_mtl
 from tests.weighting import strategy_cases
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LOSS_ONLY = [name for name in strategy_cases.NAMES if strategy_cases.loss_only(name)]
 GRADIENT = [name for name in strategy_cases.NAMES if not strategy_cases.loss_only(name)]
+#: builder name -> the weighting strategy it trains with on two replicas
+RUNS = {name: strategy_cases.NAMES[i % len(strategy_cases.NAMES)]
+        for i, name in enumerate(keras_mtl.models.__all__)}
 
 SCRIPT = textwrap.dedent(
     """
@@ -94,11 +101,31 @@ SCRIPT = textwrap.dedent(
 
     results["batch_norm"] = {"single": batch_norm_state(False),
                              "mirrored": batch_norm_state(True)}
-    # every builder on two replicas: tests/training/test_multi_worker.py
+    # every builder on two replicas with its strategy of RUNS (argv[2]; MetaHeac
+    # with its plain step: MetaLearningStep refuses several replicas)
     from tests.models import builder_cases
 
     df = builder_cases.frame()
     feats = builder_cases.features(df)
+    for key, name in json.loads(sys.argv[2]).items():
+        tf.keras.utils.set_random_seed(0)
+        with MIRRORED.scope():
+            model, labels = builder_cases.build_replicable(getattr(keras_mtl.models, key), feats)
+            model.compile(optimizer=tf.keras.optimizers.Adam(0.01),
+                          weighting=strategy_cases.make(name))
+        before = [w.copy() for w in model.get_weights()]
+        ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=16)
+        history = model.fit(ds, epochs=2, verbose=0).history
+        changed = sum(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+        unequal = []
+        for variable in model.variables:
+            # Keras 3 wraps the MirroredVariable (`.value`); tf_keras's is one
+            inner = variable if callable(getattr(variable, "value", None)) else variable.value
+            copies = [c.numpy() for c in MIRRORED.experimental_local_results(inner)]
+            if len(copies) != 2 or not all(np.array_equal(copies[0], c) for c in copies):
+                unequal.append(variable.path if hasattr(variable, "path") else variable.name)
+        results["builder:" + key] = {"loss": history["loss"], "changed": changed,
+                                     "weights": len(before), "unequal": unequal}
     # the single-replica procedures refuse a mirrored model with a clear error
     refusals = {}
     with MIRRORED.scope():
@@ -125,7 +152,8 @@ def results(tmp_path_factory):
     script, out = folder / "run.py", folder / "out.json"
     script.write_text(SCRIPT)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
-    run = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
+    run = subprocess.run([sys.executable, str(script), str(out), json.dumps(RUNS)],
+                         capture_output=True,
                          text=True, env=env, cwd=ROOT, timeout=1200)
     assert run.returncode == 0, run.stderr[-4000:]
     return json.loads(out.read_text())
@@ -170,6 +198,25 @@ def test_batch_normalisation_uses_the_global_batch_on_two_replicas(results):
     single, mirrored = results["batch_norm"]["single"], results["batch_norm"]["mirrored"]
     assert len(single) == 4  # moving mean and variance of both normalisations
     _close(single, mirrored, 1e-5)
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_every_builder_trains_on_two_replicas(results, name):
+    import numpy as np
+
+    run = results["builder:" + name]
+    loss = run["loss"]
+    assert len(loss) == 2 and np.all(np.isfinite(loss)), (name, RUNS[name], loss)
+    assert loss[1] < loss[0], (name, RUNS[name], loss)  # fixed seed: it trains
+    # most variables move (some, e.g. an unseen domain's, need not)
+    assert run["changed"] >= run["weights"] // 2, (name, run)
+    assert run["unequal"] == [], (name, run["unequal"])  # replicas hold one model
+
+
+def test_every_builder_and_strategy_ran_on_two_replicas(results):
+    ran = [k[len("builder:"):] for k in results if k.startswith("builder:")]
+    assert ran == list(keras_mtl.models.__all__)
+    assert set(RUNS.values()) == set(strategy_cases.NAMES)
 
 
 def test_single_replica_procedures_refuse_mirrored_models_clearly(results):
