@@ -17,7 +17,11 @@ from tests.models import builder_cases
 from tests.weighting import strategy_cases
 
 POLICIES = ("mixed_bfloat16", "mixed_float16")
-IDS = [b.__name__ for b in builder_cases.BUILDERS]
+#: Every builder, and of builder_cases' variants the DSelect-k gate (its own
+#: arithmetic); the other variants rewire layers whose dtypes are tested here.
+BUILDERS = [b for b in builder_cases.BUILDERS
+            if b.__name__ not in builder_cases.VARIANTS or b.__name__ == "MMoE_dselect"]
+IDS = [b.__name__ for b in BUILDERS]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,7 @@ def _check_trained(model, labels, history, data):
 
 
 @pytest.mark.parametrize("policy", POLICIES, indirect=True)
-@pytest.mark.parametrize("builder", builder_cases.BUILDERS, ids=IDS)
+@pytest.mark.parametrize("builder", BUILDERS, ids=IDS)
 def test_builder_trains_two_steps(builder, policy, data):
     model, labels = builder_cases.build(builder, data[1])
     # eagerly: the same dtype rules at a fifth of the time; the graph step

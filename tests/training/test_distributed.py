@@ -2,9 +2,13 @@
 
 Every builder of keras_mtl.models trains on the two replicas too, each with one
 weighting strategy (round robin, so each strategy runs on several builders):
-finite losses that fall, most variables moved, every variable's two replica
-copies equal. (builder_cases' variants change gates or connections, no state a
-replica holds: they train on one device in tests/models/test_builders.py.)
+finite losses, most variables moved, every variable's two replica copies
+equal. Those runs step eagerly (`run_eagerly=True`: the replicas run the same
+`train_step`, at about half the time of tracing it for two replicas); the
+traced two-replica step trains the toy model with every strategy and the batch
+normalisations below, and every builder's traced step runs on one device in
+tests/models/test_builders.py. (builder_cases' variants change gates or
+connections, no state a replica holds: they train on one device there.)
 """
 
 import json
@@ -102,7 +106,8 @@ SCRIPT = textwrap.dedent(
     results["batch_norm"] = {"single": batch_norm_state(False),
                              "mirrored": batch_norm_state(True)}
     # every builder on two replicas with its strategy of RUNS (argv[2]; MetaHeac
-    # with its plain step: MetaLearningStep refuses several replicas)
+    # with its plain step: MetaLearningStep refuses several replicas), stepping
+    # eagerly: two steps of 16 rows per replica
     from tests.models import builder_cases
 
     df = builder_cases.frame()
@@ -112,10 +117,10 @@ SCRIPT = textwrap.dedent(
         with MIRRORED.scope():
             model, labels = builder_cases.build_replicable(getattr(keras_mtl.models, key), feats)
             model.compile(optimizer=tf.keras.optimizers.Adam(0.01),
-                          weighting=strategy_cases.make(name))
+                          weighting=strategy_cases.make(name), run_eagerly=True)
         before = [w.copy() for w in model.get_weights()]
-        ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=16)
-        history = model.fit(ds, epochs=2, verbose=0).history
+        ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=32)
+        history = model.fit(ds, epochs=1, verbose=0).history
         changed = sum(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
         unequal = []
         for variable in model.variables:
@@ -205,9 +210,7 @@ def test_every_builder_trains_on_two_replicas(results, name):
     import numpy as np
 
     run = results["builder:" + name]
-    loss = run["loss"]
-    assert len(loss) == 2 and np.all(np.isfinite(loss)), (name, RUNS[name], loss)
-    assert loss[1] < loss[0], (name, RUNS[name], loss)  # fixed seed: it trains
+    assert len(run["loss"]) == 1 and np.all(np.isfinite(run["loss"])), (name, RUNS[name], run)
     # most variables move (some, e.g. an unseen domain's, need not)
     assert run["changed"] >= run["weights"] // 2, (name, run)
     assert run["unequal"] == [], (name, run["unequal"])  # replicas hold one model

@@ -1,10 +1,10 @@
 """Two MultiWorkerMirroredStrategy workers on 127.0.0.1 train in lockstep.
 
-MMoE trains with each weighting strategy, and the builders whose layers keep
-statistics over the replicas' batches (STAR's PartitionedNormalization, HoME's
-synchronised batch normalisation) with fixed weights: finite losses that fall,
-most variables moved, both workers' variables equal. Every builder trains on
-two replicas of one process in tests/training/test_distributed.py.
+MMoE trains with each weighting strategy (each keeps its own state, which the
+workers must agree on): finite losses that fall, most variables moved, both
+workers' variables equal. Every builder, and the normalisations that keep
+statistics over the replicas' batches, train on two replicas of one process in
+tests/training/test_distributed.py.
 """
 
 import json
@@ -23,8 +23,7 @@ from tests.weighting import strategy_cases
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STRATEGIES = strategy_cases.NAMES
 #: run name -> (builder name, weighting strategy)
-RUNS = {**{f"MMoE_{name}": ("MMoE", name) for name in STRATEGIES},
-        "STAR": ("STAR", "FixedWeights"), "HoME": ("HoME", "FixedWeights")}
+RUNS = {f"MMoE_{name}": ("MMoE", name) for name in STRATEGIES}
 
 WORKER = textwrap.dedent(
     """
