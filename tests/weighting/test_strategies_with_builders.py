@@ -10,8 +10,9 @@ and each builder that trains on other labels (`TRAINED`) or its own training
 procedure (`REPLICABLE`); FixedWeights, the default, trains every builder and
 variant in tests/models/test_builders.py.
 
-The pairs train eagerly, two steps an epoch: the same arithmetic at about half
-the time of tracing each pair's step. The traced step trains every strategy
+The pairs train eagerly, one step of all 64 rows an epoch, three epochs (DWA's
+weights move from the third): the same arithmetic at a fraction of the time of
+tracing each pair's step. The traced step trains every strategy
 with MMoE below, and every builder with one strategy each (round robin) on two
 replicas in tests/training/test_distributed.py.
 """
@@ -86,7 +87,7 @@ def test_strategy_trains_every_builder(builder, strategy, data):
         return
     model.compile(optimizer=tf.keras.optimizers.Adam(0.01),
                   weighting=strategy_cases.make(strategy), run_eagerly=True)
-    ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=32)
+    ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=builder_cases.ROWS)
     history = model.fit(ds, epochs=3, verbose=0).history
     for task in labels:
         assert np.all(np.isfinite(history[f"{task}_loss"]))
