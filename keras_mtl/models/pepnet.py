@@ -16,7 +16,8 @@ from keras_mtl.models import _multi_domain
 
 def PEPNet(features, domain_feature="domain", personal_features=(), num_domains=None,
            task_names=("ctr", "cvr"), task_types=None, tower_units=(64,),
-           gate_hidden_units=None, gamma=2.0, domain_towers=False, activation="relu",
+           gate_hidden_units=None, gamma=2.0, domain_units=(), domain_towers=False,
+           activation="relu",
            dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0, task_dependencies=None,
            name="pepnet"):
     """Builds PEPNet: `y_t = head_t(PPNet_t(EPNet(E, e_p), P))`.
@@ -33,6 +34,14 @@ def PEPNet(features, domain_feature="domain", personal_features=(), num_domains=
     `domain_towers=True` in a per-domain head: a shared linear logit plus
     one per domain (a `StarTopology` with `combine="add"`).
 
+    `domain_units` (our addition, not in the paper) puts per-domain layers
+    between EPNet and the towers: a `StarTopology` "domain_layers" whose
+    weights are shared ⊙ the row's domain's (as in STAR; every domain starts
+    as the shared layers, an unseen domain keeps them), so the towers read
+    `act(E' · (W ⊙ W_p) + b + b_p)`. EPNet's gates only rescale each value of
+    E by a factor in (0, γ); these layers let a domain turn the direction in
+    which the features act (see docs/benchmarks.md, multi-domain).
+
     Args:
         features: feature specs (adapted), the domain feature among them.
         domain_feature: name of the domain id feature, a
@@ -46,13 +55,15 @@ def PEPNet(features, domain_feature="domain", personal_features=(), num_domains=
         tower_units: widths of every task's PPNet tower (at least one).
         gate_hidden_units: hidden width of every gate; None: the gated width.
         gamma: the gates' scale γ (2 in the paper).
+        domain_units: widths of the per-domain layers on the towers' input;
+            () (default): none, as in the paper.
         domain_towers: end every task in a per-domain head.
         activation, dropout, l2_reg, l2_reg_embedding, task_dependencies,
             name: as in `SharedBottom`.
 
     Returns:
         A `MultiTaskModel` with outputs `{task: (batch, 1)}`; its shared
-        layer is "epnet".
+        layer is "epnet" ("domain_layers" with `domain_units`).
 
     Example:
     >>> feats = [SparseFeat("domain", vocabulary_size=3), SparseFeat("user", vocabulary_size=9),
@@ -78,6 +89,7 @@ def PEPNet(features, domain_feature="domain", personal_features=(), num_domains=
         raise ValueError(f"personal_features {unknown} are not among the features {known} "
                          f"(the domain feature {domain_feature!r} is not a prior).")
     tower_units = _builder.widths("tower_units", tower_units, allow_empty=False)
+    domain_units = _builder.widths("domain_units", domain_units)
     embedding_reg = _builder.regularizer(l2_reg_embedding, "l2_reg_embedding")
     inputs = feature_inputs.build_inputs(specs)
     embeddings = feature_inputs.embed_features(inputs, others, embedding_reg)  # (B, d)
@@ -89,6 +101,11 @@ def PEPNet(features, domain_feature="domain", personal_features=(), num_domains=
     gates = dict(gamma=gamma, kernel_regularizer=towers.kernel_reg)
     personalised = EPNetLayer(hidden_units=gate_hidden_units, name="epnet", **gates)(
         [domain_embedding, embeddings])  # (B, d)
+    shared = personalised
+    if domain_units:
+        shared = StarTopology(num_domains, units=domain_units, activation=activation,
+                              dropout=dropout, kernel_regularizer=towers.kernel_reg,
+                              name="domain_layers")([personalised, ids])  # (B, u)
     priors = domain_embedding
     if personal_features:
         priors = feature_inputs.embed_features(
@@ -96,7 +113,7 @@ def PEPNet(features, domain_feature="domain", personal_features=(), num_domains=
             name_prefix="personal_")  # (B, p)
     stacked = PPNetLayer(len(towers.task_names), tower_units,
                          gate_hidden_units=gate_hidden_units, activation=activation,
-                         dropout=dropout, name="ppnet", **gates)([personalised, priors])
+                         dropout=dropout, name="ppnet", **gates)([shared, priors])
     task_outputs = TaskSplit(len(towers.task_names), name="task_split")(stacked)  # T × (B, u)
     outputs = {}
     for task, task_type, h in zip(towers.task_names, towers.task_types, task_outputs):
@@ -110,4 +127,4 @@ def PEPNet(features, domain_feature="domain", personal_features=(), num_domains=
                              name=f"domain_tower_{task}")([h, ids])  # (B, 1)
         outputs[task] = LogitSum(task_type, name=task)([logit])
     return _builder.model(inputs, outputs, towers.task_names, towers.task_types, name,
-                          personalised)
+                          shared)

@@ -75,7 +75,7 @@ TINY = {
     "MMoE": dict(num_experts=3, expert_units=(8, 6), tower_units=(4,)),
     "OMoE": dict(num_experts=3, expert_units=(8, 6), tower_units=(4,)),
     "PEPNet": dict(domain_feature="domain", personal_features=("item_id",),
-                   tower_units=(8, 4), gate_hidden_units=4),
+                   domain_units=(6,), tower_units=(8, 4), gate_hidden_units=4),
     "PLE": dict(num_levels=2, num_specific_experts=1, num_shared_experts=2,
                 expert_units=(8, 6), tower_units=(4,)),
     "SharedBottom": dict(bottom_units=(8,), tower_units=(4,)),

@@ -21,6 +21,17 @@ def _slots():
     return np.where(DOMAIN < 3, DOMAIN, 3)
 
 
+def _star(layer, x):
+    """`relu(x (W ⊙ W_p) + b + b_p)` row by row; the unseen domain keeps W, b."""
+    kernel, bias, domain_kernel, domain_bias = layer.get_weights()
+    out = []
+    for row, slot in enumerate(_slots()):
+        w, b = (kernel * domain_kernel[slot], bias + domain_bias[slot]) if slot < 3 else (
+            kernel, bias)
+        out.append(np.maximum(x[row] @ w + b, 0.0))
+    return np.stack(out)
+
+
 def _inner(model):
     """E, E', the priors and PPNet's (B, T, u) output, by the formulas."""
     table = model.get_layer("domain_embedding").get_weights()[0]
@@ -28,6 +39,8 @@ def _inner(model):
     embeddings = np.concatenate([X, model.get_layer("user_embedding").get_weights()[0][USER]],
                                 axis=-1)
     personalised = ref.epnet(model.get_layer("epnet"), e_p, embeddings)
+    if any(layer.name == "domain_layers" for layer in model.layers):
+        personalised = _star(model.get_layer("domain_layers"), personalised)
     priors = model.get_layer("personal_user_embedding").get_weights()[0][USER]
     return ref.ppnet(model.get_layer("ppnet"), personalised, priors)
 
@@ -41,6 +54,23 @@ def test_pepnet_equals_its_formula():
         kernel, bias = model.get_layer(task).get_weights()
         np.testing.assert_allclose(out[task].numpy(), sigmoid(towers[:, t] @ kernel + bias),
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_domain_units_put_per_domain_layers_before_the_towers():
+    model = keras_mtl.PEPNet(FEATURES, personal_features=("user",), task_names=("a", "b"),
+                             tower_units=(3,), domain_units=(4,))
+    star = model.get_layer("domain_layers")
+    assert model.shared_layer == "domain_layers"
+    rng = np.random.default_rng(1)  # domain weights off their start (ones, zeros)
+    star.set_weights([rng.normal(size=w.shape).astype("float32") for w in star.get_weights()])
+    towers = _inner(model)
+    out = model(INPUTS)
+    for t, task in enumerate(("a", "b")):
+        kernel, bias = model.get_layer(task).get_weights()
+        np.testing.assert_allclose(out[task].numpy(), sigmoid(towers[:, t] @ kernel + bias),
+                                   rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="domain_units"):
+        keras_mtl.PEPNet(FEATURES, domain_units=(0,))
 
 
 def test_domain_towers_add_a_per_domain_logit():
