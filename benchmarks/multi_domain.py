@@ -9,7 +9,9 @@ Models of similar width: Shared-Bottom [64, 32] + tower [16]; STAR trunk
 [64, 32] + star tower [16] + auxiliary network [16]; PEPNet with a PPNet
 tower [64, 32, 16] gated by the item id (its personal prior, own 8-d table),
 EPNet on the domain embedding, and per-domain heads; PEPNet-domain the same
-with no personal features, so PPNet's gates read the domain embedding; with
+with no personal features, so PPNet's gates read the domain embedding;
+"+layers" the same two with per-domain layers before the towers
+(`domain_units=(64,)`, a star-topology layer on E', and towers [32, 16]); with
 `--mamdr`, the same STAR trained by MAMDR (α = 0.05, β = γ = 0.5, k = 2, plain SGD inner steps as in
 the formulas, batches of 64 rows from every domain). Each model is trained once per seed (same seed, same
 initial draws and batch order for every model); the table shows the mean test
@@ -81,12 +83,13 @@ def build(name, feats):
     if name == "SharedBottom":
         return keras_mtl.SharedBottom(feats, task_names=(TASK,), bottom_units=(64, 32),
                                       tower_units=(16,))
-    if name == "PEPNet":
-        return keras_mtl.PEPNet(feats, task_names=(TASK,), personal_features=("item",),
-                                tower_units=(64, 32, 16), domain_towers=True)
-    if name == "PEPNet-domain":  # no personal features: PPNet's gates read the domain
-        return keras_mtl.PEPNet(feats, task_names=(TASK,), personal_features=(),
-                                tower_units=(64, 32, 16), domain_towers=True)
+    if name.startswith("PEPNet"):
+        # PEPNet-domain: no personal features, PPNet's gates read the domain
+        personal = () if name.startswith("PEPNet-domain") else ("item",)
+        layers = dict(domain_units=(64,), tower_units=(32, 16)) if name.endswith("+layers") else (
+            dict(tower_units=(64, 32, 16)))
+        return keras_mtl.PEPNet(feats, task_names=(TASK,), personal_features=personal,
+                                domain_towers=True, **layers)
     return keras_mtl.STAR(feats, task_names=(TASK,), star_units=(64, 32), tower_units=(16,),
                           auxiliary_units=(16,))
 
@@ -123,7 +126,8 @@ def train(name, feats, data, args, seed):
 
 def main(argv=None):
     args = parse_args(argv)
-    names = (["SharedBottom", "STAR", "PEPNet", "PEPNet-domain"]
+    names = (["SharedBottom", "STAR", "PEPNet", "PEPNet-domain", "PEPNet+layers",
+              "PEPNet-domain+layers"]
              + (["STAR+MAMDR"] if args.mamdr else []))
     sizes = tuple(args.domain_sizes)
     results = {name: [] for name in names}

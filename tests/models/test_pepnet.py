@@ -45,15 +45,19 @@ def _inner(model):
     return ref.ppnet(model.get_layer("ppnet"), personalised, priors)
 
 
-def test_pepnet_equals_its_formula():
-    model = keras_mtl.PEPNet(FEATURES, personal_features=("user",), task_names=("a", "b"),
-                             tower_units=(4, 3))
+def _assert_equals_formula(model, tasks):
     towers = _inner(model)
     out = model(INPUTS)
-    for t, task in enumerate(("a", "b")):
+    for t, task in enumerate(tasks):
         kernel, bias = model.get_layer(task).get_weights()
         np.testing.assert_allclose(out[task].numpy(), sigmoid(towers[:, t] @ kernel + bias),
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_pepnet_equals_its_formula():
+    model = keras_mtl.PEPNet(FEATURES, personal_features=("user",), task_names=("a", "b"),
+                             tower_units=(4, 3))
+    _assert_equals_formula(model, ("a", "b"))
 
 
 def test_domain_units_put_per_domain_layers_before_the_towers():
@@ -63,12 +67,7 @@ def test_domain_units_put_per_domain_layers_before_the_towers():
     assert model.shared_layer == "domain_layers"
     rng = np.random.default_rng(1)  # domain weights off their start (ones, zeros)
     star.set_weights([rng.normal(size=w.shape).astype("float32") for w in star.get_weights()])
-    towers = _inner(model)
-    out = model(INPUTS)
-    for t, task in enumerate(("a", "b")):
-        kernel, bias = model.get_layer(task).get_weights()
-        np.testing.assert_allclose(out[task].numpy(), sigmoid(towers[:, t] @ kernel + bias),
-                                   rtol=1e-5, atol=1e-6)
+    _assert_equals_formula(model, ("a", "b"))
     with pytest.raises(ValueError, match="domain_units"):
         keras_mtl.PEPNet(FEATURES, domain_units=(0,))
 
