@@ -13,8 +13,8 @@ variant in tests/models/test_builders.py.
 The pairs train eagerly, one step of all 64 rows an epoch, three epochs (DWA's
 weights move from the third): the same arithmetic at a fraction of the time of
 tracing each pair's step. The traced step trains every strategy
-with MMoE below, and every builder with one strategy each (round robin) on two
-replicas in tests/training/test_distributed.py.
+with MMoE below (and on two workers in tests/training/test_multi_worker.py),
+and every builder and variant in tests/models/test_builders.py.
 """
 
 import numpy as np
