@@ -141,3 +141,20 @@ def redraw_specific_experts(level, task, seed=3):
                 bias[e] = rng.normal(size=bias[e].shape)
             layer.kernel.assign(kernel)
             layer.bias.assign(bias)
+
+
+def star_multiply(layer, h, slots, num_domains, linear_output=False):
+    """A multiply-mode `StarTopology`, row by row: `h ← act(h (W ⊙ W_p) + b + b_p)`;
+    a slot outside `[0, num_domains)` (the unseen domain) keeps `W, b`."""
+    weights = layer.get_weights()
+    depth = len(weights) // 4
+    for i in range(depth):
+        w, b, wd, bd = weights[4 * i: 4 * i + 4]
+        out = []
+        for row, p in zip(h, slots):
+            kernel, bias = (w * wd[p], b + bd[p]) if p < num_domains else (w, b)
+            out.append(row @ kernel + bias)
+        h = np.stack(out)
+        if not (linear_output and i == depth - 1):
+            h = relu(h)
+    return h

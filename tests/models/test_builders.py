@@ -89,18 +89,17 @@ def test_keras_file_reload_predicts_and_trains_on(builder, data, trained, tmp_pa
     model.save(path)
     loaded = tf.keras.models.load_model(path)  # no custom_objects needed
     assert type(loaded) is type(model)
-    # eager calls and steps: the traced ones are tested above and in
-    # tests/weighting/test_strategies_with_builders.py
+    # eager calls and steps: the traced predict and fit run in the tests above
     _assert_outputs_equal(loaded(data[2]), model(data[2]))
     # compile state comes back: same weighting, and training goes on
     assert isinstance(loaded.weighting, keras_mtl.weighting.FixedWeights)
     ds = keras_mtl.data.df_to_dataset(data[0], data[1], labels, batch_size=32)
-    loaded.run_eagerly = model.run_eagerly = True
+    traced, loaded.run_eagerly, model.run_eagerly = model.run_eagerly, True, True
     try:
         logs = loaded.evaluate(ds, return_dict=True, verbose=0)
         expected = model.evaluate(ds, return_dict=True, verbose=0)
     finally:
-        model.run_eagerly = False
+        model.run_eagerly = traced
     for task in labels:
         assert logs[f"{task}_loss"] == pytest.approx(expected[f"{task}_loss"], rel=1e-5)
     before = [w.numpy() for w in loaded.trainable_weights]

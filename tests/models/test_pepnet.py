@@ -6,6 +6,7 @@ import pytest
 import keras_mtl
 from tests import fusion_reference as ref
 from tests.routing_reference import sigmoid
+from tests.routing_reference import star_multiply
 
 RNG = np.random.default_rng(5)
 X = RNG.normal(size=(6, 3)).astype("float32")
@@ -21,17 +22,6 @@ def _slots():
     return np.where(DOMAIN < 3, DOMAIN, 3)
 
 
-def _star(layer, x):
-    """`relu(x (W ⊙ W_p) + b + b_p)` row by row; the unseen domain keeps W, b."""
-    kernel, bias, domain_kernel, domain_bias = layer.get_weights()
-    out = []
-    for row, slot in enumerate(_slots()):
-        w, b = (kernel * domain_kernel[slot], bias + domain_bias[slot]) if slot < 3 else (
-            kernel, bias)
-        out.append(np.maximum(x[row] @ w + b, 0.0))
-    return np.stack(out)
-
-
 def _inner(model):
     """E, E', the priors and PPNet's (B, T, u) output, by the formulas."""
     table = model.get_layer("domain_embedding").get_weights()[0]
@@ -40,7 +30,7 @@ def _inner(model):
                                 axis=-1)
     personalised = ref.epnet(model.get_layer("epnet"), e_p, embeddings)
     if any(layer.name == "domain_layers" for layer in model.layers):
-        personalised = _star(model.get_layer("domain_layers"), personalised)
+        personalised = star_multiply(model.get_layer("domain_layers"), personalised, _slots(), 3)
     priors = model.get_layer("personal_user_embedding").get_weights()[0][USER]
     return ref.ppnet(model.get_layer("ppnet"), personalised, priors)
 

@@ -5,6 +5,9 @@ import pytest
 import tensorflow as tf
 
 import keras_mtl
+from tests import routing_reference
+from tests.routing_reference import relu
+from tests.routing_reference import sigmoid
 
 X = np.random.RandomState(7).normal(size=(6, 3)).astype("float32")
 DOMAIN = np.array([0, 1, 2, 1, 0, 7], "int64")  # 7: unknown domain
@@ -12,14 +15,6 @@ FEATURES = [keras_mtl.DenseFeat("x", dimension=3),
             keras_mtl.SparseFeat("domain", vocabulary_size=3, embedding_dim=2)]
 INPUTS = {"x": X, "domain": DOMAIN}
 EPS = 1e-3
-
-
-def relu(z):
-    return np.maximum(z, 0.0)
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 def _randomize(model, seed=0):
@@ -35,17 +30,7 @@ def _name(variable):
 
 
 def _star(model, name, h, slots, linear_output=False):
-    weights = model.get_layer(name).get_weights()
-    for i in range(len(weights) // 4):
-        w, b, wd, bd = weights[4 * i: 4 * i + 4]
-        out = []
-        for row, p in zip(h, slots):
-            kernel, bias = (w * wd[p], b + bd[p]) if p < 3 else (w, b)
-            out.append(row @ kernel + bias)
-        h = np.stack(out)
-        if not (linear_output and i == len(weights) // 4 - 1):
-            h = relu(h)
-    return h
+    return routing_reference.star_multiply(model.get_layer(name), h, slots, 3, linear_output)
 
 
 def test_forward_pass_equals_the_formula():

@@ -124,9 +124,8 @@ SCRIPT = textwrap.dedent(
         changed = sum(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
         unequal = []
         for variable in model.variables:
-            # Keras 3 wraps the MirroredVariable (`.value`); tf_keras's is one
-            inner = variable if callable(getattr(variable, "value", None)) else variable.value
-            copies = [c.numpy() for c in MIRRORED.experimental_local_results(inner)]
+            copies = [c.numpy() for c in MIRRORED.experimental_local_results(
+                keras_mtl.keras_compat.tf_variable(variable))]
             if len(copies) != 2 or not all(np.array_equal(copies[0], c) for c in copies):
                 unequal.append(variable.path if hasattr(variable, "path") else variable.name)
         results["builder:" + key] = {"loss": history["loss"], "changed": changed,

@@ -22,8 +22,6 @@ from tests.weighting import strategy_cases
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STRATEGIES = strategy_cases.NAMES
-#: run name -> (builder name, weighting strategy)
-RUNS = {f"MMoE_{name}": ("MMoE", name) for name in STRATEGIES}
 
 WORKER = textwrap.dedent(
     """
@@ -40,13 +38,10 @@ WORKER = textwrap.dedent(
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
     df = builder_cases.frame()
     feats = builder_cases.features(df)
-    # argv: the RUNS, as run=builder=strategy
-    for run in sys.argv[2:]:
-        key, builder, name = run.split("=")
-        builder = getattr(keras_mtl.models, builder)
+    for name in sys.argv[2:]:  # MMoE with each weighting strategy
         tf.keras.utils.set_random_seed(0)
         with strategy.scope():
-            model, labels = builder_cases.build_replicable(builder, feats)
+            model, labels = builder_cases.build(keras_mtl.MMoE, feats)
             model.compile(optimizer=tf.keras.optimizers.Adam(0.01),
                           weighting=strategy_cases.make(name))
         ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=16,
@@ -55,8 +50,8 @@ WORKER = textwrap.dedent(
         history = model.fit(ds, epochs=2, verbose=0).history
         history["changed"] = [sum(not np.array_equal(a, b)
                                   for a, b in zip(before, model.get_weights()))]
-        np.savez(os.path.join(out_dir, f"{key}_{index}.npz"), *model.get_weights())
-        with open(os.path.join(out_dir, f"{key}_{index}.json"), "w") as f:
+        np.savez(os.path.join(out_dir, f"{name}_{index}.npz"), *model.get_weights())
+        with open(os.path.join(out_dir, f"{name}_{index}.json"), "w") as f:
             json.dump({k: [float(x) for x in v] for k, v in history.items()}, f)
     """
 )
@@ -74,14 +69,13 @@ def workers(tmp_path_factory):
     script = out / "worker.py"
     script.write_text(WORKER)
     cluster = {"worker": [f"127.0.0.1:{_free_port()}" for _ in range(2)]}
-    runs = [f"{key}={builder}={strategy}" for key, (builder, strategy) in RUNS.items()]
     procs = []
     for index in range(2):
         config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
         env = dict(os.environ, TF_CONFIG=json.dumps(config), TF_CPP_MIN_LOG_LEVEL="3",
                    PYTHONPATH=ROOT)
         procs.append(subprocess.Popen(
-            [sys.executable, str(script), str(out), *runs],
+            [sys.executable, str(script), str(out), *STRATEGIES],
             env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True,
         ))
     errors = []
@@ -98,12 +92,12 @@ def workers(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("name", list(RUNS))
+@pytest.mark.parametrize("name", STRATEGIES)
 def test_workers_train_in_lockstep(workers, name):
     """Both workers hold identical variables; their losses are finite and fall."""
     first = np.load(workers / f"{name}_0.npz")
     second = np.load(workers / f"{name}_1.npz")
-    assert first.files == second.files and len(first.files) > 3
+    assert first.files == second.files and len(first.files) > 10
     for key in first.files:
         np.testing.assert_array_equal(first[key], second[key])
     for index in range(2):
@@ -117,6 +111,5 @@ def test_workers_train_in_lockstep(workers, name):
 
 def test_workers_ran_every_strategy(workers):
     ran = sorted(path.name[: -len("_0.npz")] for path in workers.glob("*_0.npz"))
-    assert ran == sorted(RUNS)
-    assert {s for _, s in RUNS.values()} == set(STRATEGIES)
+    assert ran == sorted(STRATEGIES)
     assert set(keras_mtl.weighting.__all__) - {"WeightingStrategy"} == set(STRATEGIES)
