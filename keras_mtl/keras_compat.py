@@ -47,6 +47,33 @@ def in_multi_worker_mode(strategy):
     )
 
 
+#: Where the docs explain parameter-server training (the Keras 3 refusal links it).
+PARAMETER_SERVER_DOC = "docs/distributed.md#parameter-servers-tables-larger-than-one-machine"
+
+
+def is_parameter_server(strategy):
+    """Whether `strategy` is TF2's `tf.distribute.experimental.ParameterServerStrategy`."""
+    return isinstance(strategy, tf.distribute.experimental.ParameterServerStrategy)
+
+
+def check_strategy(strategy, what):
+    """Raises if Keras 3 is asked to `what` ("build", "compile", "fit") under parameter servers.
+
+    Keras 3 has no `ParameterServerStrategy` support (keras-team/keras#18624:
+    its `fit` neither schedules steps on a `ClusterCoordinator` nor creates
+    sharded variables); a model built under one would silently keep whole
+    tables on the coordinator. tf_keras 2 supports it.
+    """
+    if is_parameter_server(strategy) and not LEGACY_KERAS:
+        raise RuntimeError(
+            f"cannot {what} a keras_mtl model under ParameterServerStrategy with "
+            f"{tf.keras.__name__} (Keras 3), which does not support it "
+            "(keras-team/keras#18624). Expected tf_keras 2: pip install tf_keras, set "
+            "TF_USE_LEGACY_KERAS=1 before TensorFlow is imported, and see "
+            f"{PARAMETER_SERVER_DOC}."
+        )
+
+
 def logs_for_strategy(logs, strategy):
     """Logs as `train_step` must return them under `strategy`.
 

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from keras_mtl.export import onnx_external_data
 from keras_mtl.export import precision
+from keras_mtl.export import sharding
 from keras_mtl.export import warmup
 from keras_mtl.export.onnx_rewrites import ML_DOMAIN
 from keras_mtl.export.onnx_rewrites import Rewrites
@@ -255,7 +256,9 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_me
         atol: largest accepted |onnx - keras| over every output. A model
             trained under a mixed precision policy converts as its float32
             twin (`keras_mtl.export.precision`) and is checked with at least
-            `precision.MIXED_ATOL`.
+            `precision.MIXED_ATOL`. A model with sharded variables
+            (`ParameterServerStrategy`) converts as its unsharded twin
+            (`keras_mtl.export.sharding`).
 
     Returns:
         An `OnnxExport` with the path, opset and max |difference| by batch.
@@ -270,6 +273,7 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_me
     """
     if not isinstance(opset, int) or not 13 <= opset <= MAX_OPSET:
         raise ValueError(f"expected an opset in [13, {MAX_OPSET}]. Received: opset={opset!r}")
+    model = sharding.unsharded_twin(model)  # parameter servers: tables whole
     if check_memory:
         problem = onnx_external_data.check_memory(model)
         if problem:

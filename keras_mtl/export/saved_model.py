@@ -7,6 +7,7 @@ import os
 import tensorflow as tf
 
 from keras_mtl.export import example_signature as example_lib
+from keras_mtl.export import sharding
 from keras_mtl.export import signature
 from keras_mtl.export import warmup
 
@@ -84,6 +85,11 @@ def export_saved_model(model, base_dir, version=None, examples=None, example_sig
     `keras_mtl.export.example_signature`, with `features` that of
     `keras_mtl.data.parse_spec`). `serving_default` and ONNX are unchanged.
 
+    A model trained under `ParameterServerStrategy` with sharded tables
+    exports its unsharded twin (`keras_mtl.export.sharding`): each table
+    whole, served like any other model. Export on the coordinator, outside
+    `strategy.scope()`.
+
     Args:
         model: a keras_mtl `MultiTaskModel` (any functional model with dict
             inputs and outputs works).
@@ -130,6 +136,7 @@ def export_saved_model(model, base_dir, version=None, examples=None, example_sig
                 f"{sorted(inputs)}."
             )
         examples = {name: examples[name] for name in inputs}
+    model = sharding.unsharded_twin(model)  # parameter servers: tables whole
     specs = signature.serving_specs(model)
     archive = tf.keras.export.ExportArchive()
     archive.track(model)

@@ -72,6 +72,7 @@ class FitHooks(keras_compat.CheckpointExtras):
 
     def fit(self, *args, **kwargs):
         """As `tf.keras.Model.fit`, with the weighting strategy's epoch hook."""
+        keras_compat.check_strategy(self.distribute_strategy, "fit")
         kwargs["callbacks"] = [WeightingCallback(self.weighting)] + list(
             kwargs.get("callbacks") or []
         )

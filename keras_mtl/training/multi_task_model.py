@@ -80,6 +80,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
                 "MultiTaskModel takes inputs, outputs, name, trainable "
                 f"positionally. Received {len(args)} more positional arguments."
             )
+        keras_compat.check_strategy(tf.distribute.get_strategy(), "build")
         super().__init__(
             inputs=inputs, outputs=outputs, name=name, trainable=trainable, **kwargs
         )
@@ -163,6 +164,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
             **kwargs: passed to `tf.keras.Model.compile` (`run_eagerly`,
                 `jit_compile`, `steps_per_execution`, ...).
         """
+        keras_compat.check_strategy(self.distribute_strategy, "compile")
         tasks = self.task_names
         compile_options.check_task_keys(tasks, loss=loss, metrics=metrics,
                                         loss_weights=loss_weights)

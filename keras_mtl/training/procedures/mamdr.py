@@ -110,6 +110,12 @@ class MAMDR:
                 "MAMDR expected a keras_mtl MultiTaskModel (a builder's model). "
                 f"Received: {type(model).__name__}"
             )
+        if keras_compat.is_parameter_server(model.distribute_strategy):
+            raise ValueError(
+                "MAMDR runs in one process (its inner loops assign variables eagerly, "
+                "step by step). Received a model built under ParameterServerStrategy: "
+                "build it outside the strategy's scope, or train it with model.fit."
+            )
         replicas = model.distribute_strategy.num_replicas_in_sync
         if replicas > 1:
             raise ValueError(

@@ -1,0 +1,91 @@
+"""Exporting models whose variables are sharded across parameter servers.
+
+Under `tf.distribute.experimental.ParameterServerStrategy` with a
+`variable_partitioner`, a large variable (an embedding table) is a
+`ShardedVariable`: `k` parts of consecutive rows, named `<name>/part_<i>`
+and placed on different parameter-server tasks. A SavedModel served by TF
+Serving (or converted to ONNX) needs each table whole, so a sharded model
+exports as its unsharded twin: the same architecture (from
+`model.get_config()`), built outside any strategy on the process that
+exports (the coordinator), with every sharded variable's parts
+concatenated along the rows. The twin computes what the sharded model
+computes; the exporting process needs memory for the whole model once.
+"""
+
+import re
+
+import numpy as np
+import tensorflow as tf
+
+from keras_mtl import keras_compat
+
+#: How TensorFlow names the parts of a partitioned variable.
+_PART = re.compile(r"^(?P<base>.+)/part_(?P<index>\d+)(?::\d+)?$")
+
+
+def _part(variable):
+    """`(base name, part index)` of a shard, or None for a whole variable."""
+    found = _PART.match(variable.name)
+    return None if found is None else (found["base"], int(found["index"]))
+
+
+def is_sharded(model):
+    """Whether any variable of `model` is a part of a sharded variable."""
+    return any(_part(v) is not None for v in model.weights)
+
+
+def whole_weights(model):
+    """`model.get_weights()` with each sharded variable's parts concatenated.
+
+    Parts follow each other in `model.weights` in their order
+    (`part_0`, `part_1`, ...); their rows are concatenated in that order,
+    which is how `ShardedVariable` splits a variable.
+    """
+    whole, pending = [], None  # pending: (base, [values]) of the sharded variable being joined
+    for variable in model.weights:
+        part = _part(variable)
+        if pending is not None and (part is None or part[0] != pending[0] or part[1] == 0):
+            whole.append(np.concatenate(pending[1], axis=0))
+            pending = None
+        if part is None:
+            whole.append(variable.numpy())
+        else:
+            if pending is None:
+                if part[1] != 0:
+                    raise ValueError(
+                        f"expected the parts of {part[0]!r} in order from part_0. "
+                        f"Received {variable.name!r} first."
+                    )
+                pending = (part[0], [])
+            pending[1].append(variable.numpy())
+    if pending is not None:
+        whole.append(np.concatenate(pending[1], axis=0))
+    return whole
+
+
+def unsharded_twin(model):
+    """`model` itself if nothing in it is sharded, else its unsharded twin.
+
+    The twin is built from `model.get_config()` under no distribution
+    strategy and gets `whole_weights(model)`. Call it (or the export
+    functions, which do) outside `strategy.scope()`.
+    """
+    if not is_sharded(model):
+        return model
+    if keras_compat.is_parameter_server(tf.distribute.get_strategy()):
+        raise RuntimeError(
+            "cannot export a sharded model inside ParameterServerStrategy.scope(): "
+            "its unsharded twin would be sharded again. Expected the export call "
+            "outside the `with strategy.scope():` block (on the coordinator)."
+        )
+    twin = type(model).from_config(model.get_config())
+    weights = whole_weights(model)
+    expected = [tuple(w.shape) for w in twin.weights]
+    received = [tuple(w.shape) for w in weights]
+    if expected != received:
+        raise ValueError(
+            "the sharded model's variables do not join into its twin's. Expected "
+            f"shapes {expected}; received {received} after concatenating the parts."
+        )
+    twin.set_weights(weights)
+    return twin

@@ -1,0 +1,203 @@
+"""Trains keras_mtl models on a loopback parameter-server cluster; prints a JSON report.
+
+Run by tests/training/test_parameter_servers.py in a subprocess with
+`TF_USE_LEGACY_KERAS=1` (tf_keras 2: Keras 3 has no ParameterServerStrategy).
+The cluster is TensorFlow's in-process one, as in TF's parameter-server
+guide: two worker and two parameter-server `tf.distribute.Server`s on
+127.0.0.1 inside this process, which is the coordinator; they end with it.
+
+    python tests/training/parameter_server_run.py OUT_DIR '{"MMoE": "DWA", ...}'
+
+writes OUT_DIR/report.json: per builder (with its weighting strategy) the
+epoch losses and how many trainable variables moved; for MMoE the shard
+layout of its item table, losses over more steps, predictions of the
+coordinator's model on test rows, a SavedModel and an ONNX file of it,
+checkpoint round trips, a BackupAndRestore resume, and the refusals (MAMDR,
+export inside the strategy's scope).
+"""
+
+import json
+import os
+import socket
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import keras_mtl  # noqa: E402
+from keras_mtl.export import sharding  # noqa: E402
+from tests.models import builder_cases  # noqa: E402
+from tests.weighting import strategy_cases  # noqa: E402
+
+NUM_WORKERS, NUM_PS = 2, 2
+#: small enough that the tiny item table (21 rows x 3 floats) is split in two
+MIN_SHARD_BYTES = 128
+BATCH = 32
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def local_cluster():
+    """Starts the servers; returns a cluster resolver for the coordinator."""
+    spec = tf.train.ClusterSpec({
+        "worker": [f"127.0.0.1:{free_port()}" for _ in range(NUM_WORKERS)],
+        "ps": [f"127.0.0.1:{free_port()}" for _ in range(NUM_PS)],
+    })
+    config = tf.compat.v1.ConfigProto()
+    config.inter_op_parallelism_threads = NUM_WORKERS + 1  # as TF's guide, on few cores
+    for index in range(NUM_WORKERS):
+        tf.distribute.Server(spec, job_name="worker", task_index=index, config=config,
+                             protocol="grpc")
+    for index in range(NUM_PS):
+        tf.distribute.Server(spec, job_name="ps", task_index=index, protocol="grpc")
+    return tf.distribute.cluster_resolver.SimpleClusterResolver(spec, rpc_layer="grpc")
+
+
+def data(df, feats, labels):
+    """A DatasetCreator: the dataset function runs on each worker."""
+    def dataset_fn(context):
+        return keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=BATCH).repeat()
+    return tf.keras.utils.experimental.DatasetCreator(dataset_fn)
+
+
+def moved(before, model):
+    return sum(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables))
+
+
+def every_builder(strategy, df, feats, runs):
+    report = {}
+    for name, weighting in runs.items():
+        builder = getattr(keras_mtl.models, name)
+        with strategy.scope():
+            model, labels = builder_cases.build_replicable(builder, feats)
+            model.compile(optimizer="adam", weighting=strategy_cases.make(weighting))
+        before = [v.numpy() for v in model.trainable_variables]
+        history = model.fit(data(df, feats, labels), epochs=1, steps_per_epoch=3, verbose=0)
+        report[name] = {"weighting": weighting, "loss": history.history["loss"],
+                        "moved": moved(before, model), "variables": len(before)}
+    return report
+
+
+def refusal(call):
+    try:
+        call()
+    except (ValueError, RuntimeError) as error:
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def mmoe(strategy, df, feats, out):
+    """MMoE in detail: shards, training, export, checkpoints, resume, refusals."""
+    feats = [f for f in feats if f.name != "query"]  # in-graph hashing has no ONNX op
+    kwargs = builder_cases.TINY["MMoE"]
+    labels = ["ctr", "cvr"]
+    with strategy.scope():
+        model = keras_mtl.MMoE(feats, **kwargs)
+        model.compile(optimizer="adam")
+    table = model.get_layer("item_id_embedding").embeddings
+    shards = [{"shape": list(part.shape), "device": part.device} for part in table.variables]
+    history = model.fit(data(df, feats, labels), epochs=6, steps_per_epoch=4, verbose=0)
+    rows = keras_mtl.data.features_to_arrays(df.head(16), feats)
+    predictions = {k: np.asarray(v).tolist() for k, v in model.predict(rows, verbose=0).items()}
+
+    report = {
+        "type": type(table).__name__, "shards": shards, "table_rows": int(table.shape[0]),
+        "loss": history.history["loss"], "predictions": predictions,
+        "rows": {k: v.tolist() for k, v in rows.items()},
+        "group_of_shards": sorted({model.training_state.optimizer_groups.group_of(p)
+                                   for p in table.variables}),
+        "embedding_optimizer": type(model.training_state.embedding_optimizer).__name__,
+    }
+    report["saved_model"] = keras_mtl.export.export_saved_model(model, os.path.join(out, "ranker"))
+    onnx = keras_mtl.export.export_onnx(model, os.path.join(out, "ranker.onnx"), examples=rows)
+    report["onnx_max_abs_diff"] = max(onnx.max_abs_diff.values())
+
+    def export_in_scope():
+        with strategy.scope():
+            keras_mtl.export.export_saved_model(model, os.path.join(out, "in_scope"))
+    report["export_in_scope"] = refusal(export_in_scope)
+    report["mamdr"] = refusal(lambda: keras_mtl.training.MAMDR(model, "domain", num_domains=3))
+
+    # checkpoint: the shards are saved whole: they restore into an unsharded model too
+    path = os.path.join(out, "checkpoint", "weights")
+    model.save_weights(path)
+    whole = sharding.whole_weights(model)
+    flat = keras_mtl.MMoE(feats, **kwargs)
+    flat.compile(optimizer="adam")
+    flat.load_weights(path)
+    with strategy.scope():
+        resharded = keras_mtl.MMoE(feats, **kwargs)
+        resharded.compile(optimizer="adam")
+    resharded.load_weights(path)
+    report["checkpoint_to_unsharded"] = max(
+        float(np.abs(a - b).max()) for a, b in zip(whole, flat.get_weights()))
+    report["checkpoint_to_sharded"] = max(
+        float(np.abs(a - b).max()) for a, b in zip(whole, sharding.whole_weights(resharded)))
+    report["checkpoint_steps"] = [int(model.optimizer.iterations),
+                                  int(flat.optimizer.iterations),
+                                  int(resharded.optimizer.iterations)]
+
+    # resume: a run stopped after its 2nd epoch's backup; a new model given
+    # the same backup goes on from the 3rd epoch with the saved state
+    backup = os.path.join(out, "backup")
+
+    class Stop(tf.keras.callbacks.Callback):  # after BackupAndRestore in the list
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.weights = sharding.whole_weights(self.model)
+                self.state = [v.numpy().tolist() for v in self.model.weighting.variables]
+                raise KeyboardInterrupt("stopped after epoch 2")
+
+    class Seen(tf.keras.callbacks.Callback):  # the state the resumed run starts from
+        def on_epoch_begin(self, epoch, logs=None):
+            if not hasattr(self, "epoch"):
+                self.epoch = epoch
+                self.weights = sharding.whole_weights(self.model)
+                self.state = [v.numpy().tolist() for v in self.model.weighting.variables]
+
+    watchers = {"stopped": Stop(), "resumed": Seen()}
+    for run_name, watcher in watchers.items():
+        with strategy.scope():
+            run = keras_mtl.MMoE(feats, **kwargs)
+            run.compile(optimizer="adam", weighting=keras_mtl.weighting.UncertaintyWeighting())
+        callbacks = [tf.keras.callbacks.BackupAndRestore(backup), watcher]
+        try:
+            history = run.fit(data(df, feats, labels), epochs=4, steps_per_epoch=2,
+                              verbose=0, callbacks=callbacks)
+        except KeyboardInterrupt:
+            continue
+    stopped, resumed = watchers["stopped"], watchers["resumed"]
+    report["resume"] = {
+        "resumed_epochs": len(history.history["loss"]), "first_resumed_epoch": resumed.epoch,
+        "max_diff_at_resume": max(
+            float(np.abs(a - b).max()) for a, b in zip(stopped.weights, resumed.weights)),
+        "strategy_state": [stopped.state, resumed.state],
+        "loss": history.history["loss"],
+    }
+    return report
+
+
+def main(out, runs):
+    resolver = local_cluster()
+    strategy = tf.distribute.experimental.ParameterServerStrategy(
+        resolver,
+        variable_partitioner=tf.distribute.experimental.partitioners.MinSizePartitioner(
+            min_shard_bytes=MIN_SHARD_BYTES, max_shards=NUM_PS))
+    tf.keras.utils.set_random_seed(0)
+    df = builder_cases.frame(256)
+    feats = builder_cases.features(df)
+    report = {"mmoe": mmoe(strategy, df, feats, out),
+              "builders": every_builder(strategy, df, feats, runs)}
+    with open(os.path.join(out, "report.json"), "w") as f:
+        json.dump(report, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], json.loads(sys.argv[2]))
