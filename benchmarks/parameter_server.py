@@ -71,6 +71,15 @@ def vm_hwm_mib(pid="self"):
     raise RuntimeError(f"no VmHWM for process {pid}")
 
 
+def vm_rss_mib(pid="self"):
+    """Resident memory of a process now (VmRSS), MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
 def cpu_seconds(pid="self"):
     """User + system CPU seconds of a running process."""
     with open(f"/proc/{pid}/stat") as stat:
@@ -192,6 +201,8 @@ def run_cluster(args):
         strategy = tf.distribute.experimental.ParameterServerStrategy(
             resolver, variable_partitioner=tf.distribute.experimental.partitioners
             .MinSizePartitioner(max_shards=NUM_PS))
+        # what a task holds before the model exists (TensorFlow, gRPC server)
+        idle_rss = {name: vm_rss_mib(task.pid) for name, task in tasks.items()}
         with strategy.scope():
             model = build(args)
         shards = [[list(p.shape), p.device] for p in model.get_layer("item_embedding")
@@ -219,7 +230,7 @@ def run_cluster(args):
                           for t in ("ctr", "cvr"))
         return {"rows_per_s": args.steps * BATCH / wall, "wall_s": wall,
                 "cpu_s": cpu + sum(task_cpu.values()), "task_cpu_s": task_cpu,
-                "peak_rss_mib": rss, "coordinator_peak_rss_mib_before_export": coordinator_rss,
+                "peak_rss_mib": rss, "idle_rss_mib": idle_rss, "coordinator_peak_rss_mib_before_export": coordinator_rss,
                 "coordinator_peak_rss_mib_after_export": vm_hwm_mib(),
                 "table_bytes": tables, "dense_bytes": dense, "item_shards": shards,
                 "export_s": export_s, "export_max_abs_diff": export_diff, "saved_model": path}
@@ -236,6 +247,10 @@ def markdown(result, args):
     # LazyAdam keeps m and v per row: three copies of each table
     with_slots = 3 * tables
     ps = [cluster["peak_rss_mib"][f"ps{i}"] for i in range(NUM_PS)]
+    step_bytes = 2 * (cluster["dense_bytes"] + BATCH * (2 * args.dim + 12) * 4)
+    network_ms = step_bytes / 1.1e9 * 1e3
+    per_cpu = args.steps * BATCH / single["cpu_s"]
+    compute_ms = BATCH / (16 * per_cpu) * 1e3
     lines = [
         "## Parameter servers (loopback cluster)", "",
         f"`{_report.command()}`; {result['machine']}.", "",
@@ -255,9 +270,18 @@ def markdown(result, args):
         f"({cluster['coordinator_peak_rss_mib_after_export']:,.0f} after export) |",
         "",
         f"Embedding tables {tables:,.0f} MiB in float32, {with_slots:,.0f} MiB with LazyAdam's two "
-        f"slots; each parameter server peaked at {max(ps):,.0f} MiB (TensorFlow's own ~0.3–0.5 GB "
-        f"included), below the {with_slots:,.0f} MiB the tables and slots take together: no "
-        f"task holds them all. Item table shards: "
+        f"slots; each parameter server peaked at {max(ps):,.0f} MiB, of which "
+        + ", ".join(f"{cluster['idle_rss_mib'][f'ps{i}']:,.0f}" for i in range(NUM_PS))
+        + " MiB before the model was built (TensorFlow and its server): "
+        + ", ".join(f"{cluster['peak_rss_mib'][f'ps{i}'] - cluster['idle_rss_mib'][f'ps{i}']:,.0f}"
+                    for i in range(NUM_PS))
+        + f" MiB of model state each: its half of the tables and slots ({with_slots / NUM_PS:,.0f} "
+        "MiB) and, while a shard is created, its initial value. Each task's whole peak stays below "
+        f"the {with_slots:,.0f} MiB the tables and slots take together: no task holds them all; "
+        f"the single process peaked at {single['peak_rss_mib']:,.0f} MiB. The coordinator holds no "
+        "table until it exports, then the whole model once (the unsharded twin) and the SavedModel "
+        "being written. "
+        "Item table shards: "
         + ", ".join(f"{s[0]} on {s[1].split('/device')[0]}" for s in cluster["item_shards"])
         + f". The SavedModel exported by the coordinator (tables joined, {cluster['export_s']:.1f} s) "
         f"equals the coordinator's model to {cluster['export_max_abs_diff']:.1e} on 256 rows.",
@@ -272,12 +296,11 @@ def markdown(result, args):
         f"≈ 2 × ({cluster['dense_bytes'] / 1e6:.2f} MB dense + {BATCH} rows × "
         f"(2×{args.dim}+12) floats ≈ {BATCH * (2 * args.dim + 12) * 4 / 1e6:.2f} MB) = "
         f"{2 * (cluster['dense_bytes'] + BATCH * (2 * args.dim + 12) * 4) / 1e6:.2f} MB per step; "
-        "on 10 Gbit/s (≈ 1.1 GB/s usable) that is "
-        f"{2 * (cluster['dense_bytes'] + BATCH * (2 * args.dim + 12) * 4) / 1.1e9 * 1e3:.1f} ms "
+        f"on 10 Gbit/s (≈ 1.1 GB/s usable) that is {network_ms:.1f} ms "
         "per step per worker. A worker with the single process's rows per CPU-second "
-        f"({args.steps * BATCH / single['cpu_s']:,.0f}) on 16 cores would compute a step in "
-        f"{BATCH / (16 * args.steps * BATCH / single['cpu_s']) * 1e3:.1f} ms, so the network, "
-        "not the parameter servers' memory, bounds a worker; workers add throughput until "
+        f"({per_cpu:,.0f}) on 16 cores would compute a step in {compute_ms:.1f} ms, so "
+        + ("its compute" if compute_ms >= network_ms else "the network")
+        + " bounds a worker, not the parameter servers' memory; workers add throughput until "
         "the parameter servers' NICs saturate (their traffic is the sum of the workers').",
     ]
     return "\n".join(lines) + "\n"
