@@ -62,22 +62,21 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def vm_hwm_mib(pid="self"):
-    """Peak resident memory of a process (VmHWM), MiB."""
+def status_mib(field, pid="self"):
+    """A memory field of /proc/<pid>/status in MiB: "VmHWM" (peak resident) or "VmRSS" (now)."""
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024.0
-    raise RuntimeError(f"no VmHWM for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def vm_hwm_mib(pid="self"):
+    return status_mib("VmHWM", pid)
 
 
 def vm_rss_mib(pid="self"):
-    """Resident memory of a process now (VmRSS), MiB."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    return status_mib("VmRSS", pid)
 
 
 def cpu_seconds(pid="self"):
@@ -205,8 +204,9 @@ def run_cluster(args):
         idle_rss = {name: vm_rss_mib(task.pid) for name, task in tasks.items()}
         with strategy.scope():
             model = build(args)
-        shards = [[list(p.shape), p.device] for p in model.get_layer("item_embedding")
-                  .embeddings.variables]
+        table = model.get_layer("item_embedding").embeddings
+        # a table under MinSizePartitioner's 256 KiB stays whole
+        shards = [[list(p.shape), p.device] for p in getattr(table, "variables", [table])]
         data = tf.keras.utils.experimental.DatasetCreator(dataset_fn(args))
         cpu_before = {name: cpu_seconds(task.pid) for name, task in tasks.items()}
         wall, cpu = timed_fit(model, data, args.steps)
