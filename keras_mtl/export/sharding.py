@@ -12,6 +12,7 @@ concatenated along the rows. The twin computes what the sharded model
 computes; the exporting process needs memory for the whole model once.
 """
 
+import itertools
 import re
 
 import numpy as np
@@ -37,29 +38,24 @@ def is_sharded(model):
 def whole_weights(model):
     """`model.get_weights()` with each sharded variable's parts concatenated.
 
-    Parts follow each other in `model.weights` in their order
-    (`part_0`, `part_1`, ...); their rows are concatenated in that order,
-    which is how `ShardedVariable` splits a variable.
+    Parts follow each other in `model.weights` (`part_0`, `part_1`, ...);
+    their rows are concatenated in that order, which is how
+    `ShardedVariable` splits a variable.
     """
-    whole, pending = [], None  # pending: (base, [values]) of the sharded variable being joined
-    for variable in model.weights:
-        part = _part(variable)
-        if pending is not None and (part is None or part[0] != pending[0] or part[1] == 0):
-            whole.append(np.concatenate(pending[1], axis=0))
-            pending = None
+    whole = []
+    # a sharded variable's parts share their base name; a whole variable stands alone
+    for _, group in itertools.groupby(model.weights, key=lambda v: (_part(v) or (id(v),))[0]):
+        group = list(group)
+        part = _part(group[0])
         if part is None:
-            whole.append(variable.numpy())
-        else:
-            if pending is None:
-                if part[1] != 0:
-                    raise ValueError(
-                        f"expected the parts of {part[0]!r} in order from part_0. "
-                        f"Received {variable.name!r} first."
-                    )
-                pending = (part[0], [])
-            pending[1].append(variable.numpy())
-    if pending is not None:
-        whole.append(np.concatenate(pending[1], axis=0))
+            whole.append(group[0].numpy())
+            continue
+        if [_part(v)[1] for v in group] != list(range(len(group))):
+            raise ValueError(
+                f"expected the parts of {part[0]!r} in order from part_0. "
+                f"Received {[v.name for v in group]}."
+            )
+        whole.append(np.concatenate([v.numpy() for v in group], axis=0))
     return whole
 
 

@@ -49,3 +49,9 @@ def test_an_unsharded_model_is_its_own_twin():
                            num_experts=2, expert_units=(4,))
     assert not sharding.is_sharded(model)
     assert sharding.unsharded_twin(model) is model
+
+
+def test_a_missing_part_is_an_error():
+    model = holder(("a/part_0", np.ones((1, 2))), ("a/part_2", np.ones((1, 2))))
+    with pytest.raises(ValueError, match=r"expected the parts of 'a' in order from part_0"):
+        sharding.whole_weights(model)
