@@ -29,48 +29,79 @@ def declared_domain_variables(model):
     return found
 
 
+INNER_OPTIMIZERS = {
+    "adam": tf.keras.optimizers.Adam,
+    "sgd": tf.keras.optimizers.SGD,
+}
+OUTER_OPTIMIZERS = ("adam", "sgd")
+
+
 class MAMDR:
     """Trains a multi-domain model with MAMDR instead of the plain step.
 
-    Each training batch is split by its rows' domain ids (`domain_feature`);
-    L_d is the model's loss on the rows of domain d. With θ the shared
-    variables, θ_i domain i's variables, α = `inner_lr`, β = `outer_lr`,
-    γ = `regularization_lr` and k = `num_sampled_domains`, one step is:
+    θ are the shared variables, θ_i domain i's variables, L_d the model's
+    loss on the rows of domain d (ids from `domain_feature`), α = `inner_lr`,
+    β = `outer_lr`, γ = `regularization_lr`, k = `num_sampled_domains`. A
+    round is:
 
-    Domain Negotiation: θ̃ ← θ; for each domain d of the batch, in random
-    order, θ̃ ← θ̃ − α∇_θ L_d(θ̃); then θ ← θ + β(θ̃ − θ).
+    Domain Negotiation: θ̃ ← θ; for each domain d, in random order, an inner
+    pass over d's rows: θ̃ ← θ̃ − α_d∇_θ L_d(θ̃); then the outer step
+    θ ← θ + β(θ̃ − θ).
 
-    Domain Regularization, for each domain i of the batch: θ̃_i ← θ_i; for
-    each of k other domains j of the batch (sampled without replacement),
-    θ̃_i ← θ̃_i − α∇ L_j(θ̃_i), L_j evaluated on domain j's rows routed
-    through domain i's variables (their domain id set to i); then
-    θ̃_i ← θ̃_i − α∇ L_i(θ̃_i) and θ_i ← θ_i + γ(θ̃_i − θ_i).
+    Domain Regularization, for each domain i: θ̃_i ← θ_i; for each of k other
+    domains j (sampled without replacement) an inner pass over j's rows
+    routed through domain i's variables (their domain id set to i),
+    θ̃_i ← θ̃_i − α_i∇L_j(θ̃_i); then one over i's own rows,
+    θ̃_i ← θ̃_i − α_i∇L_i(θ̃_i); then the outer step θ_i ← θ_i + γ(θ̃_i − θ_i).
 
-    Domain-specific variables are those the model's layers declare (see
-    `declared_domain_variables`; for STAR the per-domain weights of the star
-    layers and of Partitioned Normalization), or `domain_variables`. Every
-    other trainable variable is shared by the domains and negotiated (the
-    model's `shared_layer` marks what the *tasks* share, another axis). A
-    model without domain-specific variables trains by Domain Negotiation
-    alone. Moving statistics are updated by the negotiation passes only.
-    Rows whose domain id is outside [0, num_domains) are left out. Inner
-    steps are plain SGD, as in the formulas. The loss of a domain is the
-    model's compiled loss, computed as in `model.fit`
+    Where keras_mtl follows the paper (Luo et al.; its reference code,
+    RManLuo/MAMDR) and where it differs:
+
+    - Rounds. The paper's code runs one round per epoch, an inner pass being
+      a pass over all of a domain's training rows (`rounds="epoch"` here).
+      By default (`rounds="batch"`) every batch is a round and a pass is one
+      step on the domain's rows of the batch, so MAMDR streams any dataset
+      and costs `D · (k + 2)` forward-backward passes per batch.
+    - Inner rates. A pass over a large domain moves θ̃ more than one over a
+      small domain (one step per batch of its rows); the batch version keeps
+      that: α_d = α · (rows of d / known rows of the batch), α_i the same
+      with domain i's share (other domains' rows count as much as i's own).
+      With `rounds="epoch"` every step is on one domain's rows: α_d = α.
+    - Optimizers. The paper's inner steps are Adam's (lr 1e-3, state kept)
+      and its outer steps the interpolations above (β = γ = 0.1). Here the
+      inner steps are plain SGD by default (`inner_optimizer`) and the outer
+      step is Adam (`outer_optimizer="adam"`) on the negotiated gradient
+      G = (θ − θ̃)/α, with learning rate β (γ for the domain variables, the
+      DR steps of all domains applied in one Adam step from the same start):
+      as α → 0, G is the gradient of the batch's loss and MAMDR becomes the
+      model's plain Adam training; α sets how much the order of the domains
+      (their conflict, the second-order term of DN) shapes the step.
+      `outer_optimizer="sgd"` is the interpolation of the formulas.
+    - Domain-specific variables are those the model's layers declare (see
+      `declared_domain_variables`; for STAR the per-domain weights of the
+      star layers and of Partitioned Normalization), or `domain_variables`.
+      The paper's code gives every variable a per-domain copy; keras_mtl
+      keeps the model's own structure so that the trained model is the one
+      served. A model without domain-specific variables trains by DN alone.
+    - No per-domain fine-tuning after training (the paper's "finetune" runs
+      copy the model per domain).
+
+    Defaults (chosen on validation rows of `benchmarks/mamdr_tuning.py`,
+    seeds apart from the benchmark's): DEFAULTS_NOTE
+
+    Moving statistics are updated by the negotiation passes only. Rows whose
+    domain id is outside [0, num_domains) are left out. The loss of a domain
+    is the model's compiled loss, computed as in `model.fit`
     (`keras_mtl.training.step.forward` and `total` on the model's
     `TrainingState`): per-task losses with NaN labels masked, combined by the
     weighting strategy given to `compile` (`loss_weights` → `FixedWeights`;
     DWA updates its weights at every epoch end), plus regularisation and
     auxiliary losses. Strategies that differentiate per task or train their
     own state (GradNorm, PCGrad, MGDA, UncertaintyWeighting) are refused:
-    MAMDR's inner SGD steps take one gradient of the combined loss per
-    domain and update only the model's variables, so their gradient surgery
-    would never run and their state would never train. `last_schedule` holds
-    the order and samples of the last step.
-
-    `fit` takes a `tf.data.Dataset` of `(features, labels[, sample_weight])`
-    batches, as `model.fit` does; `keras_mtl.data.domain_balanced_dataset`
-    makes the domain-balanced batches MAMDR samples (a batch of rows of
-    every domain per step).
+    MAMDR's inner steps take one gradient of the combined loss per domain and
+    update only the model's variables, so their gradient surgery would never
+    run and their state would never train. `last_schedule` holds the order
+    and samples of the last round.
 
     Args:
         model: a compiled `MultiTaskModel` with `domain_feature` among its
@@ -78,9 +109,14 @@ class MAMDR:
         domain_feature: the input holding domain ids.
         num_domains: number of domains D.
         inner_lr: α.
-        outer_lr: β, the Domain Negotiation step.
-        regularization_lr: γ, the Domain Regularization step.
-        num_sampled_domains: k.
+        outer_lr: β, the Domain Negotiation outer rate (Adam's learning rate
+            with `outer_optimizer="adam"`).
+        regularization_lr: γ, the Domain Regularization outer rate.
+        num_sampled_domains: k (0: each domain's variables train on its own
+            rows only).
+        inner_optimizer: "sgd" or "adam" (state kept across steps).
+        outer_optimizer: "adam" or "sgd" (the interpolations).
+        rounds: "batch" or "epoch" (see above).
         domain_variables: overrides the declared domain-specific variables.
         seed: seed of the domain order and samples.
 
@@ -90,8 +126,7 @@ class MAMDR:
     >>> model.compile(optimizer="adam")
     >>> df = pd.DataFrame({"domain": [0, 1, 0, 1], "x": [0.1, 0.4, 0.9, 0.2],
     ...                    "ctr": [0.0, 1.0, 1.0, 0.0]})
-    >>> data = keras_mtl.data.domain_balanced_dataset(df, feats, ["ctr"], "domain",
-    ...                                               num_domains=2, batch_size=2, seed=0)
+    >>> data = keras_mtl.data.df_to_dataset(df, feats, ["ctr"], batch_size=2, shuffle=True)
     >>> history = MAMDR(model, "domain", num_domains=2, seed=0).fit(data, epochs=2, verbose=0)
     >>> sorted(history.history)
     ['ctr_loss', 'loss', 'regularization_loss']
@@ -102,8 +137,8 @@ class MAMDR:
     """
 
     def __init__(self, model, domain_feature, num_domains, inner_lr=0.01, outer_lr=0.5,
-                 regularization_lr=0.5, num_sampled_domains=2, domain_variables=None,
-                 seed=None):
+                 regularization_lr=0.5, num_sampled_domains=2, inner_optimizer="sgd",
+                 outer_optimizer="adam", rounds="batch", domain_variables=None, seed=None):
         task_types = getattr(model, "task_types", None)
         if task_types is None:
             raise TypeError(
@@ -149,16 +184,31 @@ class MAMDR:
                             ("regularization_lr", regularization_lr)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"expected a number > 0. Received: {name}={value!r}")
-        for name, value in (("num_domains", num_domains),
-                            ("num_sampled_domains", num_sampled_domains)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"expected a positive integer. Received: {name}={value!r}")
+        for name, value, least in (("num_domains", num_domains, 1),
+                                   ("num_sampled_domains", num_sampled_domains, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"expected an integer ≥ {least}. Received: {name}={value!r}")
         self.model = model
         self.domain_feature = domain_feature
         self.num_domains = num_domains
         self.inner_lr, self.outer_lr = float(inner_lr), float(outer_lr)
         self.regularization_lr = float(regularization_lr)
         self.num_sampled_domains = num_sampled_domains
+        if inner_optimizer not in INNER_OPTIMIZERS:
+            raise ValueError(
+                f"expected inner_optimizer in {sorted(INNER_OPTIMIZERS)}. "
+                f"Received: inner_optimizer={inner_optimizer!r}"
+            )
+        self.inner_optimizer = inner_optimizer
+        if outer_optimizer not in OUTER_OPTIMIZERS:
+            raise ValueError(
+                f"expected outer_optimizer in {sorted(OUTER_OPTIMIZERS)}. "
+                f"Received: outer_optimizer={outer_optimizer!r}"
+            )
+        self.outer_optimizer = outer_optimizer
+        if rounds not in ("batch", "epoch"):
+            raise ValueError(f"expected rounds='batch' or 'epoch'. Received: rounds={rounds!r}")
+        self.rounds = rounds
         if domain_variables is None:
             domain_variables = declared_domain_variables(model)
         domain_ids = {id(v) for v in domain_variables}
@@ -175,31 +225,74 @@ class MAMDR:
         self._shared = _Snapshots(self.shared_variables)
         self._domain = _Snapshots(self.domain_variables)
         self._statistics = _Snapshots(model.non_trainable_variables)
+        self._shared_outer = self._make_outer(self.shared_variables, self.outer_lr)
+        self._domain_outer = self._make_outer(self.domain_variables, self.regularization_lr)
         self.last_schedule = None
 
+    def _make_outer(self, variables, rate):
+        """The outer step `θ ← start`, then Adam on `G = moved / α` (None: interpolate)."""
+        if self.outer_optimizer == "sgd" or not variables:
+            return None
+        optimizer = tf.keras.optimizers.Adam(learning_rate=rate)
+        optimizer.build(variables)
+        alpha = self.inner_lr
+
+        @tf.function
+        def outer(start, moved):
+            for variable, begin in zip(variables, start):
+                variable.assign(begin)
+            optimizer.apply_gradients([(m / alpha, v) for m, v in zip(moved, variables)])
+
+        return outer
+
     def _make_step(self, variables):
-        """A compiled SGD step on `variables` with the loss of one domain's rows."""
+        """A compiled inner step on `variables` with the loss of one domain's rows.
+
+        The model runs on the whole batch (its normalisation statistics are
+        the batch's, as in `model.fit`); the loss is the compiled loss of the
+        rows of domain `rows_of` (the others weigh 0), those rows routed
+        through domain `route_to`'s variables, times the share of domain
+        `route_to` in the batch's rows (see the class docstring).
+        """
         if not variables:
             return None
-        optimizer = tf.keras.optimizers.SGD(learning_rate=self.inner_lr)
+        optimizer = INNER_OPTIMIZERS[self.inner_optimizer](learning_rate=self.inner_lr)
         optimizer.build(variables)
-        feature = self.domain_feature
+        feature, num_domains = self.domain_feature, self.num_domains
+        by_share = self.rounds == "batch"
+
+        def masked(weight, mask):
+            if weight is None:
+                return mask
+            weight = tf.cast(weight, tf.float32)
+            shape = tf.concat([[-1], tf.ones([tf.rank(weight) - 1], tf.int32)], axis=0)
+            return weight * tf.reshape(mask, shape)
 
         @tf.function(reduce_retracing=True)
         def step(x, y, sample_weight, rows_of, route_to):
             ids = x[feature]
-            mask = tf.equal(tf.reshape(ids, [-1]), tf.cast(rows_of, ids.dtype))  # (B,)
-            x, y, sample_weight = tf.nest.map_structure(
-                lambda t: None if t is None else tf.boolean_mask(t, mask),
-                (x, y, sample_weight),
-            )  # rows of domain `rows_of` only
+            flat = tf.reshape(ids, [-1])
+            mine = tf.equal(flat, tf.cast(rows_of, ids.dtype))  # (B,)
+            known = tf.logical_and(flat >= 0, flat < num_domains)
+            if by_share:  # the share of the domain whose variables train (`route_to`)
+                owner = tf.equal(flat, tf.cast(route_to, ids.dtype))
+                share = (tf.reduce_sum(tf.cast(owner, tf.float32))
+                         / tf.maximum(tf.reduce_sum(tf.cast(known, tf.float32)), 1.0))
+            else:  # rounds="epoch": batches of one domain's rows
+                share = tf.constant(1.0)
+            mask = tf.cast(mine, tf.float32)
+            sample_weight = tf.nest.map_structure(lambda w: masked(w, mask), sample_weight)
+            if sample_weight is None:
+                sample_weight = mask
             x = dict(x)
-            x[feature] = tf.fill(tf.shape(x[feature]), tf.cast(route_to, ids.dtype))
+            x[feature] = tf.where(tf.reshape(mine, tf.shape(ids)),
+                                  tf.cast(route_to, ids.dtype), ids)
             state = self.model.training_state
             with tf.GradientTape() as tape:
                 out = step_lib.forward(self.model, state, x, y, sample_weight, training=True)
                 loss, _ = step_lib.total(state, out)
-            grads = tape.gradient(loss, variables)
+                scaled = loss * share
+            grads = tape.gradient(scaled, variables)
             optimizer.apply_gradients([
                 (tf.zeros(v.shape, v.dtype) if g is None else g, v)
                 for g, v in zip(grads, variables)
@@ -218,63 +311,115 @@ class MAMDR:
             sampled[int(i)] = [int(j) for j in self._rng.choice(others, size, replace=False)]
         return order, sampled
 
-    def train_step(self, data):
-        """One MAMDR step on a batch `(x, y[, sample_weight])`; returns logs."""
-        x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
-        ids = np.asarray(x[self.domain_feature]).reshape(-1)
-        domains = [int(d) for d in np.unique(ids) if 0 <= d < self.num_domains]
-        if not domains:
-            return {}
+    def _cycle(self, domains, passes):
+        """One round of Domain Negotiation then Domain Regularization.
+
+        `passes(d)` yields the `(x, y, sample_weight)` batches of an inner
+        pass over domain d (batches whose rows of domain d are used).
+        """
         order, sampled = self.schedule(domains)
         self.last_schedule = {"negotiation": order, "regularization": sampled}
         domain = {d: tf.constant(d, tf.int64) for d in domains}  # no retracing per id
         start = self._shared.take()
-        steps = [self._shared_step(x, y, sample_weight, domain[d], domain[d]) for d in order]
-        self._shared.interpolate(start, self.outer_lr)
+        steps = [self._shared_step(x, y, w, domain[d], domain[d])
+                 for d in order for x, y, w in passes(d)]
+        if self._shared_outer is None:
+            self._shared.interpolate(start, self.outer_lr)
+        else:
+            self._shared_outer(start, self._shared.moved(start))
+        if not steps:
+            return {}
         logs = {"loss": float(np.mean([loss for loss, _ in steps]))}
         for task in self.model.task_names:
             logs[f"{task}_loss"] = float(np.mean([losses[task] for _, losses in steps]))
         if self._domain_step is None:
             return logs
         statistics = self._statistics.take()
-        own = []
+        own, moved = [], None
+        first = self._domain.take()
         for i in domains:
-            start = self._domain.take()
+            start = self._domain.take() if self._domain_outer is None else first
             for j in sampled[i]:
-                self._domain_step(x, y, sample_weight, domain[j], domain[i])
-            own.append(self._domain_step(x, y, sample_weight, domain[i], domain[i])[0])
-            self._domain.interpolate(start, self.regularization_lr)
+                for x, y, w in passes(j):
+                    self._domain_step(x, y, w, domain[j], domain[i])
+            own.extend(self._domain_step(x, y, w, domain[i], domain[i])[0]
+                       for x, y, w in passes(i))
+            if self._domain_outer is None:
+                self._domain.interpolate(start, self.regularization_lr)
+            else:  # every domain starts from `first`; one outer step for all
+                step = self._domain.moved(first)
+                moved = step if moved is None else [a + b for a, b in zip(moved, step)]
+                self._domain.interpolate(first, 0.0)
+        if self._domain_outer is not None:
+            self._domain_outer(first, moved)
         self._statistics.interpolate(statistics, 0.0)  # restore
         logs["regularization_loss"] = float(np.mean(own))
         return logs
 
-    def fit(self, x, epochs=1, callbacks=None, validation_data=None, verbose=1):
+    def train_step(self, data):
+        """One MAMDR round on one batch `(x, y[, sample_weight])`; returns logs.
+
+        Each inner pass over a domain is one step on that domain's rows of
+        the batch (the formulas with a single inner step per domain).
+        """
+        x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
+        ids = np.asarray(x[self.domain_feature]).reshape(-1)
+        domains = [int(d) for d in np.unique(ids) if 0 <= d < self.num_domains]
+        if not domains:
+            return {}
+        return self._cycle(domains, lambda d: [(x, y, sample_weight)])
+
+    def domain_stream(self, x, domain, batch_size):
+        """The rows of `domain` in dataset `x`, in batches of `batch_size`."""
+        feature = self.domain_feature
+
+        def of_domain(*element):
+            ids = tf.reshape(element[0][feature], [-1])
+            return tf.equal(ids[0], tf.cast(domain, ids.dtype))
+
+        return x.unbatch().filter(of_domain).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def fit(self, x, epochs=1, callbacks=None, validation_data=None, verbose=1,
+            batch_size=None):
         """Trains for `epochs` passes over `x`; returns a Keras `History`.
+
+        With `rounds="batch"`, every batch of `x` is one round
+        (`train_step`). With `rounds="epoch"` (the paper code's schedule),
+        every epoch is one round whose inner pass over a domain is a pass
+        over all of that domain's rows of `x`, in batches of `batch_size`
+        rows of that domain only; each pass reads `x` again (`unbatch` +
+        `filter` by domain id), `D · (k + 2)` times per epoch.
 
         Args:
             x: a `tf.data.Dataset` of `(features, labels[, sample_weight])`
-                batches, whose rows are split by domain as they come;
-                `keras_mtl.data.domain_balanced_dataset` makes batches of
-                rows of every domain, as MAMDR samples them (otherwise small
-                domains step on few rows).
+                batches of any mix of domains (e.g. `df_to_dataset(...,
+                shuffle=True)`).
             epochs: passes over the data.
             callbacks: Keras callbacks (EarlyStopping, ModelCheckpoint, ...);
                 their `model` is the trained model.
             validation_data: a dataset for the compiled model's `evaluate`;
                 its logs are added with a "val_" prefix.
             verbose: 0 silent, 1 progress bar.
+            batch_size: with `rounds="epoch"`, rows per inner step; default
+                the size of `x`'s first batch.
         """
         if isinstance(x, pd.DataFrame):
             raise TypeError(
                 "MAMDR.fit expected a tf.data.Dataset of (features, labels) batches. "
-                "Received a DataFrame: batch it with keras_mtl.data.domain_balanced_dataset"
-                "(df, features, labels, domain_feature, num_domains, batch_size=...)."
+                "Received a DataFrame: batch it with keras_mtl.data.df_to_dataset"
+                "(df, features, labels, batch_size=..., shuffle=True)."
             )
+        if not isinstance(x, tf.data.Dataset):
+            raise TypeError(
+                "MAMDR.fit expected a tf.data.Dataset of (features, labels) batches. "
+                f"Received: {type(x).__name__}"
+            )
+        rounds = self._epoch_rounds(x, batch_size) if self.rounds == "epoch" else None
         history = tf.keras.callbacks.History()
         weighting = WeightingCallback(self.model.weighting)
         callback_list = tf.keras.callbacks.CallbackList(
             [weighting] + list(callbacks or []) + [history], add_progbar=verbose != 0,
-            model=self.model, epochs=epochs, steps=None, verbose=verbose,
+            model=self.model, epochs=epochs, steps=1 if rounds else None, verbose=verbose,
         )
         self.model.stop_training = False
         callback_list.on_train_begin()
@@ -282,9 +427,9 @@ class MAMDR:
         for epoch in range(epochs):
             callback_list.on_epoch_begin(epoch)
             totals, counts = {}, {}
-            for step, batch in enumerate(x):
+            for step, batch in enumerate([None] if rounds else x):
                 callback_list.on_train_batch_begin(step)
-                batch_logs = self.train_step(batch)
+                batch_logs = rounds() if rounds else self.train_step(batch)
                 for key, value in batch_logs.items():
                     totals[key] = totals.get(key, 0.0) + value
                     counts[key] = counts.get(key, 0) + 1
@@ -299,6 +444,26 @@ class MAMDR:
         callback_list.on_train_end(logs)
         return history
 
+    def _epoch_rounds(self, x, batch_size):
+        """A function running one epoch-long round over the domains of `x`."""
+        domains, first = set(), None
+        for batch in x:
+            ids = np.asarray(batch[0][self.domain_feature]).reshape(-1)
+            first = len(ids) if first is None else first
+            domains.update(int(d) for d in ids if 0 <= d < self.num_domains)
+        domains = sorted(domains)
+        if batch_size is None:
+            batch_size = first or 1
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"expected a positive integer. Received: batch_size={batch_size!r}")
+        streams = {d: self.domain_stream(x, d, batch_size) for d in domains}
+
+        def passes(d):
+            for batch in streams[d]:
+                yield tf.keras.utils.unpack_x_y_sample_weight(batch)
+
+        return lambda: self._cycle(domains, passes) if domains else {}
+
 
 class _Snapshots:
     """Compiled copies of a variable list and the outer update back to them."""
@@ -307,6 +472,8 @@ class _Snapshots:
         self.variables = list(variables)
         self.take = tf.function(lambda: [tf.identity(v) for v in self.variables])
         self.interpolate = tf.function(self._interpolate)
+        self.moved = tf.function(
+            lambda start: [b - tf.convert_to_tensor(v) for v, b in zip(self.variables, start)])
 
     def _interpolate(self, start, rate):
         """`v ← start + rate · (v − start)` (rate 0 restores `start`)."""

@@ -42,30 +42,48 @@ def _grad(shared, own, x, y):
     return (g_w, g_b), (g_w, g_b)  # ∂/∂(W, b) = ∂/∂(W_p, b_p) for this model
 
 
-def _expected(weights, batch, schedule, domain_step=True):
-    """The SPEC formulas with plain SGD, domain by domain, in NumPy."""
+def _interpolate(start, tilde, rate):
+    """The formulas' outer step θ ← θ + rate·(θ̃ − θ)."""
+    return start + rate * (tilde - start)
+
+
+def _first_adam_step(start, tilde, rate):
+    """Adam's first step on G = (θ − θ̃)/α from θ: θ − rate·G/(|G| + ε̂).
+
+    m = (1 − β₁)G, v = (1 − β₂)G², the rate bias-corrected by √(1 − β₂)/(1 − β₁),
+    so ε̂ = ε/√(1 − β₂) (Keras' defaults β₂ = 0.999, ε = 1e-7).
+    """
+    g = (start - tilde) / ALPHA
+    return start - rate * g / (np.abs(g) + 1e-7 / np.sqrt(1 - 0.999))
+
+
+def _expected(weights, batch, schedule, domain_step=True, outer=_interpolate, shares=True):
+    """The SPEC formulas with plain SGD inner steps, domain by domain, in NumPy."""
     w, b, wd, bd = (np.array(v, "float64") for v in weights)
     x, ids, y = batch[0]["x"].astype("float64"), batch[0]["domain"], batch[1]["y"]
     rows = {d: ids == d for d in range(NUM_DOMAINS)}
+    # a step's rate is α times the share of the batch's known rows of the domain
+    # whose variables it trains
+    known = sum(mask.sum() for mask in rows.values())
+    rate = {d: ALPHA * rows[d].sum() / known if shares else ALPHA for d in rows}
     # Domain Negotiation on θ = (W, b), and (W_p, b_p) when they are not
     # domain-specific (then every variable is shared)
     tw, tb, twd, tbd = w.copy(), b.copy(), wd.copy(), bd.copy()
     for d in schedule["negotiation"]:
         (gw, gb), (gwd, gbd) = _grad((tw, tb), (twd[d], tbd[d]), x[rows[d]], y[rows[d]])
-        tw, tb = tw - ALPHA * gw, tb - ALPHA * gb
+        tw, tb = tw - rate[d] * gw, tb - rate[d] * gb
         if not domain_step:
-            twd[d], tbd[d] = twd[d] - ALPHA * gwd, tbd[d] - ALPHA * gbd
-    w, b = w + BETA * (tw - w), b + BETA * (tb - b)
+            twd[d], tbd[d] = twd[d] - rate[d] * gwd, tbd[d] - rate[d] * gbd
+    w, b = outer(w, tw, BETA), outer(b, tb, BETA)
     if not domain_step:
-        return [w, b, wd + BETA * (twd - wd), bd + BETA * (tbd - bd)]
+        return [w, b, outer(wd, twd, BETA), outer(bd, tbd, BETA)]
     # Domain Regularization on θ_i = (W_i, b_i), other domains routed through i
     for i in sorted(schedule["regularization"]):
         tw, tb = wd[i].copy(), bd[i].copy()
         for j in schedule["regularization"][i] + [i]:
             _, (gw, gb) = _grad((w, b), (tw, tb), x[rows[j]], y[rows[j]])
-            tw, tb = tw - ALPHA * gw, tb - ALPHA * gb
-        wd[i] = wd[i] + GAMMA * (tw - wd[i])
-        bd[i] = bd[i] + GAMMA * (tb - bd[i])
+            tw, tb = tw - rate[i] * gw, tb - rate[i] * gb  # at domain i's rate
+        wd[i], bd[i] = outer(wd[i], tw, GAMMA), outer(bd[i], tb, GAMMA)
     return [w, b, wd, bd]
 
 
@@ -80,7 +98,8 @@ def test_one_step_equals_domain_negotiation_and_regularization(num_sampled):
     model = _toy_model()
     weights = _random_weights(model)
     mamdr = MAMDR(model, "domain", NUM_DOMAINS, inner_lr=ALPHA, outer_lr=BETA,
-                  regularization_lr=GAMMA, num_sampled_domains=num_sampled, seed=3)
+                  regularization_lr=GAMMA, num_sampled_domains=num_sampled,
+                  inner_optimizer="sgd", outer_optimizer="sgd", seed=3)
     assert [v.name.split("/")[-1].split(":")[0] for v in mamdr.domain_variables] == [
         "domain_kernel_0", "domain_bias_0"]
     batch = _toy_batch()
@@ -96,10 +115,43 @@ def test_one_step_equals_domain_negotiation_and_regularization(num_sampled):
     assert set(logs) == {"loss", "y_loss", "regularization_loss"}
 
 
+def test_adam_outer_step_applies_adam_to_the_negotiated_gradient():
+    """Outer Adam: G = (θ − θ̃)/α through Adam (first step: θ − β·sign(G)), the
+    DR steps of all domains in one Adam step from the same start."""
+    model = _toy_model()
+    weights = _random_weights(model)
+    mamdr = MAMDR(model, "domain", NUM_DOMAINS, inner_lr=ALPHA, outer_lr=BETA,
+                  regularization_lr=GAMMA, num_sampled_domains=1, seed=5)
+    assert (mamdr.inner_optimizer, mamdr.outer_optimizer) == ("sgd", "adam")
+    batch = _toy_batch()
+    mamdr.train_step(batch)
+    expected = _expected(weights, batch, mamdr.last_schedule, outer=_first_adam_step)
+    for got, want in zip(model.get_weights(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_epoch_rounds_pass_over_each_domain_in_batches_of_its_own_rows():
+    """rounds="epoch": a pass over a domain is a pass over its rows (here one
+    batch of them), every step at rate α."""
+    model = _toy_model()
+    weights = _random_weights(model)
+    mamdr = MAMDR(model, "domain", NUM_DOMAINS, inner_lr=ALPHA, outer_lr=BETA,
+                  regularization_lr=GAMMA, num_sampled_domains=2, inner_optimizer="sgd",
+                  outer_optimizer="sgd", rounds="epoch", seed=1)
+    batch = _toy_batch()
+    data = tf.data.Dataset.from_tensor_slices(batch).batch(4)  # mixed batches of 4 rows
+    history = mamdr.fit(data, epochs=1, verbose=0, batch_size=8).history
+    assert sorted(history) == ["loss", "regularization_loss", "y_loss"]
+    expected = _expected(weights, batch, mamdr.last_schedule, shares=False)
+    for got, want in zip(model.get_weights(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
 def test_without_domain_variables_everything_is_negotiated():
     model = _toy_model()
     weights = _random_weights(model)
     mamdr = MAMDR(model, "domain", NUM_DOMAINS, inner_lr=ALPHA, outer_lr=BETA,
+                  inner_optimizer="sgd", outer_optimizer="sgd",
                   domain_variables=[], seed=0)
     batch = _toy_batch()
     assert set(mamdr.train_step(batch)) == {"loss", "y_loss"}
@@ -157,7 +209,7 @@ def test_mamdr_trains_a_builder_without_domain_weights(data):
     logs = mamdr.train_step(next(iter(balanced)))
     np.testing.assert_allclose(logs["loss"], logs["ctr_loss"] + 0.5 * logs["cvr_loss"],
                                rtol=1e-5)
-    with pytest.raises(TypeError, match="domain_balanced_dataset"):
+    with pytest.raises(TypeError, match="df_to_dataset"):
         mamdr.fit(df)
     assert not np.allclose(model.get_layer("shared_bottom").get_weights()[0], kernel)
 
@@ -174,7 +226,7 @@ def test_mamdr_rejects_bad_arguments(data):
         MAMDR(model, "country", num_domains=3)
     with pytest.raises(ValueError, match="outer_lr=0"):
         MAMDR(model, "domain", num_domains=3, outer_lr=0)
-    with pytest.raises(ValueError, match="num_sampled_domains=0"):
-        MAMDR(model, "domain", num_domains=3, num_sampled_domains=0)
+    with pytest.raises(ValueError, match="num_sampled_domains=-1"):
+        MAMDR(model, "domain", num_domains=3, num_sampled_domains=-1)
     with pytest.raises(TypeError, match="MultiTaskModel"):
         MAMDR(tf.keras.Sequential([tf.keras.layers.Dense(1)]), "domain", num_domains=3)

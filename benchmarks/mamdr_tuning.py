@@ -1,0 +1,128 @@
+"""MAMDR's defaults chosen on validation rows: base model vs MAMDR settings, per domain.
+
+The data and models are `benchmarks/multi_domain.py`'s (synthetic domains of
+20,000 / 10,000 / 2,000 / 1,000 / 500 rows, 70 / 10 / 20 split per domain,
+STAR and Shared-Bottom of the same widths), drawn with seeds kept apart from
+the benchmark's (100, 101, 102 by default; the benchmark uses 0-4). Every
+setting is scored on the *validation* rows only (they also drive early
+stopping on the validation loss, patience 2, best weights restored); the test
+rows are never read. A setting is a name of `SETTINGS` below: the inner
+optimizer and its learning rate α, β (`outer_lr`), γ (`regularization_lr`), k
+(`num_sampled_domains`), and the batches MAMDR trains on ("shuffled": the
+base model's shuffled batches of 256 rows, each row once per epoch;
+"balanced": 64 rows of every domain per step, `domain_balanced_dataset`).
+
+    python benchmarks/mamdr_tuning.py --models STAR --settings base adam-b1 --seeds 100
+    python benchmarks/mamdr_tuning.py --out results/mamdr_tuning.json
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import keras_mtl  # noqa: E402
+from keras_mtl.data import make_multi_domain  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import multi_domain  # noqa: E402
+
+TASK = multi_domain.TASK
+SMALL = (2, 3, 4)
+
+# name: MAMDR arguments and batches (None: the base model trained by model.fit)
+SETTINGS = {
+    "base": None,
+    "epoch-paper": dict(inner_optimizer="adam", inner_lr=1e-3, outer_lr=0.1,
+                        regularization_lr=0.1, num_sampled_domains=3, rounds="epoch",
+                        outer_optimizer="sgd"),
+    "a.01-k0": dict(inner_lr=0.01, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=0),
+    "a.05-k0": dict(inner_lr=0.05, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=0),
+    "a.05-k1": dict(inner_lr=0.05, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=1),
+    "a.05-k2": dict(inner_lr=0.05, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=2),
+    "a.5-k0": dict(inner_lr=0.5, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=0),
+    "a.5-k1": dict(inner_lr=0.5, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=1),
+    "a2-k0": dict(inner_lr=2.0, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=0),
+    "a2-k1": dict(inner_lr=2.0, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=1),
+}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
+    parser.add_argument("--models", nargs="+", default=["STAR", "SharedBottom"])
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS))
+    parser.add_argument("--epochs", type=int, default=20, help="at most (early stopping)")
+    parser.add_argument("--out", default=None, help="write the results as JSON")
+    return parser.parse_args(argv)
+
+
+def run(model_name, setting, feats, data, num_domains, seed, epochs):
+    """Validation AUC per domain, epochs run and seconds for one model and setting."""
+    tf.keras.utils.set_random_seed(seed)
+    model = multi_domain.build(model_name, feats)
+    model.compile(optimizer=tf.keras.optimizers.Adam(1e-3))
+
+    def dataset(df, shuffle=False):
+        return keras_mtl.data.df_to_dataset(df, feats, [TASK], batch_size=256, shuffle=shuffle,
+                                            seed=seed)
+
+    stop = tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=2,
+                                            restore_best_weights=True)
+    start = time.process_time()
+    args = SETTINGS[setting]
+    if args is None:
+        history = model.fit(dataset(data["train"], shuffle=True), epochs=epochs,
+                            validation_data=dataset(data["valid"]), callbacks=[stop], verbose=0)
+    else:
+        trainer = keras_mtl.training.MAMDR(model, "domain", num_domains=num_domains, seed=seed,
+                                           **args)
+        history = trainer.fit(dataset(data["train"], shuffle=True), epochs=epochs, validation_data=dataset(data["valid"]),
+                              callbacks=[stop], verbose=0)
+    seconds = time.process_time() - start
+    table = keras_mtl.evaluation.evaluate_by_domain(model, dataset(data["valid"]), "domain")
+    return table[f"{TASK}_auc"].to_dict(), len(history.history["loss"]), seconds
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    sizes = (20000, 10000, 2000, 1000, 500)
+    results = {}
+    for seed in args.seeds:
+        df = make_multi_domain(domain_sizes=sizes, domain_specificity=0.5, seed=seed)
+        data = multi_domain.split(df, seed)
+        data.pop("test")  # never read here
+        feats = multi_domain.features(8, 100, len(sizes))
+        for model_name in args.models:
+            for setting in args.settings:
+                aucs, epochs, seconds = run(model_name, setting, feats, data, len(sizes), seed,
+                                            args.epochs)
+                small = float(np.mean([aucs[d] for d in SMALL]))
+                large = float(np.mean([aucs[d] for d in (0, 1)]))
+                results.setdefault(f"{model_name}/{setting}", []).append(
+                    {"seed": seed, "auc": {str(k): v for k, v in aucs.items()}, "small": small,
+                     "large": large, "epochs": epochs, "cpu_seconds": seconds})
+                print(f"seed {seed} {model_name:>12} {setting:>16}: {epochs:2d} epochs "
+                      f"{seconds:6.0f} CPU-s  small {small:.4f}  large {large:.4f}  "
+                      + " ".join(f"{k}={v:.4f}" for k, v in aucs.items()), flush=True)
+    print("\nmean validation AUC over seeds", args.seeds)
+    for key, runs in results.items():
+        print(f"{key:>30}: small {np.mean([r['small'] for r in runs]):.4f}  "
+              f"large {np.mean([r['large'] for r in runs]):.4f}  "
+              f"CPU-s/epoch {np.sum([r['cpu_seconds'] for r in runs]) / np.sum([r['epochs'] for r in runs]):.1f}")
+    if args.out:
+        with open(args.out, "w") as out:
+            json.dump({"args": vars(args), "settings": {s: SETTINGS[s] for s in args.settings},
+                       "results": results}, out, indent=2)
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
