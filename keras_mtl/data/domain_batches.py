@@ -14,9 +14,12 @@ def domain_balanced_dataset(df, features, labels, domain_feature, num_domains,
                             batch_size=64, seed=None):
     """A `tf.data.Dataset` whose every batch holds `batch_size` rows per domain.
 
-    What MAMDR samples: one batch from each domain per step, so a small domain
-    takes its inner steps on as many rows as a large one (its rows recur more
-    often). Each domain's rows are shuffled (with `seed`) and repeated on
+    One batch from each domain per step, so a small domain weighs as much as
+    a large one in every step (its rows recur more often); with
+    `keras_mtl.training.MAMDR`, whose inner step on a domain is weighted by
+    the domain's share of the batch, every domain then steps at the same
+    rate. (MAMDR's defaults were chosen on ordinary shuffled batches, where
+    each row counts once per epoch.) Each domain's rows are shuffled (with `seed`) and repeated on
     their own; one pass has `ceil(len(df) / (D · batch_size))` batches, about
     as many rows as the frame. Rows whose domain id is outside
     `[0, num_domains)` are left out.

@@ -89,7 +89,9 @@ class MAMDR:
     Defaults (chosen on validation rows of `benchmarks/mamdr_tuning.py`,
     seeds apart from the benchmark's): DEFAULTS_NOTE
 
-    Moving statistics are updated by the negotiation passes only. Rows whose
+    Moving statistics are updated by the negotiation passes only; with
+    `rounds="batch"` by the first one of each round only (every pass sees
+    the whole batch, and one update per batch is what `model.fit` makes). Rows whose
     domain id is outside [0, num_domains) are left out. The loss of a domain
     is the model's compiled loss, computed as in `model.fit`
     (`keras_mtl.training.step.forward` and `total` on the model's
@@ -136,8 +138,8 @@ class MAMDR:
         Multi-Domain Recommendation", ICDE 2023.
     """
 
-    def __init__(self, model, domain_feature, num_domains, inner_lr=0.01, outer_lr=0.5,
-                 regularization_lr=0.5, num_sampled_domains=2, inner_optimizer="sgd",
+    def __init__(self, model, domain_feature, num_domains, inner_lr=0.01, outer_lr=1e-3,
+                 regularization_lr=1e-3, num_sampled_domains=0, inner_optimizer="sgd",
                  outer_optimizer="adam", rounds="batch", domain_variables=None, seed=None):
         task_types = getattr(model, "task_types", None)
         if task_types is None:
@@ -321,8 +323,14 @@ class MAMDR:
         self.last_schedule = {"negotiation": order, "regularization": sampled}
         domain = {d: tf.constant(d, tf.int64) for d in domains}  # no retracing per id
         start = self._shared.take()
-        steps = [self._shared_step(x, y, w, domain[d], domain[d])
-                 for d in order for x, y, w in passes(d)]
+        steps, statistics = [], None
+        for d in order:
+            for x, y, w in passes(d):
+                steps.append(self._shared_step(x, y, w, domain[d], domain[d]))
+                if statistics is None:  # moving statistics: the first pass's update only
+                    statistics = self._statistics.take()
+        if statistics is not None and self.rounds == "batch":
+            self._statistics.interpolate(statistics, 0.0)  # one update per batch, as in fit
         if self._shared_outer is None:
             self._shared.interpolate(start, self.outer_lr)
         else:

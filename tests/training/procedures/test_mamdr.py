@@ -230,3 +230,43 @@ def test_mamdr_rejects_bad_arguments(data):
         MAMDR(model, "domain", num_domains=3, num_sampled_domains=-1)
     with pytest.raises(TypeError, match="MultiTaskModel"):
         MAMDR(tf.keras.Sequential([tf.keras.layers.Dense(1)]), "domain", num_domains=3)
+
+
+def _two_domains(seed=0):
+    """A seeded two-domain problem (1,500 and 300 rows), 70 / 30 train / validation."""
+    df = keras_mtl.data.make_multi_domain(domain_sizes=(1500, 300), num_dense=4, num_items=20,
+                                          seed=seed)
+    valid = np.random.default_rng(seed).random(len(df)) < 0.3
+    feats = [keras_mtl.DenseFeat(f"x{j}") for j in range(4)] + [
+        keras_mtl.SparseFeat("item", vocabulary_size=20, embedding_dim=4),
+        keras_mtl.SparseFeat("domain", vocabulary_size=2, embedding_dim=2),
+    ]
+    return df[~valid], df[valid], feats
+
+
+@pytest.mark.parametrize("builder", ["SharedBottom", "STAR"])
+def test_default_mamdr_does_not_fall_below_the_base_model(builder):
+    """Same model, seed and batches: `model.fit` vs MAMDR with its defaults,
+    validation AUC per domain (the defaults' claim, on a toy)."""
+    train_df, valid_df, feats = _two_domains()
+    aucs = {}
+    for way in ("fit", "mamdr"):
+        tf.keras.utils.set_random_seed(0)
+        if builder == "STAR":
+            model = keras_mtl.STAR(feats, task_names=("ctr",), star_units=(16,), tower_units=(8,),
+                                   auxiliary_units=(4,))
+        else:
+            model = keras_mtl.SharedBottom(feats, task_names=("ctr",), bottom_units=(16,),
+                                           tower_units=(8,))
+        model.compile(optimizer=tf.keras.optimizers.Adam(1e-3))
+        train = keras_mtl.data.df_to_dataset(train_df, feats, ["ctr"], batch_size=64,
+                                             shuffle=True, seed=0)
+        if way == "fit":
+            model.fit(train, epochs=4, verbose=0)
+        else:
+            MAMDR(model, "domain", num_domains=2, seed=0).fit(train, epochs=4, verbose=0)
+        valid = keras_mtl.data.df_to_dataset(valid_df, feats, ["ctr"], batch_size=512)
+        aucs[way] = keras_mtl.evaluation.evaluate_by_domain(model, valid, "domain")["ctr_auc"]
+    assert aucs["fit"]["all"] > 0.75  # both trained
+    for domain in (0, 1, "all"):
+        assert aucs["mamdr"][domain] >= aucs["fit"][domain] - 0.005, (domain, aucs)
