@@ -63,6 +63,16 @@ SETTINGS = {
 }
 
 
+# what the arguments do not say
+NOTES = {
+    "base-dense": "dense Adam on the embedding tables too (model.fit's default is LazyAdam there)",
+    "epoch-paper": "the paper code's settings (Adam inner steps, β = γ = 0.1, k = 3, a round per epoch)",
+    "a.01-k0-stats1": "the shipped code and defaults; the MAMDR rows above it ran before the change "
+                      "to one moving-statistics update per batch (they updated them on every "
+                      "negotiation pass)",
+}
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
@@ -98,7 +108,8 @@ def summarize(paths):
             f"| {model} | {setting} | {', '.join(map(str, sorted(by_seed)))} | "
             f"{values[:, 0].mean():.4f} | {values[:, 1].mean():.4f} | {values[:, 2].mean():.1f} | "
             f"{values[:, 3].sum() / values[:, 2].sum():.1f} | "
-            f"{'model.fit' if SETTINGS.get(setting) is None else SETTINGS.get(setting)} |")
+            f"{'model.fit' if SETTINGS.get(setting) is None else SETTINGS.get(setting)}"
+            f"{'; ' + NOTES[setting] if setting in NOTES else ''} |")
     text = "\n".join(table)
     print(text)
     import _report  # noqa: E402
