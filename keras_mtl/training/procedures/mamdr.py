@@ -419,7 +419,9 @@ class MAMDR:
                 their `model` is the trained model.
             validation_data: a dataset for the compiled model's `evaluate`;
                 its logs are added with a "val_" prefix.
-            verbose: 0 silent, 1 progress bar.
+            verbose: 0 silent, 1 progress bar, 2 one line per epoch (on a
+                dataset of unknown length, one extra pass counts its
+                batches first).
             batch_size: with `rounds="epoch"`, rows per inner step; default
                 the size of `x`'s first batch.
         """
@@ -434,12 +436,15 @@ class MAMDR:
                 "MAMDR.fit expected a tf.data.Dataset of (features, labels) batches. "
                 f"Received: {type(x).__name__}"
             )
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"expected verbose 0, 1 or 2. Received: verbose={verbose!r}")
         rounds = self._epoch_rounds(x, batch_size) if self.rounds == "epoch" else None
         history = tf.keras.callbacks.History()
         weighting = WeightingCallback(self.model.weighting)
         callback_list = tf.keras.callbacks.CallbackList(
             [weighting] + list(callbacks or []) + [history], add_progbar=verbose != 0,
-            model=self.model, epochs=epochs, steps=1 if rounds else None, verbose=verbose,
+            model=self.model, epochs=epochs, verbose=verbose,
+            steps=1 if rounds else self._steps_per_epoch(x, verbose),
         )
         self.model.stop_training = False
         callback_list.on_train_begin()
@@ -463,6 +468,21 @@ class MAMDR:
                 break
         callback_list.on_train_end(logs)
         return history
+
+    @staticmethod
+    def _steps_per_epoch(x, verbose):
+        """Batches of `x` for the progress bar: its cardinality, else counted when it must be.
+
+        A one-line-per-epoch log (`verbose=2`) needs the count at the start
+        (tf_keras' logger reads it from `fit`'s step counter otherwise): for a
+        dataset of unknown length it is counted by one pass over `x`.
+        """
+        steps = int(x.cardinality())
+        if steps >= 0:
+            return steps
+        if verbose == 2:
+            return int(x.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
+        return None
 
     def _epoch_rounds(self, x, batch_size):
         """A function running one epoch-long round over the domains of `x`."""

@@ -214,6 +214,25 @@ def test_mamdr_trains_a_builder_without_domain_weights(data):
     assert not np.allclose(model.get_layer("shared_bottom").get_weights()[0], kernel)
 
 
+def test_mamdr_logs_one_line_per_epoch_on_datasets_of_known_and_unknown_length(data, capsys):
+    # tf_keras' one-line-per-epoch logger needs the number of batches up front
+    df, feats, _ = data
+    model, labels = builder_cases.build(keras_mtl.SharedBottom, feats)
+    model.compile(optimizer="adam")
+    mamdr = MAMDR(model, "domain", num_domains=3, seed=0)
+    known = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=32)
+    unknown = known.filter(lambda x, y: tf.reduce_any(x["domain"] >= 0))
+    assert int(known.cardinality()) == -(-len(df) // 32)
+    assert int(unknown.cardinality()) == tf.data.UNKNOWN_CARDINALITY
+    for dataset in (known, unknown):
+        history = mamdr.fit(dataset, epochs=2, verbose=2).history
+        assert len(history["loss"]) == 2
+        out = capsys.readouterr().out
+        assert "Epoch 2/2" in out and out.count(" - loss:") >= 2, out
+    with pytest.raises(ValueError, match="verbose=3"):
+        mamdr.fit(known, verbose=3)
+
+
 def test_mamdr_rejects_bad_arguments(data):
     model, _ = builder_cases.build(keras_mtl.STAR, data[1])
     with pytest.raises(ValueError, match="uncompiled model"):
