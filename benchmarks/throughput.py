@@ -12,6 +12,7 @@ pools never share a process and a peer that fails to import is only reported.
 
     python benchmarks/throughput.py                           # all libraries, both models
     python benchmarks/throughput.py --libs keras_mtl,keras_mtl+nojit --models mmoe
+    python benchmarks/throughput.py --precision float32,bfloat16   # mixed precision, side by side
 
 Peers (optional; a missing one is reported and skipped): a CPU build of torch
 (`pip install torch==2.13.0` here), then `pip install --no-deps deepctr==0.9.4
@@ -257,28 +258,50 @@ def run_torch_rechub(model_name, rows, batch, options):
 
 
 def run_peak(model_name, rows, batch, options):
-    """Float32 matmul GFLOP/s: 1024×2048 by 2048×2048, TensorFlow and NumPy."""
+    """Matmul GFLOP/s: 1024×2048 by 2048×2048 in float32 (TensorFlow, NumPy) and bfloat16.
+
+    `*_gflops` is the best of 10 calls in wall time; `*_gflops_per_cpu_s` the
+    10 calls' FLOPs over their process CPU time (all threads), the rate the
+    models' GFLOP/CPU-s is set against. `expert_*` is an expert-shaped batched
+    matmul (8 × 1024×136 by 136×256, the MMoE's first expert layer).
+    """
     import numpy as np
     import tensorflow as tf
 
-    m, k, n = 1024, 2048, 2048
-    flops = 2 * m * k * n
-    a = np.random.RandomState(0).normal(size=(m, k)).astype("float32")
-    b = np.random.RandomState(1).normal(size=(k, n)).astype("float32")
-
-    def best(fn, calls=10):
-        fn()
-        times = []
+    def rates(shape_a, shape_b, dtype, calls=10):
+        a = tf.cast(np.random.RandomState(0).normal(size=shape_a), dtype)
+        b = tf.cast(np.random.RandomState(1).normal(size=shape_b), dtype)
+        flops = 2 * int(np.prod(shape_a)) * shape_b[-1]
+        matmul = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b)[..., :1], tf.float32)))
+        matmul().numpy()
+        times, cpu_start = [], time.process_time()
         for _ in range(calls):
             start = time.perf_counter()
-            fn()
+            matmul().numpy()
             times.append(time.perf_counter() - start)
-        return flops / min(times) / 1e9
+        cpu = time.process_time() - cpu_start
+        return flops / min(times) / 1e9, flops * calls / cpu / 1e9
 
-    ta, tb = tf.constant(a), tf.constant(b)
-    matmul = tf.function(lambda: tf.matmul(ta, tb))
-    return {"tf_gflops": best(lambda: matmul().numpy()), "numpy_gflops": best(lambda: a @ b)}
+    out = {}
+    for dtype, name in ((tf.float32, "tf"), (tf.bfloat16, "tf_bf16")):
+        out[f"{name}_gflops"], out[f"{name}_gflops_per_cpu_s"] = rates(
+            (1024, 2048), (2048, 2048), dtype)
+        out[f"expert_{name}_gflops"], out[f"expert_{name}_gflops_per_cpu_s"] = rates(
+            (8, 1024, 136), (8, 136, 256), dtype, calls=50)
+    a = np.random.RandomState(0).normal(size=(1024, 2048)).astype("float32")
+    b = np.random.RandomState(1).normal(size=(2048, 2048)).astype("float32")
+    a @ b
+    times = []
+    for _ in range(10):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    out["numpy_gflops"] = 2 * 1024 * 2048 * 2048 / min(times) / 1e9
+    return out
 
+
+#: `--precision` names and the Keras dtype policy a worker trains under.
+POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 
 RUNNERS = {"keras_mtl": run_keras_mtl, "deepctr": run_deepctr,
            "torch_rechub": run_torch_rechub, "peak": run_peak}
@@ -287,6 +310,11 @@ RUNNERS = {"keras_mtl": run_keras_mtl, "deepctr": run_deepctr,
 def worker(spec):
     lib, _, flags = spec["lib"].partition("+")
     options = {key: spec[key] for key in ("vocab", "zipf") if key in spec}
+    if spec.get("precision", "float32") != "float32":
+        import tensorflow as tf
+
+        # before any layer is built; variables stay float32 (mixed policies)
+        tf.keras.mixed_precision.set_global_policy(POLICIES[spec["precision"]])
     for flag in filter(None, flags.split("+")):
         if flag.startswith("spe"):
             options["spe"] = flag[3:]
@@ -464,6 +492,11 @@ def main(argv=None):
                              "throughput_vocab); default: the fixed 1000-id table above")
     parser.add_argument("--zipf", type=float, default=0.0,
                         help="draw ids Zipf-like with this exponent (> 1; 0: uniform)")
+    parser.add_argument("--precision", metavar="P[,P...]",
+                        help="float32, bfloat16 (mixed_bfloat16), float16 (mixed_float16): "
+                             "keras_mtl and DeepCTR under each policy side by side, with the "
+                             "matmul peaks of both precisions (section throughput_precision); "
+                             "default libs keras_mtl,keras_mtl+nojit,deepctr")
     parser.add_argument("--peer-max-vocab", type=int, default=1_000_000,
                         help="with --vocab: run the peers only up to this size (their dense "
                              "Adam updates make larger tables take hours)")
@@ -482,6 +515,12 @@ def main(argv=None):
 
     if args.from_json:
         return from_json(args.from_json, not args.no_report)
+    if args.vocab and args.precision:
+        raise SystemExit("expected one of --vocab and --precision. Received both")
+    if args.precision:
+        import _precision_sweep
+
+        return _precision_sweep.run(args, spawn, available, cfg)
     if args.vocab:
         import _vocab_sweep
 
