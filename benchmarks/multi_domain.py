@@ -11,7 +11,9 @@ tower [64, 32, 16] gated by the item id (its personal prior, own 8-d table),
 EPNet on the domain embedding, and per-domain heads; PEPNet-domain the same
 with no personal features, so PPNet's gates read the domain embedding;
 "+layers" the same two with per-domain layers before the towers
-(`domain_units=(64,)`, a star-topology layer on E', and towers [32, 16]). Each
+(`domain_units=(64,)`, a star-topology layer on E', and towers [32, 16]); "+star"
+(not in the default table, for `mamdr_tuning.py --models`) STAR's trunk instead
+(`domain_units=(64, 32)`, tower [16]). Each
 model is trained once per seed (same seed, same initial draws and batch order
 for every model); the table shows the mean test AUC over the seeds (± standard
 deviation) per domain, and the AUC of the true logits (the best any model can
@@ -95,8 +97,10 @@ def build(name, feats):
     if name.startswith("PEPNet"):
         # PEPNet-domain: no personal features, PPNet's gates read the domain
         personal = () if name.startswith("PEPNet-domain") else ("item",)
-        layers = dict(domain_units=(64,), tower_units=(32, 16)) if name.endswith("+layers") else (
-            dict(tower_units=(64, 32, 16)))
+        layers = {  # "+star": STAR's trunk of per-domain layers, its tower width
+            "+layers": dict(domain_units=(64,), tower_units=(32, 16)),
+            "+star": dict(domain_units=(64, 32), tower_units=(16,)),
+        }.get(name[name.find("+"):] if "+" in name else "", dict(tower_units=(64, 32, 16)))
         return keras_mtl.PEPNet(feats, task_names=(TASK,), personal_features=personal,
                                 domain_towers=True, **layers)
     return keras_mtl.STAR(feats, task_names=(TASK,), star_units=(64, 32), tower_units=(16,),
