@@ -4,29 +4,10 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from keras_mtl import keras_compat
-from keras_mtl.training import step as step_lib
-from keras_mtl.training.weighting_callback import WeightingCallback
-
-
-def declared_domain_variables(model):
-    """The variables the model's layers declare domain-specific.
-
-    A layer declares them with a `domain_variables` attribute: variables whose
-    leading axis is the domain, slot p used only by rows routed to domain p
-    (`StarTopology`'s `W_p, b_p`, `PartitionedNormalization`'s `γ_p, β_p`).
-    Nested models are searched too.
-    """
-    found, seen = [], set()
-    stack = list(model.layers)
-    while stack:
-        layer = stack.pop(0)
-        stack.extend(getattr(layer, "layers", []) if layer is not model else [])
-        for variable in getattr(layer, "domain_variables", ()):
-            if id(variable) not in seen:
-                seen.add(id(variable))
-                found.append(variable)
-    return found
+from keras_mtl.training.procedures import mamdr_steps
+from keras_mtl.training.procedures import round_loop
+from keras_mtl.training.procedures.domain_variables import declared_domain_variables
+from keras_mtl.training.procedures.variable_snapshots import VariableSnapshots
 
 
 INNER_OPTIMIZERS = {
@@ -153,47 +134,7 @@ class MAMDR:
     def __init__(self, model, domain_feature, num_domains, inner_lr=0.01, outer_lr=1e-3,
                  regularization_lr=1e-3, num_sampled_domains=0, inner_optimizer="sgd",
                  outer_optimizer="adam", rounds="batch", domain_variables=None, seed=None):
-        task_types = getattr(model, "task_types", None)
-        if task_types is None:
-            raise TypeError(
-                "MAMDR expected a keras_mtl MultiTaskModel (a builder's model). "
-                f"Received: {type(model).__name__}"
-            )
-        if keras_compat.is_parameter_server(model.distribute_strategy):
-            raise ValueError(
-                "MAMDR runs in one process (its inner loops assign variables eagerly, "
-                "step by step). Received a model built under ParameterServerStrategy: "
-                "build it outside the strategy's scope, or train it with model.fit."
-            )
-        replicas = model.distribute_strategy.num_replicas_in_sync
-        if replicas > 1:
-            raise ValueError(
-                "MAMDR runs on one replica (its inner loops assign variables eagerly). "
-                f"Received a model built under a tf.distribute strategy with {replicas} "
-                "replicas: build it outside the strategy's scope."
-            )
-        state = getattr(model, "training_state", None)
-        if state is None:
-            raise ValueError(
-                "MAMDR trains with the model's compiled losses and weighting strategy. "
-                "Received an uncompiled model: call model.compile(optimizer=..., "
-                "loss=..., loss_weights=... or weighting=...) first."
-            )
-        strategy = state.weighting
-        if strategy.persistent_tape or strategy.needs_representation or (
-                strategy.trainable_variables):
-            raise ValueError(
-                f"MAMDR cannot train with {type(strategy).__name__}: its inner SGD steps "
-                "take one gradient of the combined loss and update the model's variables "
-                "only. Expected a strategy that combines losses with weights it does not "
-                "train (FixedWeights, DWA)."
-            )
-        inputs = keras_compat.io_structs(model)[0]
-        if not isinstance(inputs, dict) or domain_feature not in inputs:
-            raise ValueError(
-                f"domain_feature={domain_feature!r} is not an input of the model. "
-                f"Expected one of {sorted(inputs) if isinstance(inputs, dict) else inputs}."
-            )
+        mamdr_steps.check_model(model, domain_feature)
         for name, value in (("inner_lr", inner_lr), ("outer_lr", outer_lr),
                             ("regularization_lr", regularization_lr)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -234,86 +175,26 @@ class MAMDR:
                 f"Received {len(self.domain_variables)} domain variables and no others."
             )
         self._rng = np.random.default_rng(seed)
-        self._shared_step = self._make_step(self.shared_variables)
-        self._domain_step = self._make_step(self.domain_variables)
-        self._shared = _Snapshots(self.shared_variables)
-        self._domain = _Snapshots(self.domain_variables)
-        self._statistics = _Snapshots(model.non_trainable_variables)
-        self._shared_outer = self._make_outer(self.shared_variables, self.outer_lr)
-        self._domain_outer = self._make_outer(self.domain_variables, self.regularization_lr)
+        self._shared_step = self._inner_step(self.shared_variables)
+        self._domain_step = self._inner_step(self.domain_variables)
+        self._shared = VariableSnapshots(self.shared_variables)
+        self._domain = VariableSnapshots(self.domain_variables)
+        self._statistics = VariableSnapshots(model.non_trainable_variables)
+        self._shared_outer = self._outer_step(self.shared_variables, self.outer_lr)
+        self._domain_outer = self._outer_step(self.domain_variables, self.regularization_lr)
         self.last_schedule = None
 
-    def _make_outer(self, variables, rate):
-        """The outer step `θ ← start`, then Adam on `G = moved / α` (None: interpolate)."""
-        if self.outer_optimizer == "sgd" or not variables:
-            return None
-        optimizer = tf.keras.optimizers.Adam(learning_rate=rate)
-        optimizer.build(variables)
-        alpha = self.inner_lr
-
-        @tf.function
-        def outer(start, moved):
-            for variable, begin in zip(variables, start):
-                variable.assign(begin)
-            optimizer.apply_gradients([(m / alpha, v) for m, v in zip(moved, variables)])
-
-        return outer
-
-    def _make_step(self, variables):
-        """A compiled inner step on `variables` with the loss of one domain's rows.
-
-        The model runs on the whole batch (its normalisation statistics are
-        the batch's, as in `model.fit`); the loss is the compiled loss of the
-        rows of domain `rows_of` (the others weigh 0), those rows routed
-        through domain `route_to`'s variables, times the share of domain
-        `route_to` in the batch's rows (see the class docstring).
-        """
+    def _inner_step(self, variables):
         if not variables:
             return None
         optimizer = INNER_OPTIMIZERS[self.inner_optimizer](learning_rate=self.inner_lr)
-        optimizer.build(variables)
-        feature, num_domains = self.domain_feature, self.num_domains
-        by_share = self.rounds == "batch"
+        return mamdr_steps.inner_step(self.model, variables, optimizer, self.domain_feature,
+                                      self.num_domains, by_share=self.rounds == "batch")
 
-        def masked(weight, mask):
-            if weight is None:
-                return mask
-            weight = tf.cast(weight, tf.float32)
-            shape = tf.concat([[-1], tf.ones([tf.rank(weight) - 1], tf.int32)], axis=0)
-            return weight * tf.reshape(mask, shape)
-
-        @tf.function(reduce_retracing=True)
-        def step(x, y, sample_weight, rows_of, route_to):
-            ids = x[feature]
-            flat = tf.reshape(ids, [-1])
-            mine = tf.equal(flat, tf.cast(rows_of, ids.dtype))  # (B,)
-            known = tf.logical_and(flat >= 0, flat < num_domains)
-            if by_share:  # the share of the domain whose variables train (`route_to`)
-                owner = tf.equal(flat, tf.cast(route_to, ids.dtype))
-                share = (tf.reduce_sum(tf.cast(owner, tf.float32))
-                         / tf.maximum(tf.reduce_sum(tf.cast(known, tf.float32)), 1.0))
-            else:  # rounds="epoch": batches of one domain's rows
-                share = tf.constant(1.0)
-            mask = tf.cast(mine, tf.float32)
-            sample_weight = tf.nest.map_structure(lambda w: masked(w, mask), sample_weight)
-            if sample_weight is None:
-                sample_weight = mask
-            x = dict(x)
-            x[feature] = tf.where(tf.reshape(mine, tf.shape(ids)),
-                                  tf.cast(route_to, ids.dtype), ids)
-            state = self.model.training_state
-            with tf.GradientTape() as tape:
-                out = step_lib.forward(self.model, state, x, y, sample_weight, training=True)
-                loss, _ = step_lib.total(state, out)
-                scaled = loss * share
-            grads = tape.gradient(scaled, variables)
-            optimizer.apply_gradients([
-                (tf.zeros(v.shape, v.dtype) if g is None else g, v)
-                for g, v in zip(grads, variables)
-            ])
-            return loss, out.task_losses
-
-        return step
+    def _outer_step(self, variables, rate):
+        if self.outer_optimizer == "sgd" or not variables:
+            return None  # the interpolation of the formulas
+        return mamdr_steps.outer_adam_step(variables, rate, self.inner_lr)
 
     def schedule(self, domains):
         """Negotiation order and `{i: sampled other domains}` for the domains."""
@@ -439,50 +320,11 @@ class MAMDR:
         if verbose not in (0, 1, 2):
             raise ValueError(f"expected verbose 0, 1 or 2. Received: verbose={verbose!r}")
         rounds = self._epoch_rounds(x, batch_size) if self.rounds == "epoch" else None
-        history = tf.keras.callbacks.History()
-        weighting = WeightingCallback(self.model.weighting)
-        callback_list = tf.keras.callbacks.CallbackList(
-            [weighting] + list(callbacks or []) + [history], add_progbar=verbose != 0,
-            model=self.model, epochs=epochs, verbose=verbose,
-            steps=1 if rounds else self._steps_per_epoch(x, verbose),
-        )
-        self.model.stop_training = False
-        callback_list.on_train_begin()
-        logs = {}
-        for epoch in range(epochs):
-            callback_list.on_epoch_begin(epoch)
-            totals, counts = {}, {}
-            for step, batch in enumerate([None] if rounds else x):
-                callback_list.on_train_batch_begin(step)
-                batch_logs = rounds() if rounds else self.train_step(batch)
-                for key, value in batch_logs.items():
-                    totals[key] = totals.get(key, 0.0) + value
-                    counts[key] = counts.get(key, 0) + 1
-                callback_list.on_train_batch_end(step, batch_logs)
-            logs = {key: totals[key] / counts[key] for key in totals}
-            if validation_data is not None:
-                scores = self.model.evaluate(validation_data, return_dict=True, verbose=0)
-                logs.update({f"val_{k}": float(v) for k, v in scores.items()})
-            callback_list.on_epoch_end(epoch, logs)
-            if self.model.stop_training:
-                break
-        callback_list.on_train_end(logs)
-        return history
-
-    @staticmethod
-    def _steps_per_epoch(x, verbose):
-        """Batches of `x` for the progress bar: its cardinality, else counted when it must be.
-
-        A one-line-per-epoch log (`verbose=2`) needs the count at the start
-        (tf_keras' logger reads it from `fit`'s step counter otherwise): for a
-        dataset of unknown length it is counted by one pass over `x`.
-        """
-        steps = int(x.cardinality())
-        if steps >= 0:
-            return steps
-        if verbose == 2:
-            return int(x.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))
-        return None
+        steps = 1 if rounds else round_loop.steps_per_epoch(x, verbose)
+        return round_loop.fit_rounds(
+            self.model, (lambda: [None]) if rounds else (lambda: x),
+            (lambda _: rounds()) if rounds else self.train_step, epochs=epochs, steps=steps,
+            callbacks=callbacks, validation_data=validation_data, verbose=verbose)
 
     def _epoch_rounds(self, x, batch_size):
         """A function running one epoch-long round over the domains of `x`."""
@@ -503,19 +345,3 @@ class MAMDR:
                 yield tf.keras.utils.unpack_x_y_sample_weight(batch)
 
         return lambda: self._cycle(domains, passes) if domains else {}
-
-
-class _Snapshots:
-    """Compiled copies of a variable list and the outer update back to them."""
-
-    def __init__(self, variables):
-        self.variables = list(variables)
-        self.take = tf.function(lambda: [tf.identity(v) for v in self.variables])
-        self.interpolate = tf.function(self._interpolate)
-        self.moved = tf.function(
-            lambda start: [b - tf.convert_to_tensor(v) for v, b in zip(self.variables, start)])
-
-    def _interpolate(self, start, rate):
-        """`v ← start + rate · (v − start)` (rate 0 restores `start`)."""
-        for variable, begin in zip(self.variables, start):
-            variable.assign(begin + rate * (tf.convert_to_tensor(variable) - begin))
