@@ -13,8 +13,8 @@ base model's shuffled batches of 256 rows, each row once per epoch;
 "balanced": 64 rows of every domain per step, `domain_balanced_dataset`).
 
     python benchmarks/mamdr_tuning.py --models STAR --settings base adam-b1 --seeds 100
-    python benchmarks/mamdr_tuning.py --out results/mamdr_tuning.json
-    python benchmarks/mamdr_tuning.py --summarize results/mamdr_tuning/*.log   # table of the runs' lines
+    python benchmarks/mamdr_tuning.py --out benchmarks/results/mamdr_tuning.json
+    python benchmarks/mamdr_tuning.py --summarize benchmarks/results/mamdr_tuning/*.log   # table of the runs' lines
 
 `--summarize` reads the printed lines of earlier runs (runs split over
 processes) and writes the mean validation AUC of every model and setting to
