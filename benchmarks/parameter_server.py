@@ -1,20 +1,28 @@
 """MMoE on a loopback parameter-server cluster next to one process, with peak memory per task.
 
-    python benchmarks/parameter_server.py                         # 2 tables of 4M ids x 16
+    python benchmarks/parameter_server.py                         # 2 tables of 20M ids x 16
     python benchmarks/parameter_server.py --ids 500000 --steps 60 # a quick run
+    python benchmarks/parameter_server.py --ps 2 --optimizer adam --ids 8000000
 
 Everything runs on this machine, under tf_keras 2 (the script sets
 `TF_USE_LEGACY_KERAS=1`; Keras 3 has no ParameterServerStrategy):
 
 - `single`: one process trains the model (no strategy) for `--steps` steps;
-- `cluster`: two parameter-server and two worker processes
+- `cluster`: `--ps` parameter-server and two worker processes
   (`tf.distribute.Server` on 127.0.0.1, each its own OS process) and this
   process as the coordinator: the model is built under
-  `ParameterServerStrategy` with `MinSizePartitioner(max_shards=2)`, so each
-  embedding table is split by rows across the two parameter servers, and
-  trains for the same number of steps with `model.fit`; the coordinator then
-  exports the SavedModel (the tables joined) and checks it against its own
-  predictions.
+  `ParameterServerStrategy` with `MinSizePartitioner(max_shards=ps x
+  shards-per-ps)`, so each embedding table is split by rows into that many
+  shards placed round robin on the parameter servers, and trains for the same
+  number of steps with `model.fit`; the coordinator then exports the
+  SavedModel (the tables joined), stops the cluster, and checks the
+  SavedModel against its own predictions.
+
+`--optimizer` is `compile`'s, for every variable: "adagrad" (default; the
+tables get keras_mtl's sparse Adagrad, one slot per table row), "adam"
+(LazyAdam on the tables, two slots) or "sgd" (none).
+Several shards per parameter server keep the transient initial value of
+the shard being created small next to the shards a task holds.
 
 The model: MMoE (4 experts of (64, 32), towers (16,)) over two id features
 ("user", "item") of `--ids` ids each with `--dim`-wide embeddings, two more
@@ -44,21 +52,30 @@ sys.path.insert(0, ROOT)
 import _report  # noqa: E402
 
 DEFAULT_OUT = os.path.join(HERE, "results", "parameter_server.json")
-NUM_WORKERS, NUM_PS = 2, 2
+NUM_WORKERS = 2
+#: optimizer slots per table row: LazyAdam m and v, Adagrad's accumulator
+SLOTS = {"adam": 2, "adagrad": 1, "sgd": 0}
 BATCH = 1024
 WARM_STEPS = 10
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ids", type=int, default=4_000_000, help="ids of each large table")
+    parser.add_argument("--ids", type=int, default=20_000_000, help="ids of each large table")
+    parser.add_argument("--ps", type=int, default=4, help="parameter-server tasks")
+    parser.add_argument("--shards-per-ps", type=int, default=4,
+                        help="shards of each large table per parameter server")
+    parser.add_argument("--optimizer", choices=sorted(SLOTS), default="adagrad",
+                        help="compile's optimizer (the tables get its sparse twin)")
     parser.add_argument("--dim", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--no-doc", action="store_true")
-    parser.add_argument("--role", choices=("ps", "worker", "single"), help=argparse.SUPPRESS)
+    parser.add_argument("--role", choices=("ps", "worker", "single", "serve"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--cluster", help=argparse.SUPPRESS)
+    parser.add_argument("--saved-model", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -132,7 +149,7 @@ def build(args):
 
     model = keras_mtl.MMoE(features(args), num_experts=4, expert_units=(64, 32),
                            tower_units=(16,))
-    model.compile(optimizer="adam")
+    model.compile(optimizer=args.optimizer)
     return model
 
 
@@ -174,6 +191,19 @@ def serve_task(args):
     server.join()
 
 
+def serve_check(path):
+    """Loads the SavedModel at `path`, serves the rows saved beside it; prints the largest difference."""
+    import numpy as np
+    import tensorflow as tf
+
+    saved = np.load(os.path.join(os.path.dirname(path), "rows.npz"))
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    served = serve(**{k[2:]: tf.constant(saved[k]) for k in saved.files if k.startswith("x_")})
+    diff = max(float(np.abs(saved[f"y_{t}"].reshape(-1) - served[t].numpy().reshape(-1)).max())
+               for t in ("ctr", "cvr"))
+    print(json.dumps({"max_abs_diff": diff, "peak_rss_mib": vm_hwm_mib()}))
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -187,7 +217,7 @@ def run_cluster(args):
     import keras_mtl
 
     cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(NUM_WORKERS)],
-               "ps": [f"127.0.0.1:{free_port()}" for _ in range(NUM_PS)]}
+               "ps": [f"127.0.0.1:{free_port()}" for _ in range(args.ps)]}
     tasks = {}
     for role in ("ps", "worker"):
         for index in range(len(cluster[role])):
@@ -199,7 +229,7 @@ def run_cluster(args):
             tf.train.ClusterSpec(cluster), rpc_layer="grpc")
         strategy = tf.distribute.experimental.ParameterServerStrategy(
             resolver, variable_partitioner=tf.distribute.experimental.partitioners
-            .MinSizePartitioner(max_shards=NUM_PS))
+            .MinSizePartitioner(max_shards=args.ps * args.shards_per_ps))
         # what a task holds before the model exists (TensorFlow, gRPC server)
         idle_rss = {name: vm_rss_mib(task.pid) for name, task in tasks.items()}
         with strategy.scope():
@@ -223,43 +253,77 @@ def run_cluster(args):
         path = keras_mtl.export.export_saved_model(
             model, os.path.join("/tmp", f"keras_mtl_ps_{os.getpid()}", "ranker"))
         export_s = time.perf_counter() - start
-        served = tf.saved_model.load(path).signatures["serving_default"](
-            **{k: tf.constant(v) for k, v in rows.items()})
-        export_diff = max(float(np.abs(np.asarray(expected[t]).reshape(-1)
-                                       - served[t].numpy().reshape(-1)).max())
-                          for t in ("ctr", "cvr"))
-        return {"rows_per_s": args.steps * BATCH / wall, "wall_s": wall,
-                "cpu_s": cpu + sum(task_cpu.values()), "task_cpu_s": task_cpu,
-                "peak_rss_mib": rss, "idle_rss_mib": idle_rss, "coordinator_peak_rss_mib_before_export": coordinator_rss,
-                "coordinator_peak_rss_mib_after_export": vm_hwm_mib(),
-                "table_bytes": tables, "dense_bytes": dense, "item_shards": shards,
-                "export_s": export_s, "export_max_abs_diff": export_diff, "saved_model": path}
+        # the parameter servers send their shards during the export: their peaks so far
+        rss_export = {name: vm_hwm_mib(task.pid) for name, task in tasks.items()}
+        coordinator_export = vm_hwm_mib()
+        del model
+        # served by a fresh process, as TF Serving would load it
+        check = os.path.join(os.path.dirname(path), "rows.npz")
+        np.savez(check, **{f"x_{k}": v for k, v in rows.items()},
+                 **{f"y_{t}": np.asarray(expected[t]) for t in ("ctr", "cvr")})
+        served = json.loads(subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--role", "serve", "--saved-model", path],
+            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
     finally:
         for task in tasks.values():
             task.kill()
             task.wait()
+    return {"rows_per_s": args.steps * BATCH / wall, "wall_s": wall,
+            "cpu_s": cpu + sum(task_cpu.values()), "task_cpu_s": task_cpu,
+            "peak_rss_mib_after_training": rss, "peak_rss_mib": rss_export,
+            "idle_rss_mib": idle_rss,
+            "coordinator_peak_rss_mib_before_export": coordinator_rss,
+            "coordinator_peak_rss_mib_after_export": coordinator_export,
+            "table_bytes": tables, "dense_bytes": dense, "item_shards": shards,
+            "export_s": export_s, "export_max_abs_diff": served["max_abs_diff"],
+            "serving_peak_rss_mib": served["peak_rss_mib"], "saved_model": path}
+
+
+def shard_layout(shards):
+    """"16 shards of [1250000, 16] rows, 4 on each of ps 0-3" from `[[shape, device], ...]`."""
+    shapes = sorted({tuple(shape) for shape, _ in shards})
+    per_task = {}
+    for _, device in shards:
+        task = device.split("/device")[0]
+        per_task[task] = per_task.get(task, 0) + 1
+    return (f"{len(shards)} shards of " + " or ".join(str(list(s)) for s in shapes) + "; "
+            + ", ".join(f"{n} on {task}" for task, n in sorted(per_task.items())))
+
+
+def span(values):
+    """"2,082–2,229" (or one value when they round alike)."""
+    low, high = f"{min(values):,.0f}", f"{max(values):,.0f}"
+    return low if low == high else f"{low}–{high}"
 
 
 def markdown(result, args):
     single, cluster = result["single"], result["cluster"]
     mib = 1 << 20
     tables = cluster["table_bytes"] / mib
-    # LazyAdam keeps m and v per row: three copies of each table
-    with_slots = 3 * tables
-    ps = [cluster["peak_rss_mib"][f"ps{i}"] for i in range(NUM_PS)]
+    slots = SLOTS[args.optimizer]
+    with_slots = (1 + slots) * tables
+    names = [f"ps{i}" for i in range(args.ps)]
+    ps = [cluster["peak_rss_mib"][n] for n in names]
+    idle = [cluster["idle_rss_mib"][n] for n in names]
     step_bytes = 2 * (cluster["dense_bytes"] + BATCH * (2 * args.dim + 12) * 4)
     network_ms = step_bytes / 1.1e9 * 1e3
     per_cpu = args.steps * BATCH / single["cpu_s"]
     compute_ms = BATCH / (16 * per_cpu) * 1e3
+    optimizer = {"adam": "LazyAdam (m and v per row)", "adagrad": "keras_mtl's sparse Adagrad "
+                 "(one accumulator per row)", "sgd": "SGD (no slots)"}[args.optimizer]
+    verdict = "below" if max(ps) < tables else "not below"
     lines = [
         "## Parameter servers (loopback cluster)", "",
         f"`{_report.command()}`; {result['machine']}.", "",
         f"MMoE over two tables of {args.ids:,} ids × {args.dim} (plus two small tables, two "
         f"numeric features), batch {BATCH}, {args.steps} timed steps after {WARM_STEPS} "
-        "(tracing). `cluster`: 2 parameter-server and 2 worker processes on 127.0.0.1 and the "
-        "coordinator, tables split by rows across the two parameter servers "
-        "(`MinSizePartitioner(max_shards=2)`), LazyAdam on the shards; `single`: one "
-        "process, no strategy. All processes share this machine's cores.", "",
+        f"(tracing), `compile(optimizer=\"{args.optimizer}\")`: {optimizer} on the tables. "
+        f"`cluster`: {args.ps} parameter-server and {NUM_WORKERS} worker processes on 127.0.0.1 "
+        "and the coordinator, each table split by rows into "
+        f"`MinSizePartitioner(max_shards={args.ps * args.shards_per_ps})` shards placed round "
+        "robin on the parameter servers; `single`: one process, no strategy. All processes "
+        "share this machine's cores. Peak RSS is each process's VmHWM (everything it has "
+        "mapped, TensorFlow's libraries included), read after the export.", "",
         "| run | rows/s | rows per CPU-s (all its processes) | peak RSS per process (MiB) |",
         "|---|---|---|---|",
         f"| single | {single['rows_per_s']:,.0f} | {args.steps * BATCH / single['cpu_s']:,.0f} | "
@@ -269,22 +333,27 @@ def markdown(result, args):
         + f", coordinator {cluster['coordinator_peak_rss_mib_before_export']:,.0f} "
         f"({cluster['coordinator_peak_rss_mib_after_export']:,.0f} after export) |",
         "",
-        f"Embedding tables {tables:,.0f} MiB in float32, {with_slots:,.0f} MiB with LazyAdam's two "
-        f"slots; each parameter server peaked at {max(ps):,.0f} MiB, of which "
-        + ", ".join(f"{cluster['idle_rss_mib'][f'ps{i}']:,.0f}" for i in range(NUM_PS))
-        + " MiB before the model was built (TensorFlow and its server): "
-        + ", ".join(f"{cluster['peak_rss_mib'][f'ps{i}'] - cluster['idle_rss_mib'][f'ps{i}']:,.0f}"
-                    for i in range(NUM_PS))
-        + f" MiB of model state each: its half of the tables and slots ({with_slots / NUM_PS:,.0f} "
-        "MiB) and, while a shard is created, its initial value. Each task's whole peak stays below "
-        f"the {with_slots:,.0f} MiB the tables and slots take together: no task holds them all; "
-        f"the single process peaked at {single['peak_rss_mib']:,.0f} MiB. The coordinator holds no "
-        "table until it exports, then the whole model once (the unsharded twin) and the SavedModel "
-        "being written. "
-        "Item table shards: "
-        + ", ".join(f"{s[0]} on {s[1].split('/device')[0]}" for s in cluster["item_shards"])
-        + f". The SavedModel exported by the coordinator (tables joined, {cluster['export_s']:.1f} s) "
-        f"equals the coordinator's model to {cluster['export_max_abs_diff']:.1e} on 256 rows.",
+        f"**Embedding tables {tables:,.0f} MiB** in float32 ({with_slots:,.0f} MiB with the "
+        f"optimizer's slots). Every parameter-server task's whole peak, {span(ps)} MiB, is "
+        f"{verdict} the tables' {tables:,.0f} MiB"
+        + (": no task holds the tables, let alone their slots. " if max(ps) < tables else
+           " (tables this small do not show it: see the default run). ")
+        + "Of a task's peak, "
+        + f"{span(idle)} MiB were there before the model was built "
+        "(TensorFlow and its gRPC server); the rest, "
+        + ", ".join(f"{p - i:,.0f}" for p, i in zip(ps, idle))
+        + f" MiB, is its share of the tables and slots ({with_slots / args.ps:,.0f} MiB at an "
+        "even split), the dense variables, a shard's initial value while it is created and "
+        "what it sent during training and export. Peaks right after training (before the "
+        "export): "
+        + ", ".join(f"{cluster['peak_rss_mib_after_training'][n]:,.0f}" for n in names)
+        + f" MiB. The single process peaked at {single['peak_rss_mib']:,.0f} MiB. The "
+        "coordinator holds no table until it exports, then the whole model once (the "
+        "unsharded twin, filled shard by shard) and the SavedModel being written. "
+        f"Item table: {shard_layout(cluster['item_shards'])}. The SavedModel exported by the "
+        f"coordinator (tables joined, {cluster['export_s']:.1f} s), loaded and served by a new "
+        f"process (peak RSS {cluster['serving_peak_rss_mib']:,.0f} MiB), equals the "
+        f"coordinator's model to {cluster['export_max_abs_diff']:.1e} on 256 rows.",
         "",
         f"Cluster / single rows/s: {cluster['rows_per_s'] / single['rows_per_s']:.2f}×. On one "
         "machine the cluster only adds work (gRPC between processes, every step's rows and "
@@ -312,8 +381,11 @@ def main(argv=None):
         return serve_task(args)
     if args.role == "single":
         return run_single(args)
+    if args.role == "serve":
+        return serve_check(args.saved_model)
     own = [sys.executable, os.path.abspath(__file__), "--role", "single", "--ids",
-           str(args.ids), "--dim", str(args.dim), "--steps", str(args.steps)]
+           str(args.ids), "--dim", str(args.dim), "--steps", str(args.steps),
+           "--optimizer", args.optimizer]
     single = json.loads(subprocess.run(own, check=True, capture_output=True, text=True)
                         .stdout.strip().splitlines()[-1])
     print("single", json.dumps(single), flush=True)

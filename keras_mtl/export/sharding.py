@@ -8,8 +8,9 @@ Serving (or converted to ONNX) needs each table whole, so a sharded model
 exports as its unsharded twin: the same architecture (from
 `model.get_config()`), built outside any strategy on the process that
 exports (the coordinator), with every sharded variable's parts
-concatenated along the rows. The twin computes what the sharded model
-computes; the exporting process needs memory for the whole model once.
+copied into the twin's rows part by part. The twin computes what the
+sharded model computes; the exporting process needs memory for the whole
+model once (and one part in transit).
 """
 
 import itertools
@@ -35,6 +36,32 @@ def is_sharded(model):
     return any(_part(v) is not None for v in model.weights)
 
 
+def _joined(model):
+    """`[[variable, ...]]`: `model.weights` with each sharded variable's parts as one list.
+
+    A whole variable is a list of one. Parts must follow each other in
+    `model.weights` (`part_0`, `part_1`, ...), which is how `ShardedVariable`
+    lists them; a missing or misplaced part is an error.
+    """
+    groups = []
+    # a sharded variable's parts share their base name; a whole variable stands alone
+    for _, group in itertools.groupby(model.weights, key=lambda v: (_part(v) or (id(v),))[0]):
+        group = list(group)
+        part = _part(group[0])
+        if part is not None and [_part(v)[1] for v in group] != list(range(len(group))):
+            raise ValueError(
+                f"expected the parts of {part[0]!r} in order from part_0. "
+                f"Received {[v.name for v in group]}."
+            )
+        groups.append(group)
+    return groups
+
+
+def _joined_shape(group):
+    first = tuple(group[0].shape)
+    return (sum(int(v.shape[0]) for v in group),) + first[1:] if len(group) > 1 else first
+
+
 def whole_weights(model):
     """`model.get_weights()` with each sharded variable's parts concatenated.
 
@@ -42,21 +69,9 @@ def whole_weights(model):
     their rows are concatenated in that order, which is how
     `ShardedVariable` splits a variable.
     """
-    whole = []
-    # a sharded variable's parts share their base name; a whole variable stands alone
-    for _, group in itertools.groupby(model.weights, key=lambda v: (_part(v) or (id(v),))[0]):
-        group = list(group)
-        part = _part(group[0])
-        if part is None:
-            whole.append(group[0].numpy())
-            continue
-        if [_part(v)[1] for v in group] != list(range(len(group))):
-            raise ValueError(
-                f"expected the parts of {part[0]!r} in order from part_0. "
-                f"Received {[v.name for v in group]}."
-            )
-        whole.append(np.concatenate([v.numpy() for v in group], axis=0))
-    return whole
+    return [group[0].numpy() if len(group) == 1
+            else np.concatenate([v.numpy() for v in group], axis=0)
+            for group in _joined(model)]
 
 
 def unsharded_twin(model):
@@ -75,13 +90,24 @@ def unsharded_twin(model):
             "outside the `with strategy.scope():` block (on the coordinator)."
         )
     twin = type(model).from_config(model.get_config())
-    weights = whole_weights(model)
+    groups = _joined(model)
     expected = [tuple(w.shape) for w in twin.weights]
-    received = [tuple(w.shape) for w in weights]
+    received = [_joined_shape(group) for group in groups]
     if expected != received:
         raise ValueError(
             "the sharded model's variables do not join into its twin's. Expected "
             f"shapes {expected}; received {received} after concatenating the parts."
         )
-    twin.set_weights(weights)
+    # part by part into the twin's rows: the exporting process holds the whole
+    # model once plus one part in transit, not a joined copy of every table
+    for target, group in zip(twin.weights, groups):
+        target = keras_compat.tf_variable(target)
+        if len(group) == 1:
+            target.assign(group[0].numpy())
+            continue
+        start = 0
+        for part in group:
+            rows = int(part.shape[0])
+            target[start:start + rows].assign(part.numpy())
+            start += rows
     return twin

@@ -55,3 +55,46 @@ def test_a_missing_part_is_an_error():
     model = holder(("a/part_0", np.ones((1, 2))), ("a/part_2", np.ones((1, 2))))
     with pytest.raises(ValueError, match=r"expected the parts of 'a' in order from part_0"):
         sharding.whole_weights(model)
+
+
+class _ShardedStandIn:
+    """A model's weights as a partitioner would have split them (no cluster needed).
+
+    Each weight with more than one row is split by rows into `part_<i>`
+    variables; `get_config` / `from_config` are the real model's (a `MultiTaskModel`'s).
+    """
+
+    @classmethod
+    def from_config(cls, config):
+        return keras_mtl.MultiTaskModel.from_config(config)
+
+    def __init__(self, model, parts):
+        self.config = model.get_config()
+        self.weights = []
+        for index, value in enumerate(model.get_weights()):
+            if value.ndim and value.shape[0] >= parts:
+                for i, chunk in enumerate(np.array_split(value, parts)):
+                    self.weights.append(tf.Variable(chunk, name=f"w{index}/part_{i}"))
+            else:
+                self.weights.append(tf.Variable(value, name=f"w{index}"))
+
+    def get_config(self):
+        return self.config
+
+
+def test_the_twin_gets_every_part_in_its_rows():
+    model = keras_mtl.MMoE([keras_mtl.SparseFeat("item", vocabulary_size=11, embedding_dim=3),
+                            keras_mtl.DenseFeat("price")],
+                           num_experts=2, expert_units=(4,), tower_units=(3,))
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in model.get_weights()])
+    stand_in = _ShardedStandIn(model, parts=3)
+    assert sharding.is_sharded(stand_in)
+    assert len(stand_in.weights) > len(model.weights)
+    twin = sharding.unsharded_twin(stand_in)
+    assert twin is not model
+    for got, expected in zip(twin.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, expected)
+    rows = {"item": np.array([0, 5, 10]), "price": np.array([0.5, -1.0, 2.0], np.float32)}
+    for task, value in model.predict(rows, verbose=0).items():
+        np.testing.assert_allclose(twin.predict(rows, verbose=0)[task], value, atol=1e-6)
