@@ -334,7 +334,8 @@ def markdown(result, args):
         f"({cluster['coordinator_peak_rss_mib_after_export']:,.0f} after export) |",
         "",
         f"**Embedding tables {tables:,.0f} MiB** in float32 ({with_slots:,.0f} MiB with the "
-        f"optimizer's slots). Every parameter-server task's whole peak, {span(ps)} MiB, is "
+        f"optimizer's slots; the largest, {args.ids:,} × {args.dim}, "
+        f"{args.ids * args.dim * 4 / mib:,.0f} MiB, is the largest table trained here). Every parameter-server task's whole peak, {span(ps)} MiB, is "
         f"{verdict} the tables' {tables:,.0f} MiB"
         + (": no task holds the tables, let alone their slots. " if max(ps) < tables else
            " (tables this small do not show it: see the default run). ")
