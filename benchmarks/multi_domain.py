@@ -12,8 +12,8 @@ EPNet on the domain embedding, and per-domain heads; PEPNet-domain the same
 with no personal features, so PPNet's gates read the domain embedding;
 "+layers" the same two with per-domain layers before the towers
 (`domain_units=(64,)`, a star-topology layer on E', and towers [32, 16]); "+star"
-(not in the default table, for `mamdr_tuning.py --models`) STAR's trunk instead
-(`domain_units=(64, 32)`, tower [16]). Each
+STAR's trunk instead (`domain_units=(64, 32)`, tower [16]). `--models` runs a
+subset (STAR first, for the paired differences). Each
 model is trained once per seed (same seed, same initial draws and batch order
 for every model); the table shows the mean test AUC over the seeds (± standard
 deviation) per domain, and the AUC of the true logits (the best any model can
@@ -29,6 +29,7 @@ written to docs/img/multi_domain_mamdr.png (section "multi_domain_mamdr").
     python benchmarks/multi_domain.py                      # seeds 0 1 2
     python benchmarks/multi_domain.py --seeds 0 --epochs 5 --out results.json
     python benchmarks/multi_domain.py --mamdr --seeds 0 1 2 3 4
+    python benchmarks/multi_domain.py --seeds 200 201 --models STAR PEPNet+star --no-doc
 """
 
 import argparse
@@ -62,6 +63,8 @@ def parse_args(argv):
     parser.add_argument("--epochs", type=int, default=20, help="at most (early stopping)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="models to run (default: the table's); STAR among them")
     parser.add_argument("--mamdr", action="store_true",
                         help="Shared-Bottom and STAR, each with and without MAMDR")
     parser.add_argument("--out", default=None, help="write the results as JSON")
@@ -136,7 +139,9 @@ def main(argv=None):
     args = parse_args(argv)
     names = (["SharedBottom", "SharedBottom+MAMDR", "STAR", "STAR+MAMDR"] if args.mamdr else
              ["SharedBottom", "STAR", "PEPNet", "PEPNet-domain", "PEPNet+layers",
-              "PEPNet-domain+layers"])
+              "PEPNet-domain+layers", "PEPNet+star", "PEPNet-domain+star"])
+    if args.models:
+        names = list(args.models)
     sizes = tuple(args.domain_sizes)
     results = {name: [] for name in names}
     per_epoch = {name: [] for name in names}
