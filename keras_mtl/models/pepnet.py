@@ -41,7 +41,7 @@ def PEPNet(features, domain_feature="domain", personal_features=(), num_domains=
     `act(E' · (W ⊙ W_p) + b + b_p)`. EPNet's gates only rescale each value of
     E by a factor in (0, γ); these layers let a domain turn the direction in
     which the features act. On `benchmarks/multi_domain.py` (10 seeds) the
-    paper's form trails STAR by 0.026 AUC on domains of a few hundred to
+    paper's form trails STAR by 0.023-0.026 AUC on domains of a few hundred to
     2,000 rows; with STAR's trunk as the domain layers
     (`domain_units=(64, 32)`, `tower_units=(16,)`, `domain_towers=True`,
     the item as personal prior) it matches STAR there and leads it on the
