@@ -142,6 +142,9 @@ def main(argv=None):
               "PEPNet-domain+layers", "PEPNet+star", "PEPNet-domain+star"])
     if args.models:
         names = list(args.models)
+        if not args.mamdr and "STAR" not in names:
+            raise SystemExit(f"--models: expected STAR among them (the paired differences are "
+                             f"against it). Received {names}.")
     sizes = tuple(args.domain_sizes)
     results = {name: [] for name in names}
     per_epoch = {name: [] for name in names}

@@ -15,8 +15,8 @@ Everything runs on this machine, under tf_keras 2 (the script sets
   shards-per-ps)`, so each embedding table is split by rows into that many
   shards placed round robin on the parameter servers, and trains for the same
   number of steps with `model.fit`; the coordinator then exports the
-  SavedModel (the tables joined), stops the cluster, and checks the
-  SavedModel against its own predictions.
+  SavedModel (the tables joined), and a new process loads it and serves
+  test rows, checked against the coordinator's predictions.
 
 `--optimizer` is `compile`'s, for every variable: "adagrad" (default; the
 tables get keras_mtl's sparse Adagrad, one slot per table row), "adam"
@@ -192,7 +192,7 @@ def serve_task(args):
 
 
 def serve_check(path):
-    """Loads the SavedModel at `path`, serves the rows saved beside it; prints the largest difference."""
+    """Serves the rows saved beside the SavedModel at `path`; prints the largest difference."""
     import numpy as np
     import tensorflow as tf
 
@@ -280,7 +280,7 @@ def run_cluster(args):
 
 
 def shard_layout(shards):
-    """"16 shards of [1250000, 16] rows, 4 on each of ps 0-3" from `[[shape, device], ...]`."""
+    """"16 shards of [1250000, 16] or [1250001, 16]; 4 on /job:ps/..." from `[[shape, device]]`."""
     shapes = sorted({tuple(shape) for shape, _ in shards})
     per_task = {}
     for _, device in shards:
@@ -311,7 +311,7 @@ def markdown(result, args):
     compute_ms = BATCH / (16 * per_cpu) * 1e3
     optimizer = {"adam": "LazyAdam (m and v per row)", "adagrad": "keras_mtl's sparse Adagrad "
                  "(one accumulator per row)", "sgd": "SGD (no slots)"}[args.optimizer]
-    verdict = "below" if max(ps) < tables else "not below"
+    below = max(ps) < tables
     lines = [
         "## Parameter servers (loopback cluster)", "",
         f"`{_report.command()}`; {result['machine']}.", "",
@@ -335,9 +335,10 @@ def markdown(result, args):
         "",
         f"**Embedding tables {tables:,.0f} MiB** in float32 ({with_slots:,.0f} MiB with the "
         f"optimizer's slots; the largest, {args.ids:,} × {args.dim}, "
-        f"{args.ids * args.dim * 4 / mib:,.0f} MiB, is the largest table trained here). Every parameter-server task's whole peak, {span(ps)} MiB, is "
-        f"{verdict} the tables' {tables:,.0f} MiB"
-        + (": no task holds the tables, let alone their slots. " if max(ps) < tables else
+        f"{args.ids * args.dim * 4 / mib:,.0f} MiB, is the largest table trained here). "
+        f"Every parameter-server task's whole peak, {span(ps)} MiB, is "
+        f"{'below' if below else 'not below'} the tables' {tables:,.0f} MiB"
+        + (": no task holds the tables, let alone their slots. " if below else
            " (tables this small do not show it: see the default run). ")
         + "Of a task's peak, "
         + f"{span(idle)} MiB were there before the model was built "

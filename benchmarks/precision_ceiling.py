@@ -1,4 +1,4 @@
-"""How fast bfloat16 can make the throughput benchmark's MMoE at best: its dense layers alone, raw TensorFlow.
+"""bfloat16's best case on the throughput benchmark's MMoE: its dense layers alone, raw TensorFlow.
 
     python benchmarks/precision_ceiling.py            # 3 interleaved rounds
     python benchmarks/precision_ceiling.py --rounds 5 --steps 100
@@ -141,9 +141,10 @@ def main(argv=None):
     ]
     for name, value in table.items():
         lines.append(f"| {name} | {value:,.0f} | {value * flops / 1e9:.0f} |")
-    lines += ["", f"bfloat16 / float32, best of each: **{best16 / best32:.2f}×**. The full model adds "
-              "work that bfloat16 does not shorten (embedding lookups and updates, Keras, the "
-              "optimizer's elementwise updates), so its bfloat16 / float32 ratio is below this one."]
+    lines += ["", f"bfloat16 / float32, best of each: **{best16 / best32:.2f}×**. The full model "
+              "adds work that bfloat16 does not shorten (embedding lookups and updates, Keras, "
+              "the optimizer's elementwise updates), so its bfloat16 / float32 ratio is below "
+              "this one."]
     text = "\n".join(lines) + "\n"
     if not args.no_doc:
         _report.write_section("precision_ceiling", text)

@@ -78,7 +78,8 @@ def unsharded_twin(model):
     """`model` itself if nothing in it is sharded, else its unsharded twin.
 
     The twin is built from `model.get_config()` under no distribution
-    strategy and gets `whole_weights(model)`. Call it (or the export
+    strategy and gets the values `whole_weights(model)` would return,
+    copied into its variables part by part. Call it (or the export
     functions, which do) outside `strategy.scope()`.
     """
     if not is_sharded(model):
