@@ -1,27 +1,30 @@
-"""Export at scale: SavedModel and ONNX of MMoEs with large embedding tables.
+"""Export at scale: ONNX and SavedModel of MMoEs with large tables, side by side.
 
-The throughput benchmark's MMoE (16 categorical features × 8 dims) with N ids
-per feature, trained for a few steps with the default `compile("adam")`
-(LazyAdam tables), then exported:
+The throughput benchmark's MMoE (16 categorical features × 8 dims, 8 numeric,
+8 experts [256, 128], towers [64]) with N ids per feature, trained for a few
+steps with `compile(optimizer=Adagrad)` (keras_mtl's sparse Adagrad on the
+tables: one slot per row, so 10M ids per feature train within 24 GB), then
+its optimizer state is dropped (the model is compiled again, which releases
+the trained optimizer and its accumulators; the process's RSS is read after)
+and it is exported, each export in the same process:
 
-- `export_saved_model`: the SavedModel is loaded back with
-  `tf.saved_model.load` and its `serving_default` called on test rows; the
-  outputs are compared with Keras' predictions.
-- `export_onnx`: tables beyond ONNX's 2 GB protobuf limit must go to external
-  data (or the export must fail saying why and what to do); the ONNX Runtime
-  outputs are compared with Keras'.
+- `export_onnx` (external data), then `export_saved_model`: seconds, peak RSS
+  above the RSS before that export (VmHWM reset before it), bytes on disk;
+- each served by a fresh process: load seconds, RSS after loading,
+  batch-1 and batch-256 latency p50 / p99 over repeated calls on raw numpy
+  rows (ONNX Runtime with one intra-op thread, TensorFlow's defaults), and
+  max |served - Keras| on 1,000 rows.
 
-Sizes, times and the peak RSS of each step go to
-benchmarks/results/export_scale.json and docs/benchmarks.md. Each size runs in
-its own process:
+    python benchmarks/export_scale.py --vocab 1000,1000000,5000000,10000000
 
-    python benchmarks/export_scale.py --vocab 1000000,5000000
+Figures go to benchmarks/results/export_scale.json and the `export_scale`
+section of docs/benchmarks.md.
 """
 
 import argparse
+import gc
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,129 +34,220 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import _config as cfg  # noqa: E402
+import _memory  # noqa: E402
 
-_MARK = "EXPORT_RESULT "
+_MARK = "EXPORT_SCALE "
+TEST_ROWS = 1000
+GB = 1e9
 
 
-def _rss_gb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
-def _size_gb(path):
+def _disk_bytes(*paths):
     total = 0
-    for root, _, files in os.walk(path):
-        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
-    return total / 1e9
+    for path in paths:
+        if os.path.isfile(path):
+            total += os.path.getsize(path)
+        for root, _, files in os.walk(path):
+            total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
 
 
-def worker(vocab, onnx, steps, workdir):
-    import numpy as np
-    import tensorflow as tf
+def _build(vocab):
+    import keras_mtl  # noqa: PLC0415
 
-    sys.path.insert(0, os.path.dirname(HERE))
-    import keras_mtl
-
-    tf.keras.utils.set_random_seed(0)
     feats = [keras_mtl.SparseFeat(c, vocabulary_size=vocab, embedding_dim=cfg.DIM)
              for c in cfg.CATEGORICAL] + [keras_mtl.DenseFeat(n) for n in cfg.NUMERIC]
-    model = keras_mtl.MMoE(feats, task_names=cfg.TASKS, num_experts=cfg.NUM_EXPERTS,
-                           expert_units=cfg.EXPERT_UNITS, tower_units=cfg.TOWER_UNITS)
-    model.compile(optimizer=tf.keras.optimizers.Adam(cfg.LEARNING_RATE))
-    x, y = cfg.synthetic(steps * 1024, vocab=vocab, zipf=1.1)
-    model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(1024), verbose=0)
-    out = {"vocab": vocab, "table_gb": 16 * vocab * cfg.DIM * 4 / 1e9,
-           "rss_after_training_gb": _rss_gb()}
-    test = {k: v[:256] for k, v in cfg.synthetic(256, seed=1, vocab=vocab, zipf=1.1)[0].items()}
-    expected = model.predict(test, batch_size=256, verbose=0)
+    return keras_mtl.MMoE(feats, task_names=cfg.TASKS, num_experts=cfg.NUM_EXPERTS,
+                          expert_units=cfg.EXPERT_UNITS, tower_units=cfg.TOWER_UNITS)
 
+
+def export_worker(vocab, steps, workdir, kind):
+    """Trains, drops the optimizer state, exports `kind` ("onnx" or "saved_model")."""
+    import numpy as np  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+
+    sys.path.insert(0, os.path.dirname(HERE))
+    import keras_mtl  # noqa: PLC0415
+
+    tf.keras.utils.set_random_seed(0)
+    model = _build(vocab)
+    model.compile(optimizer=tf.keras.optimizers.Adagrad(0.05))
+    x, y = cfg.synthetic(steps * 1024, vocab=vocab, zipf=1.1)
     start = time.perf_counter()
-    path = keras_mtl.export.export_saved_model(model, os.path.join(workdir, "mmoe"))
-    out["saved_model_export_s"] = time.perf_counter() - start
-    out["saved_model_gb"] = _size_gb(path)
+    model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(1024), verbose=0)
+    out = {"vocab": vocab, "table_bytes": 16 * vocab * cfg.DIM * 4,
+           "weight_bytes": keras_mtl.export.onnx_external_data.weight_bytes(model)}
+    trained = {"train_s": time.perf_counter() - start, "peak_training_bytes": _memory.peak_bytes()}
+    model.compile(optimizer=tf.keras.optimizers.Adagrad(0.05))  # drops the trained optimizer
+    gc.collect()
+    test, _ = cfg.synthetic(TEST_ROWS, seed=1, vocab=vocab, zipf=1.1)
+    expected = model.predict(test, batch_size=TEST_ROWS, verbose=0)
+    np.savez(os.path.join(workdir, f"keras_{kind}.npz"), **{f"x/{k}": v for k, v in test.items()},
+             **{f"y/{k}": np.asarray(v) for k, v in expected.items()})
+    gc.collect()
+    before = _memory.rss_bytes()
+    anonymous = _memory.PeakSampler("RssAnon")
+    _memory.reset_peak()
     start = time.perf_counter()
-    serve = tf.saved_model.load(path).signatures["serving_default"]
-    served = serve(**{k: tf.constant(v) for k, v in test.items()})
-    out["saved_model_load_and_serve_s"] = time.perf_counter() - start
-    out["saved_model_max_abs_diff"] = max(
-        float(np.max(np.abs(np.ravel(served[t].numpy()) - np.ravel(expected[t]))))
-        for t in cfg.TASKS)
-    out["rss_after_saved_model_gb"] = _rss_gb()
-    shutil.rmtree(path)
-    if onnx:
-        start = time.perf_counter()
-        try:
-            result = keras_mtl.export.export_onnx(model, os.path.join(workdir, "mmoe.onnx"),
-                                                  examples=test)
-            out["onnx"] = {"ok": True, "max_abs_diff": float(max(result.max_abs_diff.values())),
-                           "gb": _size_gb(workdir)}
-        except Exception as error:  # reported, not hidden: the benchmark says why
-            out["onnx"] = {"ok": False, "error": f"{type(error).__name__}: {error}"[:600]}
-        out["onnx"]["seconds"] = time.perf_counter() - start
-        out["rss_after_onnx_gb"] = _rss_gb()
+    with anonymous:
+        if kind == "onnx":
+            path = os.path.join(workdir, "onnx", "mmoe.onnx")
+            result = keras_mtl.export.export_onnx(model, path, examples=test, external_data=True)
+            paths = (path, result.external_data)
+        else:
+            path = keras_mtl.export.export_saved_model(model, os.path.join(workdir, "saved", "mmoe"))
+            paths = (path,)
+    out[kind] = {**trained, "rss_before_export_bytes": before,
+                 "export_s": time.perf_counter() - start,
+                 "peak_over_before_bytes": _memory.peak_bytes() - before,
+                 "peak_anonymous_over_before_bytes": anonymous.peak - anonymous.start,
+                 "disk_bytes": _disk_bytes(*paths), "path": path}
     print(_MARK + json.dumps(out), flush=True)
+
+
+def _latency(call, rows, batch, calls):
+    import numpy as np  # noqa: PLC0415
+
+    feed = {k: v[:batch] for k, v in rows.items()}
+    for _ in range(5):
+        call(feed)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        call(feed)
+        times.append((time.perf_counter() - start) * 1e3)
+    return {"p50_ms": float(np.percentile(times, 50)), "p99_ms": float(np.percentile(times, 99))}
+
+
+def serve_worker(kind, path, workdir, calls):
+    """Loads one export in this fresh process and times it."""
+    import numpy as np  # noqa: PLC0415
+
+    data = np.load(os.path.join(workdir, f"keras_{kind}.npz"))
+    rows = {k[2:]: data[k] for k in data.files if k.startswith("x/")}
+    expected = {k[2:]: data[k] for k in data.files if k.startswith("y/")}
+    before = _memory.rss_bytes()
+    start = time.perf_counter()
+    if kind == "onnx":
+        import onnxruntime  # noqa: PLC0415
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        names = [o.name for o in session.get_outputs()]
+
+        def call(feed):
+            return dict(zip(names, session.run(names, feed)))
+    else:
+        import tensorflow as tf  # noqa: PLC0415
+
+        serve = tf.saved_model.load(path).signatures["serving_default"]
+
+        def call(feed):
+            return {k: v.numpy() for k, v in serve(**{n: tf.constant(a) for n, a in feed.items()}).items()}
+    out = {"load_s": time.perf_counter() - start, "rss_after_load_bytes": _memory.rss_bytes() - before}
+    got = call(rows)
+    out["max_abs_diff"] = max(float(np.max(np.abs(np.ravel(got[t]) - np.ravel(v))))
+                              for t, v in expected.items())
+    out["batch_1"] = _latency(call, rows, 1, calls)
+    out["batch_256"] = _latency(call, rows, 256, max(calls // 4, 20))
+    print(_MARK + json.dumps(out), flush=True)
+
+
+def _run(args):
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(args)],
+                          capture_output=True, text=True,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    found = [line for line in proc.stdout.splitlines() if line.startswith(_MARK)]
+    if found:
+        return json.loads(found[0][len(_MARK):])
+    tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+    return {"error": tail[-600:]}
+
+
+def _row(r, kind):
+    name = "ONNX" if kind == "onnx" else "SavedModel"
+    e, s = r.get(kind), r.get(f"{kind}_served", {})
+    if not e or "error" in s:
+        return f"| {name} | failed: {s.get('error', '')[:300]} |" + " |" * 10
+    t = r["table_bytes"]
+    return (f"| {name} | {e['export_s']:.1f} | {e['rss_before_export_bytes'] / GB:.2f} | "
+            f"{e['peak_over_before_bytes'] / GB:.2f} ({e['peak_over_before_bytes'] / t:.2f}×) | "
+            f"{e['peak_anonymous_over_before_bytes'] / GB:.2f} | "
+            f"{e['disk_bytes'] / GB:.2f} ({e['disk_bytes'] / r['weight_bytes']:.2f}×) | "
+            f"{s['load_s']:.2f} | {s['rss_after_load_bytes'] / GB:.2f} | "
+            f"{s['batch_1']['p50_ms']:.2f} / {s['batch_1']['p99_ms']:.2f} | "
+            f"{s['batch_256']['p50_ms']:.2f} / {s['batch_256']['p99_ms']:.2f} | "
+            f"{s['max_abs_diff']:.1e} |")
 
 
 def markdown(results, meta):
     lines = [f"`{meta['command']}` on {meta['machine']}.", "",
-             "| ids per feature | tables (GB) | SavedModel (GB) | export (s) | load + serve 256 rows (s) "
-             "| max abs diff | ONNX | ONNX max abs diff | peak RSS (GB) |",
-             "|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+             "The throughput MMoE with N ids per feature, trained 5 steps with keras_mtl's sparse "
+             "Adagrad; the optimizer state is dropped (compiled again) before the export. Each "
+             "export runs in its own process. Peak = peak RSS during the export (VmHWM, mapped "
+             "file pages included: ONNX Runtime maps the data file for the parity run) minus the "
+             "RSS before it, and × the tables' bytes; anonymous = the process's own memory "
+             "(RssAnon, sampled every 5 ms) over its level before. Disk × the model's weight "
+             "bytes. Load, RSS after load and latency in a fresh process (ONNX Runtime with 1 "
+             "intra-op thread, TensorFlow's defaults); max |diff| of the served outputs vs Keras "
+             f"on {TEST_ROWS:,} rows.", ""]
+    header = ("| export | export s | RSS before, GB | peak over before, GB | anonymous peak over "
+              "before, GB | disk, GB | load s | RSS after load, GB | batch 1 p50 / p99 ms "
+              "| batch 256 p50 / p99 ms | max abs diff |")
     for r in results:
-        if "error" in r:
-            lines.append(f"| {r['vocab']:,} | | | | | | failed: {r['error']} | | |")
-            continue
-        onnx = r.get("onnx")
-        if onnx is None:
-            onnx_cell, onnx_diff = "not run", ""
-        elif onnx["ok"]:
-            onnx_cell, onnx_diff = f"{onnx['gb']:.2f} GB, {onnx['seconds']:.0f} s", f"{onnx['max_abs_diff']:.1e}"
-        else:
-            onnx_cell, onnx_diff = onnx["error"].replace("|", "/").replace("\n", " ")[:300], ""
-        peak = max(v for k, v in r.items() if k.startswith("rss_"))
-        lines.append(f"| {r['vocab']:,} | {r['table_gb']:.2f} | {r['saved_model_gb']:.2f} | "
-                     f"{r['saved_model_export_s']:.0f} | {r['saved_model_load_and_serve_s']:.1f} | "
-                     f"{r['saved_model_max_abs_diff']:.1e} | {onnx_cell} | {onnx_diff} | {peak:.1f} |")
+        lines += [f"**{r['vocab']:,} ids per feature**: tables "
+                  f"{r.get('table_bytes', 16 * r['vocab'] * cfg.DIM * 4) / GB:.2f} GB.", "",
+                  header, "|---|" + "---:|" * 10]
+        lines += [_row(r, "onnx"), _row(r, "saved_model"), ""]
     return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--vocab", default="1000000,5000000")
-    parser.add_argument("--steps", type=int, default=5, help="training steps before export")
-    parser.add_argument("--no-onnx", action="store_true")
+    parser.add_argument("--vocab", default="1000,1000000,5000000,10000000")
+    parser.add_argument("--steps", type=int, default=5, help="training steps of 1,024 rows")
+    parser.add_argument("--calls", type=int, default=400, help="timed batch-1 calls")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=os.path.join(HERE, "results", "export_scale.json"))
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args(argv)
     if args.worker:
         spec = json.loads(args.worker)
-        return worker(**spec)
-    import _report
+        role = spec.pop("role")
+        return export_worker(**spec) if role == "export" else serve_worker(**spec)
+    import _report  # noqa: PLC0415
 
     results = []
     for vocab in (int(v) for v in args.vocab.split(",")):
         workdir = tempfile.mkdtemp(prefix="export_scale_")
-        spec = {"vocab": vocab, "onnx": not args.no_onnx, "steps": args.steps,
-                "workdir": workdir}
-        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
-                               json.dumps(spec)], capture_output=True, text=True,
-                              env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-        shutil.rmtree(workdir, ignore_errors=True)
-        found = [l for l in proc.stdout.splitlines() if l.startswith(_MARK)]
-        if found:
-            results.append(json.loads(found[0][len(_MARK):]))
-        else:
-            tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-2:])
-            results.append({"vocab": vocab, "error": tail[:400]})
-        print(json.dumps(results[-1]), flush=True)
+        try:
+            result = {"vocab": vocab}
+            for kind in ("onnx", "saved_model"):
+                exported = _run({"role": "export", "vocab": vocab, "steps": args.steps,
+                                 "workdir": workdir, "kind": kind})
+                if kind not in exported:
+                    result[kind + "_served"] = exported  # the error
+                    continue
+                result.update(exported)
+                result[f"{kind}_served"] = _run({"role": "serve", "kind": kind,
+                                                 "path": exported[kind]["path"],
+                                                 "workdir": workdir, "calls": args.calls})
+                shutil.rmtree(os.path.dirname(exported[kind]["path"]) if kind == "onnx"
+                              else os.path.dirname(os.path.dirname(exported[kind]["path"])),
+                              ignore_errors=True)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        results.append(result)
+        print(json.dumps(result), flush=True)
     meta = {"command": _report.command(), "machine": _report.machine()}
     table = markdown(results, meta)
     print(table)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump({**meta, "results": results}, f, indent=2)
     if not args.no_report:
-        _report.write_section("export_scale", "## Export at scale\n\n" + table)
+        os.makedirs(os.path.dirname(args.out), exist_ok=True)
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump({"meta": meta, "results": results}, f, indent=1)
+        _report.write_section("export_scale", "## Export at scale (ONNX and SavedModel)\n\n" + table)
+    return results
 
 
 if __name__ == "__main__":

@@ -1,4 +1,12 @@
-"""ONNX models over protobuf's 2 GB limit: weights written as external data."""
+"""ONNX weights written as external data, and the memory an export needs.
+
+ONNX's external-data format keeps a tensor's bytes in a file beside the
+`.onnx` protobuf (which cannot exceed 2 GB): the tensor records the file
+(`location`, relative to the model), an `offset` and a `length`. ONNX
+Runtime reads such a model from the `.onnx` path and finds the data file next
+to it; on the CPU it maps the file into memory when the offsets are aligned
+(`ALIGNMENT`), so a served table costs page cache, touched row by row.
+"""
 
 import contextlib
 import os
@@ -6,17 +14,23 @@ import os
 import numpy as np
 from onnx import TensorProto
 
-#: Models with more weight bytes than this convert through tf2onnx's
-#: large-model path. A protobuf message (an .onnx file without external
-#: data, and the GraphDef tf2onnx freezes) cannot exceed 2 GB; the margin
-#: leaves room for the graph and for constants folded from the weights.
+from keras_mtl.export import table_source
+
+#: Rest-of-model weights (the tables excluded) above which tf2onnx converts
+#: through its large-model path (its tensors in external storage). A protobuf
+#: message cannot exceed 2 GB; the margin leaves room for the graph.
 LARGE_MODEL_BYTES = 1 << 30
 
-
-#: Peak memory of a tf2onnx 1.17 conversion per byte of weights, measured on
-#: the throughput benchmark's MMoE (16 tables of 100k ids: 51 MB of weights,
-#: +3.3 GB of resident memory; 1M ids was killed for memory at 24 GB).
+#: Peak memory of a tf2onnx 1.17 conversion per byte of the weights it holds,
+#: measured on the throughput benchmark's MMoE when its tables still went
+#: through tf2onnx (16 tables of 100k ids: 51 MB of weights, +3.3 GB).
+#: `export_onnx` keeps the tables out of tf2onnx, so this applies to the
+#: other weights and the vocabularies only.
 CONVERSION_MEMORY_FACTOR = 64
+
+#: Offsets of external tensors are multiples of this: the allocation
+#: granularity of memory maps on Windows (64 KiB; 4 KiB on Linux).
+ALIGNMENT = 1 << 16
 
 
 def available_memory_bytes():
@@ -31,23 +45,35 @@ def available_memory_bytes():
     return None
 
 
-def check_memory(model):
-    """Why tf2onnx would run out of memory converting `model`, or None.
+def conversion_bytes(model, tables, vocabulary_bytes=0):
+    """Memory an `export_onnx` of `model` needs beyond the model itself.
+
+    tf2onnx holds `CONVERSION_MEMORY_FACTOR` times the weights it converts
+    (every weight but the `tables`, which are streamed) and the lookup
+    vocabularies; the tables are written one block at a time
+    (`table_source.BLOCK_BYTES`); ONNX Runtime maps them for the parity run.
+    """
+    rest = weight_bytes(model) - sum(t.nbytes() for t in tables)
+    return CONVERSION_MEMORY_FACTOR * (max(rest, 0) + vocabulary_bytes) + 2 * table_source.BLOCK_BYTES
+
+
+def check_memory(model, tables, vocabulary_bytes=0):
+    """Why converting `model` would run out of memory, or None.
 
     Returns None when the conversion fits (or memory cannot be read); else
     the message saying why and what to do.
     """
-    need = weight_bytes(model) * CONVERSION_MEMORY_FACTOR
+    need = conversion_bytes(model, tables, vocabulary_bytes)
     free = available_memory_bytes()
     if free is None or need <= free:
         return None
     return (
-        f"Converting this model to ONNX would need about {need / 1e9:.1f} GB of memory "
-        f"(its weights are {weight_bytes(model) / 1e9:.2f} GB and tf2onnx 1.17 held about "
-        f"{CONVERSION_MEMORY_FACTOR}x that when measured); {free / 1e9:.1f} GB is available. "
-        "Serve the SavedModel instead (keras_mtl.export.export_saved_model, which needs no "
-        "more memory than the model), or convert on a machine with more memory "
-        "(export_onnx(..., check_memory=False) tries anyway)."
+        f"Converting this model to ONNX would need about {need / 1e9:.1f} GB of memory besides "
+        f"the model ({CONVERSION_MEMORY_FACTOR}x its {(need - 2 * table_source.BLOCK_BYTES) / 1e9 / CONVERSION_MEMORY_FACTOR:.2f} GB "
+        "of non-table weights and vocabularies, which tf2onnx 1.17 held that many times over when "
+        f"measured; tables are streamed); {free / 1e9:.1f} GB is available. Serve the SavedModel "
+        "instead (keras_mtl.export.export_saved_model), or convert on a machine with more "
+        "memory (export_onnx(..., check_memory=False) tries anyway)."
     )
 
 
@@ -79,7 +105,7 @@ def tf2onnx_numpy2():
 
 
 def _external_tensors(graph):
-    """Every TensorProto of `graph` whose data tf2onnx moved out."""
+    """Every TensorProto of `graph` (subgraphs included) whose data is external."""
     tensors = list(graph.initializer)
     for node in graph.node:
         for attribute in node.attribute:
@@ -90,32 +116,46 @@ def _external_tensors(graph):
     return [t for t in tensors if t.data_location == TensorProto.EXTERNAL]
 
 
-def save(proto, storage, path):
-    """Writes `proto` to `path` and its external tensors to `path + ".data"`.
-
-    `storage` is tf2onnx's `ExternalTensorStorage` (tensor name → bytes, the
-    name written in each tensor's "location"). The tensors go to one file,
-    at 4 KiB-aligned offsets, in ONNX's external-data format, which ONNX
-    Runtime reads next to the model.
-
-    Returns:
-        The data file's path.
-    """
-    data_path = path + ".data"
-    location = os.path.basename(data_path)
+def storage_entries(proto, storage):
+    """`(tensor, chunks)` of every tensor tf2onnx's large-model path moved
+    into its `ExternalTensorStorage` (None: no entries)."""
+    if storage is None:
+        return []
     data = storage.name_to_tensor_data
-    with open(data_path, "wb") as out:
-        for tensor in _external_tensors(proto.graph):
-            entries = {e.key: e.value for e in tensor.external_data}
-            raw = data[entries["location"]]
-            offset = -(-out.tell() // 4096) * 4096
+    return [(tensor, [data[{e.key: e.value for e in tensor.external_data}["location"]]])
+            for tensor in _external_tensors(proto.graph)]
+
+
+def write_data_file(path, entries):
+    """Writes the bytes of `entries` to `path` as ONNX external data.
+
+    Args:
+        path: the data file, beside the `.onnx` file that will refer to it by
+            its base name.
+        entries: `(TensorProto, chunks)` pairs: each tensor's bytes come as
+            an iterable of buffers (numpy arrays, bytes), written in order at
+            the next `ALIGNMENT` offset; the tensor's `external_data` is set
+            to (location, offset, length) and its inline data cleared.
+
+    The file is flushed to disk (fsync) before this returns.
+    """
+    location = os.path.basename(path)
+    with open(path, "wb") as out:
+        for tensor, chunks in entries:
+            offset = -(-out.tell() // ALIGNMENT) * ALIGNMENT
             out.seek(offset)
-            out.write(raw)
+            length = 0
+            for chunk in chunks:
+                view = memoryview(chunk).cast("B")
+                out.write(view)
+                length += view.nbytes
+            tensor.ClearField("raw_data")
+            tensor.data_location = TensorProto.EXTERNAL
             del tensor.external_data[:]
             for key, value in (("location", location), ("offset", str(offset)),
-                               ("length", str(len(raw)))):
+                               ("length", str(length))):
                 entry = tensor.external_data.add()
                 entry.key, entry.value = key, value
-    with open(path, "wb") as out:
-        out.write(proto.SerializeToString())
-    return data_path
+        out.flush()
+        os.fsync(out.fileno())
+    return path

@@ -15,8 +15,20 @@ Measured with tf2onnx 1.17 / onnxruntime 1.32 on both Keras versions:
 - `Log1p` (`DenseFeat(log1p=True)`): no tf2onnx handler; it becomes
   `Log(1 + x)` (|error| <= 6e-8 in float32).
 
-`StringToHashBucketFast` (in-graph `Hashing`) has no ONNX or ONNX-ML
-equivalent and is left alone: `export_onnx` reports it by feature.
+- `Bucketize` (`DenseFeat(buckets=)`, Keras' `Discretization`): no tf2onnx
+  handler; it becomes `len(edges) - sum(x < edges)`, TF's upper-bound rule
+  (a value exactly on an edge goes to the bucket above it; NaN to the last).
+- `StringToHashBucketFast` (`SparseFeat(hash_bins=)`, Keras' `Hashing`): no
+  ONNX op hashes strings. It becomes a placeholder node that `finish`
+  expands into farmhash Fingerprint64 in ONNX ops
+  (`keras_mtl.export.onnx_farmhash`, which reads the strings' bytes with
+  onnxruntime-extensions' `StringSplit`).
+
+Two things are kept out of what tf2onnx holds, as the tables are
+(`keras_mtl.export.onnx_export`): a lookup's vocabulary goes into its
+`CategoryMapper` in `finish`, after tf2onnx's optimizers (which copy the whole
+graph, attributes included, several times), and so does the hashing
+subgraph.
 """
 
 import numpy as np
@@ -24,7 +36,13 @@ import tensorflow as tf
 from onnx import TensorProto
 from onnx import helper
 
+from keras_mtl.export import onnx_farmhash
+
 ML_DOMAIN = "ai.onnx.ml"
+#: Domain of the placeholder nodes `finish` replaces (never in a written model).
+PLACEHOLDER_DOMAIN = "keras_mtl.placeholder"
+_HASH = "HashBucket"
+_VOCABULARY_MARK = "\x00keras_mtl:vocabulary:"
 
 
 def _source(tensor):
@@ -58,6 +76,16 @@ class Rewrites:
             self.tables[op.name] = (keys.numpy(), values.numpy(), default)
             self.shape_override[op.outputs[0].name] = op.outputs[0].shape.as_list()
         self.errors = []
+        self._vocabularies = {}  # mark -> (strings, ids, default)
+        self.hashes = 0  # hashing placeholders made
+
+    def vocabulary_bytes(self):
+        """Bytes of the lookups' keys and ids (what their `CategoryMapper`s hold)."""
+        total = 0
+        for keys, values, _ in self.tables.values():
+            total += values.nbytes + (sum(len(k) for k in keys) if keys.dtype.kind == "O"
+                                      else keys.nbytes)
+        return total
 
     def _value(self, tensor):
         """The constant value of a TF tensor (a capture or a constant)."""
@@ -84,6 +112,10 @@ class Rewrites:
                     self._string_compare(g, node)
                 elif node.type == "Log1p":
                     self._log1p(g, node)
+                elif node.type == "Bucketize":
+                    self._bucketize(g, node)
+                elif node.type == "StringToHashBucketFast":
+                    self._hash(g, node)
             except Exception as error:  # reported by export_onnx, not logged
                 self.errors.append(f"{node.type} {node.name}: {error}")
         return g.get_nodes()
@@ -104,10 +136,12 @@ class Rewrites:
             x = g.make_node("Cast", [x], attr={"to": TensorProto.STRING},
                             shapes=[shape], dtypes=[TensorProto.STRING]).output[0]
             strings = [str(int(k)).encode() for k in keys]
+        # the vocabulary goes in after conversion (finish): a mark stands in for it
+        mark = f"{_VOCABULARY_MARK}{len(self._vocabularies)}".encode()
+        self._vocabularies[mark] = (strings, values.astype(np.int64), int(default))
         mapped = g.make_node(
             "CategoryMapper", [x], domain=ML_DOMAIN,
-            attr={"cats_strings": strings, "cats_int64s": values.astype(np.int64).tolist(),
-                  "default_int64": int(default)},
+            attr={"cats_strings": [mark], "cats_int64s": [0], "default_int64": int(default)},
             shapes=[shape], dtypes=[TensorProto.INT64],
         )
         self._replace(g, node, mapped.output[0])
@@ -141,3 +175,75 @@ class Rewrites:
         log = g.make_node("Log", [shifted.output[0]], shapes=[shape], dtypes=[dtype])
         self._replace(g, node, log.output[0])
 
+
+    def _bucketize(self, g, node):
+        x = node.input[0]
+        dtype, shape = g.get_dtype(x), g.get_shape(x)
+        edges = np.asarray(node.get_attr_value("boundaries"), np.float32)
+        edges = edges.astype(helper.tensor_dtype_to_np_dtype(dtype))
+        out_shape = g.get_shape(node.output[0])
+        axis = g.make_const(f"{node.name}/last_axis", np.array([-1], np.int64)).output[0]
+        rank_up = None if shape is None else shape + [1]
+        column = g.make_node("Unsqueeze", [x, axis], shapes=[rank_up], dtypes=[dtype])
+        cut = g.make_const(f"{node.name}/edges", edges).output[0]
+        below = g.make_node("Less", [column.output[0], cut],  # (..., len(edges))
+                            dtypes=[TensorProto.BOOL])
+        counted = g.make_node("Cast", [below.output[0]], attr={"to": TensorProto.INT64},
+                              dtypes=[TensorProto.INT64])
+        under = g.make_node("ReduceSum", [counted.output[0], axis], attr={"keepdims": 0},
+                            shapes=[out_shape], dtypes=[TensorProto.INT64])
+        size = g.make_const(f"{node.name}/num_edges", np.array(len(edges), np.int64)).output[0]
+        bucket = g.make_node("Sub", [size, under.output[0]], shapes=[out_shape],
+                             dtypes=[TensorProto.INT64])
+        out_dtype = g.get_dtype(node.output[0])
+        cast = g.make_node("Cast", [bucket.output[0]], attr={"to": out_dtype},
+                           shapes=[out_shape], dtypes=[out_dtype])
+        self._replace(g, node, cast.output[0])
+
+    def _hash(self, g, node):
+        x = node.input[0]
+        placeholder = g.make_node(
+            _HASH, [x], domain=PLACEHOLDER_DOMAIN,
+            attr={"num_buckets": int(node.get_attr_value("num_buckets"))},
+            shapes=[g.get_shape(x)], dtypes=[TensorProto.INT64],
+        )
+        self.hashes += 1
+        self._replace(g, node, placeholder.output[0])
+
+    def finish(self, model):
+        """Completes the converted ONNX `model` in place: each lookup's
+        vocabulary into its `CategoryMapper`, each hashing placeholder
+        expanded (`onnx_farmhash`), the opsets it uses declared."""
+        graph = model.graph
+        for node in graph.node:
+            if node.op_type != "CategoryMapper":
+                continue
+            cats = next((a for a in node.attribute if a.name == "cats_strings"), None)
+            if cats is None or len(cats.strings) != 1 or cats.strings[0] not in self._vocabularies:
+                continue
+            strings, ids, default = self._vocabularies[cats.strings[0]]
+            del node.attribute[:]
+            node.attribute.extend([
+                helper.make_attribute("cats_strings", strings),
+                helper.make_attribute("cats_int64s", ids.tolist()),
+                helper.make_attribute("default_int64", default),
+            ])
+        nodes, hashed = [], 0
+        for node in graph.node:
+            if node.domain != PLACEHOLDER_DOMAIN:
+                nodes.append(node)
+                continue
+            num_buckets = next(a.i for a in node.attribute if a.name == "num_buckets")
+            expanded, constants = onnx_farmhash.hash_bucket_nodes(
+                node.input[0], node.output[0], num_buckets, prefix=f"{node.name}/farmhash/")
+            nodes.extend(expanded)
+            graph.initializer.extend(constants)
+            hashed += 1
+        del graph.node[:]
+        graph.node.extend(nodes)
+        declared = {o.domain for o in model.opset_import}
+        for domain in (onnx_farmhash.EXTENSIONS_DOMAIN, onnx_farmhash.MICROSOFT_DOMAIN):
+            if hashed and domain not in declared:
+                model.opset_import.append(
+                    helper.make_opsetid(domain, onnx_farmhash.OPSET_IMPORTS[domain]))
+        return model

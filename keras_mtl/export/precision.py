@@ -38,24 +38,24 @@ def float32_twin(model):
     # under float32: layers' own sub-layers (a gate's Dense) take the global policy
     tf.keras.mixed_precision.set_global_policy("float32")
     try:
-        twin = type(model).from_config(_float32_config(model.get_config()))
+        twin = type(model).from_config(float32_config(model.get_config()))
     finally:
         tf.keras.mixed_precision.set_global_policy(policy)
     twin.set_weights(model.get_weights())
     return twin
 
 
-def _float32_config(config):
+def float32_config(config):
     """`config` with the mixed policies (names or serialized policies) made float32."""
     if isinstance(config, dict):
-        out = {key: _float32_config(value) for key, value in config.items()}
+        out = {key: float32_config(value) for key, value in config.items()}
         if out.get("name") in _MIXED and "class_name" not in out:  # a policy's config
             out["name"] = "float32"
         if out.get("dtype") in _MIXED:
             out["dtype"] = "float32"
         return out
     if isinstance(config, list):
-        return [_float32_config(value) for value in config]
+        return [float32_config(value) for value in config]
     if isinstance(config, tuple):
-        return tuple(_float32_config(value) for value in config)
+        return tuple(float32_config(value) for value in config)
     return config

@@ -20,7 +20,8 @@ class EncodedIdLookup(tf.keras.layers.Layer):
         vocabulary_size: number of valid ids.
 
     Input shape: any integer tensor.
-    Output shape: the same, as int32 row indices.
+    Output shape: the same, as int64 row indices (tables of more than 2^31
+    rows included).
 
     Call arguments:
         inputs: the ids.
@@ -43,17 +44,17 @@ class EncodedIdLookup(tf.keras.layers.Layer):
         ids = tf.cast(inputs, tf.int64)
         valid = tf.logical_and(ids >= 0, ids < self.vocabulary_size)
         oov = tf.fill(tf.shape(ids), tf.constant(self.vocabulary_size, tf.int64))
-        return tf.cast(tf.where(valid, ids, oov), tf.int32)
+        return tf.where(valid, ids, oov)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
     def compute_output_spec(self, inputs):
         # Keras 3 builds symbolic outputs from compute_output_shape with the
-        # layer's float compute dtype; the ids are int32. (tf_keras 2 traces
+        # layer's float compute dtype; the ids are int64. (tf_keras 2 traces
         # `call` instead and never calls this method.)
         return tf.keras.KerasTensor(
-            self.compute_output_shape(inputs.shape), dtype="int32"
+            self.compute_output_shape(inputs.shape), dtype="int64"
         )
 
     def get_config(self):

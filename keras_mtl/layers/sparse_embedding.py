@@ -1,5 +1,8 @@
 """An Embedding whose forward pass reads only the rows of the batch."""
 
+import contextlib
+import threading
+
 import tensorflow as tf
 
 from keras_mtl import keras_compat
@@ -23,6 +26,12 @@ class SparseEmbedding(tf.keras.layers.Embedding):
     keras_mtl's feature embeddings (`keras_mtl.features.embed_features`) use
     it.
 
+    `SparseEmbedding.feeding_tables({layer: tensor})` makes the layers named
+    gather from the given tensors instead of their variables while the block
+    runs; traced inside it, a model takes its
+    tables as function inputs. The ONNX export traces the model this way, so
+    the converter never holds a table (`keras_mtl.export.onnx_tables`).
+
     Args:
         as `tf.keras.layers.Embedding` (`input_dim`, `output_dim`,
         `embeddings_initializer`, `embeddings_regularizer`, `mask_zero`, ...).
@@ -37,10 +46,47 @@ class SparseEmbedding(tf.keras.layers.Embedding):
     """
 
     def call(self, inputs):
-        if getattr(self, "lora_enabled", False) or getattr(self, "quantization_mode", None):
+        fed = getattr(_FED, "tables", {}).get(id(self))
+        if fed is None and (getattr(self, "lora_enabled", False)
+                            or getattr(self, "quantization_mode", None)):
             return super().call(inputs)  # Keras 3 only
         if inputs.dtype not in (tf.int32, tf.int64):
-            inputs = tf.cast(inputs, tf.int32)
-        table = keras_compat.tf_variable(self.embeddings)
+            inputs = tf.cast(inputs, tf.int64)
+        table = keras_compat.tf_variable(self.embeddings) if fed is None else fed
         rows = tf.nn.embedding_lookup(table, inputs)  # (*inputs.shape, output_dim)
-        return tf.cast(rows, self.compute_dtype)
+        return tf.cast(rows, self.compute_dtype)  # a float16 table is cast after the gather
+
+    @staticmethod
+    @contextlib.contextmanager
+    def feeding_tables(tables):
+        """Inside the block, each layer of `tables` gathers from its tensor.
+
+        Args:
+            tables: `{SparseEmbedding: tensor}`, each tensor `(rows,
+                output_dim)` of any float dtype (rows are cast to the layer's
+                compute dtype after the gather). The rows need not be the
+                layer's `input_dim`: the ONNX export traces a twin whose own
+                tables are one-row stand-ins. Blocks nest; the inner one wins
+                for a layer in both.
+        """
+        for layer, table in tables.items():
+            if not isinstance(layer, SparseEmbedding):
+                raise TypeError(
+                    f"expected SparseEmbedding layers as keys. Received {layer!r}."
+                )
+            shape = tuple(table.shape)
+            if len(shape) != 2 or shape[1] != layer.output_dim:
+                raise ValueError(
+                    f"Layer '{layer.name}': expected a table of shape (rows, "
+                    f"{layer.output_dim}). Received shape {shape}."
+                )
+        before = getattr(_FED, "tables", {})
+        _FED.tables = {**before, **{id(layer): table for layer, table in tables.items()}}
+        try:
+            yield
+        finally:
+            _FED.tables = before
+
+
+#: Tables fed by `SparseEmbedding.feeding_tables`, per thread: `{id(layer): tensor}`.
+_FED = threading.local()

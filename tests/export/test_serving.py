@@ -1,4 +1,5 @@
-"""Every builder served three ways: SavedModel in a fresh process, warmup, ONNX.
+"""Every builder, over every feature option, served three ways: SavedModel in a
+fresh process, warmup, ONNX (the parity matrix: tests/export/feature_options).
 
 One subprocess (`serving_process`) loads every builder's SavedModel (a TF
 import costs seconds) while `saved_model_cli` runs beside it; the parametrized
@@ -21,6 +22,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 import keras_mtl
 from keras_mtl.export import warmup
+from tests.export import feature_options
 from tests.export.serving_process import serve_in_fresh_process
 from tests.models import builder_cases
 
@@ -28,63 +30,25 @@ IDS = [b.__name__ for b in builder_cases.BUILDERS]
 WARMUP_ROWS = 3
 ATOL = 1e-5
 
-def convertible_features(df):
-    """builder_cases' features with the hashed query as pre-encoded ids.
-
-    In-graph hashing has no ONNX equivalent; hashing in the pipeline and
-    serving the ids is the fix `export_onnx` names.
-    """
-    specs = builder_cases.features(df)
-    query = next(s for s in specs if s.name == "query")
-    ids = query.replace(hash_bins=None, vocabulary_size=query.hash_bins, dtype="int64")
-    return tuple(ids if s is query else s for s in specs)
-
-
-def hashed_query(df, bins=16):
-    df = df.copy()
-    df["query"] = tf.strings.to_hash_bucket_fast(df["query"].to_numpy(), bins).numpy()
-    return df
-
-
-def _moved(builder, feats):
-    """A tiny model whose trainable weights are moved off their initial values
-    by seeded noise (the exports are compared with it; no step to trace)."""
-    model, _ = builder_cases.build(builder, feats)
-    rng = np.random.RandomState(0)
-    for weight in model.trainable_weights:
-        value = np.asarray(weight.numpy())
-        moved = value * rng.uniform(0.5, 1.5, value.shape) + 0.1 * rng.normal(size=value.shape)
-        weight.assign(moved.astype(value.dtype))
-    return model
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """Exports every builder, serves them in one fresh process, runs ONNX."""
+    """Exports every builder (every feature option: tests/export/feature_options),
+    serves them in one fresh process, runs ONNX."""
     tmp = tmp_path_factory.mktemp("serving")
-    raw = builder_cases.frame()
-    df = hashed_query(raw)
-    feats = convertible_features(raw)
-    x = keras_mtl.data.features_to_arrays(df, feats)
-    rows = keras_mtl.data.features_to_arrays(df.head(WARMUP_ROWS), feats)
-    # the original features (in-graph hashing) serve from a SavedModel too
-    cases = [(b.__name__, b, df, feats) for b in builder_cases.BUILDERS]
-    cases.append(("MMoE_hashing", keras_mtl.MMoE, raw, builder_cases.features(raw)))
+    df = feature_options.frame()
+    feats = feature_options.features(df)
+    x = feature_options.arrays(df, feats)
+    rows = feature_options.arrays(df.head(WARMUP_ROWS), feats)
     jobs, results = {}, {}
-    for name, builder, frame, specs in cases:
-        model = _moved(builder, specs)
-        inputs = keras_mtl.data.features_to_arrays(frame, specs)
-        path = keras_mtl.export.export_saved_model(
-            model, str(tmp / name), examples=rows if specs is feats else None
-        )
-        jobs[name] = {"path": path, "calls": {"all": inputs}}
-        results[name] = {"path": path, "keras": model.predict(inputs, verbose=0)}
-        if specs is feats:
-            onnx_path = str(tmp / f"{name}.onnx")
-            results[name]["onnx_export"] = keras_mtl.export.export_onnx(
-                model, onnx_path, examples=x
-            )
-    _example_signature_jobs(tmp, raw, jobs, results)
+    for builder in builder_cases.BUILDERS:
+        name = builder.__name__
+        model = feature_options.moved(builder_cases.build(builder, feats)[0])
+        path = keras_mtl.export.export_saved_model(model, str(tmp / name), examples=rows)
+        jobs[name] = {"path": path, "calls": {"all": x}}
+        results[name] = {"path": path, "keras": model.predict(x, verbose=0)}
+        results[name]["onnx_export"] = keras_mtl.export.export_onnx(
+            model, str(tmp / f"{name}.onnx"), examples=x)
+    _example_signature_jobs(tmp, builder_cases.frame(), jobs, results)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     first = results[IDS[0]]["path"]
     cli = subprocess.Popen(
@@ -106,7 +70,7 @@ def _example_signature_jobs(tmp, raw, jobs, results):
     (records parsed by the specs, and by the layout read from the inputs)."""
     specs = keras_mtl.features.adapt(
         [s.replace(buckets=4) if s.name == "price" else s for s in builder_cases.features(raw)], raw)
-    model = _moved(keras_mtl.MMoE, specs)
+    model = feature_options.moved(builder_cases.build(keras_mtl.MMoE, specs)[0])
     files = keras_mtl.data.write_tfrecords(raw, str(tmp / "rows"), specs)
     records = np.array([r.numpy() for r in tf.data.TFRecordDataset(files)], dtype=object)
     no_price = tf.train.Example.FromString(records[0])
@@ -166,20 +130,18 @@ def test_builder_serves_from_saved_model_warmup_and_onnx(builder, served):
                 expected = expected.astype(str).astype(object)
                 parsed = np.vectorize(bytes.decode, otypes=[object])(parsed)
             np.testing.assert_array_equal(parsed, expected)
-    # ONNX: the export's own check, then ONNX Runtime on the written file
+    # ONNX: the export's own check, then ONNX Runtime on the written file (the
+    # hashed features need the extensions' library, as the export says)
     export = result["onnx_export"]
-    assert sorted(export.max_abs_diff) == [1, builder_cases.ROWS]
+    assert sorted(export.max_abs_diff) == [1, feature_options.ROWS]
     assert max(export.max_abs_diff.values()) <= ATOL
-    session = onnxruntime.InferenceSession(export.path, providers=["CPUExecutionProvider"])
+    assert export.custom_ops == "onnxruntime_extensions"
+    session = onnxruntime.InferenceSession(export.path, export.session_options(),
+                                           providers=["CPUExecutionProvider"])
     assert sorted(i.name for i in session.get_inputs()) == sorted(served["x"])
     names = [o.name for o in session.get_outputs()]
-    _assert_close(dict(zip(names, session.run(names, served["x"]))), keras_out)
-
-
-def test_saved_model_with_in_graph_hashing_serves(served):
-    result = served["results"]["MMoE_hashing"]
-    _assert_close(result["saved_model"], result["keras"])
-    assert not os.path.exists(os.path.join(result["path"], warmup.WARMUP_FILE))
+    feed = feature_options.onnx_feed(served["x"])
+    _assert_close(dict(zip(names, session.run(names, feed))), keras_out)
 
 
 def test_show_signature_prints_like_saved_model_cli(served, capsys):
@@ -199,35 +161,16 @@ def test_show_signature_prints_like_saved_model_cli(served, capsys):
     assert request.model_spec.name == IDS[0]
     for name, values in rows.items():
         parsed = tf.make_ndarray(request.inputs[name])
-        if values.dtype == object:
-            parsed = parsed.astype(str)
+        if values.dtype == object:  # UTF-8 bytes in the request, str in the rows
+            parsed = np.vectorize(lambda b: b.decode("utf-8"), otypes=[object])(parsed)
+            values = feature_options.onnx_feed({name: values})[name]
         np.testing.assert_array_equal(parsed, values.astype(parsed.dtype))
     placeholder = keras_mtl.export.show_signature(path, print_fn=None)
     assert placeholder["rest"]["body"]["instances"][0]["history"] == ["", "", ""]
 
 
-def test_onnx_export_names_hashed_features_and_the_fix(tmp_path):
-    df = builder_cases.frame()
-    feats = builder_cases.features(df) + (
-        keras_mtl.SparseFeat("item_hash", hash_bins=8, dtype="int64"),
-    )
-    df["item_hash"] = df["item_id"]
-    model, _ = builder_cases.build(keras_mtl.MMoE, feats)
-    path = tmp_path / "m.onnx"
-    with pytest.raises(keras_mtl.export.OnnxExportError) as info:
-        keras_mtl.export.export_onnx(model, str(path))
-    message = str(info.value)
-    assert "Feature(s) 'item_hash', 'query': TensorFlow op StringToHashBucketFast" in message
-    assert "vocabulary_size=<hash_bins>" in message
-    assert "export_saved_model serves the model as it is" in message
-    # raised by keras_mtl with its own message, not from inside tf2onnx
-    assert info.traceback[-1].path.name == "onnx_export.py"
-    assert info.value.__context__ is None
-    assert not path.exists()
-
-
 def test_export_checks_examples(served, tmp_path):
-    feats = convertible_features(builder_cases.frame())
+    feats = feature_options.features(feature_options.frame())
     model, _ = builder_cases.build(keras_mtl.SharedBottom, feats)
     rows = dict(served["rows"])
     del rows["color"]
