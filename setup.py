@@ -28,6 +28,8 @@ setup(
         "tf2onnx",
         "onnx",
         "onnxruntime",
+        # the ONNX of hash_bins= features reads string bytes with its StringSplit
+        "onnxruntime-extensions",
         # the `keras-mtl` command line reads its run configuration from YAML
         "pyyaml",
         # streamed Parquet / CSV input (keras_mtl.data.parquet_dataset, csv_dataset)

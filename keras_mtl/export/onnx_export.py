@@ -178,10 +178,10 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_me
         problem = onnx_external_data.check_memory(model, tables, rewrites.vocabulary_bytes())
         if problem:
             raise OnnxExportError(problem)
+    proto, storage = onnx_conversion.convert(function, signature, rewrites, opset)
     if rewrites.hashes and opset < 18:
         raise OnnxExportError(f"In-graph hashing (hash_bins=) converts at opset 18 (bitwise "
                               f"ops). Received: opset={opset}.")
-    proto, storage = onnx_conversion.convert(function, signature, rewrites, opset)
     onnx_conversion.fix_inputs(proto, specs, rewrites, tables)
     rewrites.finish(proto)
     try:

@@ -17,7 +17,8 @@ Measured with tf2onnx 1.17 / onnxruntime 1.32 on both Keras versions:
 
 - `Bucketize` (`DenseFeat(buckets=)`, Keras' `Discretization`): no tf2onnx
   handler; it becomes `len(edges) - sum(x < edges)`, TF's upper-bound rule
-  (a value exactly on an edge goes to the bucket above it; NaN to the last).
+  (a value exactly on an edge goes to the bucket above it; NaN to the last),
+  with subnormal values read as zero, as TF's CPU kernels read them.
 - `StringToHashBucketFast` (`SparseFeat(hash_bins=)`, Keras' `Hashing`): no
   ONNX op hashes strings. It becomes a placeholder node that `finish`
   expands into farmhash Fingerprint64 in ONNX ops
@@ -49,6 +50,11 @@ def _source(tensor):
     while tensor.op.type == "Identity":
         tensor = tensor.op.inputs[0]
     return tensor
+
+
+def _flushed(values):
+    """float32 `values` with subnormals made zero, as TensorFlow's CPU reads them."""
+    return np.where(np.abs(values) < np.finfo(np.float32).tiny, np.float32(0), values)
 
 
 class Rewrites:
@@ -179,9 +185,21 @@ class Rewrites:
     def _bucketize(self, g, node):
         x = node.input[0]
         dtype, shape = g.get_dtype(x), g.get_shape(x)
-        edges = np.asarray(node.get_attr_value("boundaries"), np.float32)
+        edges = _flushed(np.asarray(node.get_attr_value("boundaries"), np.float32))
         edges = edges.astype(helper.tensor_dtype_to_np_dtype(dtype))
         out_shape = g.get_shape(node.output[0])
+        if dtype in (TensorProto.FLOAT, TensorProto.DOUBLE):
+            # TensorFlow's CPU threads flush subnormals to zero: -1e-45 sits on
+            # the edge 0.0 there, so it does here
+            tiny = g.make_const(f"{node.name}/tiny", np.array(
+                np.finfo(np.float32).tiny, helper.tensor_dtype_to_np_dtype(dtype))).output[0]
+            magnitude = g.make_node("Abs", [x], shapes=[shape], dtypes=[dtype])
+            subnormal = g.make_node("Less", [magnitude.output[0], tiny], shapes=[shape],
+                                    dtypes=[TensorProto.BOOL])
+            zero = g.make_const(f"{node.name}/zero", np.array(
+                0, helper.tensor_dtype_to_np_dtype(dtype))).output[0]
+            x = g.make_node("Where", [subnormal.output[0], zero, x], shapes=[shape],
+                            dtypes=[dtype]).output[0]
         axis = g.make_const(f"{node.name}/last_axis", np.array([-1], np.int64)).output[0]
         rank_up = None if shape is None else shape + [1]
         column = g.make_node("Unsqueeze", [x, axis], shapes=[rank_up], dtypes=[dtype])

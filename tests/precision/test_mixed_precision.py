@@ -8,11 +8,13 @@ after every test.
 """
 
 import numpy as np
+import onnxruntime
 import pytest
 import tensorflow as tf
 
 import keras_mtl
 from keras_mtl.training import loss_scaling
+from tests.export import feature_options
 from tests.models import builder_cases
 from tests.weighting import strategy_cases
 
@@ -174,7 +176,6 @@ def test_export_serves_float32(policy, data, tmp_path):
     """SavedModel and ONNX take the raw inputs and return float32 (ONNX from
     the float32 twin), within `MIXED_ATOL` of the bfloat16 Keras model."""
     df, feats = data
-    feats = [f for f in feats if f.name != "query"]  # in-graph hashing has no ONNX op
     model, labels = builder_cases.build(keras_mtl.MMoE, feats)
     _fit(model, labels, (df, feats))
     rows = keras_mtl.data.features_to_arrays(df.head(16), feats)
@@ -193,3 +194,24 @@ def test_export_serves_float32(policy, data, tmp_path):
     for task, value in twin(rows).items():
         assert value.dtype == tf.float32
         np.testing.assert_allclose(value.numpy(), expected[task], atol=limit)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16"], indirect=True)
+@pytest.mark.parametrize("builder", BUILDERS, ids=IDS)
+def test_onnx_of_every_builder_is_its_float32_twin(builder, policy, tmp_path):
+    """Every feature option under mixed_bfloat16: ONNX (traced from the
+    conversion twin, tables fed from the mixed model's float32 variables)
+    computes what the model's float32 twin computes."""
+    df = feature_options.frame()
+    feats = feature_options.features(df)
+    model = feature_options.moved(builder_cases.build(builder, feats)[0])
+    rows = feature_options.arrays(df, feats)
+    result = keras_mtl.export.export_onnx(model, str(tmp_path / "m.onnx"), examples=rows)
+    assert max(result.max_abs_diff.values()) < keras_mtl.export.precision.MIXED_ATOL
+    session = onnxruntime.InferenceSession(result.path, result.session_options())
+    names = [o.name for o in session.get_outputs()]
+    served = dict(zip(names, session.run(names, feature_options.onnx_feed(rows))))
+    tf.keras.mixed_precision.set_global_policy("float32")
+    twin = keras_mtl.export.precision.float32_twin(model)
+    for task, value in twin.predict(rows, verbose=0).items():
+        np.testing.assert_allclose(served[task].reshape(value.shape), value, atol=1e-5)

@@ -159,6 +159,8 @@ else:
             np.testing.assert_allclose(out[task].numpy().reshape(-1),
                                        np.asarray(expected).reshape(-1), atol=1e-6)
         assert mmoe["onnx_max_abs_diff"] < 1e-5
+        assert "item_id_embedding/embeddings" in mmoe["onnx_tables"]  # a sharded table, whole
+        assert set(mmoe["onnx_tables"].values()) == {0.0}
 
     def test_checkpoints_hold_whole_tables(report):
         mmoe = report["mmoe"]
