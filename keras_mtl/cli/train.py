@@ -20,6 +20,7 @@ from keras_mtl.cli.command_error import CommandError
 from keras_mtl.cli.config_error import ConfigError
 from keras_mtl.evaluation import evaluate_tasks
 from keras_mtl.evaluation import results_table
+from keras_mtl.export import versions
 
 #: Where `train` bundles the `.keras` model inside the SavedModel version
 #: folder (TF Serving ignores assets.extra/ but for warmup requests), so
@@ -130,8 +131,17 @@ def _export(cfg, model, examples, print_fn):
     out = cfg.output
     saved_model = None
     if out.saved_model is not None:
+        def bundle(version_dir):  # the .keras model inside the version, before it appears
+            bundled = os.path.join(version_dir, BUNDLED_KERAS)
+            os.makedirs(os.path.dirname(bundled), exist_ok=True)
+            if out.keras_model is not None:
+                shutil.copyfile(out.keras_model, bundled)
+            else:
+                model.save(bundled)
+
         saved_model = keras_mtl.export.export_saved_model(
-            model, out.saved_model, examples={k: v[:4] for k, v in examples.items()}
+            model, out.saved_model, examples={k: v[:4] for k, v in examples.items()},
+            add_files=bundle,
         )
         serving = tf.saved_model.load(saved_model).signatures["serving_default"]
         served = serving(**{k: tf.constant(v) for k, v in examples.items()})
@@ -140,12 +150,6 @@ def _export(cfg, model, examples, print_fn):
                    for k, v in expected.items())
         print_fn(f"SavedModel: {saved_model} (serving_default vs Keras on "
                  f"{len(next(iter(examples.values())))} rows: max |diff| {diff:.2e})")
-        bundled = os.path.join(saved_model, BUNDLED_KERAS)
-        os.makedirs(os.path.dirname(bundled), exist_ok=True)
-        if out.keras_model is not None:
-            shutil.copyfile(out.keras_model, bundled)
-        else:
-            model.save(bundled)
     onnx = None
     if out.onnx is not None:
         try:
@@ -218,8 +222,8 @@ def run_train(cfg, print_fn=print):
 
     out = cfg.output
     if out.keras_model is not None:
-        os.makedirs(os.path.dirname(out.keras_model), exist_ok=True)
-        model.save(out.keras_model)
+        with versions.replacing_file(out.keras_model) as temporary:  # appears whole
+            model.save(temporary)
         print_fn(f"Keras model: {out.keras_model}")
     if out.history is not None:
         _write_json(out.history, history)

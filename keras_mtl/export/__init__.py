@@ -3,6 +3,7 @@
 from keras_mtl.export.onnx_export import OnnxExport
 from keras_mtl.export.onnx_export import OnnxExportError
 from keras_mtl.export.onnx_export import export_onnx
+from keras_mtl.export.onnx_export import export_onnx_version
 from keras_mtl.export.saved_model import export_saved_model
 from keras_mtl.export.saved_model import next_version
 from keras_mtl.export.signature import show_signature
@@ -12,6 +13,7 @@ __all__ = [
     "OnnxExport",
     "OnnxExportError",
     "export_onnx",
+    "export_onnx_version",
     "export_saved_model",
     "next_version",
     "show_signature",

@@ -3,6 +3,7 @@
 import dataclasses
 import os
 import shutil
+import socket
 import tempfile
 
 import numpy as np
@@ -11,6 +12,7 @@ from keras_mtl.export import onnx_conversion
 from keras_mtl.export import onnx_external_data
 from keras_mtl.export import onnx_parity
 from keras_mtl.export import precision
+from keras_mtl.export import versions
 from keras_mtl.export.conversion_twin import conversion_twin
 from keras_mtl.export.signature import serving_specs
 from keras_mtl.export.table_source import TableSource
@@ -97,11 +99,11 @@ def _check_arguments(opset, table_dtype, external_data):
                          f"external_data={external_data!r}")
 
 
-def _write(staged, proto, entries, external):
-    """Writes the staged .onnx (and its data file when `external`)."""
-    data = None
-    if external:
-        data = onnx_external_data.write_data_file(staged + ".data", entries)
+def _write(staged, proto, entries, data):
+    """Writes the staged .onnx, and its tables to the file `data` (or inline
+    when `data` is None)."""
+    if data is not None:
+        onnx_external_data.write_data_file(data, entries)
     else:
         for tensor, chunks in entries:
             tensor.raw_data = b"".join(bytes(memoryview(c).cast("B")) for c in chunks)
@@ -110,6 +112,66 @@ def _write(staged, proto, entries, external):
         out.flush()
         os.fsync(out.fileno())
     return data
+
+
+def _data_files(path):
+    """The external-data files the .onnx file at `path` refers to (beside it)."""
+    if not os.path.exists(path):
+        return set()
+    import onnx  # pylint: disable=import-outside-toplevel
+
+    proto = onnx.load(path, load_external_data=False)
+    folder = os.path.dirname(os.path.abspath(path))
+    return {os.path.join(folder, entry.value) for t in proto.graph.initializer
+            for entry in t.external_data if entry.key == "location"}
+
+
+class _StagedFiles:
+    """An .onnx file and its data file staged in a hidden folder beside `path`.
+
+    On success the data file lands first, then the .onnx file, each by
+    `os.replace`, so the .onnx file at `path` always names a complete data
+    file. Replacing an earlier export in place, the new data file takes a
+    fresh name (`<name>.<token>.data`) while the old .onnx file still names
+    the old one, which is removed once the new .onnx file is in place.
+    """
+
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+        self.folder, self.name = os.path.split(self.path)
+        self.published_data = None
+
+    def __enter__(self):
+        os.makedirs(self.folder, exist_ok=True)
+        versions.remove_stale_staging(self.folder)
+        self.staging = tempfile.mkdtemp(
+            prefix=f"{versions.STAGING_PREFIX}{socket.gethostname()}-{os.getpid()}-",
+            dir=self.folder)
+        data_name = self.name + ".data"
+        if os.path.exists(os.path.join(self.folder, data_name)):
+            data_name = f"{self.name}.{os.path.basename(self.staging)[-8:]}.data"
+        self.onnx = os.path.join(self.staging, self.name)
+        self.data = os.path.join(self.staging, data_name)
+        return self
+
+    def __exit__(self, kind, error, trace):
+        try:
+            if kind is None:
+                old = _data_files(self.path)
+                if os.path.exists(self.data):
+                    self.published_data = os.path.join(self.folder, os.path.basename(self.data))
+                    versions.fsync_tree(self.staging)
+                    os.replace(self.data, self.published_data)
+                else:
+                    versions.fsync_tree(self.staging)
+                os.replace(self.onnx, self.path)
+                versions.fsync_folder(self.folder)
+                for stale in old - {self.published_data}:
+                    if os.path.basename(stale).startswith(self.name) and os.path.isfile(stale):
+                        os.remove(stale)
+        finally:
+            shutil.rmtree(self.staging, ignore_errors=True)
+        return False
 
 
 def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_memory=True,
@@ -135,7 +197,9 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_me
     Before anything is written in place, ONNX Runtime runs the staged files
     on the sample rows at batch size 1 and all rows; a difference above
     `atol` raises. The data file lands first, then the .onnx file, each by
-    an atomic rename. Feed ONNX Runtime strings as `str` (object arrays, as
+    an atomic rename (an export replacing an earlier one in place gives its
+    data file a fresh name, `OnnxExport.external_data`, and removes the old
+    one after). `export_onnx_version` writes versions that appear whole. Feed ONNX Runtime strings as `str` (object arrays, as
     `features_to_arrays` gives them): it reads `bytes` as their repr.
 
     Args:
@@ -204,22 +268,12 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_me
         external_data = (storage is not None
                          or sum(t.nbytes(table_dtype) for t in tables) > INLINE_TABLE_BYTES)
     custom_ops = EXTENSIONS_PACKAGE if rewrites.hashes else None
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".onnx-staging-", dir=folder)
-    try:
-        staged = os.path.join(staging, os.path.basename(path))
-        data = _write(staged, proto, entries, external_data)
+    with _StagedFiles(path) as staged:
+        data = _write(staged.onnx, proto, entries, staged.data if external_data else None)
         del proto, entries
-        diffs = _parity(model, staged, specs, examples, custom_ops, atol)
-        if data is not None:
-            os.replace(data, path + ".data")
-        os.replace(staged, path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        diffs = _parity(model, staged.onnx, specs, examples, custom_ops, atol)
     return OnnxExport(
-        path=path, opset=opset, max_abs_diff=diffs,
-        external_data=path + ".data" if external_data else None,
+        path=path, opset=opset, max_abs_diff=diffs, external_data=staged.published_data,
         tables={t.name: t.shape for t in tables}, table_dtype=table_dtype, custom_ops=custom_ops,
     )
 
@@ -241,3 +295,29 @@ def _parity(model, staged, specs, examples, custom_ops, atol):
             "Nothing was written."
         )
     return diffs
+
+
+def export_onnx_version(model, base_dir, version=None, filename="model.onnx", **kwargs):
+    """`export_onnx` into `base_dir/<version>/<filename>`, the version appearing whole.
+
+    The layout of Triton's model repository (and of TF Serving's base path):
+    the files are written into a hidden staging folder inside `base_dir`,
+    flushed and renamed to the version (`keras_mtl.export.versions`), so a
+    server polling `base_dir` never loads a partial version.
+
+    Args:
+        model: as `export_onnx`.
+        base_dir: the model's folder.
+        version: integer version; None takes the next free one.
+        filename: the .onnx file's name inside the version.
+        **kwargs: `export_onnx`'s other arguments.
+
+    Returns:
+        The `OnnxExport`, its paths inside the published version.
+    """
+    with versions.staged_version(base_dir, version) as staged:
+        result = export_onnx(model, os.path.join(staged.path, filename), **kwargs)
+    data = result.external_data
+    return dataclasses.replace(
+        result, path=os.path.join(staged.path, filename),
+        external_data=None if data is None else os.path.join(staged.path, os.path.basename(data)))

@@ -9,15 +9,9 @@ import tensorflow as tf
 from keras_mtl.export import example_signature as example_lib
 from keras_mtl.export import sharding
 from keras_mtl.export import signature
+from keras_mtl.export import versions
 from keras_mtl.export import warmup
-
-
-def next_version(base_dir):
-    """The next free integer version under `base_dir` (1 when empty)."""
-    if not os.path.isdir(base_dir):
-        return 1
-    versions = [int(name) for name in os.listdir(base_dir) if name.isdigit()]
-    return max(versions, default=0) + 1
+from keras_mtl.export.versions import next_version  # noqa: F401  (keras_mtl.export.next_version)
 
 
 def _served_value(name, spec, value):
@@ -64,8 +58,21 @@ def serving_function(model, specs):
     return serve
 
 
+def _lookup_tables(model):
+    """The model's TrackableResources (the vocabulary lookups' hash tables).
+
+    The archive must track them; tracking the model itself would also track
+    its Keras variables, which Keras 3 then saves beside the `tf.Variable`s the
+    endpoints use: every table twice on disk.
+    """
+    from tensorflow.saved_model.experimental import TrackableResource  # pylint: disable=import-outside-toplevel
+
+    return [t for t in tf.train.TrackableView(model).descendants()
+            if isinstance(t, TrackableResource)]
+
+
 def export_saved_model(model, base_dir, version=None, examples=None, example_signature=False,
-                       features=None):
+                       features=None, add_files=None):
     """Writes `model` as a SavedModel to `base_dir/<version>/`.
 
     The `serving_default` signature takes the raw features by name (the
@@ -77,6 +84,14 @@ def export_saved_model(model, base_dir, version=None, examples=None, example_sig
     `examples`, TF Serving warmup requests are written to
     `assets.extra/tf_serving_warmup_requests` (see `keras_mtl.export.warmup`).
     `show_signature(path)` prints the signature and example request bodies.
+
+    The version appears whole (`keras_mtl.export.versions`): everything is
+    written into a hidden staging folder inside `base_dir`, flushed to disk
+    and renamed to `base_dir/<version>`, so TF Serving's poller never loads
+    a half-written version, a failed or killed export leaves no numeric
+    folder, and two exports to one `base_dir` never claim the same version.
+    Each variable is stored once (`variables/`), so the folder is about the
+    weights' size plus a small graph.
 
     With `example_signature=True` a second signature, `predict_examples`,
     takes a 1-D string tensor `examples` of serialized `tf.Example`s (what
@@ -103,6 +118,9 @@ def export_saved_model(model, base_dir, version=None, examples=None, example_sig
         features: the feature specs the model was built from, to parse the
             `tf.Example`s exactly as `keras_mtl.data.tfrecord_dataset` does;
             None reads the layout from the model's inputs.
+        add_files: optional function called with the version folder while it
+            is still hidden, to add files to the version (the command line
+            adds the `.keras` model under `assets.extra/`).
 
     Returns:
         The path written.
@@ -116,15 +134,13 @@ def export_saved_model(model, base_dir, version=None, examples=None, example_sig
     >>> os.path.relpath(export_saved_model(model, base, examples=rows), base)
     '1'
     """
-    if version is None:
-        version = next_version(base_dir)
-    if not isinstance(version, int) or version < 1:
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)
+                                or version < 1):
         raise ValueError(f"expected a positive integer. Received: version={version!r}")
-    path = os.path.join(base_dir, str(version))
-    if os.path.exists(path):
+    if version is not None and os.path.exists(os.path.join(base_dir, str(version))):
         raise FileExistsError(
-            f"{path} exists already. Expected a new version under {base_dir}; "
-            "pass version=None to take the next free one."
+            f"{os.path.join(base_dir, str(version))} exists already. Expected a new version "
+            f"under {base_dir}; pass version=None to take the next free one."
         )
     if examples is not None:  # checked before anything is written
         inputs = warmup.named_inputs(model)
@@ -139,16 +155,20 @@ def export_saved_model(model, base_dir, version=None, examples=None, example_sig
     model = sharding.unsharded_twin(model)  # parameter servers: tables whole
     specs = signature.serving_specs(model)
     archive = tf.keras.export.ExportArchive()
-    archive.track(model)
+    for resource in _lookup_tables(model):  # the variables come with the endpoints, once each
+        archive.track(resource)
     archive.add_endpoint("serve", serving_function(model, specs), input_signature=[specs])
     if example_signature:
         archive.add_endpoint(
             example_lib.SIGNATURE_NAME, example_lib.example_function(model, specs, features),
             input_signature=example_lib.input_signature(),
         )
-    with contextlib.redirect_stdout(io.StringIO()):  # tf_keras has no verbose=
-        archive.write_out(path)
-    signature.key_signature_inputs(path, specs)
-    if examples is not None:
-        warmup.write_warmup_requests(path, examples)
-    return path
+    with versions.staged_version(base_dir, version) as staged:
+        with contextlib.redirect_stdout(io.StringIO()):  # tf_keras has no verbose=
+            archive.write_out(staged.path)
+        signature.key_signature_inputs(staged.path, specs)
+        if examples is not None:
+            warmup.write_warmup_requests(staged.path, examples)
+        if add_files is not None:
+            add_files(staged.path)
+    return staged.path
