@@ -8,7 +8,8 @@ Serving (or converted to ONNX) needs each table whole, so a sharded model
 exports as its unsharded twin: the same architecture (from
 `model.get_config()`), built outside any strategy on the process that
 exports (the coordinator), with every sharded variable's parts
-copied into the twin's rows part by part. The twin computes what the
+copied into the twin's rows part by part (its tables start as zeros, and
+each part is scattered into its rows in place). The twin computes what the
 sharded model computes; the exporting process needs memory for the whole
 model once (and one part in transit).
 """
@@ -90,7 +91,8 @@ def unsharded_twin(model):
             "its unsharded twin would be sharded again. Expected the export call "
             "outside the `with strategy.scope():` block (on the coordinator)."
         )
-    twin = type(model).from_config(model.get_config())
+    # tables start as zeros (a fill, not a random draw held beside the table)
+    twin = type(model).from_config(_zero_tables(model.get_config()))
     groups = _joined(model)
     expected = [tuple(w.shape) for w in twin.weights]
     received = [_joined_shape(group) for group in groups]
@@ -99,7 +101,8 @@ def unsharded_twin(model):
             "the sharded model's variables do not join into its twin's. Expected "
             f"shapes {expected}; received {received} after concatenating the parts."
         )
-    # part by part into the twin's rows: the exporting process holds the whole
+    # part by part into the twin's rows, scattered in place (a sliced assign
+    # copies the whole table first): the exporting process holds the whole
     # model once plus one part in transit, not a joined copy of every table
     for target, group in zip(twin.weights, groups):
         target = keras_compat.tf_variable(target)
@@ -109,6 +112,17 @@ def unsharded_twin(model):
         start = 0
         for part in group:
             rows = int(part.shape[0])
-            target[start:start + rows].assign(part.numpy())
+            target.scatter_update(tf.IndexedSlices(
+                part.numpy(), tf.range(start, start + rows, dtype=tf.int64)))
             start += rows
     return twin
+
+
+def _zero_tables(config):
+    """A functional model's config with its `SparseEmbedding` tables zero-initialized."""
+    layers = []
+    for entry in config["layers"]:
+        if str(entry.get("class_name", "")).split(">")[-1] == "SparseEmbedding":
+            entry = {**entry, "config": {**entry["config"], "embeddings_initializer": "zeros"}}
+        layers.append(entry)
+    return {**config, "layers": layers}
