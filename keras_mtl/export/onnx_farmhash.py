@@ -249,26 +249,30 @@ def _hash_len_0_to_16(em, text):
     return result
 
 
-def _hash_len_17_to_32(em, text):
-    """farmhash `HashLen17to32`."""
+def _head_mix(em, text, a_factor):
+    """What farmhash's `HashLen17to32` and `HashLen33to64` compute alike from
+    the first 16 and last 16 bytes: `(a, u, v)`, `HashLen16(u, v)` being the
+    first's result (`a` is the first word times `a_factor`: k1, or k2)."""
     mul = text.mul
-    a = em.mul(text.fetch64(em, 0), _K1)
+    a = em.mul(text.fetch64(em, 0), a_factor)
     b = text.fetch64(em, 8)
     c = em.mul(text.fetch64(em, -8, text.length), mul)
     d = em.mul(text.fetch64(em, -16, text.length), _K2)
-    return _hash_len_16(em, em.add(em.rotate(em.add(a, b), 43), em.rotate(c, 30), d),
-                        em.add(a, em.rotate(em.add(b, _K2), 18), c), mul)
+    return (a, em.add(em.rotate(em.add(a, b), 43), em.rotate(c, 30), d),
+            em.add(a, em.rotate(em.add(b, _K2), 18), c))
+
+
+def _hash_len_17_to_32(em, text):
+    """farmhash `HashLen17to32`."""
+    _, u, v = _head_mix(em, text, _K1)
+    return _hash_len_16(em, u, v, text.mul)
 
 
 def _hash_len_33_to_64(em, text):
     """farmhash `HashLen33to64`."""
     mul = text.mul
-    a = em.mul(text.fetch64(em, 0), _K2)
-    b = text.fetch64(em, 8)
-    c = em.mul(text.fetch64(em, -8, text.length), mul)
-    d = em.mul(text.fetch64(em, -16, text.length), _K2)
-    y = em.add(em.rotate(em.add(a, b), 43), em.rotate(c, 30), d)
-    z = _hash_len_16(em, y, em.add(a, em.rotate(em.add(b, _K2), 18), c), mul)
+    a, y, v = _head_mix(em, text, _K2)
+    z = _hash_len_16(em, y, v, mul)
     e = em.mul(text.fetch64(em, 16), mul)
     f = text.fetch64(em, 24)
     g = em.mul(em.add(y, text.fetch64(em, -32, text.length)), mul)
