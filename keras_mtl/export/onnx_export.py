@@ -107,9 +107,6 @@ def _write(staged, proto, entries, data):
             tensor.raw_data = b"".join(bytes(memoryview(c).cast("B")) for c in chunks)
     with open(staged, "wb") as out:
         out.write(proto.SerializeToString())
-        out.flush()
-        os.fsync(out.fileno())
-    return data
 
 
 def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_memory=True,
@@ -137,7 +134,8 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_me
     `atol` raises. The data file lands first, then the .onnx file, each by
     an atomic rename (an export replacing an earlier one in place gives its
     data file a fresh name, `OnnxExport.external_data`, and removes the old
-    one after). `export_onnx_version` writes versions that appear whole. Feed ONNX Runtime strings as `str` (object arrays, as
+    one after). `export_onnx_version` writes versions that appear whole.
+    Feed ONNX Runtime strings as `str` (object arrays, as
     `features_to_arrays` gives them): it reads `bytes` as their repr.
 
     Args:
@@ -207,7 +205,7 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_me
                          or sum(t.nbytes(table_dtype) for t in tables) > INLINE_TABLE_BYTES)
     custom_ops = EXTENSIONS_PACKAGE if rewrites.hashes else None
     with StagedOnnxFiles(path) as staged:
-        data = _write(staged.onnx, proto, entries, staged.data if external_data else None)
+        _write(staged.onnx, proto, entries, staged.data if external_data else None)
         del proto, entries
         diffs = _parity(model, staged.onnx, specs, examples, custom_ops, atol)
     return OnnxExport(
