@@ -4,7 +4,12 @@ import tensorflow as tf
 
 from keras_mtl import keras_compat
 
-def summed_rows(optimizer, scratch, gradient):
+def sums_in_place(scratch):
+    """Whether `summed_rows` sums in `scratch`: not on a parameter server."""
+    return "/job:ps" not in (getattr(scratch, "device", "") or "")
+
+
+def summed_rows(optimizer, scratch, gradient, in_place=None):
     """`(indices, rows of scratch, summed gradient rows)` of a `tf.IndexedSlices`.
 
     An embedding lookup of a batch with repeated ids (Zipf traffic) gives one
@@ -27,15 +32,32 @@ def summed_rows(optimizer, scratch, gradient):
     train models with tables of millions of rows without XLA, which is
     Keras' default (`jit_compile="auto"`) for keras_mtl models.
 
+    Under `ParameterServerStrategy` (a `scratch` placed on a parameter
+    server, `/job:ps`) workers update the same rows concurrently, and a
+    slot used as scratch would be read half-summed by another worker's step
+    (Adagrad's accumulator then went negative and its rows NaN). There the
+    duplicates are summed in the step itself (`tf.unique` and a segment sum;
+    no XLA under that strategy) and `scratch` is only read; each id comes
+    back once. `in_place` overrides the choice (None: by placement).
+
     Args:
         optimizer: the optimizer that owns `scratch`.
         scratch: a slot variable shaped like the gradient's variable.
         gradient: a `tf.IndexedSlices`.
+        in_place: sum in `scratch` (True) or in the step (False).
 
     Returns:
         the row indices to update, `scratch`'s rows there before the call, and
         the summed gradient rows (`(rows, *row shape)` each).
     """
+    if in_place is None:
+        in_place = sums_in_place(scratch)
+    if not in_place:
+        indices, positions = tf.unique(gradient.indices)  # (ids,), (rows,)
+        summed = tf.math.unsorted_segment_sum(
+            gradient.values, positions, tf.shape(indices)[0])  # (ids, *row shape)
+        old = keras_compat.gather_rows(scratch, indices)
+        return indices, old, tf.cast(summed, old.dtype)
     indices = gradient.indices
     old = keras_compat.gather_rows(scratch, indices)  # (N, *row shape)
     keras_compat.scatter_update(optimizer, scratch, tf.IndexedSlices(tf.zeros_like(old), indices))
