@@ -105,7 +105,8 @@ def export_worker(vocab, workdir, kind):
             result = keras_mtl.export.export_onnx(model, path, examples=test, external_data=True)
             paths = (path, result.external_data)
         else:
-            path = keras_mtl.export.export_saved_model(model, os.path.join(workdir, "saved", "mmoe"))
+            path = keras_mtl.export.export_saved_model(
+                model, os.path.join(workdir, "saved", "mmoe"))
             paths = (path,)
     out[kind] = {"rss_before_export_bytes": before,
                  "export_s": time.perf_counter() - start,
@@ -158,8 +159,10 @@ def serve_worker(kind, path, workdir, calls):
         serve = tf.saved_model.load(path).signatures["serving_default"]
 
         def call(feed):
-            return {k: v.numpy() for k, v in serve(**{n: tf.constant(a) for n, a in feed.items()}).items()}
-    out = {"load_s": time.perf_counter() - start, "rss_after_load_bytes": _memory.rss_bytes() - before}
+            out = serve(**{n: tf.constant(a) for n, a in feed.items()})
+            return {k: v.numpy() for k, v in out.items()}
+    out = {"load_s": time.perf_counter() - start,
+           "rss_after_load_bytes": _memory.rss_bytes() - before}
     got = call(rows)
     out["max_abs_diff"] = max(float(np.max(np.abs(np.ravel(got[t]) - np.ravel(v))))
                               for t, v in expected.items())
@@ -199,7 +202,8 @@ def markdown(results, meta):
     lines = [f"`{meta['command']}` on {meta['machine']}.", "",
              "The throughput MMoE with N ids per feature, trained 5 steps of 1,024 rows with "
              "keras_mtl's sparse Adagrad in one process (`save_weights`: no optimizer state); each "
-             "export runs in a new process that loads those weights. Peak = peak RSS during the export (VmHWM, mapped "
+             "export runs in a new process that loads those weights. Peak = peak RSS during "
+             "the export (VmHWM, mapped "
              "file pages included: ONNX Runtime maps the data file for the parity run) minus the "
              "RSS before it, and × the tables' bytes; anonymous = the process's own memory "
              "(RssAnon, sampled every 5 ms) over its level before. Disk × the model's weight "
@@ -215,7 +219,8 @@ def markdown(results, meta):
             lines += [f"**{r['vocab']:,} ids per feature**: failed: {r['error'][:400]}", ""]
             continue
         lines += [f"**{r['vocab']:,} ids per feature**: tables {r['table_bytes'] / GB:.2f} GB; "
-                  f"training {r['train_s']:.1f} s, peak RSS {r['peak_training_bytes'] / GB:.2f} GB.",
+                  f"training {r['train_s']:.1f} s, "
+                  f"peak RSS {r['peak_training_bytes'] / GB:.2f} GB.",
                   "",
                   header, "|---|" + "---:|" * 10]
         lines += [_row(r, "onnx"), _row(r, "saved_model"), ""]
@@ -267,7 +272,8 @@ def main(argv=None):
         os.makedirs(os.path.dirname(args.out), exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:
             json.dump({"meta": meta, "results": results}, f, indent=1)
-        _report.write_section("export_scale", "## Export at scale (ONNX and SavedModel)\n\n" + table)
+        _report.write_section("export_scale",
+                              "## Export at scale (ONNX and SavedModel)\n\n" + table)
     return results
 
 

@@ -306,6 +306,8 @@ def span(values):
 
 def markdown(result, args):
     single, cluster = result["single"], result["cluster"]
+    export_growth = (cluster["coordinator_export_peak_rss_mib"]
+                     - cluster["coordinator_rss_mib_before_export"])
     mib = 1 << 20
     tables = cluster["table_bytes"] / mib
     slots = SLOTS[args.optimizer]
@@ -361,9 +363,8 @@ def markdown(result, args):
         "coordinator holds no table until it exports, then the whole model once (the "
         "unsharded twin, zero-initialized tables filled shard by shard in place) while the "
         "SavedModel is written: its peak during the export was "
-        f"{cluster['coordinator_export_peak_rss_mib'] - cluster['coordinator_rss_mib_before_export']:,.0f}"
-        f" MiB above its RSS before ({cluster['coordinator_export_peak_over_tables']:.2f}× the "
-        "tables' bytes). "
+        f"{export_growth:,.0f} MiB above its RSS before "
+        f"({cluster['coordinator_export_peak_over_tables']:.2f}× the tables' bytes). "
         f"Item table: {shard_layout(cluster['item_shards'])}. The SavedModel exported by the "
         f"coordinator (tables joined, {cluster['export_s']:.1f} s), loaded and served by a new "
         f"process (peak RSS {cluster['serving_peak_rss_mib']:,.0f} MiB), equals the "

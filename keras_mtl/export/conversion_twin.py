@@ -18,29 +18,16 @@ import tensorflow as tf
 from keras_mtl import keras_compat
 from keras_mtl.export import precision
 from keras_mtl.export import sharding
+from keras_mtl.export.table_config import with_tables
 from keras_mtl.layers.sparse_embedding import SparseEmbedding
 
 
-def _is_table(layer_config):
-    return str(layer_config.get("class_name", "")).split(">")[-1] == SparseEmbedding.__name__
-
-
-def stand_in_config(config):
-    """A functional model's config with each `SparseEmbedding` cut to one row."""
-    layers = []
-    for entry in config["layers"]:
-        if _is_table(entry):
-            entry = {**entry, "config": {**entry["config"], "input_dim": 1}}
-        layers.append(entry)
-    return {**config, "layers": layers}
-
-
-def _nested_tables(model):
+def _nested_tables(layers):
+    """Names of the `SparseEmbedding`s inside (at any depth) the given layers."""
     found = []
-    for layer in model.layers:
-        for inner in getattr(layer, "layers", None) or []:
-            if isinstance(inner, SparseEmbedding) or getattr(inner, "layers", None):
-                found += [inner.name] if isinstance(inner, SparseEmbedding) else _nested_tables(inner)
+    for layer in layers:
+        inner = getattr(layer, "layers", None) or []
+        found += [i.name for i in inner if isinstance(i, SparseEmbedding)] + _nested_tables(inner)
     return found
 
 
@@ -55,7 +42,7 @@ def conversion_twin(model):
         ValueError: a `SparseEmbedding` nested inside another layer (the
             twin's stand-ins are made among the model's own layers).
     """
-    nested = _nested_tables(model)
+    nested = _nested_tables(model.layers)
     if nested:
         raise ValueError(
             f"expected every SparseEmbedding among the model's own layers. Received "
@@ -70,7 +57,7 @@ def conversion_twin(model):
             "its twin would be sharded again. Expected the export call outside the "
             "`with strategy.scope():` block (on the coordinator)."
         )
-    config = stand_in_config(model.get_config())
+    config = with_tables(model.get_config(), input_dim=1)  # one-row stand-ins
     policy = tf.keras.mixed_precision.global_policy()
     # under float32: layers' own sub-layers (a gate's Dense) take the global policy
     tf.keras.mixed_precision.set_global_policy("float32")

@@ -3,7 +3,6 @@
 import dataclasses
 import os
 
-import numpy as np
 
 from keras_mtl.export import onnx_conversion
 from keras_mtl.export import onnx_external_data
@@ -179,11 +178,11 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_me
         if problem:
             raise OnnxExportError(problem)
     proto, storage = onnx_conversion.convert(function, signature, rewrites, opset)
+    onnx_conversion.fix_inputs(proto, specs, rewrites, tables)
+    rewrites.finish(proto)
     if rewrites.hashes and opset < 18:
         raise OnnxExportError(f"In-graph hashing (hash_bins=) converts at opset 18 (bitwise "
                               f"ops). Received: opset={opset}.")
-    onnx_conversion.fix_inputs(proto, specs, rewrites, tables)
-    rewrites.finish(proto)
     try:
         onnx_conversion.check_converted(proto, specs, rewrites, tables)
     except onnx_conversion.ConversionError as error:

@@ -45,16 +45,18 @@ def available_memory_bytes():
     return None
 
 
-def conversion_bytes(model, tables, vocabulary_bytes=0):
-    """Memory an `export_onnx` of `model` needs beyond the model itself.
+def converted_bytes(model, tables, vocabulary_bytes=0):
+    """What tf2onnx holds of `model`: every weight but the `tables` (which
+    are streamed), plus the lookup vocabularies."""
+    return max(weight_bytes(model) - sum(t.nbytes() for t in tables), 0) + vocabulary_bytes
 
-    tf2onnx holds `CONVERSION_MEMORY_FACTOR` times the weights it converts
-    (every weight but the `tables`, which are streamed) and the lookup
-    vocabularies; the tables are written one block at a time
-    (`table_source.BLOCK_BYTES`); ONNX Runtime maps them for the parity run.
-    """
-    rest = weight_bytes(model) - sum(t.nbytes() for t in tables)
-    return CONVERSION_MEMORY_FACTOR * (max(rest, 0) + vocabulary_bytes) + 2 * table_source.BLOCK_BYTES
+
+def conversion_bytes(model, tables, vocabulary_bytes=0):
+    """Memory an `export_onnx` of `model` needs beyond the model itself:
+    `CONVERSION_MEMORY_FACTOR` times `converted_bytes`, and two table
+    blocks in transit (`table_source.BLOCK_BYTES`)."""
+    return (CONVERSION_MEMORY_FACTOR * converted_bytes(model, tables, vocabulary_bytes)
+            + 2 * table_source.BLOCK_BYTES)
 
 
 def check_memory(model, tables, vocabulary_bytes=0):
@@ -67,13 +69,14 @@ def check_memory(model, tables, vocabulary_bytes=0):
     free = available_memory_bytes()
     if free is None or need <= free:
         return None
+    converted = converted_bytes(model, tables, vocabulary_bytes)
     return (
         f"Converting this model to ONNX would need about {need / 1e9:.1f} GB of memory besides "
-        f"the model ({CONVERSION_MEMORY_FACTOR}x its {(need - 2 * table_source.BLOCK_BYTES) / 1e9 / CONVERSION_MEMORY_FACTOR:.2f} GB "
-        "of non-table weights and vocabularies, which tf2onnx 1.17 held that many times over when "
-        f"measured; tables are streamed); {free / 1e9:.1f} GB is available. Serve the SavedModel "
-        "instead (keras_mtl.export.export_saved_model), or convert on a machine with more "
-        "memory (export_onnx(..., check_memory=False) tries anyway)."
+        f"the model ({CONVERSION_MEMORY_FACTOR}x its {converted / 1e9:.2f} GB of non-table "
+        "weights and vocabularies, which tf2onnx 1.17 held that many times over when measured; "
+        f"tables are streamed); {free / 1e9:.1f} GB is available. Serve the SavedModel instead "
+        "(keras_mtl.export.export_saved_model), or convert on a machine with more memory "
+        "(export_onnx(..., check_memory=False) tries anyway)."
     )
 
 

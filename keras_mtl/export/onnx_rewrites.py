@@ -83,7 +83,7 @@ class Rewrites:
             self.shape_override[op.outputs[0].name] = op.outputs[0].shape.as_list()
         self.errors = []
         self._vocabularies = {}  # mark -> (strings, ids, default)
-        self.hashes = 0  # hashing placeholders made
+        self.hashes = 0  # hashing subgraphs in the model, counted by `finish`
 
     def vocabulary_bytes(self):
         """Bytes of the lookups' keys and ids (what their `CategoryMapper`s hold)."""
@@ -225,7 +225,6 @@ class Rewrites:
             attr={"num_buckets": int(node.get_attr_value("num_buckets"))},
             shapes=[g.get_shape(x)], dtypes=[TensorProto.INT64],
         )
-        self.hashes += 1
         self._replace(g, node, placeholder.output[0])
 
     def finish(self, model):
@@ -246,7 +245,7 @@ class Rewrites:
                 helper.make_attribute("cats_int64s", ids.tolist()),
                 helper.make_attribute("default_int64", default),
             ])
-        nodes, hashed = [], 0
+        nodes, self.hashes = [], 0
         for node in graph.node:
             if node.domain != PLACEHOLDER_DOMAIN:
                 nodes.append(node)
@@ -256,12 +255,12 @@ class Rewrites:
                 node.input[0], node.output[0], num_buckets, prefix=f"{node.name}/farmhash/")
             nodes.extend(expanded)
             graph.initializer.extend(constants)
-            hashed += 1
+            self.hashes += 1
         del graph.node[:]
         graph.node.extend(nodes)
         declared = {o.domain for o in model.opset_import}
         for domain in (onnx_farmhash.EXTENSIONS_DOMAIN, onnx_farmhash.MICROSOFT_DOMAIN):
-            if hashed and domain not in declared:
+            if self.hashes and domain not in declared:
                 model.opset_import.append(
                     helper.make_opsetid(domain, onnx_farmhash.OPSET_IMPORTS[domain]))
         return model

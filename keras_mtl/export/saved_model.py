@@ -2,7 +2,6 @@
 
 import contextlib
 import io
-import os
 
 import tensorflow as tf
 
@@ -126,7 +125,7 @@ def export_saved_model(model, base_dir, version=None, examples=None, example_sig
         The path written.
 
     Example:
-    >>> import tempfile
+    >>> import os, tempfile
     >>> feats = [SparseFeat("item", vocabulary_size=10), DenseFeat("price")]
     >>> model = keras_mtl.MMoE(feats, num_experts=2, expert_units=(4,))
     >>> rows = {"item": np.array([3, 7]), "price": np.array([1.5, 0.2], "float32")}
@@ -134,14 +133,7 @@ def export_saved_model(model, base_dir, version=None, examples=None, example_sig
     >>> os.path.relpath(export_saved_model(model, base, examples=rows), base)
     '1'
     """
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool)
-                                or version < 1):
-        raise ValueError(f"expected a positive integer. Received: version={version!r}")
-    if version is not None and os.path.exists(os.path.join(base_dir, str(version))):
-        raise FileExistsError(
-            f"{os.path.join(base_dir, str(version))} exists already. Expected a new version "
-            f"under {base_dir}; pass version=None to take the next free one."
-        )
+    versions.check_version(base_dir, version)  # before anything is traced or written
     if examples is not None:  # checked before anything is written
         inputs = warmup.named_inputs(model)
         warmup.num_rows(examples)

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_mtl import keras_compat
+from keras_mtl.export.table_config import with_tables
 
 #: How TensorFlow names the parts of a partitioned variable.
 _PART = re.compile(r"^(?P<base>.+)/part_(?P<index>\d+)(?::\d+)?$")
@@ -92,7 +93,8 @@ def unsharded_twin(model):
             "outside the `with strategy.scope():` block (on the coordinator)."
         )
     # tables start as zeros (a fill, not a random draw held beside the table)
-    twin = type(model).from_config(_zero_tables(model.get_config()))
+    twin = type(model).from_config(
+        with_tables(model.get_config(), embeddings_initializer="zeros"))
     groups = _joined(model)
     expected = [tuple(w.shape) for w in twin.weights]
     received = [_joined_shape(group) for group in groups]
@@ -117,12 +119,3 @@ def unsharded_twin(model):
             start += rows
     return twin
 
-
-def _zero_tables(config):
-    """A functional model's config with its `SparseEmbedding` tables zero-initialized."""
-    layers = []
-    for entry in config["layers"]:
-        if str(entry.get("class_name", "")).split(">")[-1] == "SparseEmbedding":
-            entry = {**entry, "config": {**entry["config"], "embeddings_initializer": "zeros"}}
-        layers.append(entry)
-    return {**config, "layers": layers}

@@ -100,15 +100,29 @@ class StagedVersion:
         self.version = None
 
 
+def _taken(base_dir, version):
+    return FileExistsError(
+        f"{os.path.join(base_dir, str(version))} exists already. Expected a new version "
+        f"under {base_dir}; pass version=None to take the next free one.")
+
+
+def check_version(base_dir, version):
+    """Raises unless `version` is None or a positive int not yet under `base_dir`."""
+    if version is None:
+        return
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"expected a positive integer. Received: version={version!r}")
+    if os.path.exists(os.path.join(base_dir, str(version))):
+        raise _taken(base_dir, version)
+
+
 def _claim(staging, base_dir, version):
     """Renames `staging` to the next free version (or `version`)."""
     while True:
         claimed = next_version(base_dir) if version is None else version
         target = os.path.join(base_dir, str(claimed))
         if version is not None and os.path.exists(target):
-            raise FileExistsError(
-                f"{target} exists already. Expected a new version under {base_dir}; "
-                "pass version=None to take the next free one.")
+            raise _taken(base_dir, version)
         try:
             os.rename(staging, target)
         except OSError as error:
@@ -138,10 +152,7 @@ def staged_version(base_dir, version=None):
     """
     os.makedirs(base_dir, exist_ok=True)
     remove_stale_staging(base_dir)
-    if version is not None and os.path.exists(os.path.join(base_dir, str(version))):
-        raise FileExistsError(
-            f"{os.path.join(base_dir, str(version))} exists already. Expected a new version "
-            f"under {base_dir}; pass version=None to take the next free one.")
+    check_version(base_dir, version)
     prefix = f"{STAGING_PREFIX}{socket.gethostname()}-{os.getpid()}-"
     staged = StagedVersion(tempfile.mkdtemp(prefix=prefix, dir=base_dir))
     try:

@@ -28,9 +28,9 @@ class SparseEmbedding(tf.keras.layers.Embedding):
 
     `SparseEmbedding.feeding_tables({layer: tensor})` makes the layers named
     gather from the given tensors instead of their variables while the block
-    runs; traced inside it, a model takes its
-    tables as function inputs. The ONNX export traces the model this way, so
-    the converter never holds a table (`keras_mtl.export.onnx_tables`).
+    runs; traced inside it, a model takes its tables as function inputs. The
+    ONNX export traces the model this way, so the converter never holds a
+    table (`keras_mtl.export.onnx_conversion`).
 
     Args:
         as `tf.keras.layers.Embedding` (`input_dim`, `output_dim`,

@@ -8,7 +8,6 @@ feature with log1p, normalisation and quantile buckets, and a vector.
 """
 
 import numpy as np
-import pandas as pd
 
 import keras_mtl
 from tests.models import builder_cases

@@ -61,7 +61,8 @@ def test_nan_lands_where_tf_puts_it(bucket_model):
     export = keras_mtl.export.export_onnx(model, str(folder / "nan.onnx"), examples=rows, atol=1e-6)
     np.testing.assert_allclose(_served(export, rows)["ctr"].ravel(),
                                model.predict(rows, verbose=0)["ctr"].ravel(), atol=1e-6)
-    assert tf.keras.layers.Discretization(bin_boundaries=list(EDGES))(rows["price"]).numpy()[0] == len(EDGES)
+    discretize = tf.keras.layers.Discretization(bin_boundaries=list(EDGES))
+    assert discretize(rows["price"]).numpy()[0] == len(EDGES)
 
 
 def test_hashed_features_hash_10k_strings_as_tf(tmp_path):
@@ -76,7 +77,8 @@ def test_hashed_features_hash_10k_strings_as_tf(tmp_path):
     model = keras_mtl.SharedBottom(feats, task_names=("ctr",), bottom_units=(1,), tower_units=(),
                                    task_types=("regression",))
     model.get_layer("query_embedding").set_weights([np.arange(bins, dtype="float32")[:, None]])
-    model.get_layer("shared_bottom").set_weights([np.ones((1, 1), "float32"), np.zeros(1, "float32")])
+    model.get_layer("shared_bottom").set_weights([np.ones((1, 1), "float32"),
+                                                  np.zeros(1, "float32")])
     strings = _random_strings(10_000)
     rows = {"query": np.array(strings, dtype=object)}
     export = keras_mtl.export.export_onnx(model, str(tmp_path / "h.onnx"), examples=rows)

@@ -14,12 +14,14 @@ def _run(build, values):
     initializers = []
     em = OnnxEmitter("t/", initializers)
     out = em("Identity", build(em, "x"), output_names=["y"])
-    graph = helper.make_graph(em.nodes, "g", [helper.make_tensor_value_info("x", TensorProto.UINT64, [None, 1])],
+    column = [helper.make_tensor_value_info("x", TensorProto.UINT64, [None, 1])]
+    graph = helper.make_graph(em.nodes, "g", column,
                               [helper.make_tensor_value_info(out, TensorProto.UINT64, [None, 1])],
                               initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     session = onnxruntime.InferenceSession(model.SerializeToString())
-    return [int(v) for v in session.run(None, {"x": np.array(values, np.uint64)[:, None]})[0].ravel()]
+    out = session.run(None, {"x": np.array(values, np.uint64)[:, None]})[0]
+    return [int(v) for v in out.ravel()]
 
 
 VALUES = [0, 1, 0x9AE16A3B2F90404F, _U64]

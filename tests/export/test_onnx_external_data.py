@@ -53,7 +53,8 @@ def test_each_table_is_one_initializer_named_by_its_variable(model_and_rows, tmp
     inline = keras_mtl.export.export_onnx(model, str(tmp_path / "inline.onnx"), examples=rows)
     external = keras_mtl.export.export_onnx(model, str(tmp_path / "ext.onnx"), examples=rows,
                                             external_data=True)
-    assert inline.external_data is None and external.external_data == str(tmp_path / "ext.onnx.data")
+    assert inline.external_data is None
+    assert external.external_data == str(tmp_path / "ext.onnx.data")
     assert inline.tables == external.tables == {k: v.shape for k, v in tables.items()}
     assert sorted(os.listdir(tmp_path)) == ["ext.onnx", "ext.onnx.data", "inline.onnx"]
     for result in (inline, external):
@@ -68,8 +69,8 @@ def test_each_table_is_one_initializer_named_by_its_variable(model_and_rows, tmp
     stored = {t.name: {e.key: e.value for e in t.external_data} for t in proto.graph.initializer
               if t.data_location == onnx.TensorProto.EXTERNAL}
     assert set(tables) <= set(stored)
-    assert all(int(e["offset"]) % onnx_external_data.ALIGNMENT == 0 and e["location"] == "ext.onnx.data"
-               for e in stored.values())
+    assert all(int(e["offset"]) % onnx_external_data.ALIGNMENT == 0
+               and e["location"] == "ext.onnx.data" for e in stored.values())
     assert not any(i.name in tables for i in proto.graph.input)
 
 
@@ -153,7 +154,8 @@ def test_a_conversion_that_would_not_fit_in_memory_is_refused_with_the_fix(monke
     assert need == 64 * rest + 2 * table_source.BLOCK_BYTES  # the table is streamed, not converted
     monkeypatch.setattr(onnx_external_data, "available_memory_bytes", lambda: need - 1)
     with pytest.raises(keras_mtl.export.OnnxExportError,
-                       match=r"would need about .* GB of memory .*export_saved_model.*check_memory=False"):
+                       match=r"would need about .* GB of memory .*export_saved_model"
+                             r".*check_memory=False"):
         keras_mtl.export.export_onnx(model, "/nonexistent/m.onnx")
     monkeypatch.setattr(onnx_external_data, "available_memory_bytes", lambda: need)
     assert onnx_external_data.check_memory(model, tables) is None

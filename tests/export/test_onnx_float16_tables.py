@@ -54,7 +54,8 @@ def test_float16_tables_keep_census_auc(census):
         assert abs(auc_half - auc_full) < 1e-4, (task, auc_full, auc_half)
     worst = max(float(np.max(np.abs(full[t] - half[t]))) for t in TASKS)
     assert 0 < worst <= keras_mtl.export.onnx_export.FLOAT16_ATOL
-    assert max(exports["float16"].max_abs_diff.values()) <= keras_mtl.export.onnx_export.FLOAT16_ATOL
+    limit = keras_mtl.export.onnx_export.FLOAT16_ATOL
+    assert max(exports["float16"].max_abs_diff.values()) <= limit
 
 
 def test_float16_tables_are_stored_in_half_the_bytes(census):

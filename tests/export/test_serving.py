@@ -69,7 +69,8 @@ def _example_signature_jobs(tmp, raw, jobs, results):
     """An MMoE with a bucketized price, exported with `predict_examples`
     (records parsed by the specs, and by the layout read from the inputs)."""
     specs = keras_mtl.features.adapt(
-        [s.replace(buckets=4) if s.name == "price" else s for s in builder_cases.features(raw)], raw)
+        [s.replace(buckets=4) if s.name == "price" else s
+         for s in builder_cases.features(raw)], raw)
     model = feature_options.moved(builder_cases.build(keras_mtl.MMoE, specs)[0])
     files = keras_mtl.data.write_tfrecords(raw, str(tmp / "rows"), specs)
     records = np.array([r.numpy() for r in tf.data.TFRecordDataset(files)], dtype=object)
