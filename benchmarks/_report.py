@@ -15,7 +15,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "benchmarks.md")
 _HEADER = (
     "# Benchmarks\n\n"
-    "Figures written by the scripts in `benchmarks/`; each section names the command that produced it "
+    "Figures written by the scripts in `benchmarks/`; each section names the command that "
+    "produced it "
     "and the machine it ran on. Rerun a script to refresh its section.\n"
 )
 
@@ -36,8 +37,10 @@ def machine():
 
     # tf_keras 2 (TF_USE_LEGACY_KERAS=1) has no tf.keras.__version__
     keras_version = getattr(tf.keras, "__version__", None) or f"{tf.keras.__name__.split('.')[0]} 2"
-    return (f"{cpu}, {cores} cores, Python {platform.python_version()}, TensorFlow {tf.__version__}, "
-            f"tf.keras {keras_version}")
+    return (
+        f"{cpu}, {cores} cores, Python {platform.python_version()}, TensorFlow {tf.__version__}, "
+        f"tf.keras {keras_version}"
+    )
 
 
 def command():

@@ -1,6 +1,6 @@
 """The MMoE paper's Census-Income protocol for every multi-task model we have.
 
-    python benchmarks/census.py                               # ../shared/data/census_income_kdd, 5 seeds
+    python benchmarks/census.py      # ../shared/data/census_income_kdd, 5 seeds
     python benchmarks/census.py /path/to/census_income_kdd --seeds 3 --groups 1
     python benchmarks/census.py --models MMoE PLE --seeds 1   # a subset
     python benchmarks/census.py --models MMoE PLE --groups 1 --seeds 3 --precision float32,bfloat16
@@ -58,15 +58,26 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _report  # noqa: E402
+import _report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "census_income_kdd")
 DEFAULT_OUT = os.path.join(ROOT, "benchmarks", "results", "census.json")
 
 GROUPS = {1: ("income", "never_married"), 2: ("college", "never_married")}
-MODELS = ("SingleTask", "SharedBottom", "OMoE", "MMoE", "CrossStitch", "CGC", "PLE", "PEPNet",
-          "STEM", "AdaTT", "HoME")
+MODELS = (
+    "SingleTask",
+    "SharedBottom",
+    "OMoE",
+    "MMoE",
+    "CrossStitch",
+    "CGC",
+    "PLE",
+    "PEPNet",
+    "STEM",
+    "AdaTT",
+    "HoME",
+)
 #: PEPNet's domain: the row's sex as an encoded id (census has no domains;
 #: the field stays an ordinary input too); its PPNet priors: that domain.
 DOMAIN_SOURCE = "sex"
@@ -93,32 +104,47 @@ POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixe
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("data_dir", nargs="?", default=DEFAULT_DATA,
-                        help="folder with census-income.data.gz / .test.gz")
+    parser.add_argument(
+        "data_dir",
+        nargs="?",
+        default=DEFAULT_DATA,
+        help="folder with census-income.data.gz / .test.gz",
+    )
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--groups", nargs="+", type=int, default=[1, 2], choices=[1, 2])
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per model and group")
     parser.add_argument("--out", default=DEFAULT_OUT, help="results JSON (resumed if present)")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
-    parser.add_argument("--precision", default="float32", type=_precisions,
-                        help=f"comma-separated, among {list(POLICIES)} (default float32)")
-    parser.add_argument("--tables", default="lazy", choices=["lazy", "dense"],
-                        help="the embedding tables' Adam: lazy (compile's default, updates "
-                             "the rows of the batch) or dense (every row, every step)")
-    parser.add_argument("--worker", nargs=3, metavar=("MODEL", "GROUP", "SEED"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        type=_precisions,
+        help=f"comma-separated, among {list(POLICIES)} (default float32)",
+    )
+    parser.add_argument(
+        "--tables",
+        default="lazy",
+        choices=["lazy", "dense"],
+        help="the embedding tables' Adam: lazy (compile's default, updates "
+        "the rows of the batch) or dense (every row, every step)",
+    )
+    parser.add_argument(
+        "--worker", nargs=3, metavar=("MODEL", "GROUP", "SEED"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 # ---------------------------------------------------------------- worker side
 
+
 def _precisions(value):
     names = [v.strip() for v in value.split(",") if v.strip()]
     unknown = [v for v in names if v not in POLICIES]
     if not names or unknown:
         raise argparse.ArgumentTypeError(
-            f"expected precisions among {list(POLICIES)}. Received: {value!r}")
+            f"expected precisions among {list(POLICIES)}. Received: {value!r}"
+        )
     return names
 
 
@@ -154,30 +180,50 @@ def build(name, features, tasks):
     if name == "STEM":
         return keras_mtl.STEM(features, task_names=tasks, **routed)
     if name == "AdaTT":
-        return keras_mtl.AdaTT(features, task_names=tasks, num_levels=2, num_task_experts=2,
-                               num_shared_experts=2, **experts)
+        return keras_mtl.AdaTT(
+            features,
+            task_names=tasks,
+            num_levels=2,
+            num_task_experts=2,
+            num_shared_experts=2,
+            **experts,
+        )
     if name == "PEPNet":
-        return keras_mtl.PEPNet(features, domain_feature="domain", task_names=tasks,
-                                tower_units=(64, 32))
+        return keras_mtl.PEPNet(
+            features, domain_feature="domain", task_names=tasks, tower_units=(64, 32)
+        )
     if name == "HoME":
-        return keras_mtl.HoME(features, task_names=tasks, num_shared_experts=2,
-                              num_category_experts=1, num_task_experts=2, **experts)
+        return keras_mtl.HoME(
+            features,
+            task_names=tasks,
+            num_shared_experts=2,
+            num_category_experts=1,
+            num_task_experts=2,
+            **experts,
+        )
     return keras_mtl.PLE(features, task_names=tasks, num_levels=2, **routed)
 
 
 def with_domain(frames):
     """The frames with an encoded "domain" column: the sorted values of DOMAIN_SOURCE."""
     values = sorted(frames[0][DOMAIN_SOURCE].unique())
-    return [df.assign(domain=df[DOMAIN_SOURCE].map({v: i for i, v in enumerate(values)})
-                      .fillna(len(values)).astype("int64")) for df in frames]
+    return [
+        df.assign(
+            domain=df[DOMAIN_SOURCE]
+            .map({v: i for i, v in enumerate(values)})
+            .fillna(len(values))
+            .astype("int64")
+        )
+        for df in frames
+    ]
 
 
 def train_one(name, frames, tasks, seed, tables="lazy"):
     """Trains `name` on `tasks`; returns test AUCs, epochs and seconds."""
     import tensorflow as tf
+    from census_routing import census_features
 
     import keras_mtl
-    from census_routing import census_features
 
     train_df, valid_df, test_df = frames
     tf.keras.utils.set_random_seed(seed)
@@ -185,12 +231,15 @@ def train_one(name, frames, tasks, seed, tables="lazy"):
     if name == "PEPNet":
         frames = with_domain(frames)
         train_df, valid_df, test_df = frames
-        features = list(features) + [keras_mtl.SparseFeat("domain", vocabulary_size=2,
-                                                     embedding_dim=EMBEDDING_DIM)]
+        features = list(features) + [
+            keras_mtl.SparseFeat("domain", vocabulary_size=2, embedding_dim=EMBEDDING_DIM)
+        ]
     model = build(name, features, tasks)
     if tables == "dense":  # one dense Adam for every variable, tables included
-        optimizer = {"embeddings": tf.keras.optimizers.Adam(LEARNING_RATE),
-                     "towers": tf.keras.optimizers.Adam(LEARNING_RATE)}
+        optimizer = {
+            "embeddings": tf.keras.optimizers.Adam(LEARNING_RATE),
+            "towers": tf.keras.optimizers.Adam(LEARNING_RATE),
+        }
     else:  # compile derives a LazyAdam of the same settings for the tables
         optimizer = tf.keras.optimizers.Adam(LEARNING_RATE)
     model.compile(optimizer=optimizer)
@@ -202,9 +251,14 @@ def train_one(name, frames, tasks, seed, tables="lazy"):
 
     start = time.time()
     history = model.fit(
-        dataset(train_df, shuffle=True), epochs=EPOCHS, validation_data=dataset(valid_df),
-        callbacks=[tf.keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=PATIENCE, restore_best_weights=True)],
+        dataset(train_df, shuffle=True),
+        epochs=EPOCHS,
+        validation_data=dataset(valid_df),
+        callbacks=[
+            tf.keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=PATIENCE, restore_best_weights=True
+            )
+        ],
         verbose=0,
     )
     seconds = time.time() - start
@@ -238,8 +292,14 @@ def worker(args):
         }
     else:
         result = train_one(name, frames, tasks, seed, args.tables)
-    result.update(model=name, group=group, seed=seed, precision=precision, tables=args.tables,
-                  peak_rss_mib=_peak_rss_mib())
+    result.update(
+        model=name,
+        group=group,
+        seed=seed,
+        precision=precision,
+        tables=args.tables,
+        peak_rss_mib=_peak_rss_mib(),
+    )
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -252,6 +312,7 @@ def baseline(args):
 
 # ---------------------------------------------------------- orchestrator side
 
+
 def _subprocess(extra, data_dir):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
     command = [sys.executable, os.path.abspath(__file__), data_dir] + extra
@@ -262,7 +323,7 @@ def _subprocess(extra, data_dir):
             f"census worker {extra} failed with exit code {done.returncode}:\n"
             + done.stderr[-3000:]
         )
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def _load(path):
@@ -294,7 +355,8 @@ def table(results):
         lines += [
             f"**Group {group}: {labels[0]} + {labels[1]}** (test AUC, mean / best over seeds)",
             "",
-            "| model | seeds | " + " | ".join(f"{label} mean / best" for label in labels)
+            "| model | seeds | "
+            + " | ".join(f"{label} mean / best" for label in labels)
             + " | epochs (mean) | train s (mean) | parameters | peak RSS MiB |",
             "|---|---|" + "---|" * len(labels) + "---|---|---|---|",
         ]
@@ -308,22 +370,32 @@ def table(results):
                 cells.append(f"{aucs.mean():.4f} / {aucs.max():.4f}")
             epochs = np.mean([np.mean(r["epochs"]) for r in mine])
             lines.append(
-                f"| {model} | {len(mine)} | " + " | ".join(cells)
+                f"| {model} | {len(mine)} | "
+                + " | ".join(cells)
                 + f" | {epochs:.1f} | {np.mean([r['seconds'] for r in mine]):.0f}"
                 + f" | {mine[0]['parameters']:,} | {max(r['peak_rss_mib'] for r in mine):.0f} |"
             )
         if group == 1:
-            lines += ["", "Published (same protocol; mean / best, – where not given):", "",
-                      "| source | model | income | marital |", "|---|---|---|---|"]
+            lines += [
+                "",
+                "Published (same protocol; mean / best, – where not given):",
+                "",
+                "| source | model | income | marital |",
+                "|---|---|---|---|",
+            ]
             for (source, model), cells in PAPERS.items():
                 shown = [cells.get(t, (None, None)) for t in tasks]
-                lines.append(f"| {source} | {model} | "
-                             + " | ".join(f"{_fmt(m)} / {_fmt(b)}" for m, b in shown) + " |")
+                lines.append(
+                    f"| {source} | {model} | "
+                    + " | ".join(f"{_fmt(m)} / {_fmt(b)}" for m, b in shown)
+                    + " |"
+                )
         lines.append("")
     if results.get("baseline_rss_mib"):
         lines.append(
             f"Peak RSS of a process that only imports TensorFlow and loads the data: "
-            f"{results['baseline_rss_mib']:.0f} MiB; the difference to a model's peak is its training."
+            f"{results['baseline_rss_mib']:.0f} MiB; the difference to a model's peak is its "
+            "training."
         )
     return "\n".join(lines)
 
@@ -332,20 +404,36 @@ def precision_table(results):
     """Mean test AUC per precision next to float32's, per group and model."""
     runs = results["runs"]
     precisions = [p for p in POLICIES if any(r.get("precision", "float32") == p for r in runs)]
-    lines = ["**Precision** (mean test AUC over the seeds each precision ran; Δ = "
-             "precision − float32 over the seeds both ran)", "",
-             "| group | model | task | " + " | ".join(precisions)
-             + " | " + " | ".join(f"Δ {p}" for p in precisions if p != "float32") + " |",
-             "|---|---|---|" + "---|" * (2 * len(precisions) - 1)]
+    lines = [
+        "**Precision** (mean test AUC over the seeds each precision ran; Δ = "
+        "precision − float32 over the seeds both ran)",
+        "",
+        "| group | model | task | "
+        + " | ".join(precisions)
+        + " | "
+        + " | ".join(f"Δ {p}" for p in precisions if p != "float32")
+        + " |",
+        "|---|---|---|" + "---|" * (2 * len(precisions) - 1),
+    ]
     for group, tasks in GROUPS.items():
         for model in MODELS:
-            by = {p: {r["seed"]: r for r in runs if r["model"] == model and r["group"] == group
-                      and r.get("precision", "float32") == p} for p in precisions}
+            by = {
+                p: {
+                    r["seed"]: r
+                    for r in runs
+                    if r["model"] == model
+                    and r["group"] == group
+                    and r.get("precision", "float32") == p
+                }
+                for p in precisions
+            }
             if not any(by.values()):
                 continue
             for task in tasks:
-                means = [_fmt(np.mean([r["auc"][task] for r in by[p].values()]) if by[p] else None)
-                         for p in precisions]
+                means = [
+                    _fmt(np.mean([r["auc"][task] for r in by[p].values()]) if by[p] else None)
+                    for p in precisions
+                ]
                 deltas = []
                 for p in precisions:
                     if p == "float32":
@@ -353,8 +441,13 @@ def precision_table(results):
                     both = sorted(set(by[p]) & set(by.get("float32", {})))
                     gaps = [by[p][s]["auc"][task] - by["float32"][s]["auc"][task] for s in both]
                     deltas.append(_fmt(np.mean(gaps) if both else None))
-                lines.append(f"| {group} | {model} | {LABELS[task]} | " + " | ".join(means)
-                             + " | " + " | ".join(deltas) + " |")
+                lines.append(
+                    f"| {group} | {model} | {LABELS[task]} | "
+                    + " | ".join(means)
+                    + " | "
+                    + " | ".join(deltas)
+                    + " |"
+                )
     return "\n".join(lines)
 
 
@@ -365,8 +458,11 @@ def main(argv=None):
     if args.baseline:
         return baseline(args)
     results = _load(args.out)
-    done = {(r["model"], r["group"], r["seed"], r.get("precision", "float32"))
-            for r in results["runs"] if r.get("tables", "lazy") == args.tables}
+    done = {
+        (r["model"], r["group"], r["seed"], r.get("precision", "float32"))
+        for r in results["runs"]
+        if r.get("tables", "lazy") == args.tables
+    }
     if results.get("baseline_rss_mib") is None:
         results["baseline_rss_mib"] = _subprocess(["--baseline"], args.data_dir)["peak_rss_mib"]
         _save(results, args.out)
@@ -376,19 +472,34 @@ def main(argv=None):
             for model, precision in [(m, p) for m in args.models for p in args.precision]:
                 if (model, group, seed, precision) in done:
                     continue
-                run = _subprocess(["--worker", model, str(group), str(seed),
-                                   "--precision", precision, "--tables", args.tables],
-                                  args.data_dir)
+                run = _subprocess(
+                    [
+                        "--worker",
+                        model,
+                        str(group),
+                        str(seed),
+                        "--precision",
+                        precision,
+                        "--tables",
+                        args.tables,
+                    ],
+                    args.data_dir,
+                )
                 results["runs"].append(run)
                 _save(results, args.out)
-                print(f"[{time.time() - start:6.0f} s] group {group} seed {seed} {model} "
-                      f"{precision}: "
-                      + ", ".join(f"{t} {a:.4f}" for t, a in run["auc"].items())
-                      + f" ({run['epochs']} epochs, {run['seconds']:.0f} s, "
-                      f"peak RSS {run['peak_rss_mib']:.0f} MiB)", flush=True)
+                print(
+                    f"[{time.time() - start:6.0f} s] group {group} seed {seed} {model} "
+                    f"{precision}: "
+                    + ", ".join(f"{t} {a:.4f}" for t, a in run["auc"].items())
+                    + f" ({run['epochs']} epochs, {run['seconds']:.0f} s, "
+                    f"peak RSS {run['peak_rss_mib']:.0f} MiB)",
+                    flush=True,
+                )
     # the tables' optimizer changes the numbers: report only this run's kind
-    shown = {**results, "runs": [r for r in results["runs"]
-                                 if r.get("tables", "lazy") == args.tables]}
+    shown = {
+        **results,
+        "runs": [r for r in results["runs"] if r.get("tables", "lazy") == args.tables],
+    }
     markdown = table(shown)
     if any(r.get("precision", "float32") != "float32" for r in shown["runs"]):
         markdown += "\n\n" + precision_table(shown)
@@ -398,12 +509,15 @@ def main(argv=None):
             "## Census-Income (MMoE paper protocol)\n\n"
             f"Command: `{_report.command()}`  \nMachine: {_report.machine()}\n\n"
             "Protocol, features and model widths: the docstring of `benchmarks/census.py`"
-            + (" (embedding tables trained by dense Adam, `--tables dense`)" if args.tables == "dense"
-               else "") + ".\n\n"
+            + (
+                " (embedding tables trained by dense Adam, `--tables dense`)"
+                if args.tables == "dense"
+                else ""
+            )
+            + ".\n\n"
             "Peak memory: before `df_to_dataset` gathered batches by shuffled row index, the "
             "same MMoE training (group 1, seed 0) peaked at 4,531 MiB resident: its shuffle "
-            "buffer held one small tensor per row and column.\n\n"
-            + markdown
+            "buffer held one small tensor per row and column.\n\n" + markdown
         )
         _report.write_section("census", section)
     return results

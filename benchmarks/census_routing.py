@@ -14,8 +14,9 @@ Features: categorical fields embedded (4-d), numeric fields as normalised
 log1p values and, unless `--numeric-buckets 0`, also as an embedded quantile
 bucket (16 by default; `DenseFeat(buckets=16)`: edges learned by `adapt` from
 the training file, the bucket computed in the graph). The buckets (then made by
-hand in pandas, with the same edges) moved PLE's test income AUC from 0.9472 to 0.9501; wider experts, a higher learning
-rate or more epochs did not help (the model underfits: train AUC ≈ val AUC).
+hand in pandas, with the same edges) moved PLE's test income AUC from 0.9472 to 0.9501;
+wider experts, a higher learning rate or more epochs did not help (the model underfits:
+train AUC ≈ val AUC).
 Reference (PLE paper, same setup): PLE 0.9522 income / 0.9945 marital, MMoE
 0.9393 / 0.9928.
 """
@@ -25,7 +26,6 @@ import os
 import sys
 import time
 
-import numpy as np
 import tensorflow as tf
 
 import keras_mtl
@@ -38,8 +38,12 @@ DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "census_income_kdd")
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("data_dir", nargs="?", default=DEFAULT_DATA,
-                        help="folder with census-income.data.gz / .test.gz")
+    parser.add_argument(
+        "data_dir",
+        nargs="?",
+        default=DEFAULT_DATA,
+        help="folder with census-income.data.gz / .test.gz",
+    )
     parser.add_argument("--models", nargs="+", default=["CGC", "PLE"], choices=["CGC", "PLE"])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--patience", type=int, default=4)
@@ -51,8 +55,12 @@ def parse_args(argv):
     parser.add_argument("--expert-units", type=int, nargs="+", default=[64])
     parser.add_argument("--tower-units", type=int, nargs="+", default=[32])
     parser.add_argument("--embedding-dim", type=int, default=4)
-    parser.add_argument("--numeric-buckets", type=int, default=16,
-                        help="also embed each numeric field's quantile bucket (0: off)")
+    parser.add_argument(
+        "--numeric-buckets",
+        type=int,
+        default=16,
+        help="also embed each numeric field's quantile bucket (0: off)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     return parser.parse_args(argv)
 
@@ -62,8 +70,9 @@ def census_features(train_df, embedding_dim, buckets=None):
     values and (with `buckets`) an embedded quantile bucket learned by `adapt`
     (`DenseFeat(buckets=...)`: in the graph, so the export takes raw numbers)."""
     specs = [
-        keras_mtl.DenseFeat(column, log1p=True, normalize=True, buckets=buckets,
-                            bucket_embedding_dim=embedding_dim)
+        keras_mtl.DenseFeat(
+            column, log1p=True, normalize=True, buckets=buckets, bucket_embedding_dim=embedding_dim
+        )
         if column in census_income.NUMERIC_COLUMNS
         else keras_mtl.SparseFeat(column, embedding_dim=embedding_dim)
         for column in census_income.input_columns()
@@ -98,17 +107,26 @@ def run(name, frames, args, buckets):
 
     start = time.time()
     history = model.fit(
-        dataset(train_df, shuffle=True), epochs=args.epochs, validation_data=dataset(valid_df),
-        callbacks=[tf.keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=args.patience, restore_best_weights=True)],
+        dataset(train_df, shuffle=True),
+        epochs=args.epochs,
+        validation_data=dataset(valid_df),
+        callbacks=[
+            tf.keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=args.patience, restore_best_weights=True
+            )
+        ],
         verbose=2,
     )
     predictions = model.predict(dataset(test_df), verbose=0)
     aucs = {t: keras_mtl.evaluation.roc_auc(test_df[t], predictions[t]) for t in TASKS}
     epochs = len(history.history["loss"])
-    print(f"{name}: test AUC " + ", ".join(f"{t} {a:.4f}" for t, a in aucs.items())
-          + f" ({epochs} epochs, {time.time() - start:.0f} s, "
-          f"{model.count_params()} parameters)", flush=True)
+    print(
+        f"{name}: test AUC "
+        + ", ".join(f"{t} {a:.4f}" for t, a in aucs.items())
+        + f" ({epochs} epochs, {time.time() - start:.0f} s, "
+        f"{model.count_params()} parameters)",
+        flush=True,
+    )
     return aucs
 
 
@@ -116,8 +134,11 @@ def main(argv=None):
     args = parse_args(argv)
     train_df, test_df = census_income.load_census_income(args.data_dir)
     valid_df, test_df = census_income.split_validation(test_df, seed=args.seed)
-    print(f"train {len(train_df)}, validation {len(valid_df)}, test {len(test_df)} rows; "
-          f"{vars(args)}", flush=True)
+    print(
+        f"train {len(train_df)}, validation {len(valid_df)}, test {len(test_df)} rows; "
+        f"{vars(args)}",
+        flush=True,
+    )
     frames = (train_df, valid_df, test_df)
     buckets = args.numeric_buckets or None
     results = {name: run(name, frames, args, buckets) for name in args.models}

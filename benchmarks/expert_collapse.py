@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _report  # noqa: E402
+import _report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(ROOT, "benchmarks", "results", "expert_collapse.json")
@@ -55,12 +55,17 @@ def parse_args(argv):
     parser.add_argument("--rows", type=int, default=10000, help="training rows")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--lr", type=float, default=0.03, help="Adam learning rate")
-    parser.add_argument("--balance", type=float, default=0.1,
-                        help="LoadBalanceLoss coefficient of 'MMoE + balance'")
+    parser.add_argument(
+        "--balance", type=float, default=0.1, help="LoadBalanceLoss coefficient of 'MMoE + balance'"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--depth", type=int, default=2, help="layers of [64] per expert")
-    parser.add_argument("--input-scale", type=float, default=5.0,
-                        help="multiplies the inputs (unnormalised features)")
+    parser.add_argument(
+        "--input-scale",
+        type=float,
+        default=5.0,
+        help="multiplies the inputs (unnormalised features)",
+    )
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--figure", default=DEFAULT_FIGURE)
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
@@ -70,14 +75,25 @@ def parse_args(argv):
 def build(name, features, balance, depth):
     import keras_mtl
 
-    common = dict(task_names=TASKS, task_types="regression", expert_units=(64,) * depth,
-                  tower_units=(16,))
+    common = dict(
+        task_names=TASKS, task_types="regression", expert_units=(64,) * depth, tower_units=(16,)
+    )
     if name == "HoME":
-        return keras_mtl.HoME(features, num_shared_experts=4, num_category_experts=2,
-                              num_task_experts=1, normalization="layer", **common)
+        return keras_mtl.HoME(
+            features,
+            num_shared_experts=4,
+            num_category_experts=2,
+            num_task_experts=1,
+            normalization="layer",
+            **common,
+        )
     return keras_mtl.MMoE(
-        features, num_experts=8, load_balance=balance if name == "MMoE + balance" else 0.0,
-        expert_normalization="layer" if name == "MMoE + normalised experts" else None, **common)
+        features,
+        num_experts=8,
+        load_balance=balance if name == "MMoE + balance" else 0.0,
+        expert_normalization="layer" if name == "MMoE + normalised experts" else None,
+        **common,
+    )
 
 
 def run(name, args, data):
@@ -92,14 +108,22 @@ def run(name, args, data):
     model.compile(optimizer=tf.keras.optimizers.Adam(args.lr))
     health = keras_mtl.training.ExpertHealthCallback({"x": measure["x"]})
     start = time.time()
-    history = model.fit({"x": train["x"]}, {t: train[t] for t in TASKS}, epochs=args.epochs,
-                        batch_size=256, verbose=0, callbacks=[health])
+    history = model.fit(
+        {"x": train["x"]},
+        {t: train[t] for t in TASKS},
+        epochs=args.epochs,
+        batch_size=256,
+        verbose=0,
+        callbacks=[health],
+    )
     seconds = time.time() - start
     predictions = model.predict({"x": test["x"]}, batch_size=1024, verbose=0)
     mse = {t: float(np.mean((predictions[t][:, 0] - test[t]) ** 2)) for t in TASKS}
     keys = [k for k in history.history if k.startswith(("gate_entropy", "expert_"))]
     return {
-        "model": name, "seconds": seconds, "test_mse": mse,
+        "model": name,
+        "seconds": seconds,
+        "test_mse": mse,
         "epochs": {k: [float(v) for v in history.history[k]] for k in keys},
         "final": keras_mtl.evaluation.expert_health.as_json(health.reports[-1]),
     }
@@ -113,10 +137,10 @@ def figure(results, path):
 
     fig, axes = plt.subplots(2, len(results), figsize=(4.2 * len(results), 6.5), squeeze=False)
     for col, result in enumerate(results):
-        table = next(g for g in result["final"]["gates"] if g["title"] in ("gates",
-                                                                          "home task gates"))
-        mean = np.array([[np.nan if v is None else v for v in row]
-                         for row in table["utilisation"]])
+        table = next(
+            g for g in result["final"]["gates"] if g["title"] in ("gates", "home task gates")
+        )
+        mean = np.array([[np.nan if v is None else v for v in row] for row in table["utilisation"]])
         ax = axes[0, col]
         ax.imshow(np.ma.masked_invalid(mean), cmap="viridis", vmin=0, vmax=1, aspect="auto")
         ax.set_xticks(range(len(table["columns"])))
@@ -126,8 +150,15 @@ def figure(results, path):
         for r in range(mean.shape[0]):
             for c in range(mean.shape[1]):
                 if not np.isnan(mean[r, c]):
-                    ax.text(c, r, f"{mean[r, c]:.2f}", ha="center", va="center", fontsize=7,
-                            color="white" if mean[r, c] < 0.6 else "black")
+                    ax.text(
+                        c,
+                        r,
+                        f"{mean[r, c]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if mean[r, c] < 0.6 else "black",
+                    )
         ax.set_title(f"{result['model']}: task gate weights", fontsize=9)
         ax = axes[1, col]
         experts = result["final"]["experts"]
@@ -149,17 +180,20 @@ def figure(results, path):
 
 
 def table(results):
-    lines = ["| model | gate entropy y1 / y2 (1 = uniform) | max expert weight | zero outputs "
-             "| dead units | test MSE y1 / y2 |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| model | gate entropy y1 / y2 (1 = uniform) | max expert weight | zero outputs "
+        "| dead units | test MSE y1 / y2 |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         last = {k: v[-1] for k, v in r["epochs"].items()}
-        entropy = [v for k, v in last.items() if k.startswith("gate_entropy")
-                   and k.endswith(TASKS)]
+        entropy = [v for k, v in last.items() if k.startswith("gate_entropy") and k.endswith(TASKS)]
         lines.append(
             f"| {r['model']} | {' / '.join(f'{v:.2f}' for v in entropy)} | "
             f"{last['expert_max_utilisation']:.2f} | {last['expert_zero_fraction']:.2f} | "
             f"{last['expert_dead_fraction']:.2f} | "
-            f"{r['test_mse']['y1']:.3f} / {r['test_mse']['y2']:.3f} |")
+            f"{r['test_mse']['y1']:.3f} / {r['test_mse']['y2']:.3f} |"
+        )
     return "\n".join(lines)
 
 
@@ -172,15 +206,20 @@ def main(argv=None):
     tf.get_logger().setLevel("ERROR")
     total = args.rows + 4000
     data = make_correlated_tasks(total, correlation=0.5, dim=64, seed=args.seed)
-    parts = [slice(0, args.rows), slice(args.rows, args.rows + 2000), slice(args.rows + 2000,
-                                                                            total)]
-    data = [{"x": data["x"][p] * args.input_scale, **{t: data[t][p] for t in TASKS}}
-            for p in parts]
+    parts = [
+        slice(0, args.rows),
+        slice(args.rows, args.rows + 2000),
+        slice(args.rows + 2000, total),
+    ]
+    data = [{"x": data["x"][p] * args.input_scale, **{t: data[t][p] for t in TASKS}} for p in parts]
     results = []
     for name in MODELS:
         results.append(run(name, args, data))
-        print(f"{name}: " + json.dumps({k: round(v[-1], 3) for k, v in
-                                        results[-1]["epochs"].items()}), flush=True)
+        print(
+            f"{name}: "
+            + json.dumps({k: round(v[-1], 3) for k, v in results[-1]["epochs"].items()}),
+            flush=True,
+        )
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump({"args": vars(args), "runs": results}, f, indent=1)
@@ -189,14 +228,19 @@ def main(argv=None):
     print(markdown)
     if not args.no_doc:
         image = os.path.relpath(args.figure, os.path.join(ROOT, "docs"))
-        _report.write_section("expert_collapse", (
-            "## Expert collapse and the recipes against it\n\n"
-            f"Command: `{_report.command()}`  \nMachine: {_report.machine()}\n\n"
-            "Setup: the docstring of `benchmarks/expert_collapse.py` (synthetic two-task "
-            "regression, 8 experts, Adam at a large learning rate, one seed). Figures from "
-            "`ExpertHealthCallback` after the last epoch, on 2,000 held-out rows; per-epoch "
-            "values in `benchmarks/results/expert_collapse.json`.\n\n"
-            + markdown + f"\n\n![gate weights and dead units]({image})\n"))
+        _report.write_section(
+            "expert_collapse",
+            (
+                "## Expert collapse and the recipes against it\n\n"
+                f"Command: `{_report.command()}`  \nMachine: {_report.machine()}\n\n"
+                "Setup: the docstring of `benchmarks/expert_collapse.py` (synthetic two-task "
+                "regression, 8 experts, Adam at a large learning rate, one seed). Figures from "
+                "`ExpertHealthCallback` after the last epoch, on 2,000 held-out rows; per-epoch "
+                "values in `benchmarks/results/expert_collapse.json`.\n\n"
+                + markdown
+                + f"\n\n![gate weights and dead units]({image})\n"
+            ),
+        )
     return results
 
 

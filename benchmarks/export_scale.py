@@ -52,20 +52,27 @@ def _disk_bytes(*paths):
 
 
 def _build(vocab):
-    import keras_mtl  # noqa: PLC0415
+    import keras_mtl
 
-    feats = [keras_mtl.SparseFeat(c, vocabulary_size=vocab, embedding_dim=cfg.DIM)
-             for c in cfg.CATEGORICAL] + [keras_mtl.DenseFeat(n) for n in cfg.NUMERIC]
-    return keras_mtl.MMoE(feats, task_names=cfg.TASKS, num_experts=cfg.NUM_EXPERTS,
-                          expert_units=cfg.EXPERT_UNITS, tower_units=cfg.TOWER_UNITS)
+    feats = [
+        keras_mtl.SparseFeat(c, vocabulary_size=vocab, embedding_dim=cfg.DIM)
+        for c in cfg.CATEGORICAL
+    ] + [keras_mtl.DenseFeat(n) for n in cfg.NUMERIC]
+    return keras_mtl.MMoE(
+        feats,
+        task_names=cfg.TASKS,
+        num_experts=cfg.NUM_EXPERTS,
+        expert_units=cfg.EXPERT_UNITS,
+        tower_units=cfg.TOWER_UNITS,
+    )
 
 
 def train_worker(vocab, steps, workdir):
     """Trains the model and saves its weights (no optimizer state)."""
-    import tensorflow as tf  # noqa: PLC0415
+    import tensorflow as tf
 
     sys.path.insert(0, os.path.dirname(HERE))
-    import keras_mtl  # noqa: PLC0415
+    import keras_mtl
 
     tf.keras.utils.set_random_seed(0)
     model = _build(vocab)
@@ -73,27 +80,33 @@ def train_worker(vocab, steps, workdir):
     x, y = cfg.synthetic(steps * 1024, vocab=vocab, zipf=1.1)
     start = time.perf_counter()
     model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(1024), verbose=0)
-    out = {"train_s": time.perf_counter() - start, "peak_training_bytes": _memory.peak_bytes(),
-           "table_bytes": 16 * vocab * cfg.DIM * 4,
-           "weight_bytes": keras_mtl.export.onnx_external_data.weight_bytes(model)}
+    out = {
+        "train_s": time.perf_counter() - start,
+        "peak_training_bytes": _memory.peak_bytes(),
+        "table_bytes": 16 * vocab * cfg.DIM * 4,
+        "weight_bytes": keras_mtl.export.onnx_external_data.weight_bytes(model),
+    }
     model.save_weights(os.path.join(workdir, "trained.weights.h5"))
     print(_MARK + json.dumps(out), flush=True)
 
 
 def export_worker(vocab, workdir, kind):
     """Loads the trained weights into a new model, exports `kind` ("onnx" or "saved_model")."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     sys.path.insert(0, os.path.dirname(HERE))
-    import keras_mtl  # noqa: PLC0415
+    import keras_mtl
 
     model = _build(vocab)
     model.load_weights(os.path.join(workdir, "trained.weights.h5"))
     out = {}
     test, _ = cfg.synthetic(TEST_ROWS, seed=1, vocab=vocab, zipf=1.1)
     expected = model.predict(test, batch_size=TEST_ROWS, verbose=0)
-    np.savez(os.path.join(workdir, f"keras_{kind}.npz"), **{f"x/{k}": v for k, v in test.items()},
-             **{f"y/{k}": np.asarray(v) for k, v in expected.items()})
+    np.savez(
+        os.path.join(workdir, f"keras_{kind}.npz"),
+        **{f"x/{k}": v for k, v in test.items()},
+        **{f"y/{k}": np.asarray(v) for k, v in expected.items()},
+    )
     gc.collect()
     before = _memory.rss_bytes()
     anonymous = _memory.PeakSampler("RssAnon")
@@ -106,24 +119,33 @@ def export_worker(vocab, workdir, kind):
             paths = (path, result.external_data)
         else:
             path = keras_mtl.export.export_saved_model(
-                model, os.path.join(workdir, "saved", "mmoe"))
+                model, os.path.join(workdir, "saved", "mmoe")
+            )
             paths = (path,)
-    out[kind] = {"rss_before_export_bytes": before,
-                 "export_s": time.perf_counter() - start,
-                 "peak_over_before_bytes": _memory.peak_bytes() - before,
-                 "peak_anonymous_over_before_bytes": anonymous.peak - anonymous.start,
-                 "disk_bytes": _disk_bytes(*paths), "path": path}
+    out[kind] = {
+        "rss_before_export_bytes": before,
+        "export_s": time.perf_counter() - start,
+        "peak_over_before_bytes": _memory.peak_bytes() - before,
+        "peak_anonymous_over_before_bytes": anonymous.peak - anonymous.start,
+        "disk_bytes": _disk_bytes(*paths),
+        "path": path,
+    }
     print(_MARK + json.dumps(out), flush=True)
 
 
 def _latency(call, rows, batch, calls):
     """p50 / p99 of `calls` calls, each on the next `batch` rows (cycling), so
     the calls read different table rows, as a server's requests do."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     count = len(next(iter(rows.values())))
-    feeds = [{k: np.take(v, range(i * batch, (i + 1) * batch), axis=0, mode="wrap")
-              for k, v in rows.items()} for i in range(count)]
+    feeds = [
+        {
+            k: np.take(v, range(i * batch, (i + 1) * batch), axis=0, mode="wrap")
+            for k, v in rows.items()
+        }
+        for i in range(count)
+    ]
     for feed in feeds[:5]:
         call(feed)
     times = []
@@ -136,7 +158,7 @@ def _latency(call, rows, batch, calls):
 
 def serve_worker(kind, path, workdir, calls):
     """Loads one export in this fresh process and times it."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     data = np.load(os.path.join(workdir, f"keras_{kind}.npz"))
     rows = {k[2:]: data[k] for k in data.files if k.startswith("x/")}
@@ -144,7 +166,7 @@ def serve_worker(kind, path, workdir, calls):
     before = _memory.rss_bytes()
     start = time.perf_counter()
     if kind == "onnx":
-        import onnxruntime  # noqa: PLC0415
+        import onnxruntime
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
@@ -154,30 +176,37 @@ def serve_worker(kind, path, workdir, calls):
         def call(feed):
             return dict(zip(names, session.run(names, feed)))
     else:
-        import tensorflow as tf  # noqa: PLC0415
+        import tensorflow as tf
 
         serve = tf.saved_model.load(path).signatures["serving_default"]
 
         def call(feed):
             out = serve(**{n: tf.constant(a) for n, a in feed.items()})
             return {k: v.numpy() for k, v in out.items()}
-    out = {"load_s": time.perf_counter() - start,
-           "rss_after_load_bytes": _memory.rss_bytes() - before}
+
+    out = {
+        "load_s": time.perf_counter() - start,
+        "rss_after_load_bytes": _memory.rss_bytes() - before,
+    }
     got = call(rows)
-    out["max_abs_diff"] = max(float(np.max(np.abs(np.ravel(got[t]) - np.ravel(v))))
-                              for t, v in expected.items())
+    out["max_abs_diff"] = max(
+        float(np.max(np.abs(np.ravel(got[t]) - np.ravel(v)))) for t, v in expected.items()
+    )
     out["batch_1"] = _latency(call, rows, 1, calls)
     out["batch_256"] = _latency(call, rows, 256, max(calls // 4, 20))
     print(_MARK + json.dumps(out), flush=True)
 
 
 def _run(args):
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(args)],
-                          capture_output=True, text=True,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    proc = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(args)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
     found = [line for line in proc.stdout.splitlines() if line.startswith(_MARK)]
     if found:
-        return json.loads(found[0][len(_MARK):])
+        return json.loads(found[0][len(_MARK) :])
     tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
     return {"error": tail[-600:]}
 
@@ -188,41 +217,52 @@ def _row(r, kind):
     if not e or "error" in s:
         return f"| {name} | failed: {s.get('error', '')[:300]} |" + " |" * 10
     t = r["table_bytes"]
-    return (f"| {name} | {e['export_s']:.1f} | {e['rss_before_export_bytes'] / GB:.2f} | "
-            f"{e['peak_over_before_bytes'] / GB:.2f} ({e['peak_over_before_bytes'] / t:.2f}×) | "
-            f"{e['peak_anonymous_over_before_bytes'] / GB:.2f} | "
-            f"{e['disk_bytes'] / GB:.2f} ({e['disk_bytes'] / r['weight_bytes']:.2f}×) | "
-            f"{s['load_s']:.2f} | {s['rss_after_load_bytes'] / GB:.2f} | "
-            f"{s['batch_1']['p50_ms']:.2f} / {s['batch_1']['p99_ms']:.2f} | "
-            f"{s['batch_256']['p50_ms']:.2f} / {s['batch_256']['p99_ms']:.2f} | "
-            f"{s['max_abs_diff']:.1e} |")
+    return (
+        f"| {name} | {e['export_s']:.1f} | {e['rss_before_export_bytes'] / GB:.2f} | "
+        f"{e['peak_over_before_bytes'] / GB:.2f} ({e['peak_over_before_bytes'] / t:.2f}×) | "
+        f"{e['peak_anonymous_over_before_bytes'] / GB:.2f} | "
+        f"{e['disk_bytes'] / GB:.2f} ({e['disk_bytes'] / r['weight_bytes']:.2f}×) | "
+        f"{s['load_s']:.2f} | {s['rss_after_load_bytes'] / GB:.2f} | "
+        f"{s['batch_1']['p50_ms']:.2f} / {s['batch_1']['p99_ms']:.2f} | "
+        f"{s['batch_256']['p50_ms']:.2f} / {s['batch_256']['p99_ms']:.2f} | "
+        f"{s['max_abs_diff']:.1e} |"
+    )
 
 
 def markdown(results, meta):
-    lines = [f"`{meta['command']}` on {meta['machine']}.", "",
-             "The throughput MMoE with N ids per feature, trained 5 steps of 1,024 rows with "
-             "keras_mtl's sparse Adagrad in one process (`save_weights`: no optimizer state); each "
-             "export runs in a new process that loads those weights. Peak = peak RSS during "
-             "the export (VmHWM, mapped "
-             "file pages included: ONNX Runtime maps the data file for the parity run) minus the "
-             "RSS before it, and × the tables' bytes; anonymous = the process's own memory "
-             "(RssAnon, sampled every 5 ms) over its level before. Disk × the model's weight "
-             "bytes. Load, RSS after load and latency in a fresh process (ONNX Runtime with 1 "
-             "intra-op thread, TensorFlow's defaults; each call on the next rows of the 1,000, "
-             "Zipf ids), max |diff| of the served outputs vs Keras on those "
-             f"{TEST_ROWS:,} rows.", ""]
-    header = ("| export | export s | RSS before, GB | peak over before, GB | anonymous peak over "
-              "before, GB | disk, GB | load s | RSS after load, GB | batch 1 p50 / p99 ms "
-              "| batch 256 p50 / p99 ms | max abs diff |")
+    lines = [
+        f"`{meta['command']}` on {meta['machine']}.",
+        "",
+        "The throughput MMoE with N ids per feature, trained 5 steps of 1,024 rows with "
+        "keras_mtl's sparse Adagrad in one process (`save_weights`: no optimizer state); each "
+        "export runs in a new process that loads those weights. Peak = peak RSS during "
+        "the export (VmHWM, mapped "
+        "file pages included: ONNX Runtime maps the data file for the parity run) minus the "
+        "RSS before it, and × the tables' bytes; anonymous = the process's own memory "
+        "(RssAnon, sampled every 5 ms) over its level before. Disk × the model's weight "
+        "bytes. Load, RSS after load and latency in a fresh process (ONNX Runtime with 1 "
+        "intra-op thread, TensorFlow's defaults; each call on the next rows of the 1,000, "
+        "Zipf ids), max |diff| of the served outputs vs Keras on those "
+        f"{TEST_ROWS:,} rows.",
+        "",
+    ]
+    header = (
+        "| export | export s | RSS before, GB | peak over before, GB | anonymous peak over "
+        "before, GB | disk, GB | load s | RSS after load, GB | batch 1 p50 / p99 ms "
+        "| batch 256 p50 / p99 ms | max abs diff |"
+    )
     for r in results:
         if "error" in r:
             lines += [f"**{r['vocab']:,} ids per feature**: failed: {r['error'][:400]}", ""]
             continue
-        lines += [f"**{r['vocab']:,} ids per feature**: tables {r['table_bytes'] / GB:.2f} GB; "
-                  f"training {r['train_s']:.1f} s, "
-                  f"peak RSS {r['peak_training_bytes'] / GB:.2f} GB.",
-                  "",
-                  header, "|---|" + "---:|" * 10]
+        lines += [
+            f"**{r['vocab']:,} ids per feature**: tables {r['table_bytes'] / GB:.2f} GB; "
+            f"training {r['train_s']:.1f} s, "
+            f"peak RSS {r['peak_training_bytes'] / GB:.2f} GB.",
+            "",
+            header,
+            "|---|" + "---:|" * 10,
+        ]
         lines += [_row(r, "onnx"), _row(r, "saved_model"), ""]
     return "\n".join(lines)
 
@@ -240,27 +280,39 @@ def main(argv=None):
         spec = json.loads(args.worker)
         role = spec.pop("role")
         return {"train": train_worker, "export": export_worker, "serve": serve_worker}[role](**spec)
-    import _report  # noqa: PLC0415
+    import _report
 
     results = []
     for vocab in (int(v) for v in args.vocab.split(",")):
         workdir = tempfile.mkdtemp(prefix="export_scale_")
         try:
-            result = {"vocab": vocab, **_run({"role": "train", "vocab": vocab,
-                                              "steps": args.steps, "workdir": workdir})}
+            result = {
+                "vocab": vocab,
+                **_run({"role": "train", "vocab": vocab, "steps": args.steps, "workdir": workdir}),
+            }
             for kind in ("onnx", "saved_model"):
-                exported = _run({"role": "export", "vocab": vocab, "workdir": workdir,
-                                 "kind": kind})
+                exported = _run(
+                    {"role": "export", "vocab": vocab, "workdir": workdir, "kind": kind}
+                )
                 if kind not in exported:
                     result[kind + "_served"] = exported  # the error
                     continue
                 result.update(exported)
-                result[f"{kind}_served"] = _run({"role": "serve", "kind": kind,
-                                                 "path": exported[kind]["path"],
-                                                 "workdir": workdir, "calls": args.calls})
-                shutil.rmtree(os.path.dirname(exported[kind]["path"]) if kind == "onnx"
-                              else os.path.dirname(os.path.dirname(exported[kind]["path"])),
-                              ignore_errors=True)
+                result[f"{kind}_served"] = _run(
+                    {
+                        "role": "serve",
+                        "kind": kind,
+                        "path": exported[kind]["path"],
+                        "workdir": workdir,
+                        "calls": args.calls,
+                    }
+                )
+                shutil.rmtree(
+                    os.path.dirname(exported[kind]["path"])
+                    if kind == "onnx"
+                    else os.path.dirname(os.path.dirname(exported[kind]["path"])),
+                    ignore_errors=True,
+                )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         results.append(result)
@@ -272,8 +324,9 @@ def main(argv=None):
         os.makedirs(os.path.dirname(args.out), exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:
             json.dump({"meta": meta, "results": results}, f, indent=1)
-        _report.write_section("export_scale",
-                              "## Export at scale (ONNX and SavedModel)\n\n" + table)
+        _report.write_section(
+            "export_scale", "## Export at scale (ONNX and SavedModel)\n\n" + table
+        )
     return results
 
 

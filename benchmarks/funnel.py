@@ -55,16 +55,17 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import pandas as pd
+import tensorflow as tf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import keras_mtl  # noqa: E402
 import _report  # noqa: E402
+
+import keras_mtl  # noqa: E402
 from keras_mtl.evaluation import roc_auc  # noqa: E402
 
 MODELS = ("naive", "ESMM", "ESCM2-IPS", "ESCM2-DR")
@@ -122,12 +123,15 @@ def fit_predict(name, features, train, test, args, seed):
     tf.keras.utils.set_random_seed(seed)
     model, labels, options = build(name, features, args)
     model.compile(optimizer=tf.keras.optimizers.Adam(1e-3), **options)
-    data = keras_mtl.data.df_to_dataset(train, features, labels, batch_size=args.batch_size,
-                                        shuffle=True, seed=seed)
+    data = keras_mtl.data.df_to_dataset(
+        train, features, labels, batch_size=args.batch_size, shuffle=True, seed=seed
+    )
     model.fit(data, epochs=args.epochs, verbose=0, shuffle=False)  # the dataset shuffles
     x = keras_mtl.data.features_to_arrays(test, features)
-    return {k: v[:, 0].astype("float64") for k, v in
-            model.predict(x, batch_size=4096, verbose=0).items()}
+    return {
+        k: v[:, 0].astype("float64")
+        for k, v in model.predict(x, batch_size=4096, verbose=0).items()
+    }
 
 
 def soft_auc(truth, scores):
@@ -144,8 +148,7 @@ def ece(truth, scores, bins=10):
     """Σ_b (n_b / n)·|mean score_b − mean truth_b| over equal-count bins of the score."""
     order = np.argsort(scores, kind="stable")
     parts = np.array_split(order, bins)
-    return float(sum(len(p) / len(scores) * abs(scores[p].mean() - truth[p].mean())
-                     for p in parts))
+    return float(sum(len(p) / len(scores) * abs(scores[p].mean() - truth[p].mean()) for p in parts))
 
 
 def _auc_or_nan(labels, scores):
@@ -177,39 +180,51 @@ def funnel_seed(seed, args):
             "ctr_auc": _auc_or_nan(test["click"], pred["ctr"]),
             "seconds": round(time.time() - start, 1),
         }
-        print(f"seed {seed} {name:10s} " + " ".join(
-            f"{k}={v:.4f}" for k, v in out[name].items() if k != "seconds"), flush=True)
+        print(
+            f"seed {seed} {name:10s} "
+            + " ".join(f"{k}={v:.4f}" for k, v in out[name].items() if k != "seconds"),
+            flush=True,
+        )
     out["true_cvr_auc_all"] = soft_auc(truth, truth)  # the ceiling: ranking by the truth
     return out
 
 
 def ali_ccp(args):
     """The four models on the Ali-CCP sample (train → test); AUCs, NaN where undefined."""
-    read = {part: pd.read_csv(os.path.join(args.ali_ccp, f"ali_ccp_{part}_sample.csv"))
-            for part in ("train", "val", "test")}
+    read = {
+        part: pd.read_csv(os.path.join(args.ali_ccp, f"ali_ccp_{part}_sample.csv"))
+        for part in ("train", "val", "test")
+    }
     train = pd.concat([read["train"], read["val"]], ignore_index=True)
     test = read["test"]
     dense = [c for c in train.columns if c.startswith("D")]
     sparse = [c for c in train.columns if c not in dense + ["click", "purchase"]]
     for frame in (train, test):
-        frame["ctr"], frame["cvr"], frame["ctcvr"] = (frame["click"], frame["purchase"],
-                                                      frame["purchase"])
+        frame["ctr"], frame["cvr"], frame["ctcvr"] = (
+            frame["click"],
+            frame["purchase"],
+            frame["purchase"],
+        )
         for column in sparse:
             frame[column] = frame[column].astype("int64").astype(str)
-    specs = ([keras_mtl.SparseFeat(c, embedding_dim=4) for c in sparse]
-             + [keras_mtl.DenseFeat(c) for c in dense])
+    specs = [keras_mtl.SparseFeat(c, embedding_dim=4) for c in sparse] + [
+        keras_mtl.DenseFeat(c) for c in dense
+    ]
     features = keras_mtl.features.adapt(specs, train)
     clicked = test["click"].to_numpy() == 1
-    out = {"rows": {"train": len(train), "test": len(test)},
-           "clicks": {"train": int(train.click.sum()), "test": int(test.click.sum())},
-           "purchases": {"train": int(train.purchase.sum()), "test": int(test.purchase.sum())}}
+    out = {
+        "rows": {"train": len(train), "test": len(test)},
+        "clicks": {"train": int(train.click.sum()), "test": int(test.click.sum())},
+        "purchases": {"train": int(train.purchase.sum()), "test": int(test.purchase.sum())},
+    }
     for name in args.models:
         pred = fit_predict(name, features, train, test, args, 0)
         out[name] = {
             "ctr_auc": _auc_or_nan(test["click"], pred["ctr"]),
             "ctcvr_auc": _auc_or_nan(test["purchase"], pred["ctr"] * pred["cvr"]),
-            "cvr_auc_clicked": _auc_or_nan(test["purchase"].to_numpy()[clicked],
-                                           pred["cvr"][clicked]),
+            "cvr_auc_clicked": _auc_or_nan(
+                test["purchase"].to_numpy()[clicked], pred["cvr"][clicked]
+            ),
         }
     return out
 
@@ -229,9 +244,12 @@ def summarize(runs, models):
             if base in models:
                 gaps[f"ESCM2-DR - {base}"] = {
                     k: _mean_se([r["ESCM2-DR"][k] - r[base][k] for r in runs])
-                    for k in ("cvr_auc_all", "cvr_ece_all")}
-    truth = {"true_cvr_mean_all": _mean_se([r[models[0]]["true_cvr_mean_all"] for r in runs]),
-             "true_cvr_auc_all": _mean_se([r["true_cvr_auc_all"] for r in runs])}
+                    for k in ("cvr_auc_all", "cvr_ece_all")
+                }
+    truth = {
+        "true_cvr_mean_all": _mean_se([r[models[0]]["true_cvr_mean_all"] for r in runs]),
+        "true_cvr_auc_all": _mean_se([r["true_cvr_auc_all"] for r in runs]),
+    }
     return summary, gaps, truth
 
 
@@ -242,8 +260,10 @@ def _fmt(pair, digits=4):
 
 def markdown(summary, gaps, truth, ali, args, seconds):
     lines = [
-        "## Funnel: CVR over the whole impression space (naive, ESMM, ESCM²)", "",
-        f"`{_report.command()}` — {_report.machine()}; {seconds / 60:.1f} min.", "",
+        "## Funnel: CVR over the whole impression space (naive, ESMM, ESCM²)",
+        "",
+        f"`{_report.command()}` — {_report.machine()}; {seconds / 60:.1f} min.",
+        "",
         f"`keras_mtl.data.funnel_data(rows={args.rows})` per seed (seeds {args.seeds}), the "
         f"last {args.test_share:.0%} held out; towers {args.tower_units}, embeddings "
         f"{args.embedding_dim}, Adam 1e-3, batch {args.batch_size}, {args.epochs} epochs. "
@@ -252,35 +272,53 @@ def markdown(summary, gaps, truth, ali, args, seconds):
         "clicked test rows against the observed purchases. Mean ± standard error over "
         f"{len(args.seeds)} seeds. Mean true CVR over the test impressions: "
         f"{truth['true_cvr_mean_all'][0]:.4f}; the AUC of the truth itself (the ceiling): "
-        f"{truth['true_cvr_auc_all'][0]:.4f}.", "",
+        f"{truth['true_cvr_auc_all'][0]:.4f}.",
+        "",
         "| model | pCVR AUC, all impressions | pCVR ECE, all | mean pCVR, all "
         "| pCVR AUC, clicked rows | pCTR AUC |",
         "|---|---|---|---|---|---|",
     ]
     for name, row in summary.items():
-        lines.append(f"| {name} | {_fmt(row['cvr_auc_all'])} | {_fmt(row['cvr_ece_all'])} | "
-                     f"{_fmt(row['cvr_mean_all'])} | {_fmt(row['cvr_auc_clicked'])} | "
-                     f"{_fmt(row['ctr_auc'])} |")
+        lines.append(
+            f"| {name} | {_fmt(row['cvr_auc_all'])} | {_fmt(row['cvr_ece_all'])} | "
+            f"{_fmt(row['cvr_mean_all'])} | {_fmt(row['cvr_auc_clicked'])} | "
+            f"{_fmt(row['ctr_auc'])} |"
+        )
     if gaps:
-        lines += ["", "Paired differences (same data and seed):", "",
-                  "| difference | AUC, all impressions | ECE, all |", "|---|---|---|"]
+        lines += [
+            "",
+            "Paired differences (same data and seed):",
+            "",
+            "| difference | AUC, all impressions | ECE, all |",
+            "|---|---|---|",
+        ]
         for name, row in gaps.items():
             lines.append(f"| {name} | {_fmt(row['cvr_auc_all'])} | {_fmt(row['cvr_ece_all'])} |")
     if gaps:
-        lines += ["", "How to read it: a gap counts where it is larger than about twice its "
-                  "standard error. ESCM²-DR's imputed error δ̂ enters its CVR loss with the "
-                  "gradient stopped (keras_mtl.losses.DoublyRobustLoss), so its CVR tower gets "
-                  "IPS's gradient and DR differs from IPS only through the imputation tower's "
-                  "updates of the shared embeddings: expect DR ≈ IPS here."]
+        lines += [
+            "",
+            "How to read it: a gap counts where it is larger than about twice its "
+            "standard error. ESCM²-DR's imputed error δ̂ enters its CVR loss with the "
+            "gradient stopped (keras_mtl.losses.DoublyRobustLoss), so its CVR tower gets "
+            "IPS's gradient and DR differs from IPS only through the imputation tower's "
+            "updates of the shared embeddings: expect DR ≈ IPS here.",
+        ]
     if ali is not None:
-        lines += ["", f"Ali-CCP SAMPLE ({ali['rows']['train']} train / {ali['rows']['test']} "
-                  f"test rows; clicks {ali['clicks']}, purchases {ali['purchases']}): a code-path "
-                  "check only, no ground-truth CVR, the AUCs mean nothing.", "",
-                  "| model | pCTR AUC | pCTCVR AUC | pCVR AUC, clicked rows |", "|---|---|---|---|"]
+        lines += [
+            "",
+            f"Ali-CCP SAMPLE ({ali['rows']['train']} train / {ali['rows']['test']} "
+            f"test rows; clicks {ali['clicks']}, purchases {ali['purchases']}): a code-path "
+            "check only, no ground-truth CVR, the AUCs mean nothing.",
+            "",
+            "| model | pCTR AUC | pCTCVR AUC | pCVR AUC, clicked rows |",
+            "|---|---|---|---|",
+        ]
         for name in args.models:
             row = ali[name]
-            lines.append(f"| {name} | {row['ctr_auc']:.3f} | {row['ctcvr_auc']:.3f} | "
-                         f"{row['cvr_auc_clicked']:.3f} |")
+            lines.append(
+                f"| {name} | {row['ctr_auc']:.3f} | {row['ctcvr_auc']:.3f} | "
+                f"{row['cvr_auc_clicked']:.3f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -294,8 +332,15 @@ def main(argv=None):
     if args.quick:
         print(json.dumps({"runs": runs, "ali_ccp": ali}, indent=1))
         return
-    result = {"args": vars(args), "seconds": round(seconds, 1), "summary": summary,
-              "gaps": gaps, "truth": truth, "runs": runs, "ali_ccp": ali}
+    result = {
+        "args": vars(args),
+        "seconds": round(seconds, 1),
+        "summary": summary,
+        "gaps": gaps,
+        "truth": truth,
+        "runs": runs,
+        "ali_ccp": ali,
+    }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as out:
         json.dump(result, out, indent=1)

@@ -14,7 +14,8 @@ base model's shuffled batches of 256 rows, each row once per epoch;
 
     python benchmarks/mamdr_tuning.py --models STAR --settings base adam-b1 --seeds 100
     python benchmarks/mamdr_tuning.py --out benchmarks/results/mamdr_tuning.json
-    python benchmarks/mamdr_tuning.py --summarize benchmarks/results/mamdr_tuning/*.log   # table of the runs' lines
+    # table of the runs' lines:
+    python benchmarks/mamdr_tuning.py --summarize benchmarks/results/mamdr_tuning/*.log
 
 `--summarize` reads the printed lines of earlier runs (runs split over
 processes) and writes the mean validation AUC of every model and setting to
@@ -30,15 +31,15 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import keras_mtl  # noqa: E402
-from keras_mtl.data import make_multi_domain  # noqa: E402
+import keras_mtl
+from keras_mtl.data import make_multi_domain
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import multi_domain  # noqa: E402
+import multi_domain
 
 TASK = multi_domain.TASK
 SMALL = (2, 3, 4)
@@ -47,12 +48,19 @@ SMALL = (2, 3, 4)
 SETTINGS = {
     "base": None,
     "base-dense": "dense",  # model.fit, dense Adam on the embedding tables too
-    "epoch-paper": dict(inner_optimizer="adam", inner_lr=1e-3, outer_lr=0.1,
-                        regularization_lr=0.1, num_sampled_domains=3, rounds="epoch",
-                        outer_optimizer="sgd"),
+    "epoch-paper": dict(
+        inner_optimizer="adam",
+        inner_lr=1e-3,
+        outer_lr=0.1,
+        regularization_lr=0.1,
+        num_sampled_domains=3,
+        rounds="epoch",
+        outer_optimizer="sgd",
+    ),
     "a.01-k0": dict(inner_lr=0.01, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=0),
-    "a.01-k0-stats1": dict(inner_lr=0.01, outer_lr=1e-3, regularization_lr=1e-3,
-                           num_sampled_domains=0),  # the defaults, one statistics update per batch
+    "a.01-k0-stats1": dict(
+        inner_lr=0.01, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=0
+    ),  # the defaults, one statistics update per batch
     "a.05-k0": dict(inner_lr=0.05, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=0),
     "a.05-k1": dict(inner_lr=0.05, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=1),
     "a.05-k2": dict(inner_lr=0.05, outer_lr=1e-3, regularization_lr=1e-3, num_sampled_domains=2),
@@ -66,10 +74,12 @@ SETTINGS = {
 # what the arguments do not say
 NOTES = {
     "base-dense": "dense Adam on the embedding tables too (model.fit's default is LazyAdam there)",
-    "epoch-paper": "the paper code's settings (Adam inner steps, β = γ = 0.1, k = 3, a round per epoch)",
-    "a.01-k0-stats1": "the shipped code and defaults; the MAMDR rows above it ran before the change "
-                      "to one moving-statistics update per batch (they updated them on every "
-                      "negotiation pass)",
+    "epoch-paper": "the paper code's settings (Adam inner steps, β = γ = 0.1, k = 3, "
+    "a round per epoch)",
+    "a.01-k0-stats1": "the shipped code and defaults; the MAMDR rows above it ran before the "
+    "change "
+    "to one moving-statistics update per batch (they updated them on every "
+    "negotiation pass)",
 }
 
 
@@ -80,13 +90,20 @@ def parse_args(argv):
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS))
     parser.add_argument("--epochs", type=int, default=20, help="at most (early stopping)")
     parser.add_argument("--out", default=None, help="write the results as JSON")
-    parser.add_argument("--summarize", nargs="+", default=None, metavar="LOG",
-                        help="summarize the printed lines of earlier runs")
+    parser.add_argument(
+        "--summarize",
+        nargs="+",
+        default=None,
+        metavar="LOG",
+        help="summarize the printed lines of earlier runs",
+    )
     return parser.parse_args(argv)
 
 
-LINE = re.compile(r"^seed (\d+)\s+(\S+)\s+(\S+): +(\d+) epochs +(\d+) CPU-s +small (\S+) +"
-                  r"large (\S+) +(.*)$")
+LINE = re.compile(
+    r"^seed (\d+)\s+(\S+)\s+(\S+): +(\d+) epochs +(\d+) CPU-s +small (\S+) +"
+    r"large (\S+) +(.*)$"
+)
 
 
 def summarize(paths):
@@ -99,9 +116,16 @@ def summarize(paths):
                 if match:
                     seed, model, setting, epochs, seconds, small, large, _ = match.groups()
                     runs.setdefault((model, setting), {})[int(seed)] = (
-                        float(small), float(large), int(epochs), float(seconds))
-    table = ["| model | setting | seeds | small domains (2, 3, 4) | large domains (0, 1) | "
-             "epochs | CPU-s / epoch | arguments |", "|---|---|---|---|---|---|---|---|"]
+                        float(small),
+                        float(large),
+                        int(epochs),
+                        float(seconds),
+                    )
+    table = [
+        "| model | setting | seeds | small domains (2, 3, 4) | large domains (0, 1) | "
+        "epochs | CPU-s / epoch | arguments |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for (model, setting), by_seed in sorted(runs.items()):
         values = np.array(list(by_seed.values()))
         table.append(
@@ -109,20 +133,26 @@ def summarize(paths):
             f"{values[:, 0].mean():.4f} | {values[:, 1].mean():.4f} | {values[:, 2].mean():.1f} | "
             f"{values[:, 3].sum() / values[:, 2].sum():.1f} | "
             f"{'model.fit' if SETTINGS.get(setting) is None else SETTINGS.get(setting)}"
-            f"{'; ' + NOTES[setting] if setting in NOTES else ''} |")
+            f"{'; ' + NOTES[setting] if setting in NOTES else ''} |"
+        )
     text = "\n".join(table)
     print(text)
-    import _report  # noqa: E402
+    import _report
 
-    _report.write_section("mamdr_tuning", (
-        "## MAMDR defaults chosen on validation rows\n\n"
-        f"Command: `python benchmarks/mamdr_tuning.py --models ... --settings ... --seeds ...` "
-        f"(runs split over processes; `{_report.command()}` made this table)  \n"
-        f"Machine: {_report.machine()}\n\n"
-        "Setup: the docstring of `benchmarks/mamdr_tuning.py` (the data and models of "
-        "`benchmarks/multi_domain.py`, seeds 100–102, apart from the benchmark's 0–4; scored on "
-        "the validation rows only). Mean validation AUC over the seeds listed; a seed of one "
-        "setting is compared with the same seed of `base`.\n\n" + text + "\n"))
+    _report.write_section(
+        "mamdr_tuning",
+        (
+            "## MAMDR defaults chosen on validation rows\n\n"
+            f"Command: `python benchmarks/mamdr_tuning.py --models ... --settings ... --seeds ...` "
+            f"(runs split over processes; `{_report.command()}` made this table)  \n"
+            f"Machine: {_report.machine()}\n\n"
+            "Setup: the docstring of `benchmarks/mamdr_tuning.py` (the data and models of "
+            "`benchmarks/multi_domain.py`, seeds 100–102, apart from the benchmark's 0–4; "
+            "scored on "
+            "the validation rows only). Mean validation AUC over the seeds listed; a seed of one "
+            "setting is compared with the same seed of `base`.\n\n" + text + "\n"
+        ),
+    )
     return runs
 
 
@@ -132,26 +162,43 @@ def run(model_name, setting, feats, data, num_domains, seed, epochs):
     model = multi_domain.build(model_name, feats)
     args = SETTINGS[setting]
     if args == "dense":
-        model.compile(optimizer={"embeddings": tf.keras.optimizers.Adam(1e-3),
-                                 "towers": tf.keras.optimizers.Adam(1e-3)})
+        model.compile(
+            optimizer={
+                "embeddings": tf.keras.optimizers.Adam(1e-3),
+                "towers": tf.keras.optimizers.Adam(1e-3),
+            }
+        )
     else:
         model.compile(optimizer=tf.keras.optimizers.Adam(1e-3))
 
     def dataset(df, shuffle=False):
-        return keras_mtl.data.df_to_dataset(df, feats, [TASK], batch_size=256, shuffle=shuffle,
-                                            seed=seed)
+        return keras_mtl.data.df_to_dataset(
+            df, feats, [TASK], batch_size=256, shuffle=shuffle, seed=seed
+        )
 
-    stop = tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=2,
-                                            restore_best_weights=True)
+    stop = tf.keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=2, restore_best_weights=True
+    )
     start = time.process_time()
     if args is None or args == "dense":
-        history = model.fit(dataset(data["train"], shuffle=True), epochs=epochs,
-                            validation_data=dataset(data["valid"]), callbacks=[stop], verbose=0)
+        history = model.fit(
+            dataset(data["train"], shuffle=True),
+            epochs=epochs,
+            validation_data=dataset(data["valid"]),
+            callbacks=[stop],
+            verbose=0,
+        )
     else:
-        trainer = keras_mtl.training.MAMDR(model, "domain", num_domains=num_domains, seed=seed,
-                                           **args)
-        history = trainer.fit(dataset(data["train"], shuffle=True), epochs=epochs, validation_data=dataset(data["valid"]),
-                              callbacks=[stop], verbose=0)
+        trainer = keras_mtl.training.MAMDR(
+            model, "domain", num_domains=num_domains, seed=seed, **args
+        )
+        history = trainer.fit(
+            dataset(data["train"], shuffle=True),
+            epochs=epochs,
+            validation_data=dataset(data["valid"]),
+            callbacks=[stop],
+            verbose=0,
+        )
     seconds = time.process_time() - start
     table = keras_mtl.evaluation.evaluate_by_domain(model, dataset(data["valid"]), "domain")
     return table[f"{TASK}_auc"].to_dict(), len(history.history["loss"]), seconds
@@ -170,25 +217,46 @@ def main(argv=None):
         feats = multi_domain.features(8, 100, len(sizes))
         for model_name in args.models:
             for setting in args.settings:
-                aucs, epochs, seconds = run(model_name, setting, feats, data, len(sizes), seed,
-                                            args.epochs)
+                aucs, epochs, seconds = run(
+                    model_name, setting, feats, data, len(sizes), seed, args.epochs
+                )
                 small = float(np.mean([aucs[d] for d in SMALL]))
                 large = float(np.mean([aucs[d] for d in (0, 1)]))
                 results.setdefault(f"{model_name}/{setting}", []).append(
-                    {"seed": seed, "auc": {str(k): v for k, v in aucs.items()}, "small": small,
-                     "large": large, "epochs": epochs, "cpu_seconds": seconds})
-                print(f"seed {seed} {model_name:>12} {setting:>16}: {epochs:2d} epochs "
-                      f"{seconds:6.0f} CPU-s  small {small:.4f}  large {large:.4f}  "
-                      + " ".join(f"{k}={v:.4f}" for k, v in aucs.items()), flush=True)
+                    {
+                        "seed": seed,
+                        "auc": {str(k): v for k, v in aucs.items()},
+                        "small": small,
+                        "large": large,
+                        "epochs": epochs,
+                        "cpu_seconds": seconds,
+                    }
+                )
+                print(
+                    f"seed {seed} {model_name:>12} {setting:>16}: {epochs:2d} epochs "
+                    f"{seconds:6.0f} CPU-s  small {small:.4f}  large {large:.4f}  "
+                    + " ".join(f"{k}={v:.4f}" for k, v in aucs.items()),
+                    flush=True,
+                )
     print("\nmean validation AUC over seeds", args.seeds)
     for key, runs in results.items():
-        print(f"{key:>30}: small {np.mean([r['small'] for r in runs]):.4f}  "
-              f"large {np.mean([r['large'] for r in runs]):.4f}  "
-              f"CPU-s/epoch {np.sum([r['cpu_seconds'] for r in runs]) / np.sum([r['epochs'] for r in runs]):.1f}")
+        per_epoch = np.sum([r["cpu_seconds"] for r in runs]) / np.sum([r["epochs"] for r in runs])
+        print(
+            f"{key:>30}: small {np.mean([r['small'] for r in runs]):.4f}  "
+            f"large {np.mean([r['large'] for r in runs]):.4f}  "
+            f"CPU-s/epoch {per_epoch:.1f}"
+        )
     if args.out:
         with open(args.out, "w") as out:
-            json.dump({"args": vars(args), "settings": {s: SETTINGS[s] for s in args.settings},
-                       "results": results}, out, indent=2)
+            json.dump(
+                {
+                    "args": vars(args),
+                    "settings": {s: SETTINGS[s] for s in args.settings},
+                    "results": results,
+                },
+                out,
+                indent=2,
+            )
     return results
 
 

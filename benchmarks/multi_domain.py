@@ -40,16 +40,16 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import pandas as pd
+import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import keras_mtl  # noqa: E402
-from keras_mtl.data import make_multi_domain  # noqa: E402
+import keras_mtl
+from keras_mtl.data import make_multi_domain
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _report  # noqa: E402
+import _report
 
 TASK = "ctr"
 
@@ -57,16 +57,22 @@ TASK = "ctr"
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--domain-sizes", type=int, nargs="+",
-                        default=[20000, 10000, 2000, 1000, 500])
+    parser.add_argument(
+        "--domain-sizes", type=int, nargs="+", default=[20000, 10000, 2000, 1000, 500]
+    )
     parser.add_argument("--domain-specificity", type=float, default=0.5)
     parser.add_argument("--epochs", type=int, default=20, help="at most (early stopping)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--models", nargs="+", default=None,
-                        help="models to run (default: the table's); STAR among them")
-    parser.add_argument("--mamdr", action="store_true",
-                        help="Shared-Bottom and STAR, each with and without MAMDR")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        help="models to run (default: the table's); STAR among them",
+    )
+    parser.add_argument(
+        "--mamdr", action="store_true", help="Shared-Bottom and STAR, each with and without MAMDR"
+    )
     parser.add_argument("--out", default=None, help="write the results as JSON")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmarks.md")
     return parser.parse_args(argv)
@@ -95,19 +101,22 @@ def features(num_dense, num_items, num_domains):
 def build(name, feats):
     name = name.split("+MAMDR")[0]
     if name == "SharedBottom":
-        return keras_mtl.SharedBottom(feats, task_names=(TASK,), bottom_units=(64, 32),
-                                      tower_units=(16,))
+        return keras_mtl.SharedBottom(
+            feats, task_names=(TASK,), bottom_units=(64, 32), tower_units=(16,)
+        )
     if name.startswith("PEPNet"):
         # PEPNet-domain: no personal features, PPNet's gates read the domain
         personal = () if name.startswith("PEPNet-domain") else ("item",)
         layers = {  # "+star": STAR's trunk of per-domain layers, its tower width
             "+layers": dict(domain_units=(64,), tower_units=(32, 16)),
             "+star": dict(domain_units=(64, 32), tower_units=(16,)),
-        }.get(name[name.find("+"):] if "+" in name else "", dict(tower_units=(64, 32, 16)))
-        return keras_mtl.PEPNet(feats, task_names=(TASK,), personal_features=personal,
-                                domain_towers=True, **layers)
-    return keras_mtl.STAR(feats, task_names=(TASK,), star_units=(64, 32), tower_units=(16,),
-                          auxiliary_units=(16,))
+        }.get(name[name.find("+") :] if "+" in name else "", dict(tower_units=(64, 32, 16)))
+        return keras_mtl.PEPNet(
+            feats, task_names=(TASK,), personal_features=personal, domain_towers=True, **layers
+        )
+    return keras_mtl.STAR(
+        feats, task_names=(TASK,), star_units=(64, 32), tower_units=(16,), auxiliary_units=(16,)
+    )
 
 
 def train(name, feats, data, args, seed):
@@ -116,20 +125,33 @@ def train(name, feats, data, args, seed):
     model.compile(optimizer=tf.keras.optimizers.Adam(args.learning_rate))
 
     def dataset(df, shuffle=False):
-        return keras_mtl.data.df_to_dataset(df, feats, [TASK], batch_size=args.batch_size,
-                                            shuffle=shuffle, seed=seed)
+        return keras_mtl.data.df_to_dataset(
+            df, feats, [TASK], batch_size=args.batch_size, shuffle=shuffle, seed=seed
+        )
 
-    stop = tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=2,
-                                            restore_best_weights=True)
+    stop = tf.keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=2, restore_best_weights=True
+    )
     start = time.process_time()
     if name.endswith("+MAMDR"):  # MAMDR's defaults, on the same batches
-        trainer = keras_mtl.training.MAMDR(model, "domain", num_domains=len(args.domain_sizes),
-                                           seed=seed)
-        history = trainer.fit(dataset(data["train"], shuffle=True), epochs=args.epochs,
-                              validation_data=dataset(data["valid"]), callbacks=[stop], verbose=0)
+        trainer = keras_mtl.training.MAMDR(
+            model, "domain", num_domains=len(args.domain_sizes), seed=seed
+        )
+        history = trainer.fit(
+            dataset(data["train"], shuffle=True),
+            epochs=args.epochs,
+            validation_data=dataset(data["valid"]),
+            callbacks=[stop],
+            verbose=0,
+        )
     else:
-        history = model.fit(dataset(data["train"], shuffle=True), epochs=args.epochs,
-                            validation_data=dataset(data["valid"]), callbacks=[stop], verbose=0)
+        history = model.fit(
+            dataset(data["train"], shuffle=True),
+            epochs=args.epochs,
+            validation_data=dataset(data["valid"]),
+            callbacks=[stop],
+            verbose=0,
+        )
     seconds = time.process_time() - start  # CPU seconds
     table = keras_mtl.evaluation.evaluate_by_domain(model, dataset(data["test"]), "domain")
     return table[f"{TASK}_auc"].to_dict(), len(history.history["loss"]), seconds
@@ -137,33 +159,57 @@ def train(name, feats, data, args, seed):
 
 def main(argv=None):
     args = parse_args(argv)
-    names = (["SharedBottom", "SharedBottom+MAMDR", "STAR", "STAR+MAMDR"] if args.mamdr else
-             ["SharedBottom", "STAR", "PEPNet", "PEPNet-domain", "PEPNet+layers",
-              "PEPNet-domain+layers", "PEPNet+star", "PEPNet-domain+star"])
+    names = (
+        ["SharedBottom", "SharedBottom+MAMDR", "STAR", "STAR+MAMDR"]
+        if args.mamdr
+        else [
+            "SharedBottom",
+            "STAR",
+            "PEPNet",
+            "PEPNet-domain",
+            "PEPNet+layers",
+            "PEPNet-domain+layers",
+            "PEPNet+star",
+            "PEPNet-domain+star",
+        ]
+    )
     if args.models:
         names = list(args.models)
         if not args.mamdr and "STAR" not in names:
-            raise SystemExit(f"--models: expected STAR among them (the paired differences are "
-                             f"against it). Received {names}.")
+            raise SystemExit(
+                f"--models: expected STAR among them (the paired differences are "
+                f"against it). Received {names}."
+            )
     sizes = tuple(args.domain_sizes)
     results = {name: [] for name in names}
     per_epoch = {name: [] for name in names}
     oracle = []
     for seed in args.seeds:
-        df = make_multi_domain(domain_sizes=sizes, domain_specificity=args.domain_specificity,
-                               with_logits=True, seed=seed)
+        df = make_multi_domain(
+            domain_sizes=sizes,
+            domain_specificity=args.domain_specificity,
+            with_logits=True,
+            seed=seed,
+        )
         data = split(df, seed)
         test = data["test"]
-        oracle.append({int(d): keras_mtl.evaluation.roc_auc(part[TASK], part[f"{TASK}_logit"])
-                       for d, part in test.groupby("domain")})
+        oracle.append(
+            {
+                int(d): keras_mtl.evaluation.roc_auc(part[TASK], part[f"{TASK}_logit"])
+                for d, part in test.groupby("domain")
+            }
+        )
         oracle[-1]["all"] = keras_mtl.evaluation.roc_auc(test[TASK], test[f"{TASK}_logit"])
         feats = features(8, 100, len(sizes))
         for name in names:
             aucs, epochs, seconds = train(name, feats, data, args, seed)
             results[name].append(aucs)
             per_epoch[name].append(seconds / epochs)
-            print(f"seed {seed} {name:>12}: {epochs} epochs, {seconds:.0f} CPU-s, "
-                  + " ".join(f"{k}={v:.4f}" for k, v in aucs.items()), flush=True)
+            print(
+                f"seed {seed} {name:>12}: {epochs} epochs, {seconds:.0f} CPU-s, "
+                + " ".join(f"{k}={v:.4f}" for k, v in aucs.items()),
+                flush=True,
+            )
     small = [d for d in range(len(sizes)) if sizes[d] <= 2000]  # the small domains
     for runs in list(results.values()) + [oracle]:
         for run in runs:  # mean over the small domains, per seed
@@ -180,8 +226,10 @@ def main(argv=None):
     header = "domain (train rows)".ljust(22) + "".join(f"{n:>18}" for n in names + ["true logit"])
     print(f"\nmean test AUC over seeds {args.seeds} (± {spread})\n" + header)
     summary = {}
-    table = ["| domain (train rows) | " + " | ".join(names + ["true logit"]) + " |",
-             "|---" * (len(names) + 2) + "|"]
+    table = [
+        "| domain (train rows) | " + " | ".join(names + ["true logit"]) + " |",
+        "|---" * (len(names) + 2) + "|",
+    ]
     for key in keys:
         if key == "small":
             rows = "mean of " + ", ".join(map(str, small))
@@ -191,18 +239,26 @@ def main(argv=None):
         summary[str(key)] = {}
         for name, runs in list(results.items()) + [("true logit", oracle)]:
             values = np.array([run[key] for run in runs])
-            summary[str(key)][name] = {"mean": float(values.mean()), "std": float(values.std()),
-                                       "se": float(interval(values)) if args.mamdr else None}
+            summary[str(key)][name] = {
+                "mean": float(values.mean()),
+                "std": float(values.std()),
+                "se": float(interval(values)) if args.mamdr else None,
+            }
             line += f"{values.mean():>11.4f} ±{interval(values):.4f}"
         print(line)
-        table.append(f"| {key} ({rows}) | " + " | ".join(
-            f"{summary[str(key)][n]['mean']:.4f} ± {interval([r[key] for r in runs]):.4f}"
-            for n, runs in list(results.items()) + [("true logit", oracle)]) + " |")
+        table.append(
+            f"| {key} ({rows}) | "
+            + " | ".join(
+                f"{summary[str(key)][n]['mean']:.4f} ± {interval([r[key] for r in runs]):.4f}"
+                for n, runs in list(results.items()) + [("true logit", oracle)]
+            )
+            + " |"
+        )
     seconds = {name: float(np.mean(v)) for name, v in per_epoch.items()}
     print("CPU-s per epoch".ljust(22) + "".join(f"{seconds[n]:>18.1f}" for n in names))
     table.append("| CPU-s per epoch | " + " | ".join(f"{seconds[n]:.1f}" for n in names) + " | |")
     if args.mamdr:
-        pairs = [(name, name[:-len("+MAMDR")]) for name in names if name.endswith("+MAMDR")]
+        pairs = [(name, name[: -len("+MAMDR")]) for name in names if name.endswith("+MAMDR")]
     else:
         pairs = [(name, "STAR") for name in names if name.startswith("PEPNet")]
     paired = paired_differences(results, keys, pairs)
@@ -210,45 +266,71 @@ def main(argv=None):
         print(line)
     if args.out:
         with open(args.out, "w") as out:
-            json.dump({"args": vars(args), "summary": summary, "cpu_seconds_per_epoch": seconds,
-                       "runs": {k: [{str(d): a for d, a in r.items()} for r in v]
-                                for k, v in results.items()}}, out, indent=2)
+            json.dump(
+                {
+                    "args": vars(args),
+                    "summary": summary,
+                    "cpu_seconds_per_epoch": seconds,
+                    "runs": {
+                        k: [{str(d): a for d, a in r.items()} for r in v]
+                        for k, v in results.items()
+                    },
+                },
+                out,
+                indent=2,
+            )
     if not args.no_doc and args.mamdr:
-        figure = plot(results, oracle, keys, os.path.join(_report.ROOT, "docs", "img",
-                                                          "multi_domain_mamdr.png"))
-        _report.write_section("multi_domain_mamdr", (
-            "## Multi-domain: Shared-Bottom and STAR, with and without MAMDR\n\n"
-            f"Command: `{_report.command()}`  \nMachine: {_report.machine()}\n\n"
-            "Setup: the docstring of `benchmarks/multi_domain.py` (synthetic domains of "
-            f"{', '.join(f'{n:,}' for n in sizes)} rows, domain specificity "
-            f"{args.domain_specificity}, 70 / 10 / 20 split per domain, early stopping on the "
-            f"validation loss, at most {args.epochs} epochs; MAMDR with its defaults on the same "
-            "shuffled batches). Mean test AUC over seeds "
-            f"{', '.join(map(str, args.seeds))} (± standard error); \"small\" is the mean over "
-            f"domains {', '.join(map(str, small))}; \"true logit\" is the AUC of the generating "
-            "logits.\n\n" + "\n".join(table) + "\n\nPaired by seed (the same data and "
-            "batches): MAMDR's AUC minus the model's own, mean ± standard error, and the seeds "
-            "where MAMDR is higher.\n\n" + "\n".join(paired)
-            + f"\n\n![per-domain AUC]({figure})\n"))
+        figure = plot(
+            results,
+            oracle,
+            keys,
+            os.path.join(_report.ROOT, "docs", "img", "multi_domain_mamdr.png"),
+        )
+        _report.write_section(
+            "multi_domain_mamdr",
+            (
+                "## Multi-domain: Shared-Bottom and STAR, with and without MAMDR\n\n"
+                f"Command: `{_report.command()}`  \nMachine: {_report.machine()}\n\n"
+                "Setup: the docstring of `benchmarks/multi_domain.py` (synthetic domains of "
+                f"{', '.join(f'{n:,}' for n in sizes)} rows, domain specificity "
+                f"{args.domain_specificity}, 70 / 10 / 20 split per domain, early stopping on the "
+                f"validation loss, at most {args.epochs} epochs; MAMDR with its defaults on the "
+                "same "
+                "shuffled batches). Mean test AUC over seeds "
+                f'{", ".join(map(str, args.seeds))} (± standard error); "small" is the mean over '
+                f'domains {", ".join(map(str, small))}; "true logit" is the AUC of the generating '
+                "logits.\n\n" + "\n".join(table) + "\n\nPaired by seed (the same data and "
+                "batches): MAMDR's AUC minus the model's own, mean ± standard error, and the seeds "
+                "where MAMDR is higher.\n\n"
+                + "\n".join(paired)
+                + f"\n\n![per-domain AUC]({figure})\n"
+            ),
+        )
     elif not args.no_doc:
-        _report.write_section("multi_domain", (
-            "## Multi-domain: STAR, PEPNet, Shared-Bottom per domain\n\n"
-            f"Command: `{_report.command()}`  \nMachine: {_report.machine()}\n\n"
-            "Setup: the docstring of `benchmarks/multi_domain.py` (synthetic domains of "
-            f"{', '.join(f'{n:,}' for n in sizes)} rows, domain specificity "
-            f"{args.domain_specificity}, 70 / 10 / 20 split per domain, early stopping on the "
-            f"validation loss, at most {args.epochs} epochs). Mean test AUC over seeds "
-            f"{', '.join(map(str, args.seeds))} (± standard deviation); \"all\" pools the "
-            f"domains; \"small\" is the mean over domains {', '.join(map(str, small))}; "
-            "\"true logit\" is the AUC of the generating logits.\n\n"
-            + "\n".join(table) + "\n\nPaired by seed (the same data): each PEPNet's AUC "
-            "minus STAR's, mean ± standard error, and the seeds where PEPNet is higher.\n\n"
-            + "\n".join(paired) + "\n"))
+        _report.write_section(
+            "multi_domain",
+            (
+                "## Multi-domain: STAR, PEPNet, Shared-Bottom per domain\n\n"
+                f"Command: `{_report.command()}`  \nMachine: {_report.machine()}\n\n"
+                "Setup: the docstring of `benchmarks/multi_domain.py` (synthetic domains of "
+                f"{', '.join(f'{n:,}' for n in sizes)} rows, domain specificity "
+                f"{args.domain_specificity}, 70 / 10 / 20 split per domain, early stopping on the "
+                f"validation loss, at most {args.epochs} epochs). Mean test AUC over seeds "
+                f'{", ".join(map(str, args.seeds))} (± standard deviation); "all" pools the '
+                f'domains; "small" is the mean over domains {", ".join(map(str, small))}; '
+                '"true logit" is the AUC of the generating logits.\n\n'
+                + "\n".join(table)
+                + "\n\nPaired by seed (the same data): each PEPNet's AUC "
+                "minus STAR's, mean ± standard error, and the seeds where PEPNet is higher.\n\n"
+                + "\n".join(paired)
+                + "\n"
+            ),
+        )
     return summary
 
 
 def paired_differences(results, keys, pairs):
-    """Markdown rows: for each `(name, base)`, name's per-seed AUC minus base's, mean ± SE, seeds higher."""
+    """Markdown rows: per `(name, base)`, name's per-seed AUC minus base's (mean ± SE, higher)."""
     lines = ["| difference | " + " | ".join(map(str, keys)) + " |", "|---" * (len(keys) + 1) + "|"]
     for name, base in pairs:
         cells = []
@@ -272,10 +354,19 @@ def plot(results, oracle, keys, path):
     width = 0.8 / (len(results) + 1)
     for n, (name, runs) in enumerate(list(results.items()) + [("true logit", oracle)]):
         values = np.array([[run[d] for d in domains] for run in runs])
-        se = (values.std(axis=0, ddof=1) / np.sqrt(len(values)) if len(values) > 1
-              else np.zeros(len(domains)))
-        ax.bar(np.arange(len(domains)) + (n - len(results) / 2) * width, values.mean(axis=0),
-               width, yerr=se, capsize=2, label=name)
+        se = (
+            values.std(axis=0, ddof=1) / np.sqrt(len(values))
+            if len(values) > 1
+            else np.zeros(len(domains))
+        )
+        ax.bar(
+            np.arange(len(domains)) + (n - len(results) / 2) * width,
+            values.mean(axis=0),
+            width,
+            yerr=se,
+            capsize=2,
+            label=name,
+        )
     ax.set_xticks(np.arange(len(domains)), [f"domain {d}" for d in domains])
     ax.set_ylabel("test AUC")
     low = min(min(run[d] for d in domains) for runs in results.values() for run in runs)

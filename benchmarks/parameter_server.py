@@ -65,16 +65,25 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ids", type=int, default=20_000_000, help="ids of each large table")
     parser.add_argument("--ps", type=int, default=4, help="parameter-server tasks")
-    parser.add_argument("--shards-per-ps", type=int, default=4,
-                        help="shards of each large table per parameter server")
-    parser.add_argument("--optimizer", choices=sorted(SLOTS), default="adagrad",
-                        help="compile's optimizer (the tables get its sparse twin)")
+    parser.add_argument(
+        "--shards-per-ps",
+        type=int,
+        default=4,
+        help="shards of each large table per parameter server",
+    )
+    parser.add_argument(
+        "--optimizer",
+        choices=sorted(SLOTS),
+        default="adagrad",
+        help="compile's optimizer (the tables get its sparse twin)",
+    )
     parser.add_argument("--dim", type=int, default=16)
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--no-doc", action="store_true")
-    parser.add_argument("--role", choices=("ps", "worker", "single", "serve"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--role", choices=("ps", "worker", "single", "serve"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--cluster", help=argparse.SUPPRESS)
     parser.add_argument("--saved-model", help=argparse.SUPPRESS)
@@ -130,9 +139,14 @@ def dataset_fn(args, labels=True):
         log_ids = tf.math.log(float(ids))
         user = tf.minimum(tf.cast(tf.exp(u[:, 0] * log_ids), tf.int64) - 1, ids - 1)
         item = tf.minimum(tf.cast(tf.exp(u[:, 1] * log_ids), tf.int64) - 1, ids - 1)
-        x = {"user": user, "item": item,
-             "slot": tf.cast(u[:, 2] * 100, tf.int64), "hour": tf.cast(u[:, 3] * 24, tf.int64),
-             "price": u[:, 4] * 10.0, "age": u[:, 5] * 60.0}
+        x = {
+            "user": user,
+            "item": item,
+            "slot": tf.cast(u[:, 2] * 100, tf.int64),
+            "hour": tf.cast(u[:, 3] * 24, tf.int64),
+            "price": u[:, 4] * 10.0,
+            "age": u[:, 5] * 60.0,
+        }
         if not labels:
             return x
         click = tf.cast((user + item) % 3 == 0, tf.float32)
@@ -149,8 +163,7 @@ def dataset_fn(args, labels=True):
 def build(args):
     import keras_mtl
 
-    model = keras_mtl.MMoE(features(args), num_experts=4, expert_units=(64, 32),
-                           tower_units=(16,))
+    model = keras_mtl.MMoE(features(args), num_experts=4, expert_units=(64, 32), tower_units=(16,))
     model.compile(optimizer=args.optimizer)
     return model
 
@@ -163,7 +176,7 @@ def table_bytes(model):
 
 
 def timed_fit(model, data, steps):
-    """Trains `WARM_STEPS` (tracing), then `steps`; returns (seconds, CPU seconds of this process)."""
+    """Trains `WARM_STEPS` (tracing), then `steps`; returns (seconds, own CPU seconds)."""
     model.fit(data, epochs=1, steps_per_epoch=WARM_STEPS, verbose=0)
     start, cpu = time.perf_counter(), cpu_seconds()
     model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
@@ -176,9 +189,19 @@ def run_single(args):
     model = build(args)
     wall, cpu = timed_fit(model, dataset_fn(args)(), args.steps)
     tables, dense = table_bytes(model)
-    print(json.dumps({"rows_per_s": args.steps * BATCH / wall, "cpu_s": cpu, "wall_s": wall,
-                      "peak_rss_mib": vm_hwm_mib(), "table_bytes": tables,
-                      "dense_bytes": dense, "tf": tf.__version__}))
+    print(
+        json.dumps(
+            {
+                "rows_per_s": args.steps * BATCH / wall,
+                "cpu_s": cpu,
+                "wall_s": wall,
+                "peak_rss_mib": vm_hwm_mib(),
+                "table_bytes": tables,
+                "dense_bytes": dense,
+                "tf": tf.__version__,
+            }
+        )
+    )
 
 
 def serve_task(args):
@@ -188,8 +211,9 @@ def serve_task(args):
     config = tf.compat.v1.ConfigProto()
     if args.role == "worker":
         config.inter_op_parallelism_threads = 4
-    server = tf.distribute.Server(spec, job_name=args.role, task_index=args.index,
-                                  config=config, protocol="grpc")
+    server = tf.distribute.Server(
+        spec, job_name=args.role, task_index=args.index, config=config, protocol="grpc"
+    )
     server.join()
 
 
@@ -201,8 +225,10 @@ def serve_check(path):
     saved = np.load(os.path.join(os.path.dirname(path), "rows.npz"))
     serve = tf.saved_model.load(path).signatures["serving_default"]
     served = serve(**{k[2:]: tf.constant(saved[k]) for k in saved.files if k.startswith("x_")})
-    diff = max(float(np.abs(saved[f"y_{t}"].reshape(-1) - served[t].numpy().reshape(-1)).max())
-               for t in ("ctr", "cvr"))
+    diff = max(
+        float(np.abs(saved[f"y_{t}"].reshape(-1) - served[t].numpy().reshape(-1)).max())
+        for t in ("ctr", "cvr")
+    )
     print(json.dumps({"max_abs_diff": diff, "peak_rss_mib": vm_hwm_mib()}))
 
 
@@ -218,20 +244,36 @@ def run_cluster(args):
 
     import keras_mtl
 
-    cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(NUM_WORKERS)],
-               "ps": [f"127.0.0.1:{free_port()}" for _ in range(args.ps)]}
+    cluster = {
+        "worker": [f"127.0.0.1:{free_port()}" for _ in range(NUM_WORKERS)],
+        "ps": [f"127.0.0.1:{free_port()}" for _ in range(args.ps)],
+    }
     tasks = {}
     for role in ("ps", "worker"):
         for index in range(len(cluster[role])):
             tasks[f"{role}{index}"] = subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__), "--role", role, "--index",
-                 str(index), "--cluster", json.dumps(cluster)], env=dict(os.environ))
+                [
+                    sys.executable,
+                    os.path.abspath(__file__),
+                    "--role",
+                    role,
+                    "--index",
+                    str(index),
+                    "--cluster",
+                    json.dumps(cluster),
+                ],
+                env=dict(os.environ),
+            )
     try:
         resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
-            tf.train.ClusterSpec(cluster), rpc_layer="grpc")
+            tf.train.ClusterSpec(cluster), rpc_layer="grpc"
+        )
         strategy = tf.distribute.experimental.ParameterServerStrategy(
-            resolver, variable_partitioner=tf.distribute.experimental.partitioners
-            .MinSizePartitioner(max_shards=args.ps * args.shards_per_ps))
+            resolver,
+            variable_partitioner=tf.distribute.experimental.partitioners.MinSizePartitioner(
+                max_shards=args.ps * args.shards_per_ps
+            ),
+        )
         # what a task holds before the model exists (TensorFlow, gRPC server)
         idle_rss = {name: vm_rss_mib(task.pid) for name, task in tasks.items()}
         with strategy.scope():
@@ -247,8 +289,10 @@ def run_cluster(args):
         coordinator_rss = vm_hwm_mib()
         tables, dense = table_bytes(model)
         # export on the coordinator, outside the scope: the tables joined
-        rows = {k: v.numpy() for k, v in dataset_fn(args, labels=False)().take(1)
-                .get_single_element().items()}
+        rows = {
+            k: v.numpy()
+            for k, v in dataset_fn(args, labels=False)().take(1).get_single_element().items()
+        }
         rows = {k: v[:256] for k, v in rows.items()}
         expected = model.predict(rows, verbose=0)
         gc.collect()
@@ -256,7 +300,8 @@ def run_cluster(args):
         _memory.reset_peak()  # the export's own peak, from here
         start = time.perf_counter()
         path = keras_mtl.export.export_saved_model(
-            model, os.path.join("/tmp", f"keras_mtl_ps_{os.getpid()}", "ranker"))
+            model, os.path.join("/tmp", f"keras_mtl_ps_{os.getpid()}", "ranker")
+        )
         export_s = time.perf_counter() - start
         # the parameter servers send their shards during the export: their peaks so far
         rss_export = {name: vm_hwm_mib(task.pid) for name, task in tasks.items()}
@@ -265,49 +310,80 @@ def run_cluster(args):
         del model
         # served by a fresh process, as TF Serving would load it
         check = os.path.join(os.path.dirname(path), "rows.npz")
-        np.savez(check, **{f"x_{k}": v for k, v in rows.items()},
-                 **{f"y_{t}": np.asarray(expected[t]) for t in ("ctr", "cvr")})
-        served = json.loads(subprocess.run(
-            [sys.executable, os.path.abspath(__file__), "--role", "serve", "--saved-model", path],
-            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        np.savez(
+            check,
+            **{f"x_{k}": v for k, v in rows.items()},
+            **{f"y_{t}": np.asarray(expected[t]) for t in ("ctr", "cvr")},
+        )
+        served = json.loads(
+            subprocess.run(
+                [
+                    sys.executable,
+                    os.path.abspath(__file__),
+                    "--role",
+                    "serve",
+                    "--saved-model",
+                    path,
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
     finally:
         for task in tasks.values():
             task.kill()
             task.wait()
-    return {"rows_per_s": args.steps * BATCH / wall, "wall_s": wall,
-            "cpu_s": cpu + sum(task_cpu.values()), "task_cpu_s": task_cpu,
-            "peak_rss_mib_after_training": rss, "peak_rss_mib": rss_export,
-            "idle_rss_mib": idle_rss,
-            "coordinator_peak_rss_mib_before_export": coordinator_rss,
-            "coordinator_rss_mib_before_export": before_export,
-            "coordinator_export_peak_rss_mib": coordinator_export,
-            "coordinator_export_peak_over_tables": export_over_tables,
-            "table_bytes": tables, "dense_bytes": dense, "item_shards": shards,
-            "export_s": export_s, "export_max_abs_diff": served["max_abs_diff"],
-            "serving_peak_rss_mib": served["peak_rss_mib"], "saved_model": path}
+    return {
+        "rows_per_s": args.steps * BATCH / wall,
+        "wall_s": wall,
+        "cpu_s": cpu + sum(task_cpu.values()),
+        "task_cpu_s": task_cpu,
+        "peak_rss_mib_after_training": rss,
+        "peak_rss_mib": rss_export,
+        "idle_rss_mib": idle_rss,
+        "coordinator_peak_rss_mib_before_export": coordinator_rss,
+        "coordinator_rss_mib_before_export": before_export,
+        "coordinator_export_peak_rss_mib": coordinator_export,
+        "coordinator_export_peak_over_tables": export_over_tables,
+        "table_bytes": tables,
+        "dense_bytes": dense,
+        "item_shards": shards,
+        "export_s": export_s,
+        "export_max_abs_diff": served["max_abs_diff"],
+        "serving_peak_rss_mib": served["peak_rss_mib"],
+        "saved_model": path,
+    }
 
 
 def shard_layout(shards):
-    """"16 shards of [1250000, 16] or [1250001, 16]; 4 on /job:ps/..." from `[[shape, device]]`."""
+    """ "16 shards of [1250000, 16] or [1250001, 16]; 4 on /job:ps/..." from `[[shape, device]]`."""
     shapes = sorted({tuple(shape) for shape, _ in shards})
     per_task = {}
     for _, device in shards:
         task = device.split("/device")[0]
         per_task[task] = per_task.get(task, 0) + 1
-    return (f"{len(shards)} shards of " + " or ".join(str(list(s)) for s in shapes) + "; "
-            + ", ".join(f"{n} on {task}" for task, n in sorted(per_task.items())))
+    return (
+        f"{len(shards)} shards of "
+        + " or ".join(str(list(s)) for s in shapes)
+        + "; "
+        + ", ".join(f"{n} on {task}" for task, n in sorted(per_task.items()))
+    )
 
 
 def span(values):
-    """"2,082–2,229" (or one value when they round alike)."""
+    """ "2,082–2,229" (or one value when they round alike)."""
     low, high = f"{min(values):,.0f}", f"{max(values):,.0f}"
     return low if low == high else f"{low}–{high}"
 
 
 def markdown(result, args):
     single, cluster = result["single"], result["cluster"]
-    export_growth = (cluster["coordinator_export_peak_rss_mib"]
-                     - cluster["coordinator_rss_mib_before_export"])
+    export_growth = (
+        cluster["coordinator_export_peak_rss_mib"] - cluster["coordinator_rss_mib_before_export"]
+    )
     mib = 1 << 20
     tables = cluster["table_bytes"] / mib
     slots = SLOTS[args.optimizer]
@@ -319,26 +395,33 @@ def markdown(result, args):
     network_ms = step_bytes / 1.1e9 * 1e3
     per_cpu = args.steps * BATCH / single["cpu_s"]
     compute_ms = BATCH / (16 * per_cpu) * 1e3
-    optimizer = {"adam": "LazyAdam (m and v per row)", "adagrad": "keras_mtl's sparse Adagrad "
-                 "(one accumulator per row)", "sgd": "SGD (no slots)"}[args.optimizer]
+    optimizer = {
+        "adam": "LazyAdam (m and v per row)",
+        "adagrad": "keras_mtl's sparse Adagrad (one accumulator per row)",
+        "sgd": "SGD (no slots)",
+    }[args.optimizer]
     below = max(ps) < tables
     lines = [
-        "## Parameter servers (loopback cluster)", "",
-        f"`{_report.command()}`; {result['machine']}.", "",
+        "## Parameter servers (loopback cluster)",
+        "",
+        f"`{_report.command()}`; {result['machine']}.",
+        "",
         f"MMoE over two tables of {args.ids:,} ids × {args.dim} (plus two small tables, two "
         f"numeric features), batch {BATCH}, {args.steps} timed steps after {WARM_STEPS} "
-        f"(tracing), `compile(optimizer=\"{args.optimizer}\")`: {optimizer} on the tables. "
+        f'(tracing), `compile(optimizer="{args.optimizer}")`: {optimizer} on the tables. '
         f"`cluster`: {args.ps} parameter-server and {NUM_WORKERS} worker processes on 127.0.0.1 "
         "and the coordinator, each table split by rows into "
         f"`MinSizePartitioner(max_shards={args.ps * args.shards_per_ps})` shards placed round "
         "robin on the parameter servers; `single`: one process, no strategy. All processes "
         "share this machine's cores. Peak RSS is each process's VmHWM (everything it has "
-        "mapped, TensorFlow's libraries included), read after the export.", "",
+        "mapped, TensorFlow's libraries included), read after the export.",
+        "",
         "| run | rows/s | rows per CPU-s (all its processes) | peak RSS per process (MiB) |",
         "|---|---|---|---|",
         f"| single | {single['rows_per_s']:,.0f} | {args.steps * BATCH / single['cpu_s']:,.0f} | "
         f"{single['peak_rss_mib']:,.0f} |",
-        f"| cluster | {cluster['rows_per_s']:,.0f} | {args.steps * BATCH / cluster['cpu_s']:,.0f} | "
+        f"| cluster | {cluster['rows_per_s']:,.0f} | "
+        f"{args.steps * BATCH / cluster['cpu_s']:,.0f} | "
         + ", ".join(f"{k} {v:,.0f}" for k, v in cluster["peak_rss_mib"].items())
         + f", coordinator {cluster['coordinator_peak_rss_mib_before_export']:,.0f} "
         f"(export peak {cluster['coordinator_export_peak_rss_mib']:,.0f}) |",
@@ -348,8 +431,11 @@ def markdown(result, args):
         f"{args.ids * args.dim * 4 / mib:,.0f} MiB, is the largest table trained here). "
         f"Every parameter-server task's whole peak, {span(ps)} MiB, is "
         f"{'below' if below else 'not below'} the tables' {tables:,.0f} MiB"
-        + (": no task holds the tables, let alone their slots. " if below else
-           " (tables this small do not show it: see the default run). ")
+        + (
+            ": no task holds the tables, let alone their slots. "
+            if below
+            else " (tables this small do not show it: see the default run). "
+        )
         + "Of a task's peak, "
         + f"{span(idle)} MiB were there before the model was built "
         "(TensorFlow and its gRPC server); the rest, "
@@ -398,17 +484,35 @@ def main(argv=None):
         return run_single(args)
     if args.role == "serve":
         return serve_check(args.saved_model)
-    own = [sys.executable, os.path.abspath(__file__), "--role", "single", "--ids",
-           str(args.ids), "--dim", str(args.dim), "--steps", str(args.steps),
-           "--optimizer", args.optimizer]
-    single = json.loads(subprocess.run(own, check=True, capture_output=True, text=True)
-                        .stdout.strip().splitlines()[-1])
+    own = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--role",
+        "single",
+        "--ids",
+        str(args.ids),
+        "--dim",
+        str(args.dim),
+        "--steps",
+        str(args.steps),
+        "--optimizer",
+        args.optimizer,
+    ]
+    single = json.loads(
+        subprocess.run(own, check=True, capture_output=True, text=True)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     print("single", json.dumps(single), flush=True)
     cluster = run_cluster(args)
     print("cluster", json.dumps(cluster), flush=True)
-    result = {"args": vars(args), "machine": _report.machine(), "single": single,
-              "cluster": cluster,
-              "coordinator_export_peak_over_tables": cluster["coordinator_export_peak_over_tables"]}
+    result = {
+        "args": vars(args),
+        "machine": _report.machine(),
+        "single": single,
+        "cluster": cluster,
+        "coordinator_export_peak_over_tables": cluster["coordinator_export_peak_over_tables"],
+    }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)

@@ -1,6 +1,6 @@
 """Training from files larger than memory: TFRecord and Parquet next to in-memory arrays.
 
-    python benchmarks/pipeline.py                      # 10M rows, files under /tmp/keras_mtl_pipeline
+    python benchmarks/pipeline.py         # 10M rows, files under /tmp/keras_mtl_pipeline
     python benchmarks/pipeline.py --rows 1000000       # a smaller run
 
 Rows follow the throughput benchmark's schema (`benchmarks/_config.py`: 16
@@ -69,13 +69,17 @@ def _chunks(args):
 
 
 def _train_specs(keras_mtl):
-    return ([keras_mtl.SparseFeat(c, vocabulary_size=cfg.VOCAB, embedding_dim=cfg.DIM)
-             for c in cfg.CATEGORICAL] + [keras_mtl.DenseFeat(n) for n in cfg.NUMERIC])
+    return [
+        keras_mtl.SparseFeat(c, vocabulary_size=cfg.VOCAB, embedding_dim=cfg.DIM)
+        for c in cfg.CATEGORICAL
+    ] + [keras_mtl.DenseFeat(n) for n in cfg.NUMERIC]
 
 
 def _paths(args):
-    return (os.path.join(args.dir, f"rows{args.rows}", "tfrecord"),
-            os.path.join(args.dir, f"rows{args.rows}", "parquet"))
+    return (
+        os.path.join(args.dir, f"rows{args.rows}", "tfrecord"),
+        os.path.join(args.dir, f"rows{args.rows}", "parquet"),
+    )
 
 
 def write(args):
@@ -87,14 +91,20 @@ def write(args):
     seconds = {"tfrecord": 0.0, "parquet": 0.0}
     for index, df in _chunks(args):
         start = time.time()
-        keras_mtl.data.write_tfrecords(df, os.path.join(tfrecord_dir, f"part{index:04d}"),
-                                       _train_specs(keras_mtl), list(cfg.TASKS))
+        keras_mtl.data.write_tfrecords(
+            df,
+            os.path.join(tfrecord_dir, f"part{index:04d}"),
+            _train_specs(keras_mtl),
+            list(cfg.TASKS),
+        )
         seconds["tfrecord"] += time.time() - start
         start = time.time()
         df.to_parquet(os.path.join(parquet_dir, f"part{index:04d}.parquet"))
         seconds["parquet"] += time.time() - start
-    sizes = {kind: sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
-             for kind, folder in (("tfrecord", tfrecord_dir), ("parquet", parquet_dir))}
+    sizes = {
+        kind: sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
+        for kind, folder in (("tfrecord", tfrecord_dir), ("parquet", parquet_dir))
+    }
     return {"write_seconds": seconds, "bytes": sizes}
 
 
@@ -124,32 +134,53 @@ def train(args, pipeline):
     specs = _train_specs(keras_mtl)
     tfrecord_dir, parquet_dir = _paths(args)
     if pipeline == "memory":
-        parts = [(df[list(cfg.CATEGORICAL + cfg.NUMERIC)], df[list(cfg.TASKS)])
-                 for _, df in _chunks(args)]
+        parts = [
+            (df[list(cfg.CATEGORICAL + cfg.NUMERIC)], df[list(cfg.TASKS)])
+            for _, df in _chunks(args)
+        ]
         x = {c: np.concatenate([p[0][c].to_numpy() for p in parts]) for c in parts[0][0]}
         y = {t: np.concatenate([p[1][t].to_numpy() for p in parts]) for t in cfg.TASKS}
         del parts
-        data = tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH).cache().prefetch(
-            tf.data.AUTOTUNE)
+        data = (
+            tf.data.Dataset.from_tensor_slices((x, y))
+            .batch(BATCH)
+            .cache()
+            .prefetch(tf.data.AUTOTUNE)
+        )
     elif pipeline == "tfrecord":
-        data = keras_mtl.data.tfrecord_dataset(os.path.join(tfrecord_dir, "*.tfrecord"), specs,
-                                               list(cfg.TASKS), batch_size=BATCH,
-                                               num_rows=args.rows)
+        data = keras_mtl.data.tfrecord_dataset(
+            os.path.join(tfrecord_dir, "*.tfrecord"),
+            specs,
+            list(cfg.TASKS),
+            batch_size=BATCH,
+            num_rows=args.rows,
+        )
     else:
-        data = keras_mtl.data.parquet_dataset(os.path.join(parquet_dir, "*.parquet"), specs,
-                                              list(cfg.TASKS), batch_size=BATCH)
-    model = keras_mtl.MMoE(specs, task_names=cfg.TASKS, num_experts=cfg.NUM_EXPERTS,
-                           expert_units=cfg.EXPERT_UNITS, tower_units=cfg.TOWER_UNITS)
+        data = keras_mtl.data.parquet_dataset(
+            os.path.join(parquet_dir, "*.parquet"), specs, list(cfg.TASKS), batch_size=BATCH
+        )
+    model = keras_mtl.MMoE(
+        specs,
+        task_names=cfg.TASKS,
+        num_experts=cfg.NUM_EXPERTS,
+        expert_units=cfg.EXPERT_UNITS,
+        tower_units=cfg.TOWER_UNITS,
+    )
     model.compile(optimizer=tf.keras.optimizers.Adam(cfg.LEARNING_RATE), jit_compile=True)
     timer = _timer(tf)
     start = time.time()
     history = model.fit(data, epochs=1, verbose=0, callbacks=[timer])
     timed_rows = (timer.steps - WARM_STEPS) * BATCH
-    return {"pipeline": pipeline, "rows": args.rows, "steps": timer.steps,
-            "epoch_seconds": time.time() - start,
-            "rows_per_s": timed_rows / timer.seconds,
-            "rows_per_cpu_s": timed_rows / timer.cpu_seconds,
-            "loss": float(history.history["loss"][-1]), "peak_rss_mib": _peak_rss_mib()}
+    return {
+        "pipeline": pipeline,
+        "rows": args.rows,
+        "steps": timer.steps,
+        "epoch_seconds": time.time() - start,
+        "rows_per_s": timed_rows / timer.seconds,
+        "rows_per_cpu_s": timed_rows / timer.cpu_seconds,
+        "loss": float(history.history["loss"][-1]),
+        "peak_rss_mib": _peak_rss_mib(),
+    }
 
 
 def adapt(args):
@@ -157,8 +188,9 @@ def adapt(args):
 
     import keras_mtl
 
-    specs = ([keras_mtl.SparseFeat(c) for c in cfg.CATEGORICAL]
-             + [keras_mtl.DenseFeat(n, normalize=True) for n in cfg.NUMERIC])
+    specs = [keras_mtl.SparseFeat(c) for c in cfg.CATEGORICAL] + [
+        keras_mtl.DenseFeat(n, normalize=True) for n in cfg.NUMERIC
+    ]
     tfrecord_dir, _ = _paths(args)
     start = time.time()
     streamed = keras_mtl.features.adapt(specs, os.path.join(tfrecord_dir, "*.tfrecord"))
@@ -168,53 +200,89 @@ def adapt(args):
     start = time.time()
     in_memory = keras_mtl.features.adapt(specs, df)
     memory_seconds = time.time() - start
-    vocabularies_equal = all(a.vocabulary == b.vocabulary for a, b in zip(streamed, in_memory)
-                             if isinstance(a, keras_mtl.SparseFeat))
-    mean_gap = max(abs(a.mean - b.mean) for a, b in zip(streamed, in_memory)
-                   if isinstance(a, keras_mtl.DenseFeat))
-    return {"rows": args.rows, "stream_seconds": stream_seconds, "stream_peak_rss_mib": stream_rss,
-            "in_memory_seconds": memory_seconds, "vocabularies_equal": vocabularies_equal,
-            "max_mean_gap": mean_gap, "peak_rss_mib": _peak_rss_mib()}
+    vocabularies_equal = all(
+        a.vocabulary == b.vocabulary
+        for a, b in zip(streamed, in_memory)
+        if isinstance(a, keras_mtl.SparseFeat)
+    )
+    mean_gap = max(
+        abs(a.mean - b.mean)
+        for a, b in zip(streamed, in_memory)
+        if isinstance(a, keras_mtl.DenseFeat)
+    )
+    return {
+        "rows": args.rows,
+        "stream_seconds": stream_seconds,
+        "stream_peak_rss_mib": stream_rss,
+        "in_memory_seconds": memory_seconds,
+        "vocabularies_equal": vocabularies_equal,
+        "max_mean_gap": mean_gap,
+        "peak_rss_mib": _peak_rss_mib(),
+    }
 
 
 def _subprocess(args, worker):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-    command = [sys.executable, os.path.abspath(__file__), "--rows", str(args.rows),
-               "--chunk-rows", str(args.chunk_rows), "--dir", args.dir, "--worker", worker]
+    env = dict(
+        os.environ,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
+    )
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--rows",
+        str(args.rows),
+        "--chunk-rows",
+        str(args.chunk_rows),
+        "--dir",
+        args.dir,
+        "--worker",
+        worker,
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"worker {worker} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def table(results):
     memory = results["train"]["memory"]["rows_per_s"]
-    lines = ["| pipeline | rows/s | × in-memory | rows/CPU-s | epoch s | peak RSS MiB |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| pipeline | rows/s | × in-memory | rows/CPU-s | epoch s | peak RSS MiB |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in PIPELINES:
         r = results["train"][name]
-        lines.append(f"| {name} | {r['rows_per_s']:,.0f} | {r['rows_per_s'] / memory:.2f} | "
-                     f"{r['rows_per_cpu_s']:,.0f} | {r['epoch_seconds']:.0f} | "
-                     f"{r['peak_rss_mib']:,.0f} |")
+        lines.append(
+            f"| {name} | {r['rows_per_s']:,.0f} | {r['rows_per_s'] / memory:.2f} | "
+            f"{r['rows_per_cpu_s']:,.0f} | {r['epoch_seconds']:.0f} | "
+            f"{r['peak_rss_mib']:,.0f} |"
+        )
     a = results["adapt"]
     w = results["write"]
-    lines += ["", f"adapt over the {a['rows']:,} rows: streaming pass over the TFRecord files "
-              f"{a['stream_seconds']:.0f} s (peak RSS {a['stream_peak_rss_mib']:,.0f} MiB), in-memory "
-              f"DataFrame {a['in_memory_seconds']:.0f} s; vocabularies equal: "
-              f"{a['vocabularies_equal']}; largest gap between the means {a['max_mean_gap']:.1e} "
-              "(float32 records vs float64 frame).",
-              "", f"Writing the files: TFRecord {w['write_seconds']['tfrecord']:.0f} s "
-              f"({w['bytes']['tfrecord'] / 2**20:,.0f} MiB), Parquet "
-              f"{w['write_seconds']['parquet']:.0f} s ({w['bytes']['parquet'] / 2**20:,.0f} MiB)."]
+    lines += [
+        "",
+        f"adapt over the {a['rows']:,} rows: streaming pass over the TFRecord files "
+        f"{a['stream_seconds']:.0f} s (peak RSS {a['stream_peak_rss_mib']:,.0f} MiB), in-memory "
+        f"DataFrame {a['in_memory_seconds']:.0f} s; vocabularies equal: "
+        f"{a['vocabularies_equal']}; largest gap between the means {a['max_mean_gap']:.1e} "
+        "(float32 records vs float64 frame).",
+        "",
+        f"Writing the files: TFRecord {w['write_seconds']['tfrecord']:.0f} s "
+        f"({w['bytes']['tfrecord'] / 2**20:,.0f} MiB), Parquet "
+        f"{w['write_seconds']['parquet']:.0f} s ({w['bytes']['parquet'] / 2**20:,.0f} MiB).",
+    ]
     return "\n".join(lines)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.worker:
-        result = {"write": write, "adapt": adapt}.get(args.worker, lambda a: train(a, args.worker))(args)
+        result = {"write": write, "adapt": adapt}.get(args.worker, lambda a: train(a, args.worker))(
+            args
+        )
         print("RESULT " + json.dumps(result), flush=True)
         return result
     results = {"rows": args.rows, "write": _subprocess(args, "write"), "train": {}}
@@ -230,11 +298,16 @@ def main(argv=None):
     markdown = table(results)
     print(markdown)
     if not args.no_doc:
-        _report.write_section("pipeline", (
-            "## Input pipelines: TFRecord and Parquet files vs in-memory arrays\n\n"
-            f"Command: `{_report.command()}`  \nMachine: {_report.machine()}\n\n"
-            "Setup: the docstring of `benchmarks/pipeline.py` (the throughput benchmark's MMoE, one "
-            "epoch, each pipeline in its own process).\n\n" + markdown))
+        _report.write_section(
+            "pipeline",
+            (
+                "## Input pipelines: TFRecord and Parquet files vs in-memory arrays\n\n"
+                f"Command: `{_report.command()}`  \nMachine: {_report.machine()}\n\n"
+                "Setup: the docstring of `benchmarks/pipeline.py` (the throughput benchmark's "
+                "MMoE, one "
+                "epoch, each pipeline in its own process).\n\n" + markdown
+            ),
+        )
     return results
 
 

@@ -33,7 +33,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -62,10 +62,13 @@ def dense_mmoe(seed=0):
         return tf.Variable(rng.normal(shape) * (2.0 / shape[-2]) ** 0.5)
 
     return {
-        "w1": var(e, d, u1), "b1": tf.Variable(tf.zeros((e, 1, u1))),
-        "w2": var(e, u1, u2), "b2": tf.Variable(tf.zeros((e, 1, u2))),
+        "w1": var(e, d, u1),
+        "b1": tf.Variable(tf.zeros((e, 1, u1))),
+        "w2": var(e, u1, u2),
+        "b2": tf.Variable(tf.zeros((e, 1, u2))),
         "gates": var(tasks, d, e),
-        "t1": var(tasks, u2, t1), "tb1": tf.Variable(tf.zeros((tasks, 1, t1))),
+        "t1": var(tasks, u2, t1),
+        "tb1": tf.Variable(tf.zeros((tasks, 1, t1))),
         "t2": var(tasks, t1, 1),
     }
 
@@ -76,13 +79,13 @@ def make_step(variables, dtype, jit):
 
     def forward(x):
         w = {k: tf.cast(variables[k], dtype) for k in names}
-        h = tf.broadcast_to(x, (e,) + tuple(x.shape))                       # (E, B, d)
-        h = tf.nn.relu(tf.matmul(h, w["w1"]) + w["b1"])                     # (E, B, u1)
-        h = tf.nn.relu(tf.matmul(h, w["w2"]) + w["b2"])                     # (E, B, u2)
+        h = tf.broadcast_to(x, (e,) + tuple(x.shape))  # (E, B, d)
+        h = tf.nn.relu(tf.matmul(h, w["w1"]) + w["b1"])  # (E, B, u1)
+        h = tf.nn.relu(tf.matmul(h, w["w2"]) + w["b2"])  # (E, B, u2)
         g = tf.nn.softmax(tf.cast(tf.einsum("bd,tde->tbe", x, w["gates"]), tf.float32))
-        mixed = tf.einsum("tbe,ebu->tbu", tf.cast(g, dtype), h)             # (T, B, u2)
-        t = tf.nn.relu(tf.matmul(mixed, w["t1"]) + w["tb1"])                # (T, B, t1)
-        return tf.cast(tf.matmul(t, w["t2"]), tf.float32)[..., 0]          # (T, B)
+        mixed = tf.einsum("tbe,ebu->tbu", tf.cast(g, dtype), h)  # (T, B, u2)
+        t = tf.nn.relu(tf.matmul(mixed, w["t1"]) + w["tb1"])  # (T, B, t1)
+        return tf.cast(tf.matmul(t, w["t2"]), tf.float32)[..., 0]  # (T, B)
 
     @tf.function(jit_compile=jit)
     def step(x, y):
@@ -110,8 +113,9 @@ def main(argv=None):
     configs = [(p, jit) for p in ("float32", "bfloat16") for jit in (True, False)]
     runs = {c: [] for c in configs}
     x32 = tf.random.stateless_normal((BATCH, _config.INPUT_DIM), seed=(1, 2))
-    y = tf.cast(tf.random.stateless_uniform((len(_config.TASKS), BATCH), seed=(3, 4)) > 0.5,
-                tf.float32)
+    y = tf.cast(
+        tf.random.stateless_uniform((len(_config.TASKS), BATCH), seed=(3, 4)) > 0.5, tf.float32
+    )
     steps = {}
     for precision, jit in configs:
         dtype = tf.as_dtype(precision)
@@ -124,27 +128,39 @@ def main(argv=None):
     table = {f"{p}{'' if jit else '+nojit'}": statistics.median(r) for (p, jit), r in runs.items()}
     best32 = max(table["float32"], table["float32+nojit"])
     best16 = max(table["bfloat16"], table["bfloat16+nojit"])
-    result = {"rows_per_cpu_s": table, "rounds": {f"{p}{'' if j else '+nojit'}": r
-                                                  for (p, j), r in runs.items()},
-              "flops_per_row": flops, "ceiling": best16 / best32, "machine": _report.machine(),
-              "args": vars(args)}
+    result = {
+        "rows_per_cpu_s": table,
+        "rounds": {f"{p}{'' if j else '+nojit'}": r for (p, j), r in runs.items()},
+        "flops_per_row": flops,
+        "ceiling": best16 / best32,
+        "machine": _report.machine(),
+        "args": vars(args),
+    }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
     lines = [
-        "## bfloat16's ceiling on the throughput MMoE (dense layers alone)", "",
-        f"Command: `{_report.command()}`  ", f"Machine: {result['machine']}", "",
+        "## bfloat16's ceiling on the throughput MMoE (dense layers alone)",
+        "",
+        f"Command: `{_report.command()}`  ",
+        f"Machine: {result['machine']}",
+        "",
         "Setup: the docstring of `benchmarks/precision_ceiling.py` (the benchmark MMoE's dense "
         "layers as one raw TensorFlow training step: no embeddings, no Keras, SGD; median of "
-        f"{args.rounds} interleaved rounds of {args.steps} steps of {BATCH} rows).", "",
-        "| step | rows/CPU-s | GFLOP/CPU-s |", "|---|---:|---:|",
+        f"{args.rounds} interleaved rounds of {args.steps} steps of {BATCH} rows).",
+        "",
+        "| step | rows/CPU-s | GFLOP/CPU-s |",
+        "|---|---:|---:|",
     ]
     for name, value in table.items():
         lines.append(f"| {name} | {value:,.0f} | {value * flops / 1e9:.0f} |")
-    lines += ["", f"bfloat16 / float32, best of each: **{best16 / best32:.2f}×**. The full model "
-              "adds work that bfloat16 does not shorten (embedding lookups and updates, Keras, "
-              "the optimizer's elementwise updates), so its bfloat16 / float32 ratio is below "
-              "this one."]
+    lines += [
+        "",
+        f"bfloat16 / float32, best of each: **{best16 / best32:.2f}×**. The full model "
+        "adds work that bfloat16 does not shorten (embedding lookups and updates, Keras, "
+        "the optimizer's elementwise updates), so its bfloat16 / float32 ratio is below "
+        "this one.",
+    ]
     text = "\n".join(lines) + "\n"
     if not args.no_doc:
         _report.write_section("precision_ceiling", text)

@@ -29,12 +29,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import onnxruntime  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import onnxruntime
+import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import keras_mtl  # noqa: E402
+import keras_mtl
 
 NUM_CATEGORICAL, VOCAB, DIM, NUM_NUMERIC = 16, 1000, 8, 8
 EXPERT_UNITS, TOWER_UNITS, NUM_EXPERTS = (256, 128), (64,), 8
@@ -58,8 +58,11 @@ def rows(encoding, n, seed=0):
     x = {}
     for i in range(NUM_CATEGORICAL):
         ids = rng.randint(0, VOCAB, n)
-        x[f"c{i}"] = ids.astype("int64") if encoding == "ids" else np.array(
-            [f"v{j}" for j in ids], dtype=object)
+        x[f"c{i}"] = (
+            ids.astype("int64")
+            if encoding == "ids"
+            else np.array([f"v{j}" for j in ids], dtype=object)
+        )
     for i in range(NUM_NUMERIC):
         x[f"n{i}"] = rng.normal(size=n).astype("float32")
     return x
@@ -69,10 +72,15 @@ def build(name, feats):
     common = {"task_names": TASKS, "expert_units": EXPERT_UNITS, "tower_units": TOWER_UNITS}
     if name == "mmoe":
         return keras_mtl.MMoE(feats, num_experts=NUM_EXPERTS, **common)
-    builder = getattr(keras_mtl, "PLE")
+    builder = keras_mtl.PLE
     # 8 experts per level as in MMoE: 4 shared + 2 per task, two levels
-    wanted = {"num_levels": 2, "num_shared_experts": 4, "num_task_experts": 2,
-              "num_specific_experts": 2, **common}
+    wanted = {
+        "num_levels": 2,
+        "num_shared_experts": 4,
+        "num_task_experts": 2,
+        "num_specific_experts": 2,
+        **common,
+    }
     accepted = inspect.signature(builder).parameters
     return builder(feats, **{k: v for k, v in wanted.items() if k in accepted})
 
@@ -125,19 +133,28 @@ def benchmark(name, encoding, batches, seconds, threads, tmp):
     for batch in batches:
         x = rows(encoding, batch, seed=2)
         for path, fn in paths(model, saved, onnx_path, threads).items():
-            ms = timed(lambda: fn(x), seconds)
-            results.append({
-                "model": name, "encoding": encoding, "batch": batch, "path": path,
-                "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-                "mean_ms": float(ms.mean()), "calls": int(ms.size),
-                "rows_per_s": float(batch / (ms.mean() / 1e3)),
-            })
+            ms = timed(lambda fn=fn, x=x: fn(x), seconds)
+            results.append(
+                {
+                    "model": name,
+                    "encoding": encoding,
+                    "batch": batch,
+                    "path": path,
+                    "p50_ms": float(np.percentile(ms, 50)),
+                    "p99_ms": float(np.percentile(ms, 99)),
+                    "mean_ms": float(ms.mean()),
+                    "calls": int(ms.size),
+                    "rows_per_s": float(batch / (ms.mean() / 1e3)),
+                }
+            )
     return results, export
 
 
 def table(results):
-    lines = [f"{'model':6} {'enc':7} {'batch':>5} {'path':14} {'p50 ms':>9} {'p99 ms':>9} "
-             f"{'rows/s':>10} {'p50 vs SM':>9}"]
+    lines = [
+        f"{'model':6} {'enc':7} {'batch':>5} {'path':14} {'p50 ms':>9} {'p99 ms':>9} "
+        f"{'rows/s':>10} {'p50 vs SM':>9}"
+    ]
     by_key = {(r["model"], r["encoding"], r["batch"], r["path"]): r for r in results}
     for r in results:
         saved = by_key[(r["model"], r["encoding"], r["batch"], "saved_model")]
@@ -152,12 +169,17 @@ def table(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default="mmoe,ple", help="comma-separated: mmoe, ple")
-    parser.add_argument("--encoding", default="ids", choices=("ids", "strings"),
-                        help="pre-encoded ids (vocabulary_size) or raw strings (StringLookup)")
+    parser.add_argument(
+        "--encoding",
+        default="ids",
+        choices=("ids", "strings"),
+        help="pre-encoded ids (vocabulary_size) or raw strings (StringLookup)",
+    )
     parser.add_argument("--batches", default="1,256")
     parser.add_argument("--seconds", type=float, default=2.0, help="timed seconds per path")
-    parser.add_argument("--ort-threads", type=int, default=1,
-                        help="ONNX Runtime intra-op threads; 0: ORT default")
+    parser.add_argument(
+        "--ort-threads", type=int, default=1, help="ONNX Runtime intra-op threads; 0: ORT default"
+    )
     parser.add_argument("--out", default="serving_benchmark.json")
     args = parser.parse_args(argv)
     tf.keras.utils.set_random_seed(0)
@@ -169,16 +191,24 @@ def main(argv=None):
                 skipped[name] = "keras_mtl has no PLE builder yet"
                 continue
             batches = [int(b) for b in args.batches.split(",")]
-            timings, export = benchmark(name, args.encoding, batches, args.seconds,
-                                        args.ort_threads, tmp)
+            timings, export = benchmark(
+                name, args.encoding, batches, args.seconds, args.ort_threads, tmp
+            )
             results += timings
             exports[name] = export.max_abs_diff
     report = {
         "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
-        "versions": {"tensorflow": tf.__version__, "keras": tf.keras.__name__,
-                     "onnxruntime": onnxruntime.__version__},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
+        },
+        "versions": {
+            "tensorflow": tf.__version__,
+            "keras": tf.keras.__name__,
+            "onnxruntime": onnxruntime.__version__,
+        },
         "onnx_max_abs_diff": {k: {str(b): d for b, d in v.items()} for k, v in exports.items()},
         "skipped": skipped,
         "results": results,
@@ -188,8 +218,10 @@ def main(argv=None):
     print(table(results))
     for name, reason in skipped.items():
         print(f"{name}: skipped ({reason})")
-    print(f"load average before {load_before}, after {report['machine']['loadavg_after']}; "
-          f"JSON in {args.out}")
+    print(
+        f"load average before {load_before}, after {report['machine']['loadavg_after']}; "
+        f"JSON in {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -89,36 +89,62 @@ def parse_args(argv):
     parser.add_argument("--noise-std", type=float, default=0.1, help="σ (variance σ²)")
     parser.add_argument("--num-experts", type=int, default=8, help="OMoE / MMoE")
     parser.add_argument("--expert-units", type=int, default=16)
-    parser.add_argument("--bottom-units", type=int, nargs="+", default=list(PAPER_BOTTOM),
-                        help="Shared-Bottom's bottom layers (the paper: one of 113)")
+    parser.add_argument(
+        "--bottom-units",
+        type=int,
+        nargs="+",
+        default=list(PAPER_BOTTOM),
+        help="Shared-Bottom's bottom layers (the paper: one of 113)",
+    )
     parser.add_argument("--ple-specific", type=int, default=2, help="PLE experts per task")
     parser.add_argument("--ple-shared", type=int, default=4, help="PLE shared experts")
     parser.add_argument("--tower-units", type=int, default=8)
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="seeds trained at once, one process and thread each "
-                             "(default: the cores available)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 2 correlations, 1 seed, 300 steps; writes only "
-                             "what --out / --plot name")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="seeds trained at once, one process and thread each (default: the cores available)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 2 correlations, 1 seed, 300 steps; writes only what --out / --plot name",
+    )
     parser.add_argument("--out", default=None, help=f"raw results as JSON (default {DEFAULT_OUT})")
     parser.add_argument("--plot", default=None, help=f"PNG plot (default {DEFAULT_PLOT})")
-    parser.add_argument("--replot", metavar="JSON", default=None,
-                        help="train nothing: redraw the plot (--plot) and rewrite the report "
-                             "section (unless --no-report) from an earlier run's --out file")
-    parser.add_argument("--reuse", metavar="JSON", default=None,
-                        help="also take the seeds an earlier --out file holds for these models "
-                             "and correlations, where it ran the same configuration (it may "
-                             "have run more models and correlations)")
-    parser.add_argument("--no-report", action="store_true",
-                        help="do not rewrite the report section of docs/benchmarks.md")
-    parser.add_argument("--section", default="synthetic",
-                        help="name of the docs/benchmarks.md section to rewrite (default "
-                             "synthetic; a variant run can write its own section)")
+    parser.add_argument(
+        "--replot",
+        metavar="JSON",
+        default=None,
+        help="train nothing: redraw the plot (--plot) and rewrite the report "
+        "section (unless --no-report) from an earlier run's --out file",
+    )
+    parser.add_argument(
+        "--reuse",
+        metavar="JSON",
+        default=None,
+        help="also take the seeds an earlier --out file holds for these models "
+        "and correlations, where it ran the same configuration (it may "
+        "have run more models and correlations)",
+    )
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not rewrite the report section of docs/benchmarks.md",
+    )
+    parser.add_argument(
+        "--section",
+        default="synthetic",
+        help="name of the docs/benchmarks.md section to rewrite (default "
+        "synthetic; a variant run can write its own section)",
+    )
     parser.add_argument("--worker", type=int, metavar="SEED", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.steps % args.eval_every:
-        parser.error(f"--steps must be a multiple of --eval-every; received "
-                     f"{args.steps} and {args.eval_every}")
+        parser.error(
+            f"--steps must be a multiple of --eval-every; received "
+            f"{args.steps} and {args.eval_every}"
+        )
     if args.quick:
         args.correlations, args.seeds = [1.0, 0.0], [0]
         args.steps, args.eval_every, args.test_rows = 300, 100, 2000
@@ -134,22 +160,29 @@ def parse_args(argv):
 
 # ---------------------------------------------------------------- worker side
 
+
 def build(name, args):
     import keras_mtl
 
     features = [keras_mtl.DenseFeat("x", dimension=args.dim)]
-    common = dict(task_names=TASKS, task_types=("regression", "regression"),
-                  tower_units=(args.tower_units,))
+    common = dict(
+        task_names=TASKS, task_types=("regression", "regression"), tower_units=(args.tower_units,)
+    )
     experts = dict(expert_units=(args.expert_units,))
     if name == "SharedBottom":
-        return keras_mtl.SharedBottom(features, bottom_units=tuple(args.bottom_units),
-                                     **common)
+        return keras_mtl.SharedBottom(features, bottom_units=tuple(args.bottom_units), **common)
     if name == "OMoE":
         return keras_mtl.OMoE(features, num_experts=args.num_experts, **experts, **common)
     if name == "MMoE":
         return keras_mtl.MMoE(features, num_experts=args.num_experts, **experts, **common)
-    return keras_mtl.PLE(features, num_levels=2, num_specific_experts=args.ple_specific,
-                         num_shared_experts=args.ple_shared, **experts, **common)
+    return keras_mtl.PLE(
+        features,
+        num_levels=2,
+        num_specific_experts=args.ple_specific,
+        num_shared_experts=args.ple_shared,
+        **experts,
+        **common,
+    )
 
 
 def train(name, data, args, seed):
@@ -158,26 +191,41 @@ def train(name, data, args, seed):
 
     tf.keras.utils.set_random_seed(seed)
     model = build(name, args)
-    model.compile(optimizer=tf.keras.optimizers.Adam(args.learning_rate),
-                  steps_per_execution=min(50, args.eval_every), jit_compile=True)
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(args.learning_rate),
+        steps_per_execution=min(50, args.eval_every),
+        jit_compile=True,
+    )
     n = args.steps * args.batch_size
-    train = tf.data.Dataset.from_tensor_slices(
-        ({"x": data["x"][:n]}, {t: data[t][:n] for t in TASKS})
-    ).batch(args.batch_size, drop_remainder=True).prefetch(8)  # every row seen once
+    train = (
+        tf.data.Dataset.from_tensor_slices(({"x": data["x"][:n]}, {t: data[t][:n] for t in TASKS}))
+        .batch(args.batch_size, drop_remainder=True)
+        .prefetch(8)
+    )  # every row seen once
     test = ({"x": data["x"][n:]}, {t: data[t][n:] for t in TASKS})
     start = time.time()
-    history = model.fit(train, steps_per_epoch=args.eval_every,
-                        epochs=args.steps // args.eval_every, validation_data=test,
-                        validation_batch_size=5000, verbose=0).history
+    history = model.fit(
+        train,
+        steps_per_epoch=args.eval_every,
+        epochs=args.steps // args.eval_every,
+        validation_data=test,
+        validation_batch_size=5000,
+        verbose=0,
+    ).history
     seconds = time.time() - start
 
     def mean_over_tasks(prefix):  # (evaluations,)
         return np.mean([history[f"{prefix}{t}_loss"] for t in TASKS], axis=0).tolist()
 
     test_curve = mean_over_tasks("val_")
-    return {"test_loss": test_curve[-1], "test_mean": float(np.mean(test_curve)),
-            "test_curve": test_curve, "train_curve": mean_over_tasks(""),
-            "params": int(model.count_params()), "seconds": seconds}
+    return {
+        "test_loss": test_curve[-1],
+        "test_mean": float(np.mean(test_curve)),
+        "test_curve": test_curve,
+        "train_curve": mean_over_tasks(""),
+        "params": int(model.count_params()),
+        "seconds": seconds,
+    }
 
 
 def worker(args):
@@ -193,8 +241,14 @@ def worker(args):
     seed, runs = args.worker, {}
     for p in args.correlations:
         data = make_correlated_tasks(
-            rows=args.steps * args.batch_size + args.test_rows, correlation=p, dim=args.dim,
-            scale=args.scale, num_sines=args.num_sines, noise_std=args.noise_std, seed=seed)
+            rows=args.steps * args.batch_size + args.test_rows,
+            correlation=p,
+            dim=args.dim,
+            scale=args.scale,
+            num_sines=args.num_sines,
+            noise_std=args.noise_std,
+            seed=seed,
+        )
         for name in args.models:
             runs.setdefault(name, {})[str(p)] = {"seed": seed, **train(name, data, args, seed)}
         del data
@@ -204,9 +258,25 @@ def worker(args):
 # ---------------------------------------------------------- orchestrator side
 
 # what a seed's results depend on: a saved run is reused only where all agree
-CONFIG = ("correlations", "models", "steps", "eval_every", "test_rows", "batch_size",
-          "learning_rate", "dim", "scale", "num_sines", "noise_std", "num_experts",
-          "expert_units", "bottom_units", "ple_specific", "ple_shared", "tower_units")
+CONFIG = (
+    "correlations",
+    "models",
+    "steps",
+    "eval_every",
+    "test_rows",
+    "batch_size",
+    "learning_rate",
+    "dim",
+    "scale",
+    "num_sines",
+    "noise_std",
+    "num_experts",
+    "expert_units",
+    "bottom_units",
+    "ple_specific",
+    "ple_shared",
+    "tower_units",
+)
 
 
 def _worker_command(args, seed):
@@ -235,20 +305,29 @@ def _load_runs(path, args, subset):
     keys = [k for k in CONFIG if k not in ("models", "correlations")] if subset else CONFIG
     differ = [key for key in keys if not _same(saved["args"].get(key), getattr(args, key))]
     if subset:
-        missing = [f"{name} at p={p:g}" for name in args.models for p in args.correlations
-                   if str(p) not in saved["runs"].get(name, {})]
+        missing = [
+            f"{name} at p={p:g}"
+            for name in args.models
+            for p in args.correlations
+            if str(p) not in saved["runs"].get(name, {})
+        ]
         differ += [f"it lacks {', '.join(missing)}"] if missing else []
     if differ:
-        print(f"{path} holds another configuration ({', '.join(differ)} differ): "
-              "not reusing its seeds", flush=True)
+        print(
+            f"{path} holds another configuration ({', '.join(differ)} differ): "
+            "not reusing its seeds",
+            flush=True,
+        )
         return {}, 0.0
-    runs = {name: {str(p): saved["runs"][name][str(p)] for p in args.correlations}
-            for name in args.models}
+    runs = {
+        name: {str(p): saved["runs"][name][str(p)] for p in args.correlations}
+        for name in args.models
+    }
     return runs, saved.get("seconds", 0.0)
 
 
 def saved_runs(args):
-    """`(runs, seconds)` of the seeds already in --out (and --reuse), if they ran this configuration.
+    """`(runs, seconds)` of the seeds already in --out (and --reuse), if they ran this setup.
 
     A run that stops part way (or a later run with more seeds) then trains only
     the seeds that are missing; seeds in both files are taken from --out.
@@ -259,7 +338,8 @@ def saved_runs(args):
         for p, extra in by_p.items():
             have = {run["seed"] for run in runs.get(name, {}).get(p, [])}
             runs.setdefault(name, {}).setdefault(p, []).extend(
-                run for run in extra if run["seed"] not in have)
+                run for run in extra if run["seed"] not in have
+            )
     return runs, seconds
 
 
@@ -267,8 +347,11 @@ def _save(args, runs, seconds, **extra):
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as out:
         # compact: the curves of 200 seeds add up; losses are float32, so 7 digits hold them
-        json.dump(_rounded({"args": vars(args), "seconds": seconds, **extra, "runs": runs}), out,
-                  separators=(",", ":"))
+        json.dump(
+            _rounded({"args": vars(args), "seconds": seconds, **extra, "runs": runs}),
+            out,
+            separators=(",", ":"),
+        )
 
 
 def _rounded(value):
@@ -286,22 +369,33 @@ def run_seeds(args, saved=None, saved_seconds=0.0):
     """{model: {p: [per-seed result]}} of args.seeds, --jobs at a time; reuses `saved` runs."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
     runs = {name: {str(p): [] for p in args.correlations} for name in args.models}
-    have = {run["seed"] for run in (saved or {}).get(args.models[0], {}).get(
-        str(args.correlations[0]), [])}
+    have = {
+        run["seed"]
+        for run in (saved or {}).get(args.models[0], {}).get(str(args.correlations[0]), [])
+    }
     for name in args.models:
         for p in args.correlations:
-            runs[name][str(p)] = [run for run in saved[name][str(p)]
-                                  if run["seed"] in args.seeds] if have else []
+            runs[name][str(p)] = (
+                [run for run in saved[name][str(p)] if run["seed"] in args.seeds] if have else []
+            )
     pending = [seed for seed in args.seeds if seed not in have]
     if have & set(args.seeds):
-        print(f"reusing seeds {sorted(have & set(args.seeds))} from "
-              + " and ".join(f for f in (args.out, args.reuse) if f), flush=True)
+        print(
+            f"reusing seeds {sorted(have & set(args.seeds))} from "
+            + " and ".join(f for f in (args.out, args.reuse) if f),
+            flush=True,
+        )
     active, start = {}, time.time()
     while pending or active:
         while pending and len(active) < args.jobs:
             seed = pending.pop(0)
-            active[seed] = subprocess.Popen(_worker_command(args, seed), env=env, text=True,
-                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            active[seed] = subprocess.Popen(
+                _worker_command(args, seed),
+                env=env,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
         time.sleep(0.5)
         for seed, proc in list(active.items()):
             if proc.poll() is None:
@@ -312,18 +406,27 @@ def run_seeds(args, saved=None, saved_seconds=0.0):
             if proc.returncode != 0 or not lines:
                 for other in active.values():
                     other.kill()
-                raise RuntimeError(f"synthetic worker for seed {seed} failed with exit code "
-                                   f"{proc.returncode}:\n{err[-3000:]}")
-            result = json.loads(lines[-1][len("RESULT "):])
+                raise RuntimeError(
+                    f"synthetic worker for seed {seed} failed with exit code "
+                    f"{proc.returncode}:\n{err[-3000:]}"
+                )
+            result = json.loads(lines[-1][len("RESULT ") :])
             for name in args.models:
                 for p in args.correlations:
                     runs[name][str(p)].append(result[name][str(p)])
             if args.out:  # progress survives an interruption
                 _save(args, runs, saved_seconds + time.time() - start)
-            print(f"[{time.time() - start:5.0f} s] seed {seed}: " + "; ".join(
-                f"p={p:g} " + " ".join(f"{name} {result[name][str(p)]['test_loss']:.4f}"
-                                       for name in args.models)
-                for p in args.correlations), flush=True)
+            print(
+                f"[{time.time() - start:5.0f} s] seed {seed}: "
+                + "; ".join(
+                    f"p={p:g} "
+                    + " ".join(
+                        f"{name} {result[name][str(p)]['test_loss']:.4f}" for name in args.models
+                    )
+                    for p in args.correlations
+                ),
+                flush=True,
+            )
     for name in args.models:  # seed order, whatever order the workers finished in
         for p in args.correlations:
             runs[name][str(p)].sort(key=lambda run: args.seeds.index(run["seed"]))
@@ -331,6 +434,7 @@ def run_seeds(args, saved=None, saved_seconds=0.0):
 
 
 # ------------------------------------------------------------------ reporting
+
 
 def _values(runs, name, p, key):
     return np.array([run[key] for run in runs[name][str(p)]])
@@ -346,14 +450,23 @@ def _paired_gap(runs, baseline, p, key):
 def summarize(runs, args):
     """{model: {p: {metric: mean}}} and, against MMoE, {baseline: {p: {metric: (gap, sem)}}}."""
     metrics = ("test_loss", "test_mean")
-    summary = {name: {str(p): {key: float(np.mean(_values(runs, name, p, key)))
-                               for key in metrics}
-                      for p in args.correlations} for name in args.models}
+    summary = {
+        name: {
+            str(p): {key: float(np.mean(_values(runs, name, p, key))) for key in metrics}
+            for p in args.correlations
+        }
+        for name in args.models
+    }
     gaps = {}
     if "MMoE" in args.models:
-        gaps = {name: {str(p): {key: _paired_gap(runs, name, p, key) for key in metrics}
-                       for p in args.correlations}
-                for name in args.models if name != "MMoE"}
+        gaps = {
+            name: {
+                str(p): {key: _paired_gap(runs, name, p, key) for key in metrics}
+                for p in args.correlations
+            }
+            for name in args.models
+            if name != "MMoE"
+        }
     return {"loss": summary, "gap_vs_mmoe": gaps}
 
 
@@ -364,8 +477,9 @@ def growth(runs, args, baseline, p, key):
     of gap_s(p) − gap_s(p_max); > 0 means MMoE's advantage grows as p falls.
     """
     high = max(args.correlations)
-    change = ((_values(runs, baseline, p, key) - _values(runs, "MMoE", p, key))
-              - (_values(runs, baseline, high, key) - _values(runs, "MMoE", high, key)))
+    change = (_values(runs, baseline, p, key) - _values(runs, "MMoE", p, key)) - (
+        _values(runs, baseline, high, key) - _values(runs, "MMoE", high, key)
+    )
     sem = float(np.std(change, ddof=1) / np.sqrt(len(change))) if len(change) > 1 else float("nan")
     return float(np.mean(change)), sem, float(np.median(change)), int(np.sum(change > 0))
 
@@ -410,8 +524,10 @@ def _describe(name, args):
     if name == "SharedBottom":
         return f"Shared-Bottom bottom {np.atleast_1d(args.bottom_units).tolist()}"
     if name == "PLE":
-        return (f"PLE 2 levels × ({args.ple_specific} per task + {args.ple_shared} shared) "
-                f"experts [{args.expert_units}]")
+        return (
+            f"PLE 2 levels × ({args.ple_specific} per task + {args.ple_shared} shared) "
+            f"experts [{args.expert_units}]"
+        )
     return f"{name} {args.num_experts} experts [{args.expert_units}]"
 
 
@@ -435,15 +551,22 @@ def markdown(summary, runs, args, total_seconds, command, machine):
         f"{args.steps:,} steps, each training row seen once (fresh data, as the paper's "
         f"generator gives); test loss on {args.test_rows:,} further rows every "
         f"{args.eval_every} steps; Σ of the two task MSEs minimised. Models (towers "
-        f"[{args.tower_units}]): " + "; ".join(_describe(n, args) for n in names)
-        + ". Parameters: " + ", ".join(f"{n} {params[n]:,}" for n in names)
+        f"[{args.tower_units}]): "
+        + "; ".join(_describe(n, args) for n in names)
+        + ". Parameters: "
+        + ", ".join(f"{n} {params[n]:,}" for n in names)
         + ". Constants and what the paper leaves unstated: the docstring of "
         "`benchmarks/synthetic.py`.",
         "",
     ]
-    for key, title in (("test_loss", f"Test MSE after step {args.steps:,}"),
-                       ("test_mean", "Mean test MSE over the training curve (the area under "
-                                     "the paper's Figure 4 curves, divided by their length)")):
+    for key, title in (
+        ("test_loss", f"Test MSE after step {args.steps:,}"),
+        (
+            "test_mean",
+            "Mean test MSE over the training curve (the area under "
+            "the paper's Figure 4 curves, divided by their length)",
+        ),
+    ):
         lines += [
             f"{title}, mean over {_count(args.seeds)} (noise floor {args.noise_std**2:g}); "
             "the gap columns are baseline − MMoE per seed, mean ± standard error "
@@ -454,8 +577,10 @@ def markdown(summary, runs, args, total_seconds, command, machine):
         ]
         for p in ps:
             cells = [f"{summary['loss'][n][str(p)][key]:.4f}" for n in names]
-            cells += ["{:+.4f} ± {:.4f}".format(*summary["gap_vs_mmoe"][b][str(p)][key])
-                      for b in baselines]
+            cells += [
+                "{:+.4f} ± {:.4f}".format(*summary["gap_vs_mmoe"][b][str(p)][key])
+                for b in baselines
+            ]
             lines.append(f"| {p:g} | " + " | ".join(cells) + " |")
         lines.append("")
     if baselines and len(ps) > 1:
@@ -466,14 +591,20 @@ def markdown(summary, runs, args, total_seconds, command, machine):
             "how many seeds it is positive (MMoE's advantage larger at p than at "
             f"{high:g}).",
             "",
-            "| baseline − MMoE | measure | " + " | ".join(f"p = {p:g}" for p in ps if p != high)
+            "| baseline − MMoE | measure | "
+            + " | ".join(f"p = {p:g}" for p in ps if p != high)
             + " |",
             "|---" * (2 + len(ps) - 1) + "|",
         ]
         for b in baselines:
             for key, label in (("test_loss", "final"), ("test_mean", "curve mean")):
-                cells = ["{:+.4f} ± {:.4f}, median {:+.4f} ({}/{})".format(
-                    *growth(runs, args, b, p, key), len(args.seeds)) for p in ps if p != high]
+                cells = [
+                    "{:+.4f} ± {:.4f}, median {:+.4f} ({}/{})".format(
+                        *growth(runs, args, b, p, key), len(args.seeds)
+                    )
+                    for p in ps
+                    if p != high
+                ]
                 lines.append(f"| {b} | {label} | " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -484,11 +615,16 @@ def markdown(summary, runs, args, total_seconds, command, machine):
         "|---" * (1 + len(names)) + "|",
     ]
     for p in ps:
-        cells = ["{:.4f} / {:.4f} / {:.4f}".format(
-            *np.quantile(_values(runs, n, p, "test_loss"), [0.5, 0.9, 1.0])) for n in names]
+        cells = [
+            "{:.4f} / {:.4f} / {:.4f}".format(
+                *np.quantile(_values(runs, n, p, "test_loss"), [0.5, 0.9, 1.0])
+            )
+            for n in names
+        ]
         lines.append(f"| {p:g} | " + " | ".join(cells) + " |")
-    image = os.path.relpath(os.path.abspath(args.plot or DEFAULT_PLOT),
-                            os.path.dirname(_report.DOC))
+    image = os.path.relpath(
+        os.path.abspath(args.plot or DEFAULT_PLOT), os.path.dirname(_report.DOC)
+    )
     lines += ["", f"![loss vs correlation]({image})", ""]
     return "\n".join(lines)
 
@@ -505,12 +641,21 @@ def plot(summary, runs, args, path):
     cols = max(len(ps), 4)
     fig = plt.figure(figsize=(3.8 * cols, 11))
     grid = fig.add_gridspec(3, cols)
-    for i, (key, title) in enumerate((("test_loss", f"test loss after {args.steps:,} steps"),
-                                      ("test_mean", "mean test loss over training"))):
+    for i, (key, title) in enumerate(
+        (
+            ("test_loss", f"test loss after {args.steps:,} steps"),
+            ("test_mean", "mean test loss over training"),
+        )
+    ):
         ax = fig.add_subplot(grid[0, i])
         for name in names:
-            ax.plot(ps, [summary["loss"][name][str(p)][key] for p in ps], marker="o",
-                    label=name, color=color[name])
+            ax.plot(
+                ps,
+                [summary["loss"][name][str(p)][key] for p in ps],
+                marker="o",
+                label=name,
+                color=color[name],
+            )
         ax.set_xlabel("task correlation p")
         ax.set_ylabel("MSE, mean of 2 tasks and seeds")
         ax.set_title(title)
@@ -522,9 +667,16 @@ def plot(summary, runs, args, path):
             for key, style in (("test_loss", "-"), ("test_mean", "--")):
                 mean = [gaps[str(p)][key][0] for p in ps]
                 sem = [gaps[str(p)][key][1] for p in ps]
-                ax.errorbar(ps, mean, yerr=sem, marker="o", capsize=3, linestyle=style,
-                            color=color[name],
-                            label=f"{name} ({'final' if key == 'test_loss' else 'curve mean'})")
+                ax.errorbar(
+                    ps,
+                    mean,
+                    yerr=sem,
+                    marker="o",
+                    capsize=3,
+                    linestyle=style,
+                    color=color[name],
+                    label=f"{name} ({'final' if key == 'test_loss' else 'curve mean'})",
+                )
         ax.axhline(0, color="grey", linestyle=":")
         ax.set_xlabel("task correlation p")
         ax.set_ylabel("baseline loss − MMoE loss")
@@ -535,8 +687,15 @@ def plot(summary, runs, args, path):
         for name in summary["gap_vs_mmoe"]:
             for key, style in (("test_loss", "-"), ("test_mean", "--")):
                 points = [growth(runs, args, name, p, key) for p in ps]
-                ax.errorbar(ps, [g[0] for g in points], yerr=[g[1] for g in points], marker="o",
-                            capsize=3, linestyle=style, color=color[name])
+                ax.errorbar(
+                    ps,
+                    [g[0] for g in points],
+                    yerr=[g[1] for g in points],
+                    marker="o",
+                    capsize=3,
+                    linestyle=style,
+                    color=color[name],
+                )
         ax.axhline(0, color="grey", linestyle=":")
         ax.set_xlabel("task correlation p")
         ax.set_ylabel(f"gap(p) − gap({max(ps):g}), paired by seed")
@@ -546,8 +705,12 @@ def plot(summary, runs, args, path):
     for i, p in enumerate(ps):
         ax = fig.add_subplot(grid[1, i])
         for name in names:
-            ax.plot(steps, np.mean(_values(runs, name, p, "test_curve"), axis=0), label=name,
-                    color=color[name])
+            ax.plot(
+                steps,
+                np.mean(_values(runs, name, p, "test_curve"), axis=0),
+                label=name,
+                color=color[name],
+            )
         ax.axhline(args.noise_std**2, color="grey", linestyle=":")
         ax.set_yscale("log")
         ax.set_title(f"test loss, p = {p:g}")
@@ -555,8 +718,9 @@ def plot(summary, runs, args, path):
         if i == 0:
             ax.legend()
     finals = {(n, p): _values(runs, n, p, "test_loss") for n in names for p in ps}
-    bins = np.geomspace(min(v.min() for v in finals.values()),
-                        max(v.max() for v in finals.values()), 30)
+    bins = np.geomspace(
+        min(v.min() for v in finals.values()), max(v.max() for v in finals.values()), 30
+    )
     for i, p in enumerate(ps):  # the paper's Figure 6: how the runs spread
         ax = fig.add_subplot(grid[2, i])
         for name in names:
@@ -585,13 +749,19 @@ def main(argv=None):
             saved = json.load(saved)
         run_args = argparse.Namespace(**saved["args"])
         # the seeds present: a run that stopped part way holds fewer than it asked for
-        run_args.seeds = [run["seed"] for run in
-                          saved["runs"][run_args.models[0]][str(run_args.correlations[0])]]
+        run_args.seeds = [
+            run["seed"] for run in saved["runs"][run_args.models[0]][str(run_args.correlations[0])]
+        ]
         summary = summarize(saved["runs"], run_args)
         plot(summary, saved["runs"], run_args, args.plot or DEFAULT_PLOT)
-        text = markdown(summary, saved["runs"], run_args, saved["seconds"],
-                        saved.get("command", "(interrupted run)"),
-                        saved.get("machine", _report.machine()))
+        text = markdown(
+            summary,
+            saved["runs"],
+            run_args,
+            saved["seconds"],
+            saved.get("command", "(interrupted run)"),
+            saved.get("machine", _report.machine()),
+        )
         print(text)
         if not args.no_report:
             _report.write_section(args.section, text)

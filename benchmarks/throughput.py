@@ -81,9 +81,9 @@ in one process; outputs and gradients bit-identical on test inputs):
 
 | change (each row: old and new code in one run) | MMoE no XLA | MMoE XLA | PLE no XLA | PLE XLA |
 |---|---:|---:|---:|---:|
-| `ExpertLayer`: deeper layers expert-major `(E, B, u)` with batched matmuls and `bias_add`, not an einsum over `(B, E, u)` | 38.3 → 34.0 | 29.8 → 26.3 | | |
+| `ExpertLayer`: `(E, B, u)`, batched matmuls | 38.3 → 34.0 | 29.8 → 26.3 | | |
 | `GateLayer`: mixture as a batched matmul, not an einsum | 35.9 → 32.2 | 27.7 → 27.8 | | |
-| all of the above, plus deeper PLE levels expert-major (`BranchDense.branch_major`) | 39.9 → 31.7 | 30.5 → 28.1 | 87.2 → 63.4 | 59.7 → 53.8 |
+| all above + PLE `branch_major` | 39.9 → 31.7 | 30.5 → 28.1 | 87.2 → 63.4 | 59.7 → 53.8 |
 
 Runs differ by a few ms in absolute terms (the load changes); compare within a
 row. Also measured: `jit_compile=True` cuts CPU per step by 8-15%, but on the
@@ -113,6 +113,7 @@ without XLA and DeepCTR were level in wall-clock rows/s.
 
 # ---------------------------------------------------------------- workers ---
 
+
 def _epoch_timer(tf):
     class EpochTimer(tf.keras.callbacks.Callback):
         def __init__(self):
@@ -130,9 +131,11 @@ def _epoch_timer(tf):
 
 
 def _tf_threads(tf):
-    return {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-            "note": "0 = TensorFlow's default (one per core)"}
+    return {
+        "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+        "note": "0 = TensorFlow's default (one per core)",
+    }
 
 
 def _keras_params(model):
@@ -147,16 +150,25 @@ def run_keras_mtl(model_name, rows, batch, options):
 
     tf.keras.utils.set_random_seed(0)
     vocab = options.get("vocab", cfg.VOCAB)
-    feats = [keras_mtl.SparseFeat(c, vocabulary_size=vocab, embedding_dim=cfg.DIM)
-             for c in cfg.CATEGORICAL] + [keras_mtl.DenseFeat(n) for n in cfg.NUMERIC]
-    common = {"task_names": cfg.TASKS, "expert_units": cfg.EXPERT_UNITS,
-              "tower_units": cfg.TOWER_UNITS}
+    feats = [
+        keras_mtl.SparseFeat(c, vocabulary_size=vocab, embedding_dim=cfg.DIM)
+        for c in cfg.CATEGORICAL
+    ] + [keras_mtl.DenseFeat(n) for n in cfg.NUMERIC]
+    common = {
+        "task_names": cfg.TASKS,
+        "expert_units": cfg.EXPERT_UNITS,
+        "tower_units": cfg.TOWER_UNITS,
+    }
     if model_name == "mmoe":
         model = keras_mtl.MMoE(feats, num_experts=cfg.NUM_EXPERTS, **common)
     else:
-        model = keras_mtl.PLE(feats, num_levels=cfg.PLE_LEVELS,
-                              num_shared_experts=cfg.PLE_SHARED,
-                              num_specific_experts=cfg.PLE_SPECIFIC, **common)
+        model = keras_mtl.PLE(
+            feats,
+            num_levels=cfg.PLE_LEVELS,
+            num_shared_experts=cfg.PLE_SHARED,
+            num_specific_experts=cfg.PLE_SPECIFIC,
+            **common,
+        )
     jit = {"jit": True, "nojit": False, "auto": "auto"}[options.get("jit", "jit")]
     compile_args = {"jit_compile": jit}
     if "spe" in options:
@@ -166,62 +178,100 @@ def run_keras_mtl(model_name, rows, batch, options):
     optimizer = {"embeddings": adam, "towers": adam} if options.get("dense") else adam
     model.compile(optimizer=optimizer, **compile_args)
     x, y = cfg.synthetic(rows, vocab=vocab, zipf=options.get("zipf", 0.0))
-    data = (tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).cache()
-            .prefetch(tf.data.AUTOTUNE))
+    data = (
+        tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).cache().prefetch(tf.data.AUTOTUNE)
+    )
     timer = _epoch_timer(tf)
     history = model.fit(data, epochs=2, verbose=0, callbacks=[timer])
-    return {"epoch_seconds": timer.seconds, "cpu_seconds": timer.cpu_seconds,
-            "params": _keras_params(model),
-            "threads": _tf_threads(tf), "compile": {k: str(v) for k, v in compile_args.items()},
-            "embedding_optimizer": type(model.training_state.embedding_optimizer).__name__,
-            "keras": tf.keras.__name__, "final_loss": float(history.history["loss"][-1])}
+    return {
+        "epoch_seconds": timer.seconds,
+        "cpu_seconds": timer.cpu_seconds,
+        "params": _keras_params(model),
+        "threads": _tf_threads(tf),
+        "compile": {k: str(v) for k, v in compile_args.items()},
+        "embedding_optimizer": type(model.training_state.embedding_optimizer).__name__,
+        "keras": tf.keras.__name__,
+        "final_loss": float(history.history["loss"][-1]),
+    }
 
 
 def run_deepctr(model_name, rows, batch, options):
     import tensorflow as tf
-    from deepctr.feature_column import DenseFeat, SparseFeat
-    from deepctr.models import MMOE, PLE
+    from deepctr.feature_column import DenseFeat
+    from deepctr.feature_column import SparseFeat
+    from deepctr.models import MMOE
+    from deepctr.models import PLE
 
     tf.keras.utils.set_random_seed(0)
     vocab = options.get("vocab", cfg.VOCAB)
-    cols = [SparseFeat(c, vocabulary_size=vocab, embedding_dim=cfg.DIM, dtype="int64")
-            for c in cfg.CATEGORICAL] + [DenseFeat(n, 1) for n in cfg.NUMERIC]
-    common = {"tower_dnn_hidden_units": cfg.TOWER_UNITS, "l2_reg_embedding": 0.0,
-              "task_types": ("binary",) * len(cfg.TASKS), "task_names": cfg.TASKS}
+    cols = [
+        SparseFeat(c, vocabulary_size=vocab, embedding_dim=cfg.DIM, dtype="int64")
+        for c in cfg.CATEGORICAL
+    ] + [DenseFeat(n, 1) for n in cfg.NUMERIC]
+    common = {
+        "tower_dnn_hidden_units": cfg.TOWER_UNITS,
+        "l2_reg_embedding": 0.0,
+        "task_types": ("binary",) * len(cfg.TASKS),
+        "task_names": cfg.TASKS,
+    }
     if model_name == "mmoe":
-        model = MMOE(cols, num_experts=cfg.NUM_EXPERTS,
-                     expert_dnn_hidden_units=cfg.EXPERT_UNITS, **common)
+        model = MMOE(
+            cols, num_experts=cfg.NUM_EXPERTS, expert_dnn_hidden_units=cfg.EXPERT_UNITS, **common
+        )
     else:
-        model = PLE(cols, shared_expert_num=cfg.PLE_SHARED, specific_expert_num=cfg.PLE_SPECIFIC,
-                    num_levels=cfg.PLE_LEVELS, expert_dnn_hidden_units=cfg.EXPERT_UNITS, **common)
-    model.compile(optimizer=tf.keras.optimizers.Adam(cfg.LEARNING_RATE),
-                  loss=["binary_crossentropy"] * len(cfg.TASKS))
+        model = PLE(
+            cols,
+            shared_expert_num=cfg.PLE_SHARED,
+            specific_expert_num=cfg.PLE_SPECIFIC,
+            num_levels=cfg.PLE_LEVELS,
+            expert_dnn_hidden_units=cfg.EXPERT_UNITS,
+            **common,
+        )
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(cfg.LEARNING_RATE),
+        loss=["binary_crossentropy"] * len(cfg.TASKS),
+    )
     x, y = cfg.synthetic(rows, vocab=vocab, zipf=options.get("zipf", 0.0))
     timer = _epoch_timer(tf)
-    model.fit(x, [y[t] for t in cfg.TASKS], batch_size=batch, epochs=2, verbose=0,
-              shuffle=False, callbacks=[timer])
-    return {"epoch_seconds": timer.seconds, "cpu_seconds": timer.cpu_seconds,
-            "params": _keras_params(model), "threads": _tf_threads(tf),
-            "keras": tf.keras.__name__}
+    model.fit(
+        x,
+        [y[t] for t in cfg.TASKS],
+        batch_size=batch,
+        epochs=2,
+        verbose=0,
+        shuffle=False,
+        callbacks=[timer],
+    )
+    return {
+        "epoch_seconds": timer.seconds,
+        "cpu_seconds": timer.cpu_seconds,
+        "params": _keras_params(model),
+        "threads": _tf_threads(tf),
+        "keras": tf.keras.__name__,
+    }
 
 
 def run_torch_rechub(model_name, rows, batch, options):
     import torch
-    from torch_rechub.basic.features import DenseFeature, SparseFeature
-    from torch_rechub.models.multi_task import MMOE, PLE
+    from torch_rechub.basic.features import DenseFeature
+    from torch_rechub.basic.features import SparseFeature
+    from torch_rechub.models.multi_task import MMOE
+    from torch_rechub.models.multi_task import PLE
 
     torch.manual_seed(0)
     vocab = options.get("vocab", cfg.VOCAB)
-    features = [SparseFeature(c, vocab_size=vocab, embed_dim=cfg.DIM)
-                for c in cfg.CATEGORICAL] + [DenseFeature(n) for n in cfg.NUMERIC]
+    features = [SparseFeature(c, vocab_size=vocab, embed_dim=cfg.DIM) for c in cfg.CATEGORICAL] + [
+        DenseFeature(n) for n in cfg.NUMERIC
+    ]
     task_types = ["classification"] * len(cfg.TASKS)
     expert = {"dims": list(cfg.EXPERT_UNITS)}
     towers = [{"dims": list(cfg.TOWER_UNITS)} for _ in cfg.TASKS]
     if model_name == "mmoe":
         model = MMOE(features, task_types, cfg.NUM_EXPERTS, expert, towers)
     else:
-        model = PLE(features, task_types, cfg.PLE_LEVELS, cfg.PLE_SPECIFIC, cfg.PLE_SHARED,
-                    expert, towers)
+        model = PLE(
+            features, task_types, cfg.PLE_LEVELS, cfg.PLE_SPECIFIC, cfg.PLE_SHARED, expert, towers
+        )
     removed = 0
     for module in list(model.modules()):  # no BatchNorm: same layers as the others
         for name, child in list(module.named_children()):
@@ -231,8 +281,10 @@ def run_torch_rechub(model_name, rows, batch, options):
     x, y = cfg.synthetic(rows, vocab=vocab, zipf=options.get("zipf", 0.0))
     tensors = {k: torch.from_numpy(v) for k, v in x.items()}
     labels = torch.from_numpy(__import__("numpy").stack([y[t] for t in cfg.TASKS], axis=1))
-    batches = [({k: v[i:i + batch] for k, v in tensors.items()}, labels[i:i + batch])
-               for i in range(0, rows, batch)]
+    batches = [
+        ({k: v[i : i + batch] for k, v in tensors.items()}, labels[i : i + batch])
+        for i in range(0, rows, batch)
+    ]
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.LEARNING_RATE)
     loss_fn = torch.nn.BCELoss()
     model.train()
@@ -248,13 +300,19 @@ def run_torch_rechub(model_name, rows, batch, options):
             optimizer.step()
         seconds.append(time.perf_counter() - start)
         cpu_seconds.append(time.process_time() - cpu_start)
-    return {"epoch_seconds": seconds, "cpu_seconds": cpu_seconds,
-            "params": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
-            "batch_norms_removed": removed, "final_loss": float(loss),
-            "threads": {"torch": torch.get_num_threads(),
-                        "torch_interop": torch.get_num_interop_threads(),
-                        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "")},
-            "torch": torch.__version__}
+    return {
+        "epoch_seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "params": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
+        "batch_norms_removed": removed,
+        "final_loss": float(loss),
+        "threads": {
+            "torch": torch.get_num_threads(),
+            "torch_interop": torch.get_num_interop_threads(),
+            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", ""),
+        },
+        "torch": torch.__version__,
+    }
 
 
 def run_peak(model_name, rows, batch, options):
@@ -285,9 +343,11 @@ def run_peak(model_name, rows, batch, options):
     out = {}
     for dtype, name in ((tf.float32, "tf"), (tf.bfloat16, "tf_bf16")):
         out[f"{name}_gflops"], out[f"{name}_gflops_per_cpu_s"] = rates(
-            (1024, 2048), (2048, 2048), dtype)
+            (1024, 2048), (2048, 2048), dtype
+        )
         out[f"expert_{name}_gflops"], out[f"expert_{name}_gflops_per_cpu_s"] = rates(
-            (8, 1024, 136), (8, 136, 256), dtype, calls=50)
+            (8, 1024, 136), (8, 136, 256), dtype, calls=50
+        )
     a = np.random.RandomState(0).normal(size=(1024, 2048)).astype("float32")
     b = np.random.RandomState(1).normal(size=(2048, 2048)).astype("float32")
     a @ b
@@ -303,8 +363,12 @@ def run_peak(model_name, rows, batch, options):
 #: `--precision` names and the Keras dtype policy a worker trains under.
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 
-RUNNERS = {"keras_mtl": run_keras_mtl, "deepctr": run_deepctr,
-           "torch_rechub": run_torch_rechub, "peak": run_peak}
+RUNNERS = {
+    "keras_mtl": run_keras_mtl,
+    "deepctr": run_deepctr,
+    "torch_rechub": run_torch_rechub,
+    "peak": run_peak,
+}
 
 
 def worker(spec):
@@ -333,6 +397,7 @@ def worker(spec):
 
 # ------------------------------------------------------------------ driver ---
 
+
 def spawn(lib, model, args, **extra):
     spec = {"lib": lib, "model": model, "rows": args.rows, "batch": args.batch, **extra}
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
@@ -343,11 +408,15 @@ def spawn(lib, model, args, **extra):
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if args.legacy_keras:
         env["TF_USE_LEGACY_KERAS"] = "1"
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     for line in proc.stdout.splitlines():
         if line.startswith(_MARK):
-            return json.loads(line[len(_MARK):]), None
+            return json.loads(line[len(_MARK) :]), None
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
     return None, " | ".join(tail) or f"exit {proc.returncode}"
 
@@ -357,8 +426,12 @@ def importable(lib):
     if module is None:
         return None
     code = f"import {module}"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
     if proc.returncode:
         return (proc.stderr.strip().splitlines() or ["import failed"])[-1]
     return None
@@ -380,11 +453,16 @@ def summarise(runs, libs, models, flops, peak):
                 continue
             median = statistics.median(rates)
             out[(lib, model)] = {
-                "rows_per_s": median, "rounds": rates,
+                "rows_per_s": median,
+                "rounds": rates,
                 "rows_per_cpu_s": statistics.median(
-                    r["rows_per_cpu_s"] for r in runs[(lib, model)]),
+                    r["rows_per_cpu_s"] for r in runs[(lib, model)]
+                ),
                 "gflops_per_cpu_s": statistics.median(
-                    r["rows_per_cpu_s"] for r in runs[(lib, model)]) * flops[model] / 1e9,
+                    r["rows_per_cpu_s"] for r in runs[(lib, model)]
+                )
+                * flops[model]
+                / 1e9,
                 "gflops": median * flops[model] / 1e9,
                 "peak_fraction": median * flops[model] / 1e9 / peak if peak else None,
             }
@@ -407,18 +485,21 @@ def ratios(summary, libs, model, key="rows_per_s"):
 
 def markdown(summary, runs, libs, models, flops, peak, meta):
     peers = [lib for lib in libs if not _is_ours(lib)]
-    lines = [f"`{meta['command']}` on {meta['machine']}; load average "
-             f"{meta['load_before'][0]:.2f} before, {meta['load_after'][0]:.2f} after. "
-             f"Median of {meta['repeats']} interleaved rounds, one epoch of {meta['rows']} rows "
-             f"(batch {meta['batch']}) after a warm-up epoch. Matmul peak: "
-             f"{peak['tf_gflops']:.0f} GFLOP/s (TensorFlow; "
-             f"{peak['tf_gflops'] / meta['cores']:.0f} "
-             f"per core), {peak['numpy_gflops']:.0f} (NumPy).",
-             "",
-             "| model | library | params | rows/s | GFLOP/s | % of TF peak | "
-             + "".join(f"÷ {p} | " for p in peers) + "rows/CPU-s | GFLOP/CPU-s | "
-             + "".join(f"÷ {p} (CPU) | " for p in peers).rstrip(),
-             "|---|---|---:|---:|---:|---:|" + "---:|" * (2 * len(peers) + 2)]
+    lines = [
+        f"`{meta['command']}` on {meta['machine']}; load average "
+        f"{meta['load_before'][0]:.2f} before, {meta['load_after'][0]:.2f} after. "
+        f"Median of {meta['repeats']} interleaved rounds, one epoch of {meta['rows']} rows "
+        f"(batch {meta['batch']}) after a warm-up epoch. Matmul peak: "
+        f"{peak['tf_gflops']:.0f} GFLOP/s (TensorFlow; "
+        f"{peak['tf_gflops'] / meta['cores']:.0f} "
+        f"per core), {peak['numpy_gflops']:.0f} (NumPy).",
+        "",
+        "| model | library | params | rows/s | GFLOP/s | % of TF peak | "
+        + "".join(f"÷ {p} | " for p in peers)
+        + "rows/CPU-s | GFLOP/CPU-s | "
+        + "".join(f"÷ {p} (CPU) | " for p in peers).rstrip(),
+        "|---|---|---:|---:|---:|---:|" + "---:|" * (2 * len(peers) + 2),
+    ]
     for model in models:
         wall, cpu = ratios(summary, libs, model), ratios(summary, libs, model, "rows_per_cpu_s")
         for lib in libs:
@@ -428,17 +509,22 @@ def markdown(summary, runs, libs, models, flops, peak, meta):
             params = runs[(lib, model)][0]["params"]
             cells = [f"{wall[f'{lib}/{p}']:.2f}×" if f"{lib}/{p}" in wall else "" for p in peers]
             cpu_cells = [f"{cpu[f'{lib}/{p}']:.2f}×" if f"{lib}/{p}" in cpu else "" for p in peers]
-            lines.append(f"| {model} | {lib} | {params:,} | {s['rows_per_s']:,.0f} | "
-                         f"{s['gflops']:.1f} | {100 * s['peak_fraction']:.0f}% | "
-                         + "".join(c + " | " for c in cells) + f"{s['rows_per_cpu_s']:,.0f} | "
-                         f"{s['gflops_per_cpu_s']:.1f} | "
-                         + "".join(c + " | " for c in cpu_cells).rstrip())
+            lines.append(
+                f"| {model} | {lib} | {params:,} | {s['rows_per_s']:,.0f} | "
+                f"{s['gflops']:.1f} | {100 * s['peak_fraction']:.0f}% | "
+                + "".join(c + " | " for c in cells)
+                + f"{s['rows_per_cpu_s']:,.0f} | "
+                f"{s['gflops_per_cpu_s']:.1f} | " + "".join(c + " | " for c in cpu_cells).rstrip()
+            )
     lines.append("")
-    lines.append("Training FLOPs per row (dense layers, 3 × forward): "
-                 + ", ".join(f"{m} {flops[m] / 1e6:.2f} M" for m in models) + ". "
-                 "rows/CPU-s divides by the process's CPU time (all its threads) instead "
-                 "of wall time: steadier than rows/s on a shared machine. keras_mtl runs "
-                 "with `jit_compile=True`; `+nojit` without XLA.")
+    lines.append(
+        "Training FLOPs per row (dense layers, 3 × forward): "
+        + ", ".join(f"{m} {flops[m] / 1e6:.2f} M" for m in models)
+        + ". "
+        "rows/CPU-s divides by the process's CPU time (all its threads) instead "
+        "of wall time: steadier than rows/s on a shared machine. keras_mtl runs "
+        "with `jit_compile=True`; `+nojit` without XLA."
+    )
     for lib, reason in meta["missing"].items():
         lines.append(f"{lib}: not run ({reason}).")
     return "\n".join(lines)
@@ -473,40 +559,72 @@ def _vocab_sweep_libs():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--libs", default=None,
-                        help="comma-separated; every keras_mtl variant is compared with "
-                             "every peer. keras_mtl takes +nojit, +auto, +speN and +dense "
-                             "(dense Adam updates of the embedding tables) variants; default "
-                             f"{','.join(LIBRARIES)} ({','.join(_vocab_sweep_libs())} with --vocab)")
+    parser.add_argument(
+        "--libs",
+        default=None,
+        help="comma-separated; every keras_mtl variant is compared with "
+        "every peer. keras_mtl takes +nojit, +auto, +speN and +dense "
+        "(dense Adam updates of the embedding tables) variants; default "
+        f"{','.join(LIBRARIES)} ({','.join(_vocab_sweep_libs())} with --vocab)",
+    )
     parser.add_argument("--models", default=None, help="default mmoe,ple (mmoe with --vocab)")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--legacy-keras", action="store_true",
-                        help="run the TensorFlow libraries with TF_USE_LEGACY_KERAS=1")
-    parser.add_argument("--torch-omp-active", action="store_true",
-                        help="leave OMP_WAIT_POLICY unset for torch-rechub (default: PASSIVE)")
-    parser.add_argument("--vocab", metavar="N[,N...]",
-                        help="ids per feature: sweep these vocabulary sizes (MMoE) and report "
-                             "rows/s, rows/CPU-s and peak RSS per size (section "
-                             "throughput_vocab); default: the fixed 1000-id table above")
-    parser.add_argument("--zipf", type=float, default=0.0,
-                        help="draw ids Zipf-like with this exponent (> 1; 0: uniform)")
-    parser.add_argument("--precision", metavar="P[,P...]",
-                        help="float32, bfloat16 (mixed_bfloat16), float16 (mixed_float16): "
-                             "keras_mtl and DeepCTR under each policy side by side, with the "
-                             "matmul peaks of both precisions (section throughput_precision); "
-                             "default libs keras_mtl,keras_mtl+nojit,deepctr")
-    parser.add_argument("--peer-max-vocab", type=int, default=1_000_000,
-                        help="with --vocab: run the peers only up to this size (their dense "
-                             "Adam updates make larger tables take hours)")
-    parser.add_argument("--out", default=None,
-                        help="JSON of the run (default benchmarks/results/throughput.json, "
-                             "throughput_vocab.json with --vocab)")
-    parser.add_argument("--from-json", metavar="JSON",
-                        help="rebuild the table (and report section) from a saved --out file")
-    parser.add_argument("--no-report", action="store_true",
-                        help="do not rewrite the throughput section of docs/benchmarks.md")
+    parser.add_argument(
+        "--legacy-keras",
+        action="store_true",
+        help="run the TensorFlow libraries with TF_USE_LEGACY_KERAS=1",
+    )
+    parser.add_argument(
+        "--torch-omp-active",
+        action="store_true",
+        help="leave OMP_WAIT_POLICY unset for torch-rechub (default: PASSIVE)",
+    )
+    parser.add_argument(
+        "--vocab",
+        metavar="N[,N...]",
+        help="ids per feature: sweep these vocabulary sizes (MMoE) and report "
+        "rows/s, rows/CPU-s and peak RSS per size (section "
+        "throughput_vocab); default: the fixed 1000-id table above",
+    )
+    parser.add_argument(
+        "--zipf",
+        type=float,
+        default=0.0,
+        help="draw ids Zipf-like with this exponent (> 1; 0: uniform)",
+    )
+    parser.add_argument(
+        "--precision",
+        metavar="P[,P...]",
+        help="float32, bfloat16 (mixed_bfloat16), float16 (mixed_float16): "
+        "keras_mtl and DeepCTR under each policy side by side, with the "
+        "matmul peaks of both precisions (section throughput_precision); "
+        "default libs keras_mtl,keras_mtl+nojit,deepctr",
+    )
+    parser.add_argument(
+        "--peer-max-vocab",
+        type=int,
+        default=1_000_000,
+        help="with --vocab: run the peers only up to this size (their dense "
+        "Adam updates make larger tables take hours)",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="JSON of the run (default benchmarks/results/throughput.json, "
+        "throughput_vocab.json with --vocab)",
+    )
+    parser.add_argument(
+        "--from-json",
+        metavar="JSON",
+        help="rebuild the table (and report section) from a saved --out file",
+    )
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not rewrite the throughput section of docs/benchmarks.md",
+    )
     args = parser.parse_args(argv)
     if args.worker:
         return worker(json.loads(args.worker))
@@ -547,31 +665,46 @@ def main(argv=None):
                     continue
                 result["loadavg"] = os.getloadavg()[0]
                 runs.setdefault((lib, model), []).append(result)
-                print(f"round {round_ + 1} {model:4} {lib:20} {result['rows_per_s']:9,.0f} rows/s "
-                      f"(load {result['loadavg']:.2f})", flush=True)
+                print(
+                    f"round {round_ + 1} {model:4} {lib:20} {result['rows_per_s']:9,.0f} rows/s "
+                    f"(load {result['loadavg']:.2f})",
+                    flush=True,
+                )
     for key, reason in errors.items():
         missing.setdefault(key, f"failed: {reason}")
     summary = summarise(runs, libs, models, flops, peak["tf_gflops"])
-    meta = {"command": _report.command(), "machine": _report.machine(),
-            "load_before": load_before, "load_after": os.getloadavg(),
-            "repeats": args.repeats, "rows": args.rows, "batch": args.batch,
-            "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else os.cpu_count(),
-            "missing": missing}
+    meta = {
+        "command": _report.command(),
+        "machine": _report.machine(),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        "repeats": args.repeats,
+        "rows": args.rows,
+        "batch": args.batch,
+        "cores": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "missing": missing,
+    }
     table = markdown(summary, runs, libs, models, flops, peak, meta)
     print()
     print(table)
-    threads = {lib: runs[(lib, m)][0]["threads"] for lib in libs for m in models
-               if (lib, m) in runs}
+    threads = {
+        lib: runs[(lib, m)][0]["threads"] for lib in libs for m in models if (lib, m) in runs
+    }
     print("\nthreads: " + json.dumps(threads))
     report = {
-        **{k: v for k, v in meta.items() if k != "missing"}, "not_run": missing,
-        "peak": peak, "train_flops_per_row": flops, "threads": threads,
+        **{k: v for k, v in meta.items() if k != "missing"},
+        "not_run": missing,
+        "peak": peak,
+        "train_flops_per_row": flops,
+        "threads": threads,
         "summary": [{"library": lib, "model": model, **s} for (lib, model), s in summary.items()],
         "ratios": {model: ratios(summary, libs, model) for model in models},
         "cpu_ratios": {model: ratios(summary, libs, model, "rows_per_cpu_s") for model in models},
-        "runs": [{"library": lib, "model": model, **r} for (lib, model), rs in runs.items()
-                 for r in rs],
+        "runs": [
+            {"library": lib, "model": model, **r} for (lib, model), rs in runs.items() for r in rs
+        ],
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:

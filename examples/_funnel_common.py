@@ -38,8 +38,9 @@ def run(args, build_model, labels, **funnel_options):
     features = keras_mtl.data.funnel_features(train_df)
     model = build_model(features)
     model.compile(optimizer=tf.keras.optimizers.Adam(args.learning_rate))
-    train = keras_mtl.data.df_to_dataset(train_df, features, labels, shuffle=True,
-                                         seed=args.seed, batch_size=args.batch_size)
+    train = keras_mtl.data.df_to_dataset(
+        train_df, features, labels, shuffle=True, seed=args.seed, batch_size=args.batch_size
+    )
     model.fit(train, epochs=args.epochs, verbose=2)
 
     test = keras_mtl.data.df_to_dataset(test_df, features, batch_size=4096)

@@ -21,13 +21,17 @@ import numpy as np
 import keras_mtl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # examples/, also under runpy
-import _funnel_common  # noqa: E402
+import _funnel_common
 
 
 def main(argv=None):
     parser = _funnel_common.argument_parser(__doc__)
-    parser.add_argument("--tasks", nargs="+", default=["click", "purchase"],
-                        help="funnel steps in order, among click, action, purchase")
+    parser.add_argument(
+        "--tasks",
+        nargs="+",
+        default=["click", "purchase"],
+        help="funnel steps in order, among click, action, purchase",
+    )
     parser.add_argument("--calibrator-alpha", type=float, default=0.6)
     parser.add_argument("--action-rate", type=float, default=0.3)
     parser.add_argument("--purchase-after-other-rate", type=float, default=0.03)
@@ -36,7 +40,10 @@ def main(argv=None):
     test_df, predictions = _funnel_common.run(
         args,
         lambda features: keras_mtl.AITM(
-            features, task_names=tasks, tower_units=(64, 32), attention_units=32,
+            features,
+            task_names=tasks,
+            tower_units=(64, 32),
+            attention_units=32,
             calibrator_alpha=args.calibrator_alpha,
         ),
         list(tasks),

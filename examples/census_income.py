@@ -26,10 +26,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=None,
-                        help="folder with census-income.data.gz / .test.gz")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="default: 30 on the sample, 20 (early stopping) on full data")
+    parser.add_argument(
+        "--data-dir", default=None, help="folder with census-income.data.gz / .test.gz"
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="default: 30 on the sample, 20 (early stopping) on full data",
+    )
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--num-experts", type=int, default=8)
@@ -62,8 +67,10 @@ def main(argv=None):
         valid_df = None
     epochs = args.epochs or (20 if full else 30)
     batch_size = args.batch_size or (1024 if full else 128)
-    print(f"train {len(train_df)} rows, test {len(test_df)} rows"
-          + (f", validation {len(valid_df)} rows" if full else ""))
+    print(
+        f"train {len(train_df)} rows, test {len(test_df)} rows"
+        + (f", validation {len(valid_df)} rows" if full else "")
+    )
 
     features = census_features(train_df, args.embedding_dim)
     model = keras_mtl.MMoE(
@@ -84,10 +91,18 @@ def main(argv=None):
     validation = None
     if full:
         validation = dataset(valid_df)
-        callbacks.append(tf.keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=3, restore_best_weights=True))
-    model.fit(dataset(train_df, shuffle=True), epochs=epochs, validation_data=validation,
-              callbacks=callbacks, verbose=2)
+        callbacks.append(
+            tf.keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=3, restore_best_weights=True
+            )
+        )
+    model.fit(
+        dataset(train_df, shuffle=True),
+        epochs=epochs,
+        validation_data=validation,
+        callbacks=callbacks,
+        verbose=2,
+    )
 
     predictions = model.predict(dataset(test_df), verbose=0)
     aucs = {task: keras_mtl.evaluation.roc_auc(test_df[task], predictions[task]) for task in TASKS}

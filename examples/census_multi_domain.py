@@ -35,17 +35,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=None,
-                        help="folder with census-income.data.gz / .test.gz")
+    parser.add_argument(
+        "--data-dir", default=None, help="folder with census-income.data.gz / .test.gz"
+    )
     parser.add_argument("--domain-column", default="class_worker")
     parser.add_argument("--min-domain-rows", type=int, default=20)
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="default: 20 on the sample, 20 (early stopping) on full data")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="default: 20 on the sample, 20 (early stopping) on full data",
+    )
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--baseline", action="store_true", help="also train Shared-Bottom")
-    parser.add_argument("--mamdr", action="store_true",
-                        help="also train each model with MAMDR")
+    parser.add_argument("--mamdr", action="store_true", help="also train each model with MAMDR")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--export-dir", default=os.path.join(ROOT, "savedmodels", "census_star"))
     return parser.parse_args(argv)
@@ -67,8 +71,10 @@ def with_domain(df, column, ids):
 def census_features(train_df, column, num_domains):
     specs = [
         keras_mtl.DenseFeat(c, log1p=True, normalize=True)
-        if c in census_income.NUMERIC_COLUMNS else keras_mtl.SparseFeat(c, embedding_dim=4)
-        for c in census_income.input_columns() if c != column
+        if c in census_income.NUMERIC_COLUMNS
+        else keras_mtl.SparseFeat(c, embedding_dim=4)
+        for c in census_income.input_columns()
+        if c != column
     ]
     specs.append(keras_mtl.SparseFeat(DOMAIN, vocabulary_size=num_domains, embedding_dim=4))
     return keras_mtl.features.adapt(specs, train_df)
@@ -90,28 +96,52 @@ def main(argv=None):
     features = census_features(train_df, args.domain_column, len(ids))
 
     def dataset(df, shuffle=False):
-        return keras_mtl.data.df_to_dataset(df, features, TASKS, batch_size=batch_size,
-                                            shuffle=shuffle, seed=args.seed)
+        return keras_mtl.data.df_to_dataset(
+            df, features, TASKS, batch_size=batch_size, shuffle=shuffle, seed=args.seed
+        )
 
     def train(name):
         tf.keras.utils.set_random_seed(args.seed)
         if name.startswith("SharedBottom"):
-            model = keras_mtl.SharedBottom(features, task_names=TASKS, bottom_units=(64, 32),
-                                           tower_units=(16,))
+            model = keras_mtl.SharedBottom(
+                features, task_names=TASKS, bottom_units=(64, 32), tower_units=(16,)
+            )
         else:
-            model = keras_mtl.STAR(features, domain_feature=DOMAIN, task_names=TASKS,
-                                   star_units=(64, 32), tower_units=(16,), auxiliary_units=(16,))
+            model = keras_mtl.STAR(
+                features,
+                domain_feature=DOMAIN,
+                task_names=TASKS,
+                star_units=(64, 32),
+                tower_units=(16,),
+                auxiliary_units=(16,),
+            )
         model.compile(optimizer=tf.keras.optimizers.Adam(args.learning_rate))
-        callbacks = [tf.keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=3, restore_best_weights=True)] if full else []
+        callbacks = (
+            [
+                tf.keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=3, restore_best_weights=True
+                )
+            ]
+            if full
+            else []
+        )
         validation = dataset(valid_df) if full else None
         if name.endswith("+MAMDR"):
             keras_mtl.training.MAMDR(model, DOMAIN, num_domains=len(ids), seed=args.seed).fit(
-                dataset(train_df, shuffle=True), epochs=epochs, validation_data=validation,
-                callbacks=callbacks, verbose=2)
+                dataset(train_df, shuffle=True),
+                epochs=epochs,
+                validation_data=validation,
+                callbacks=callbacks,
+                verbose=2,
+            )
         else:
-            model.fit(dataset(train_df, shuffle=True), epochs=epochs,
-                      validation_data=validation, callbacks=callbacks, verbose=2)
+            model.fit(
+                dataset(train_df, shuffle=True),
+                epochs=epochs,
+                validation_data=validation,
+                callbacks=callbacks,
+                verbose=2,
+            )
         return model
 
     names = ["STAR"] + (["SharedBottom"] if args.baseline else [])
@@ -119,8 +149,9 @@ def main(argv=None):
     tables, models = {}, {}
     for name in names:
         models[name] = train(name)
-        tables[name] = keras_mtl.evaluation.evaluate_by_domain(models[name], dataset(test_df),
-                                                             DOMAIN)
+        tables[name] = keras_mtl.evaluation.evaluate_by_domain(
+            models[name], dataset(test_df), DOMAIN
+        )
     labels = {i: value for value, i in ids.items()}
     labels[len(ids)] = "(rare values: unknown domain)"
     table = pd.concat({name: t.drop(columns="rows") for name, t in tables.items()}, axis=1)
@@ -135,8 +166,10 @@ def main(argv=None):
     served = serving(**{name: tf.constant(values) for name, values in sample.items()})
     expected = models["STAR"].predict(sample, verbose=0)
     diff = max(float(np.max(np.abs(served[t].numpy() - expected[t]))) for t in TASKS)
-    print(f"exported STAR to {path}; inputs include {DOMAIN!r} "
-          f"(serving vs Keras max abs diff {diff:.2e})")
+    print(
+        f"exported STAR to {path}; inputs include {DOMAIN!r} "
+        f"(serving vs Keras max abs diff {diff:.2e})"
+    )
     return table
 
 

@@ -15,7 +15,7 @@ import sys
 import keras_mtl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # examples/, also under runpy
-import _funnel_common  # noqa: E402
+import _funnel_common
 
 LABELS = {"ctr": "click", "ctavr": "action", "ctcvr": "purchase"}
 
@@ -25,11 +25,14 @@ def main(argv=None):
     test_df, predictions = _funnel_common.run(
         args, lambda features: keras_mtl.ESM2(features, tower_units=(64, 32)), LABELS
     )
-    aucs = {task: keras_mtl.evaluation.roc_auc(test_df[column], predictions[task])
-            for task, column in LABELS.items()}
+    aucs = {
+        task: keras_mtl.evaluation.roc_auc(test_df[column], predictions[task])
+        for task, column in LABELS.items()
+    }
     clicked = (test_df["click"] == 1).to_numpy()
     aucs["cvr_on_clicks"] = keras_mtl.evaluation.roc_auc(
-        test_df["purchase"][clicked], predictions["cvr"][clicked])
+        test_df["purchase"][clicked], predictions["cvr"][clicked]
+    )
     for name, auc in aucs.items():
         print(f"test AUC {name}: {auc:.4f}")
     return aucs

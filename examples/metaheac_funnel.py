@@ -15,7 +15,7 @@ import sys
 import keras_mtl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # examples/, also under runpy
-import _funnel_common  # noqa: E402
+import _funnel_common
 
 TASKS = ("click", "purchase")
 
@@ -28,8 +28,13 @@ def main(argv=None):
     test_df, predictions = _funnel_common.run(
         args,
         lambda features: keras_mtl.MetaHeac(
-            features, task_names=TASKS, num_experts=4, expert_units=(64,), num_critics=3,
-            critic_units=(32,), meta_learning=args.meta_learning,
+            features,
+            task_names=TASKS,
+            num_experts=4,
+            expert_units=(64,),
+            num_critics=3,
+            critic_units=(32,),
+            meta_learning=args.meta_learning,
             inner_learning_rate=args.inner_learning_rate,
         ),
         list(TASKS),

@@ -39,13 +39,17 @@ def parse_args(argv):
 
 def generate(rows, seed):
     rng = np.random.RandomState(seed)
-    df = pd.DataFrame({
-        "user": rng.randint(0, 500, rows).astype("int64"),
-        "item": [f"item{i}" for i in rng.zipf(1.5, rows) % 2000],
-        "country": rng.choice(["DE", "FR", "US", "JP", None], rows),
-        "price": rng.lognormal(2.0, 1.0, rows),
-        "history": [[f"item{i}" for i in rng.randint(0, 50, rng.randint(0, 6))] for _ in range(rows)],
-    })
+    df = pd.DataFrame(
+        {
+            "user": rng.randint(0, 500, rows).astype("int64"),
+            "item": [f"item{i}" for i in rng.zipf(1.5, rows) % 2000],
+            "country": rng.choice(["DE", "FR", "US", "JP", None], rows),
+            "price": rng.lognormal(2.0, 1.0, rows),
+            "history": [
+                [f"item{i}" for i in rng.randint(0, 50, rng.randint(0, 6))] for _ in range(rows)
+            ],
+        }
+    )
     score = np.log(df["price"]) * -0.5 + (df["country"] == "US") * 1.0 + (df["user"] % 5 == 0)
     df["click"] = (score + rng.normal(size=rows) > -0.5).astype("float32")
     df["buy"] = ((score + rng.normal(size=rows) > 0.5) & (df["click"] > 0)).astype("float32")
@@ -67,35 +71,53 @@ def main(argv=None):
     folder = args.dir or tempfile.mkdtemp(prefix="tfrecord_pipeline_")
     tf.keras.utils.set_random_seed(0)
     for split, rows, seed in (("train", args.rows, 0), ("test", max(args.rows // 5, 100), 1)):
-        keras_mtl.data.write_tfrecords(generate(rows, seed), os.path.join(folder, split), FEATURES,
-                                       LABELS, rows_per_file=max(rows // 4, 1))
+        keras_mtl.data.write_tfrecords(
+            generate(rows, seed),
+            os.path.join(folder, split),
+            FEATURES,
+            LABELS,
+            rows_per_file=max(rows // 4, 1),
+        )
     train_files = os.path.join(folder, "train-*.tfrecord")
     test_files = os.path.join(folder, "test-*.tfrecord")
 
     features = keras_mtl.features.adapt(FEATURES, train_files, min_frequency=2)
-    model = keras_mtl.MMoE(features, task_names=LABELS, num_experts=4, expert_units=(32,),
-                           tower_units=(16,))
+    model = keras_mtl.MMoE(
+        features, task_names=LABELS, num_experts=4, expert_units=(32,), tower_units=(16,)
+    )
     model.compile(optimizer=tf.keras.optimizers.Adam(0.003))
-    train = keras_mtl.data.tfrecord_dataset(train_files, features, LABELS,
-                                            batch_size=args.batch_size, shuffle=True, seed=0,
-                                            num_rows=args.rows)
+    train = keras_mtl.data.tfrecord_dataset(
+        train_files,
+        features,
+        LABELS,
+        batch_size=args.batch_size,
+        shuffle=True,
+        seed=0,
+        num_rows=args.rows,
+    )
     model.fit(train, epochs=args.epochs, verbose=2)
 
     test = keras_mtl.data.tfrecord_dataset(test_files, features, LABELS, batch_size=1024)
-    truth = {task: np.concatenate([y[task] for _, y in test.as_numpy_iterator()]) for task in LABELS}
+    truth = {
+        task: np.concatenate([y[task] for _, y in test.as_numpy_iterator()]) for task in LABELS
+    }
     predictions = model.predict(test, verbose=0)
     aucs = {task: keras_mtl.evaluation.roc_auc(truth[task], predictions[task]) for task in LABELS}
     print("test AUC: " + ", ".join(f"{task} {auc:.4f}" for task, auc in aucs.items()))
 
-    path = keras_mtl.export.export_saved_model(model, os.path.join(folder, "ranker"),
-                                               example_signature=True, features=features)
+    path = keras_mtl.export.export_saved_model(
+        model, os.path.join(folder, "ranker"), example_signature=True, features=features
+    )
     loaded = tf.saved_model.load(path)
     records = next(iter(tf.data.TFRecordDataset(tf.io.gfile.glob(test_files)).batch(16)))
     by_examples = loaded.signatures["predict_examples"](examples=records)
     x = keras_mtl.data.parse_examples(records, features)
     by_tensors = loaded.signatures["serving_default"](**x)
     diff = max(float(np.max(np.abs(by_examples[t] - by_tensors[t]))) for t in LABELS)
-    print(f"SavedModel {path}: predict_examples vs serving_default on 16 records: max |diff| {diff:.1e}")
+    print(
+        f"SavedModel {path}: predict_examples vs serving_default on 16 records: "
+        f"max |diff| {diff:.1e}"
+    )
     return {"auc": aucs, "max_abs_diff": diff, "path": path}
 
 

@@ -29,12 +29,12 @@ import sys
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tensorflow_recommenders as tfrs  # noqa: E402
+import numpy as np
+import tensorflow as tf
+import tensorflow_recommenders as tfrs
 
-import keras_mtl  # noqa: E402
-from keras_mtl.integrations.tfrs import MultiTaskRecommender  # noqa: E402
+import keras_mtl
+from keras_mtl.integrations.tfrs import MultiTaskRecommender
 
 STRATEGIES = {
     "uw": keras_mtl.weighting.UncertaintyWeighting,
@@ -59,8 +59,7 @@ def synthetic_interactions(rows, num_users, num_items, seed, dim=4):
     preference /= preference.sum(axis=1, keepdims=True)
     cdf = np.cumsum(preference, axis=1)  # (rows, num_items)
     by_preference = np.minimum((rng.random((rows, 1)) > cdf).sum(axis=1), num_items - 1)
-    item_id = np.where(rng.random(rows) < 0.5, by_preference,
-                       rng.integers(0, num_items, size=rows))
+    item_id = np.where(rng.random(rows) < 0.5, by_preference, rng.integers(0, num_items, size=rows))
     score = affinity[np.arange(rows), item_id]
     click_probability = 1.0 / (1.0 + np.exp(-(2.0 * score - 0.5)))
     columns = {
@@ -78,29 +77,35 @@ class RankingRetrievalModel(MultiTaskRecommender):
     """Shared embeddings → retrieval (dot product) + MMoE ranking of click and rating."""
 
     def __init__(self, num_users, num_items, embedding_dim=16, num_experts=4):
-        super().__init__(task_types=TASK_TYPES,
-                         shared_layers=("user_embedding", "item_embedding"))
+        super().__init__(task_types=TASK_TYPES, shared_layers=("user_embedding", "item_embedding"))
         self.embedding_dim = embedding_dim
         self.user_embedding = tf.keras.layers.Embedding(num_users, embedding_dim)
         self.item_embedding = tf.keras.layers.Embedding(num_items, embedding_dim)
         self.experts = keras_mtl.layers.ExpertLayer(num_experts, (32,), name="experts")
-        self.gates = {t: keras_mtl.layers.GateLayer(num_experts, name=f"gate_{t}")
-                      for t in ("click", "rating")}
+        self.gates = {
+            t: keras_mtl.layers.GateLayer(num_experts, name=f"gate_{t}")
+            for t in ("click", "rating")
+        }
         self.towers = {
-            t: tf.keras.Sequential([tf.keras.layers.Dense(16, activation="relu"),
-                                    tf.keras.layers.Dense(1)], name=f"tower_{t}")
+            t: tf.keras.Sequential(
+                [tf.keras.layers.Dense(16, activation="relu"), tf.keras.layers.Dense(1)],
+                name=f"tower_{t}",
+            )
             for t in ("click", "rating")
         }
         self.num_items = num_items
         self.candidates = tfrs.layers.factorized_top_k.BruteForce(k=max(KS))
         self.retrieval_task = tfrs.tasks.Retrieval(
-            metrics=tfrs.metrics.FactorizedTopK(self.candidates, ks=KS))
+            metrics=tfrs.metrics.FactorizedTopK(self.candidates, ks=KS)
+        )
         self.click_task = tfrs.tasks.Ranking(
             loss=tf.keras.losses.BinaryCrossentropy(from_logits=True),
-            metrics=[tf.keras.metrics.AUC(from_logits=True, name="click_auc")])
+            metrics=[tf.keras.metrics.AUC(from_logits=True, name="click_auc")],
+        )
         self.rating_task = tfrs.tasks.Ranking(
             loss=tf.keras.losses.MeanSquaredError(),
-            metrics=[tf.keras.metrics.RootMeanSquaredError(name="rating_rmse")])
+            metrics=[tf.keras.metrics.RootMeanSquaredError(name="rating_rmse")],
+        )
 
     def index_items(self):
         """Points the top-k metric at the current item embeddings."""
@@ -112,17 +117,23 @@ class RankingRetrievalModel(MultiTaskRecommender):
         item = self.item_embedding(features["item_id"])  # (B, d)
         z = tf.concat([user, item], axis=-1)  # (B, 2d): the shared representation
         experts = self.experts(z, training=training)  # (B, E, 32)
-        logits = {t: self.towers[t](self.gates[t]([z, experts]), training=training)
-                  for t in ("click", "rating")}  # (B, 1) each
+        logits = {
+            t: self.towers[t](self.gates[t]([z, experts]), training=training)
+            for t in ("click", "rating")
+        }  # (B, 1) each
         return z, logits
 
     def compute_task_losses(self, features, training=False):
         z, logits = self(features, training=training)
-        query, candidate = z[:, :self.embedding_dim], z[:, self.embedding_dim:]
+        query, candidate = z[:, : self.embedding_dim], z[:, self.embedding_dim :]
         losses = {
             "retrieval": self.retrieval_task(
-                query, candidate, sample_weight=features["click"],
-                candidate_ids=features["item_id"], compute_metrics=not training),
+                query,
+                candidate,
+                sample_weight=features["click"],
+                candidate_ids=features["item_id"],
+                compute_metrics=not training,
+            ),
             "click": self.click_task(features["click"][:, None], logits["click"]),
             "rating": self.rating_task(features["rating"][:, None], logits["rating"]),
         }
@@ -170,18 +181,26 @@ def main(argv=None):
     train = tf.data.Dataset.from_tensor_slices({n: columns[n][:split] for n in names})
     test = {n: columns[n][split:] for n in names}
     model = RankingRetrievalModel(args.num_users, args.num_items)
-    model.compile(optimizer=tf.keras.optimizers.Adam(args.learning_rate),
-                  weighting=STRATEGIES[args.weighting]())
-    history = model.fit(train.shuffle(split, seed=args.seed).batch(args.batch_size),
-                        epochs=args.epochs, verbose=0)
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(args.learning_rate),
+        weighting=STRATEGIES[args.weighting](),
+    )
+    history = model.fit(
+        train.shuffle(split, seed=args.seed).batch(args.batch_size), epochs=args.epochs, verbose=0
+    )
     last = {k: v[-1] for k, v in history.history.items()}
-    print(f"weighting={args.weighting}; last epoch: loss {last['loss']:.4f}, "
-          + ", ".join(f"{t}_loss {last[f'{t}_loss']:.4f} (weight {last[f'weight_{t}']:.3f})"
-                      for t in TASK_TYPES))
+    print(
+        f"weighting={args.weighting}; last epoch: loss {last['loss']:.4f}, "
+        + ", ".join(
+            f"{t}_loss {last[f'{t}_loss']:.4f} (weight {last[f'weight_{t}']:.3f})"
+            for t in TASK_TYPES
+        )
+    )
 
     model.index_items()
-    logs = model.evaluate(tf.data.Dataset.from_tensor_slices(test).batch(1024),
-                          return_dict=True, verbose=0)
+    logs = model.evaluate(
+        tf.data.Dataset.from_tensor_slices(test).batch(1024), return_dict=True, verbose=0
+    )
     z, logits = model.predict(test, batch_size=1024, verbose=0)
     clicked = test["click"] == 1
     true_scores = columns["true_affinity"][split:][clicked]
@@ -190,15 +209,20 @@ def main(argv=None):
     for k in KS:
         metric = logs[f"factorized_top_k/top_{k}_categorical_accuracy"]
         best = top_k_accuracy(true_scores, test["item_id"][clicked], k)
-        print(f"retrieval top-{k} accuracy {metric:.3f} (true factors {best:.3f}, "
-              f"chance {chance[k]:.3f})")
+        print(
+            f"retrieval top-{k} accuracy {metric:.3f} (true factors {best:.3f}, "
+            f"chance {chance[k]:.3f})"
+        )
     click_auc = auc(test["click"], logits["click"][:, 0])
     best_auc = auc(test["click"], columns["true_click_probability"][split:])
-    print(f"click AUC {click_auc:.3f} (evaluate: {logs['click_auc']:.3f}; true "
-          f"probabilities {best_auc:.3f}, chance 0.500)")
+    print(
+        f"click AUC {click_auc:.3f} (evaluate: {logs['click_auc']:.3f}; true "
+        f"probabilities {best_auc:.3f}, chance 0.500)"
+    )
     mean_only = float(np.sqrt(np.mean((test["rating"] - test["rating"].mean()) ** 2)))
-    print(f"rating RMSE {logs['rating_rmse']:.3f} (noise 0.500, predicting the mean "
-          f"{mean_only:.3f})")
+    print(
+        f"rating RMSE {logs['rating_rmse']:.3f} (noise 0.500, predicting the mean {mean_only:.3f})"
+    )
     return logs
 
 

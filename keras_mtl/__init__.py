@@ -17,23 +17,58 @@ from keras_mtl import weighting
 from keras_mtl.features import DenseFeat
 from keras_mtl.features import SparseFeat
 from keras_mtl.features import VarLenSparseFeat
-from keras_mtl.models import AdaTT
 from keras_mtl.models import AITM
 from keras_mtl.models import CGC
-from keras_mtl.models import CrossStitch
 from keras_mtl.models import ESCM2
 from keras_mtl.models import ESM2
 from keras_mtl.models import ESMM
+from keras_mtl.models import PLE
+from keras_mtl.models import SNR
+from keras_mtl.models import STAR
+from keras_mtl.models import STEM
+from keras_mtl.models import AdaTT
+from keras_mtl.models import CrossStitch
 from keras_mtl.models import HoME
 from keras_mtl.models import MetaHeac
 from keras_mtl.models import MMoE
 from keras_mtl.models import OMoE
 from keras_mtl.models import PEPNet
-from keras_mtl.models import PLE
 from keras_mtl.models import SharedBottom
-from keras_mtl.models import SNR
-from keras_mtl.models import STAR
-from keras_mtl.models import STEM
 from keras_mtl.training import MultiTaskModel
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "data",
+    "evaluation",
+    "export",
+    "features",
+    "layers",
+    "losses",
+    "models",
+    "optimizers",
+    "training",
+    "weighting",
+    "DenseFeat",
+    "SparseFeat",
+    "VarLenSparseFeat",
+    "AITM",
+    "CGC",
+    "ESCM2",
+    "ESM2",
+    "ESMM",
+    "PLE",
+    "SNR",
+    "STAR",
+    "STEM",
+    "AdaTT",
+    "CrossStitch",
+    "HoME",
+    "MetaHeac",
+    "MMoE",
+    "OMoE",
+    "PEPNet",
+    "SharedBottom",
+    "MultiTaskModel",
+]

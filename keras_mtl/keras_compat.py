@@ -171,8 +171,11 @@ def scatter_update(optimizer, variable, slices, mode="update"):
     if LEGACY_KERAS:
         getattr(variable, f"scatter_{mode}")(slices)
     else:
-        write = {"update": optimizer.assign, "add": optimizer.assign_add,
-                 "sub": optimizer.assign_sub}[mode]
+        write = {
+            "update": optimizer.assign,
+            "add": optimizer.assign_add,
+            "sub": optimizer.assign_sub,
+        }[mode]
         write(variable, slices)
 
 
@@ -200,5 +203,8 @@ def loss_scale_state(optimizer):
         return optimizer.dynamic_scale, optimizer.step_counter, optimizer.dynamic_growth_steps
     if not optimizer.dynamic:
         return optimizer.loss_scale, None, None
-    return (optimizer._loss_scale.current_loss_scale, optimizer.dynamic_counter,
-            optimizer.dynamic_growth_steps)
+    return (
+        optimizer._loss_scale.current_loss_scale,
+        optimizer.dynamic_counter,
+        optimizer.dynamic_growth_steps,
+    )

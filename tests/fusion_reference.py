@@ -42,7 +42,10 @@ def ppnet(layer, embeddings, priors):
         for i, width in enumerate(layer.units):
             kernel, bias = layer.kernels[i].numpy(), layer.biases[i].numpy()
             if i == 0:  # (d, T·u0): task t's columns
-                kernel, bias = kernel[:, t * width:(t + 1) * width], bias[t * width:(t + 1) * width]
+                kernel, bias = (
+                    kernel[:, t * width : (t + 1) * width],
+                    bias[t * width : (t + 1) * width],
+                )
             else:
                 kernel, bias = kernel[t], bias[t]
             h = relu(h @ kernel + bias) * gates[i][:, t]
@@ -53,7 +56,7 @@ def ppnet(layer, embeddings, priors):
 def gate_mix(gate, h, experts):
     """`Σ_i softmax(gate(h))_i · experts[i]` for a linear `GateLayer`."""
     weights = softmax(h @ gate.logits.kernel.numpy() + gate.logits.bias.numpy())
-    return sum(weights[:, i:i + 1] * e for i, e in enumerate(experts)), weights
+    return sum(weights[:, i : i + 1] * e for i, e in enumerate(experts)), weights
 
 
 def branch_expert(layers, expert, x):

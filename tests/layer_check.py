@@ -68,9 +68,7 @@ def assert_outputs_close(actual, expected, rtol=RTOL, atol=ATOL, what="output"):
         if a.dtype.kind in ("U", "S", "O", "i", "u", "b"):
             np.testing.assert_array_equal(a, e, err_msg=f"{what}[{i}]")
         else:
-            np.testing.assert_allclose(
-                a, e, rtol=rtol, atol=atol, err_msg=f"{what}[{i}]"
-            )
+            np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, err_msg=f"{what}[{i}]")
 
 
 def _weight_id(weight):
@@ -155,13 +153,10 @@ def check_layer(
     if expected_output is not None:
         assert_outputs_close(eager, expected_output, rtol, atol, "eager output")
     input_shapes = [tuple(a.shape) for a in arrays]
-    computed = layer.compute_output_shape(
-        input_shapes if multi_input else input_shapes[0]
-    )
+    computed = layer.compute_output_shape(input_shapes if multi_input else input_shapes[0])
     computed = list(computed) if isinstance(eager, (list, tuple)) else [computed]
     assert [_shape_tuple(s) for s in computed] == [o.shape for o in eager_np], (
-        f"compute_output_shape {computed} != eager shapes "
-        f"{[o.shape for o in eager_np]}"
+        f"compute_output_shape {computed} != eager shapes {[o.shape for o in eager_np]}"
     )
 
     # 2. Config round trip (equal config, equal outputs with copied weights).

@@ -149,7 +149,7 @@ def star_multiply(layer, h, slots, num_domains, linear_output=False):
     weights = layer.get_weights()
     depth = len(weights) // 4
     for i in range(depth):
-        w, b, wd, bd = weights[4 * i: 4 * i + 4]
+        w, b, wd, bd = weights[4 * i : 4 * i + 4]
         out = []
         for row, p in zip(h, slots):
             kernel, bias = (w * wd[p], b + bd[p]) if p < num_domains else (w, b)

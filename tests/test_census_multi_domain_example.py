@@ -8,8 +8,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def test_census_multi_domain_example_scores_each_domain_and_exports(tmp_path):
     module = runpy.run_path(os.path.join(ROOT, "examples", "census_multi_domain.py"))
-    table = module["main"](["--epochs", "6", "--learning-rate", "0.003", "--mamdr",
-                            "--export-dir", str(tmp_path / "star")])
+    table = module["main"](
+        [
+            "--epochs",
+            "6",
+            "--learning-rate",
+            "0.003",
+            "--mamdr",
+            "--export-dir",
+            str(tmp_path / "star"),
+        ]
+    )
     assert table.index[0] == "Not in universe" and table.index[-1] == "all"
     assert "(rare values: unknown domain)" in table.index  # served by shared weights
     overall = table.loc["all"]

@@ -29,8 +29,13 @@ def test_no_module_reads_keras_internals_but_keras_compat():
     import keras_mtl
 
     root = pathlib.Path(keras_mtl.__file__).parent
-    internal = re.compile(r"_inputs_struct|_outputs_struct|_nested_(in|out)puts|_keras_history"
-                          r"|_in_multi_worker_mode|_maybe_symbolic_build|_trackable_children")
-    offenders = [str(path.relative_to(root)) for path in root.rglob("*.py")
-                 if path.name != "keras_compat.py" and internal.search(path.read_text())]
+    internal = re.compile(
+        r"_inputs_struct|_outputs_struct|_nested_(in|out)puts|_keras_history"
+        r"|_in_multi_worker_mode|_maybe_symbolic_build|_trackable_children"
+    )
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.name != "keras_compat.py" and internal.search(path.read_text())
+    ]
     assert offenders == []

@@ -20,8 +20,9 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
 
 def test_readme_multi_domain_example_runs():
     text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S)
-              if "keras_mtl.STAR(" in b]
+    blocks = [
+        b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "keras_mtl.STAR(" in b
+    ]
     assert len(blocks) == 1, "README has no multi-domain python example"
     namespace = {}
     exec(compile(blocks[0], "README.md", "exec"), namespace)
@@ -36,11 +37,18 @@ def test_readme_onnx_serving_snippet_loads_a_hashed_model(tmp_path, monkeypatch)
     import keras_mtl
 
     text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S)
-              if "register_custom_ops_library" in b]
+    blocks = [
+        b
+        for b in re.findall(r"```python\n(.*?)```", text, flags=re.S)
+        if "register_custom_ops_library" in b
+    ]
     assert len(blocks) == 1, "README has no ONNX serving snippet"
-    model = keras_mtl.SharedBottom([keras_mtl.SparseFeat("query", hash_bins=8)],
-                                   task_names=("ctr",), bottom_units=(2,), tower_units=())
+    model = keras_mtl.SharedBottom(
+        [keras_mtl.SparseFeat("query", hash_bins=8)],
+        task_names=("ctr",),
+        bottom_units=(2,),
+        tower_units=(),
+    )
     result = keras_mtl.export.export_onnx(model, str(tmp_path / "model.onnx"))
     assert result.custom_ops == "onnxruntime_extensions"
     monkeypatch.chdir(tmp_path)

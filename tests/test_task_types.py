@@ -7,7 +7,9 @@ from keras_mtl import task_types
 
 def test_task_types_are_checked_with_the_task_named():
     assert task_types.checked_task_types({"ctr": "binary", "dwell": "regression"}) == {
-        "ctr": "binary", "dwell": "regression"}
+        "ctr": "binary",
+        "dwell": "regression",
+    }
     with pytest.raises(ValueError, match=r"Task 'ctr': expected a type in .*'ranking'"):
         task_types.checked_task_types({"ctr": "ranking"})
     with pytest.raises(ValueError, match="not an output"):

@@ -44,8 +44,13 @@ DEFAULTS = {
     "varlen_separator": "|",
 }
 OPTIMIZERS = {
-    "adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop",
-    "adagrad": "Adagrad", "nadam": "Nadam", "adamax": "Adamax",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "sgd": "SGD",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+    "nadam": "Nadam",
+    "adamax": "Adamax",
 }
 TASK_TYPES = ("binary", "regression")
 FORMATS = ("auto", "csv", "parquet", "tfrecord")
@@ -53,7 +58,6 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 TFRECORD_SUFFIXES = (".tfrecord", ".tfrecords", ".tfr")
 PARQUET_ENGINES = ("pyarrow", "fastparquet")
-
 
 
 def builder_names():
@@ -98,7 +102,9 @@ def apply_overrides(raw, overrides):
             where = ".".join(parts[: i + 1])
             if isinstance(node, list):
                 if not part.isdigit() or int(part) >= len(node):
-                    raise ConfigError(where, f"--set expected a list index < {len(node)}, got {part!r}")
+                    raise ConfigError(
+                        where, f"--set expected a list index < {len(node)}, got {part!r}"
+                    )
                 part = int(part)
             elif not isinstance(node, dict):
                 raise ConfigError(where, f"--set cannot go into {node!r}")
@@ -141,8 +147,9 @@ def parquet_engine():
 
 
 def _data(raw, base_dir):
-    section = checks.mapping("data", raw, ("train", "validation", "test", "format", "stream"),
-                             required=("train",))
+    section = checks.mapping(
+        "data", raw, ("train", "validation", "test", "format", "stream"), required=("train",)
+    )
     section = {**DEFAULTS["data"], **section}
     declared = checks.choice("data.format", section["format"], FORMATS)
     checks.boolean("data.stream", section["stream"])
@@ -157,16 +164,18 @@ def _data(raw, base_dir):
         matched = sorted(glob.glob(file_path)) if glob.has_magic(file_path) else [file_path]
         if not matched or not os.path.isfile(matched[0]):
             raise ConfigError(
-                path, f"file not found: {file_path} (relative paths resolve against "
-                      f"the config's folder {base_dir}; a glob pattern must match files)"
+                path,
+                f"file not found: {file_path} (relative paths resolve against "
+                f"the config's folder {base_dir}; a glob pattern must match files)",
             )
         fmt = _data_format(path, matched[0], declared)
         if len(matched) > 1 or fmt == "tfrecord":
             out["stream"] = True  # several files (or TFRecord) are always streamed
         if fmt == "parquet" and parquet_engine() is None:
             raise ConfigError(
-                path, f"reading Parquet needs pyarrow or fastparquet and neither is "
-                      f"installed: pip install pyarrow (or save {value!r} as CSV)"
+                path,
+                f"reading Parquet needs pyarrow or fastparquet and neither is "
+                f"installed: pip install pyarrow (or save {value!r} as CSV)",
             )
         out[split] = file_path
         out["format"][split] = fmt
@@ -182,16 +191,22 @@ def _tasks(raw):
         entry = checks.mapping(path, entry, ("name", "type", "label"), required=("name",))
         name = checks.string(checks.join(path, "name"), entry["name"])
         if not name.isidentifier():
-            raise ConfigError(checks.join(path, "name"),
-                              f"expected an identifier (it names outputs and metrics), got {name!r}")
+            raise ConfigError(
+                checks.join(path, "name"),
+                f"expected an identifier (it names outputs and metrics), got {name!r}",
+            )
         if name in [t.name for t in tasks]:
             raise ConfigError(checks.join(path, "name"), f"task {name!r} is declared twice")
-        tasks.append(types.SimpleNamespace(
-            name=name,
-            type=checks.choice(checks.join(path, "type"), entry.get("type", "binary"), TASK_TYPES),
-            label=checks.string(checks.join(path, "label"), entry.get("label", name)),
-            path=path,
-        ))
+        tasks.append(
+            types.SimpleNamespace(
+                name=name,
+                type=checks.choice(
+                    checks.join(path, "type"), entry.get("type", "binary"), TASK_TYPES
+                ),
+                label=checks.string(checks.join(path, "label"), entry.get("label", name)),
+                path=path,
+            )
+        )
     if not tasks:
         raise ConfigError("tasks", "expected at least one task")
     return tasks
@@ -199,12 +214,16 @@ def _tasks(raw):
 
 def _model(raw, tasks):
     if not isinstance(raw, dict) or raw.get("builder") is None:
-        raise ConfigError("model.builder", f"required key is missing; available builders: "
-                                           f"{', '.join(builder_names())}")
+        raise ConfigError(
+            "model.builder",
+            f"required key is missing; available builders: {', '.join(builder_names())}",
+        )
     builder = raw["builder"]
     if builder not in builder_names():
-        raise ConfigError("model.builder", f"unknown builder {builder!r}. Available builders: "
-                                           f"{', '.join(builder_names())}")
+        raise ConfigError(
+            "model.builder",
+            f"unknown builder {builder!r}. Available builders: {', '.join(builder_names())}",
+        )
     params = _parameters(getattr(keras_mtl.models, builder))
     params.pop("features")
     set_by_tasks = {"task_types"}
@@ -225,8 +244,10 @@ def _model(raw, tasks):
     else:
         for task in tasks:
             if task.type != "binary":
-                raise ConfigError(checks.join(task.path, "type"),
-                                  f"builder {builder} trains binary tasks only, got {task.type!r}")
+                raise ConfigError(
+                    checks.join(task.path, "type"),
+                    f"builder {builder} trains binary tasks only, got {task.type!r}",
+                )
     return types.SimpleNamespace(builder=builder, kwargs=kwargs, names_given=names_given)
 
 
@@ -236,8 +257,10 @@ def _weighting(raw, tasks):
     raw = dict(raw or {})
     strategy = raw.pop("strategy", DEFAULTS["weighting"]["strategy"])
     if strategy not in strategy_names():
-        raise ConfigError("weighting.strategy", f"unknown strategy {strategy!r}. Available "
-                                                f"strategies: {', '.join(strategy_names())}")
+        raise ConfigError(
+            "weighting.strategy",
+            f"unknown strategy {strategy!r}. Available strategies: {', '.join(strategy_names())}",
+        )
     cls = getattr(keras_mtl.weighting, strategy)
     params = _parameters(cls.__init__)
     checks.mapping("weighting", raw, ("strategy",) + tuple(params))
@@ -246,7 +269,9 @@ def _weighting(raw, tasks):
         path = f"weighting.{key}"
         if key == "weights":  # FixedWeights: {task: weight}
             value = checks.mapping(path, value, tuple(t.name for t in tasks))
-            value = {t: checks.number(checks.join(path, t), w, minimum=0.0) for t, w in value.items()}
+            value = {
+                t: checks.number(checks.join(path, t), w, minimum=0.0) for t, w in value.items()
+            }
         kwargs[key] = checks.like_default(path, value, params[key], key)
     try:
         cls(**kwargs)  # its own checks, before anything is read or trained
@@ -256,7 +281,10 @@ def _weighting(raw, tasks):
 
 
 def _training(raw):
-    section = {**DEFAULTS["training"], **checks.mapping("training", raw, tuple(DEFAULTS["training"]))}
+    section = {
+        **DEFAULTS["training"],
+        **checks.mapping("training", raw, tuple(DEFAULTS["training"])),
+    }
     checks.choice("training.optimizer", section["optimizer"], tuple(OPTIMIZERS))
     checks.number("training.learning_rate", section["learning_rate"], minimum=0, exclusive=True)
     checks.positive_int("training.batch_size", section["batch_size"])
@@ -279,11 +307,15 @@ def _output(raw, base_dir):
         if value is None:
             paths[key] = None
         elif key in given:
-            paths[key] = os.path.join(base_dir, os.path.expanduser(checks.string(f"output.{key}", value)))
+            paths[key] = os.path.join(
+                base_dir, os.path.expanduser(checks.string(f"output.{key}", value))
+            )
         else:
             paths[key] = value.format(dir=out_dir)
     if paths["keras_model"] is not None and not paths["keras_model"].endswith(".keras"):
-        raise ConfigError("output.keras_model", f"expected a path ending in .keras, got {given['keras_model']!r}")
+        raise ConfigError(
+            "output.keras_model", f"expected a path ending in .keras, got {given['keras_model']!r}"
+        )
     return types.SimpleNamespace(**paths)
 
 
@@ -293,7 +325,8 @@ def validate(raw, base_dir, config_path=None):
     seed = checks.non_negative_int("seed", raw.get("seed", DEFAULTS["seed"]))
     data = _data(raw["data"], base_dir)
     features, feature_paths, separators = feature_config.features(
-        raw["features"], DEFAULTS["varlen_separator"])
+        raw["features"], DEFAULTS["varlen_separator"]
+    )
     tasks = _tasks(raw["tasks"])
     model = _model(raw["model"], tasks)
     weighting = _weighting(raw.get("weighting"), tasks)

@@ -26,7 +26,7 @@ def read_table(path, fmt, string_columns=()):
 
 
 def format_of(path):
-    """"csv" or "parquet" from a file name (for commands without a config)."""
+    """ "csv" or "parquet" from a file name (for commands without a config)."""
     lower = path.lower()
     if lower.endswith(config_lib.PARQUET_SUFFIXES):
         return "parquet"
@@ -60,8 +60,7 @@ def _typed(values, kind):
 def _looks_integer(cells):
     values = [v for cell in cells for v in cell]
     try:
-        return bool(values) and all(float(v) == int(float(v)) and "." not in str(v)
-                                    for v in values)
+        return bool(values) and all(float(v) == int(float(v)) and "." not in str(v) for v in values)
     except (TypeError, ValueError):
         return False
 
@@ -75,8 +74,9 @@ def list_column(series, separator, kind=None):
     try:
         return pd.Series([_typed(c, kind) for c in cells], index=series.index, dtype=object)
     except ValueError as error:
-        raise CommandError(f"column {series.name!r}: expected {kind} values in its list "
-                           f"cells. Received {error}") from None
+        raise CommandError(
+            f"column {series.name!r}: expected {kind} values in its list cells. Received {error}"
+        ) from None
 
 
 def with_list_cells(df, specs, separators):

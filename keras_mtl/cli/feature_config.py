@@ -38,7 +38,9 @@ def _feature_entries(path, raw):
         raw = checks.mapping(path, raw, ("defaults", "columns"), required=("columns",))
         defaults = raw.get("defaults") or {}
         if not isinstance(defaults, dict):
-            raise ConfigError(checks.join(path, "defaults"), f"expected a mapping, got {defaults!r}")
+            raise ConfigError(
+                checks.join(path, "defaults"), f"expected a mapping, got {defaults!r}"
+            )
         columns_path = checks.join(path, "columns")
         raw = raw["columns"]
     entries = []
@@ -77,12 +79,19 @@ def features(raw, default_separator):
                 args[key] = value if check is None or value is None else check(key_path, value)
             for field in dataclasses.fields(cls):  # name; maxlen for varlen
                 required = field.default is dataclasses.MISSING
-                if required and field.default_factory is dataclasses.MISSING and field.name not in args:
-                    raise ConfigError(checks.join(entry_path, field.name), "required key is missing")
+                if (
+                    required
+                    and field.default_factory is dataclasses.MISSING
+                    and field.name not in args
+                ):
+                    raise ConfigError(
+                        checks.join(entry_path, field.name), "required key is missing"
+                    )
             name = args["name"]
             if name in where:
-                raise ConfigError(entry_path, f"feature {name!r} is declared twice "
-                                              f"(first at {where[name]})")
+                raise ConfigError(
+                    entry_path, f"feature {name!r} is declared twice (first at {where[name]})"
+                )
             separator = args.pop("separator", default_separator)
             try:
                 spec = cls(**args)
@@ -93,6 +102,7 @@ def features(raw, default_separator):
             specs.append(spec)
             where[name] = entry_path
     if not specs:
-        raise ConfigError("features", "expected at least one feature under "
-                                      f"{', '.join(FEATURE_KINDS)}")
+        raise ConfigError(
+            "features", f"expected at least one feature under {', '.join(FEATURE_KINDS)}"
+        )
     return specs, where, separators

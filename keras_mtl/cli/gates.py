@@ -49,7 +49,7 @@ def _batch_groups(layers, values, task_names):
     groups, offset = [], 0
     for layer in layers:
         count = len(_flat(layer.input))
-        inputs = values[offset:offset + count]
+        inputs = values[offset : offset + count]
         offset += count
         if not isinstance(layer.input, (list, tuple)):
             inputs = inputs[0]
@@ -63,13 +63,21 @@ def _merged(groups, sums, rows):
     merged = []
     for group, total in zip(groups, sums):
         mean = total / rows
-        if merged and (merged[-1]["title"], merged[-1]["columns"]) == (group.title,
-                                                                        list(group.columns)):
+        if merged and (merged[-1]["title"], merged[-1]["columns"]) == (
+            group.title,
+            list(group.columns),
+        ):
             merged[-1]["rows"] += list(group.rows)
             merged[-1]["mean"] = np.concatenate([merged[-1]["mean"], mean])
         else:
-            merged.append({"title": group.title, "rows": list(group.rows),
-                           "columns": list(group.columns), "mean": mean})
+            merged.append(
+                {
+                    "title": group.title,
+                    "rows": list(group.rows),
+                    "columns": list(group.columns),
+                    "mean": mean,
+                }
+            )
     return merged
 
 
@@ -96,7 +104,7 @@ def mean_gate_weights(model, arrays, batch_size=1024):
         raise CommandError("no rows to average the gate weights over")
     groups, sums = None, None
     for start in range(0, total, batch_size):
-        batch = {k: tf.constant(v[start:start + batch_size]) for k, v in arrays.items()}
+        batch = {k: tf.constant(v[start : start + batch_size]) for k, v in arrays.items()}
         groups = _batch_groups(layers, _flat(probe(batch, training=False)), task_names)
         batch_sums = [np.sum(np.asarray(g.weights, "float64"), axis=0) for g in groups]
         sums = batch_sums if sums is None else [a + b for a, b in zip(sums, batch_sums)]

@@ -22,8 +22,11 @@ def resolve_version(path):
         raise CommandError(f"expected a SavedModel folder, got {path!r} (not a folder)")
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
         return path, None
-    versions = sorted(int(name) for name in os.listdir(path)
-                      if name.isdigit() and os.path.isfile(os.path.join(path, name, "saved_model.pb")))
+    versions = sorted(
+        int(name)
+        for name in os.listdir(path)
+        if name.isdigit() and os.path.isfile(os.path.join(path, name, "saved_model.pb"))
+    )
     if not versions:
         raise CommandError(
             f"{path} holds no saved_model.pb and no numbered version folders with one: "
@@ -31,15 +34,23 @@ def resolve_version(path):
             "(as keras_mtl.export.export_saved_model writes)"
         )
     newest = os.path.join(path, str(versions[-1]))
-    return newest, (f"{path} holds versions {', '.join(map(str, versions))}; "
-                    f"showing the newest, {versions[-1]} ({newest})")
+    return newest, (
+        f"{path} holds versions {', '.join(map(str, versions))}; "
+        f"showing the newest, {versions[-1]} ({newest})"
+    )
 
 
 def _shape(info):
     if info.tensor_shape.unknown_rank:
         return "unknown rank"
-    return "(" + ", ".join("batch" if d.size < 0 and i == 0 else str(d.size)
-                           for i, d in enumerate(info.tensor_shape.dim)) + ")"
+    return (
+        "("
+        + ", ".join(
+            "batch" if d.size < 0 and i == 0 else str(d.size)
+            for i, d in enumerate(info.tensor_shape.dim)
+        )
+        + ")"
+    )
 
 
 def summary(path, signature_name="serving_default"):
@@ -59,8 +70,8 @@ def run_health(path, data_path, batch_size=1024, separator="|", print_fn=print):
     """Prints the expert health (gate entropy, utilisation, zero and dead
     units) of the model at `path` (`.keras` file or SavedModel folder with a
     bundled one) over the rows of `data_path`; returns the report."""
-    from keras_mtl.cli import plot_gates  # pylint: disable=import-outside-toplevel
-    from keras_mtl.evaluation import expert_health  # pylint: disable=import-outside-toplevel
+    from keras_mtl.cli import plot_gates
+    from keras_mtl.evaluation import expert_health
 
     model = plot_gates.load_model(path, print_fn)
     _, arrays = plot_gates.load_rows(model, data_path, separator)
@@ -71,17 +82,21 @@ def run_health(path, data_path, batch_size=1024, separator="|", print_fn=print):
     print_fn(f"expert health of {model.name!r} over {health['rows']} rows of {data_path}:")
     for group in health["gates"]:
         print_fn(f"  {group['title']}: mean gate weight per expert")
-        for row, weights, h in zip(group["rows"], group["utilisation"],
-                                   group["normalized_entropy"]):
-            print_fn(f"    {row}: entropy {h:.2f} | " + " ".join(
-                "-" if w != w else f"{w:.2f}" for w in weights))
-    for line in plot_gates.health_lines(health)[len(health["gates"]):]:
+        for row, weights, h in zip(
+            group["rows"], group["utilisation"], group["normalized_entropy"]
+        ):
+            print_fn(
+                f"    {row}: entropy {h:.2f} | "
+                + " ".join("-" if w != w else f"{w:.2f}" for w in weights)
+            )
+    for line in plot_gates.health_lines(health)[len(health["gates"]) :]:
         print_fn("  " + line)
     return health
 
 
-def run_inspect(path, signature_name="serving_default", print_fn=print, data_path=None,
-                batch_size=1024):
+def run_inspect(
+    path, signature_name="serving_default", print_fn=print, data_path=None, batch_size=1024
+):
     """Prints the serving signature of the SavedModel at `path`; returns the
     version folder shown. With `data_path`, then prints `run_health`; a
     `.keras` file `path` prints the health only."""

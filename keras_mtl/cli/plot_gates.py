@@ -18,12 +18,13 @@ PLOT_INSTALL = 'pip install "keras_mtl[plot]"'
 
 def _pyplot():
     try:
-        import matplotlib  # pylint: disable=import-outside-toplevel
+        import matplotlib
     except ImportError:
-        raise CommandError(f"plot-gates draws with matplotlib, which is not installed: "
-                           f"{PLOT_INSTALL}") from None
+        raise CommandError(
+            f"plot-gates draws with matplotlib, which is not installed: {PLOT_INSTALL}"
+        ) from None
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+    import matplotlib.pyplot as plt
 
     return plt
 
@@ -53,32 +54,44 @@ def _history_curves(path):
         with open(path, encoding="utf-8") as f:
             history = json.load(f)
     except (OSError, ValueError) as error:
-        raise CommandError(f"--history {path}: expected the history JSON `keras-mtl train` "
-                           f"writes. Received {error}") from None
+        raise CommandError(
+            f"--history {path}: expected the history JSON `keras-mtl train` "
+            f"writes. Received {error}"
+        ) from None
     if not isinstance(history, dict):
         raise CommandError(f"--history {path}: expected a JSON object of per-epoch lists")
-    return {key[len("weight_"):]: values for key, values in history.items()
-            if key.startswith("weight_") and isinstance(values, list)}
+    return {
+        key[len("weight_") :]: values
+        for key, values in history.items()
+        if key.startswith("weight_") and isinstance(values, list)
+    }
 
 
 def health_lines(health):
     """Text lines of an expert-health report: entropy per gate row, then
     zero outputs / dead units per expert."""
-    lines = [f"gate entropy ({g['title']}, 1 = uniform): " + "; ".join(
-        f"{row} {h:.2f}" for row, h in zip(g["rows"], g["normalized_entropy"]))
-        for g in health["gates"]]
-    lines += [f"expert health ({e['title']}, zero outputs / dead units): " + "; ".join(
-        f"{c} {z:.2f}/{d:.2f}" for c, z, d in zip(e["columns"], e["zero_fraction"],
-                                                  e["dead_fraction"]))
-        for e in health["experts"]]
+    lines = [
+        f"gate entropy ({g['title']}, 1 = uniform): "
+        + "; ".join(f"{row} {h:.2f}" for row, h in zip(g["rows"], g["normalized_entropy"]))
+        for g in health["gates"]
+    ]
+    lines += [
+        f"expert health ({e['title']}, zero outputs / dead units): "
+        + "; ".join(
+            f"{c} {z:.2f}/{d:.2f}"
+            for c, z, d in zip(e["columns"], e["zero_fraction"], e["dead_fraction"])
+        )
+        for e in health["experts"]
+    ]
     return lines
 
 
 def _heatmap(ax, group):
     mean = np.asarray(group["mean"], "float64")
     shown = np.ma.masked_invalid(mean)
-    image = ax.imshow(shown, cmap="viridis", vmin=0.0, vmax=max(1e-9, float(np.nanmax(mean))),
-                      aspect="auto")
+    image = ax.imshow(
+        shown, cmap="viridis", vmin=0.0, vmax=max(1e-9, float(np.nanmax(mean))), aspect="auto"
+    )
     ax.set_xticks(range(len(group["columns"])))
     ax.set_xticklabels(group["columns"], rotation=45, ha="right")
     ax.set_yticks(range(len(group["rows"])))
@@ -96,8 +109,11 @@ def _heatmap(ax, group):
 
 def load_rows(model, data_path, separator="|"):
     """`(DataFrame, {input name: array})` of the CSV / Parquet rows at `data_path`."""
-    string_inputs = [name for name, t in model.input.items()
-                     if str(getattr(t.dtype, "name", t.dtype)) == "string"]
+    string_inputs = [
+        name
+        for name, t in model.input.items()
+        if str(getattr(t.dtype, "name", t.dtype)) == "string"
+    ]
     df = data_io.read_table(data_path, data_io.format_of(data_path), string_inputs)
     if len(df) == 0:
         raise CommandError(f"--data {data_path} has no rows")
@@ -116,8 +132,9 @@ def _health_bars(ax, group):
     ax.legend(fontsize=8)
 
 
-def run_plot_gates(model_path, data_path, out, history_path=None, batch_size=1024,
-                   separator="|", print_fn=print):
+def run_plot_gates(
+    model_path, data_path, out, history_path=None, batch_size=1024, separator="|", print_fn=print
+):
     """Writes `out` (PNG) and `<out without .png>.json` (the numbers).
 
     The PNG has a heatmap per gate table (its rows labelled with their
@@ -136,20 +153,36 @@ def run_plot_gates(model_path, data_path, out, history_path=None, batch_size=102
     df, arrays = load_rows(model, data_path, separator)
     groups = gates.mean_gate_weights(model, arrays, batch_size)
     health = expert_health.expert_health(model, arrays, batch_size)
-    entropy = {(g["title"], row): h for g in health["gates"]
-               for row, h in zip(g["rows"], g["normalized_entropy"])}
+    entropy = {
+        (g["title"], row): h
+        for g in health["gates"]
+        for row, h in zip(g["rows"], g["normalized_entropy"])
+    }
 
     panels = len(groups) + len(health["experts"]) + (1 if curves is not None else 0)
-    fig, axes = plt.subplots(panels, 1, figsize=(max(6.0, 1.0 + 0.9 * max(
-        len(g["columns"]) for g in groups + health["experts"])), 1.5 + sum(
-        0.5 * len(g["rows"]) + 1.5 for g in groups) + 3.0 * len(health["experts"])
-        + (3.0 if curves is not None else 0.0)), squeeze=False)
+    fig, axes = plt.subplots(
+        panels,
+        1,
+        figsize=(
+            max(6.0, 1.0 + 0.9 * max(len(g["columns"]) for g in groups + health["experts"])),
+            1.5
+            + sum(0.5 * len(g["rows"]) + 1.5 for g in groups)
+            + 3.0 * len(health["experts"])
+            + (3.0 if curves is not None else 0.0),
+        ),
+        squeeze=False,
+    )
     for ax, group in zip(axes[:, 0], groups):
         fig.colorbar(_heatmap(ax, group), ax=ax)
-        ax.set_yticklabels([f"{row} (H {entropy[(group['title'], row)]:.2f})"
-                            if (group["title"], row) in entropy else row
-                            for row in group["rows"]])
-    for ax, group in zip(axes[len(groups):, 0], health["experts"]):
+        ax.set_yticklabels(
+            [
+                f"{row} (H {entropy[(group['title'], row)]:.2f})"
+                if (group["title"], row) in entropy
+                else row
+                for row in group["rows"]
+            ]
+        )
+    for ax, group in zip(axes[len(groups) :, 0], health["experts"]):
         _health_bars(ax, group)
     if curves is not None:
         ax = axes[-1, 0]
@@ -161,7 +194,9 @@ def run_plot_gates(model_path, data_path, out, history_path=None, batch_size=102
         ax.set_title("weight_<task> per epoch" if curves else "no weight_<task> in the history")
         if curves:
             ax.legend()
-    fig.suptitle(f"{model.name}: gate utilisation over {len(df)} rows of {os.path.basename(data_path)}")
+    fig.suptitle(
+        f"{model.name}: gate utilisation over {len(df)} rows of {os.path.basename(data_path)}"
+    )
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     fig.savefig(out, dpi=100)
@@ -169,19 +204,35 @@ def run_plot_gates(model_path, data_path, out, history_path=None, batch_size=102
 
     numbers = os.path.splitext(out)[0] + ".json"
     with open(numbers, "w", encoding="utf-8") as f:
-        json.dump({
-            "model": model.name,
-            "builder": gates.builder_of(model),
-            "rows": len(df),
-            "gates": [{**g, "mean": [[None if np.isnan(v) else float(v) for v in row]
-                                     for row in np.asarray(g["mean"])]} for g in groups],
-            "task_weights": curves,
-            "health": expert_health.as_json(health),
-        }, f, indent=2)
+        json.dump(
+            {
+                "model": model.name,
+                "builder": gates.builder_of(model),
+                "rows": len(df),
+                "gates": [
+                    {
+                        **g,
+                        "mean": [
+                            [None if np.isnan(v) else float(v) for v in row]
+                            for row in np.asarray(g["mean"])
+                        ],
+                    }
+                    for g in groups
+                ],
+                "task_weights": curves,
+                "health": expert_health.as_json(health),
+            },
+            f,
+            indent=2,
+        )
     for group in groups:
-        print_fn(f"{group['title']}: " + "; ".join(
-            f"{row} " + " ".join("-" if np.isnan(v) else f"{v:.2f}" for v in values)
-            for row, values in zip(group["rows"], np.asarray(group["mean"]))))
+        print_fn(
+            f"{group['title']}: "
+            + "; ".join(
+                f"{row} " + " ".join("-" if np.isnan(v) else f"{v:.2f}" for v in values)
+                for row, values in zip(group["rows"], np.asarray(group["mean"]))
+            )
+        )
     for line in health_lines(health):
         print_fn(line)
     print_fn(f"wrote {out} and {numbers}")

@@ -14,8 +14,9 @@ from keras_mtl.cli.command_error import CommandError
 def _separator(cfg):
     separators = set(cfg.separators.values())
     if len(separators) > 1:
-        raise CommandError(f"streamed CSV takes one list separator; the features use "
-                           f"{sorted(separators)}")
+        raise CommandError(
+            f"streamed CSV takes one list separator; the features use {sorted(separators)}"
+        )
     return separators.pop() if separators else "|"
 
 
@@ -34,8 +35,9 @@ def dataset(cfg, split, features, labels, shuffle=False):
             return keras_mtl.data.tfrecord_dataset(cfg.data[split], features, labels, **kwargs)
         if fmt == "parquet":
             return keras_mtl.data.parquet_dataset(cfg.data[split], features, labels, **kwargs)
-        return keras_mtl.data.csv_dataset(cfg.data[split], features, labels,
-                                          list_separator=_separator(cfg), **kwargs)
+        return keras_mtl.data.csv_dataset(
+            cfg.data[split], features, labels, list_separator=_separator(cfg), **kwargs
+        )
     except (KeyError, ValueError, FileNotFoundError) as error:
         raise CommandError(f"data.{split} ({cfg.data[split]}): {error}") from None
 

@@ -1,4 +1,4 @@
-"""DataFrames and files (TFRecord, Parquet, CSV) to tf.data, and the data sets shipped with the package."""
+"""DataFrames and files (TFRecord, Parquet, CSV) to tf.data, and the data sets the package ships."""
 
 from keras_mtl.data.census_income import load_census_income
 from keras_mtl.data.check_tfrecords import CorruptRecordError
@@ -6,9 +6,9 @@ from keras_mtl.data.check_tfrecords import check_tfrecords
 from keras_mtl.data.correlated_tasks import make_correlated_tasks
 from keras_mtl.data.csv_dataset import csv_dataset
 from keras_mtl.data.dataframe import df_to_dataset
-from keras_mtl.data.domain_batches import domain_balanced_dataset
 from keras_mtl.data.dataframe import features_to_arrays
 from keras_mtl.data.dataframe import labels_to_arrays
+from keras_mtl.data.domain_batches import domain_balanced_dataset
 from keras_mtl.data.multi_domain import make_multi_domain
 from keras_mtl.data.parquet_dataset import parquet_dataset
 from keras_mtl.data.parse_examples import parse_examples

@@ -14,7 +14,7 @@ from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
 
 def require_pyarrow():
     try:
-        import pyarrow.dataset  # pylint: disable=import-outside-toplevel
+        import pyarrow.dataset
     except ImportError:
         raise ImportError(
             "streaming Parquet / CSV files needs pyarrow, which is not installed: "
@@ -25,7 +25,7 @@ def require_pyarrow():
 
 def element_signature(features, labels):
     """The `tf.TensorSpec`s of one batch: `{input: spec}` or `(inputs, labels)`."""
-    from keras_mtl.data.dataframe import label_columns  # pylint: disable=import-outside-toplevel
+    from keras_mtl.data.dataframe import label_columns
 
     x = {}
     for spec in features:
@@ -44,7 +44,7 @@ def element_signature(features, labels):
 
 
 def columns_read(features, labels):
-    from keras_mtl.data.dataframe import label_columns  # pylint: disable=import-outside-toplevel
+    from keras_mtl.data.dataframe import label_columns
 
     names = []
     for spec in features:
@@ -58,25 +58,44 @@ def split_list_cells(df, features, separator):
     """Text cells of list columns ("3|5|8") -> lists, for CSV files."""
     for spec in features:
         is_list = isinstance(spec, VarLenSparseFeat) or (
-            isinstance(spec, DenseFeat) and spec.dimension > 1)
+            isinstance(spec, DenseFeat) and spec.dimension > 1
+        )
         names = [spec.name] + ([spec.weight_name] if getattr(spec, "weight_name", None) else [])
         for name in names if is_list else ():
             if pd.api.types.is_numeric_dtype(df[name]):  # one value per cell
                 df[name] = df[name].map(lambda v: [] if pd.isna(v) else [v])
                 continue
-            kind = float if name != spec.name or isinstance(spec, DenseFeat) else (
-                int if spec.dtype == "int64" else str)
+            kind = (
+                float
+                if name != spec.name or isinstance(spec, DenseFeat)
+                else (int if spec.dtype == "int64" else str)
+            )
             df[name] = df[name].map(
-                lambda v, kind=kind: [] if v is None or v == "" or (not isinstance(v, str) and pd.isna(v))
-                else [kind(p) for p in str(v).split(separator) if p != ""])
+                lambda v, kind=kind: (
+                    []
+                    if v is None or v == "" or (not isinstance(v, str) and pd.isna(v))
+                    else [kind(p) for p in str(v).split(separator) if p != ""]
+                )
+            )
     return df
 
 
-def arrow_dataset(file_pattern, file_format, features, labels, batch_size, shuffle, seed,
-                  chunk_rows, num_rows, drop_remainder, list_separator=None):
+def arrow_dataset(
+    file_pattern,
+    file_format,
+    features,
+    labels,
+    batch_size,
+    shuffle,
+    seed,
+    chunk_rows,
+    num_rows,
+    drop_remainder,
+    list_separator=None,
+):
     """The shared body of `parquet_dataset` and `csv_dataset`."""
-    from keras_mtl.data.dataframe import features_to_arrays  # pylint: disable=import-outside-toplevel
-    from keras_mtl.data.dataframe import labels_to_arrays  # pylint: disable=import-outside-toplevel
+    from keras_mtl.data.dataframe import features_to_arrays
+    from keras_mtl.data.dataframe import labels_to_arrays
 
     pads = require_pyarrow()
     features = validate_features(features)
@@ -87,13 +106,17 @@ def arrow_dataset(file_pattern, file_format, features, labels, batch_size, shuff
     columns = columns_read(features, labels)
     file_format_object = file_format
     if file_format == "csv":
-        import pyarrow  # pylint: disable=import-outside-toplevel
-        import pyarrow.csv  # pylint: disable=import-outside-toplevel
+        import pyarrow
+        import pyarrow.csv
 
-        text = {spec.name: pyarrow.string() for spec in features
-                if getattr(spec, "dtype", None) == "string"}
+        text = {
+            spec.name: pyarrow.string()
+            for spec in features
+            if getattr(spec, "dtype", None) == "string"
+        }
         file_format_object = pads.CsvFileFormat(
-            convert_options=pyarrow.csv.ConvertOptions(column_types=text))
+            convert_options=pyarrow.csv.ConvertOptions(column_types=text)
+        )
     for file in files[:1] + files[-1:]:
         schema = pads.dataset(file, format=file_format_object).schema
         missing = [c for c in columns if c not in schema.names]
@@ -113,7 +136,8 @@ def arrow_dataset(file_pattern, file_format, features, labels, batch_size, shuff
         for index in order:
             file = files[index]
             batches = pads.dataset(file, format=file_format_object).to_batches(
-                columns=columns, batch_size=chunk_rows)
+                columns=columns, batch_size=chunk_rows
+            )
             for record_batch in batches:
                 df = record_batch.to_pandas()
                 if list_separator is not None:
@@ -128,7 +152,9 @@ def arrow_dataset(file_pattern, file_format, features, labels, batch_size, shuff
                     element = tf.nest.map_structure(lambda a, rows=rows: a[rows], element)
                 yield element
 
-    ds = tf.data.Dataset.from_generator(chunks, output_signature=element_signature(features, labels))
+    ds = tf.data.Dataset.from_generator(
+        chunks, output_signature=element_signature(features, labels)
+    )
     if shuffle:
         ds = ds.shuffle(4, seed=seed, reshuffle_each_iteration=True)  # mixes whole chunks
     ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)

@@ -34,8 +34,9 @@ def _entry(key, feature):
 def int_entries(key, values):
     """Per-row map entries of a column of int64 scalars."""
     uniques, inverse = np.unique(values, return_inverse=True)
-    encoded = np.array([_entry(key, _field(3, _field(1, varint(int(v))))) for v in uniques],
-                       dtype=object)
+    encoded = np.array(
+        [_entry(key, _field(3, _field(1, varint(int(v))))) for v in uniques], dtype=object
+    )
     return encoded[inverse.ravel()].tolist()
 
 
@@ -47,7 +48,7 @@ def float_entries(key, values):
         return [_entry(key, _field(2, b""))] * len(values)
     prefix = _entry(key, _field(2, _field(1, b"\0" * width)))[:-width]
     data = values.tobytes()
-    return [prefix + data[i:i + width] for i in range(0, len(data), width)]
+    return [prefix + data[i : i + width] for i in range(0, len(data), width)]
 
 
 def list_entries(key, cells, is_string):

@@ -8,32 +8,72 @@ import pandas as pd
 #: The 42 fields of census-income.data/.test, in file order (names follow the
 #: attribute list of census-income.names).
 COLUMNS = (
-    "age", "class_worker", "det_ind_code", "det_occ_code", "education",
-    "wage_per_hour", "hs_college", "marital_stat", "major_ind_code",
-    "major_occ_code", "race", "hisp_origin", "sex", "union_member",
-    "unemp_reason", "full_or_part_emp", "capital_gains", "capital_losses",
-    "stock_dividends", "tax_filer_stat", "region_prev_res", "state_prev_res",
-    "det_hh_fam_stat", "det_hh_summ", "instance_weight", "mig_chg_msa",
-    "mig_chg_reg", "mig_move_reg", "mig_same", "mig_prev_sunbelt", "num_emp",
-    "fam_under_18", "country_father", "country_mother", "country_self",
-    "citizenship", "own_or_self", "vet_question", "vet_benefits",
-    "weeks_worked", "year", "income_50k",
+    "age",
+    "class_worker",
+    "det_ind_code",
+    "det_occ_code",
+    "education",
+    "wage_per_hour",
+    "hs_college",
+    "marital_stat",
+    "major_ind_code",
+    "major_occ_code",
+    "race",
+    "hisp_origin",
+    "sex",
+    "union_member",
+    "unemp_reason",
+    "full_or_part_emp",
+    "capital_gains",
+    "capital_losses",
+    "stock_dividends",
+    "tax_filer_stat",
+    "region_prev_res",
+    "state_prev_res",
+    "det_hh_fam_stat",
+    "det_hh_summ",
+    "instance_weight",
+    "mig_chg_msa",
+    "mig_chg_reg",
+    "mig_move_reg",
+    "mig_same",
+    "mig_prev_sunbelt",
+    "num_emp",
+    "fam_under_18",
+    "country_father",
+    "country_mother",
+    "country_self",
+    "citizenship",
+    "own_or_self",
+    "vet_question",
+    "vet_benefits",
+    "weeks_worked",
+    "year",
+    "income_50k",
 )
 
 #: Continuous fields; every other input field is categorical.
 NUMERIC_COLUMNS = (
-    "age", "wage_per_hour", "capital_gains", "capital_losses",
-    "stock_dividends", "num_emp", "weeks_worked",
+    "age",
+    "wage_per_hour",
+    "capital_gains",
+    "capital_losses",
+    "stock_dividends",
+    "num_emp",
+    "weeks_worked",
 )
 
 #: Fields that define the labels (or are sampling weights), never inputs.
 LABEL_SOURCE_COLUMNS = ("income_50k", "marital_stat", "education", "instance_weight")
 
 _COLLEGE = (
-    "Some college but no degree", "Associates degree-occup /vocational",
-    "Associates degree-academic program", "Bachelors degree(BA AB BS)",
+    "Some college but no degree",
+    "Associates degree-occup /vocational",
+    "Associates degree-academic program",
+    "Bachelors degree(BA AB BS)",
     "Masters degree(MA MS MEng MEd MSW MBA)",
-    "Prof school degree (MD DDS DVM LLB JD)", "Doctorate degree(PhD EdD)",
+    "Prof school degree (MD DDS DVM LLB JD)",
+    "Doctorate degree(PhD EdD)",
 )
 
 SAMPLE_DIR = os.path.join(os.path.dirname(__file__), "census_income_kdd")
@@ -81,8 +121,7 @@ def load_census_income(data_dir=None):
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         raise FileNotFoundError(
-            f"expected the Census-Income files {list(names)} in {folder!r}. "
-            f"Missing: {missing}"
+            f"expected the Census-Income files {list(names)} in {folder!r}. Missing: {missing}"
         )
     return tuple(read_census_file(p) for p in paths)
 

@@ -9,14 +9,21 @@ def _check(rows, correlation, dim, scale, num_sines, noise_std):
     for name, value, low in (("rows", rows, 1), ("dim", dim, 2), ("num_sines", num_sines, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"expected an integer >= {low}. Received: {name}={value!r}")
-    if (isinstance(correlation, bool) or not isinstance(correlation, (int, float))
-            or not -1 <= correlation <= 1):
+    if (
+        isinstance(correlation, bool)
+        or not isinstance(correlation, (int, float))
+        or not -1 <= correlation <= 1
+    ):
         raise ValueError(
             f"expected a correlation in [-1, 1]. Received: correlation={correlation!r}"
         )
     for name, value in (("scale", scale), ("noise_std", noise_std)):
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
-                or not math.isfinite(value) or value < 0):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+        ):
             raise ValueError(f"expected a finite number >= 0. Received: {name}={value!r}")
 
 

@@ -50,5 +50,16 @@ def csv_dataset(
     >>> x["city"].numpy().tolist()
     [b'007', b'paris']
     """
-    return arrow_dataset(file_pattern, "csv", features, labels, batch_size, shuffle, seed,
-                         chunk_rows, num_rows, drop_remainder, list_separator=list_separator)
+    return arrow_dataset(
+        file_pattern,
+        "csv",
+        features,
+        labels,
+        batch_size,
+        shuffle,
+        seed,
+        chunk_rows,
+        num_rows,
+        drop_remainder,
+        list_separator=list_separator,
+    )

@@ -4,19 +4,17 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from keras_mtl.data import validation
 from keras_mtl.features.adapt import require_column
 from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.feature_inputs import validate_features
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
-from keras_mtl.data import validation
 
 
 def _categorical_array(spec, series):
     if spec.dtype == "string":
         # pd.isna also covers pd.NA, where `v != v` is ambiguous.
-        return series.map(lambda v: "" if pd.isna(v) else str(v)).to_numpy(
-            dtype=object
-        )
+        return series.map(lambda v: "" if pd.isna(v) else str(v)).to_numpy(dtype=object)
     return validation.as_integers(spec.name, series)
 
 
@@ -49,8 +47,7 @@ def _dense_array(spec, series):
         values = np.asarray(np.stack(series.to_numpy()), dtype="float32")
     except (TypeError, ValueError) as error:
         raise ValueError(
-            f"Feature '{spec.name}': expected cells of {spec.dimension} numbers. "
-            f"Received {error}."
+            f"Feature '{spec.name}': expected cells of {spec.dimension} numbers. Received {error}."
         ) from None
     validation.check_finite(spec.name, values)
     if values.shape[1:] != (spec.dimension,):
@@ -114,7 +111,9 @@ def labels_to_arrays(df, labels, task_types=None):
             )
         values = numeric.to_numpy(dtype="float32", na_value=np.nan)
         if np.isinf(values).any():
-            raise ValueError(f"Task '{task}' (column '{column}'): expected finite labels. Received inf.")
+            raise ValueError(
+                f"Task '{task}' (column '{column}'): expected finite labels. Received inf."
+            )
         if (task_types or {}).get(task) == "binary":
             validation.check_binary_labels(task, values)
         out[task] = values

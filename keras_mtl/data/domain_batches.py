@@ -10,8 +10,9 @@ from keras_mtl.data.dataframe import labels_to_arrays
 from keras_mtl.features.adapt import require_column
 
 
-def domain_balanced_dataset(df, features, labels, domain_feature, num_domains,
-                            batch_size=64, seed=None):
+def domain_balanced_dataset(
+    df, features, labels, domain_feature, num_domains, batch_size=64, seed=None
+):
     """A `tf.data.Dataset` whose every batch holds `batch_size` rows per domain.
 
     One batch from each domain per step, so a small domain weighs as much as
@@ -60,8 +61,9 @@ def domain_balanced_dataset(df, features, labels, domain_feature, num_domains,
         elements = (features_to_arrays(part, features), labels_to_arrays(part, labels))
         parts.append(
             tf.data.Dataset.from_tensor_slices(elements)
-            .shuffle(len(part), seed=None if seed is None else seed + i,
-                     reshuffle_each_iteration=True)
+            .shuffle(
+                len(part), seed=None if seed is None else seed + i, reshuffle_each_iteration=True
+            )
             .repeat()
             .batch(batch_size)
         )

@@ -6,19 +6,17 @@ import pandas as pd
 
 def _check(domain_sizes, num_dense, num_items, domain_specificity, signal, task_names):
     sizes = tuple(domain_sizes)
-    if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer))
-                             or n < 1 for n in sizes):
+    if len(sizes) < 2 or any(
+        isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in sizes
+    ):
         raise ValueError(
-            "expected at least two positive domain sizes. "
-            f"Received: domain_sizes={domain_sizes!r}"
+            f"expected at least two positive domain sizes. Received: domain_sizes={domain_sizes!r}"
         )
     for name, value in (("num_dense", num_dense), ("num_items", num_items)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"expected a positive integer. Received: {name}={value!r}")
     if not isinstance(domain_specificity, (int, float)) or not 0 <= domain_specificity <= 1:
-        raise ValueError(
-            f"expected domain_specificity in [0, 1]. Received: {domain_specificity!r}"
-        )
+        raise ValueError(f"expected domain_specificity in [0, 1]. Received: {domain_specificity!r}")
     if not isinstance(signal, (int, float)) or signal < 0:
         raise ValueError(f"expected signal >= 0. Received: signal={signal!r}")
     tasks = (task_names,) if isinstance(task_names, str) else tuple(task_names)
@@ -72,8 +70,9 @@ def make_multi_domain(
     >>> list(df.columns), df["domain"].value_counts().sort_index().tolist()
     (['domain', 'x0', 'x1', 'item', 'ctr'], [30, 10])
     """
-    sizes, tasks = _check(domain_sizes, num_dense, num_items, domain_specificity, signal,
-                          task_names)
+    sizes, tasks = _check(
+        domain_sizes, num_dense, num_items, domain_specificity, signal, task_names
+    )
     rng = np.random.default_rng(seed)
     num_domains, rows = len(sizes), int(sum(sizes))
     domain = np.repeat(np.arange(num_domains), sizes)  # (rows,)

@@ -47,5 +47,15 @@ def parquet_dataset(
     >>> len(ds), [y["click"].numpy().tolist() for _, y in ds]
     (2, [[0.0, 1.0], [1.0]])
     """
-    return arrow_dataset(file_pattern, "parquet", features, labels, batch_size, shuffle, seed,
-                         chunk_rows, None, drop_remainder)
+    return arrow_dataset(
+        file_pattern,
+        "parquet",
+        features,
+        labels,
+        batch_size,
+        shuffle,
+        seed,
+        chunk_rows,
+        None,
+        drop_remainder,
+    )

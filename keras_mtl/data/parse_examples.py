@@ -42,7 +42,7 @@ def parse_examples(serialized, features, labels=None, names=None):
     >>> x["item"].numpy().tolist()
     [3]
     """
-    from keras_mtl.data.dataframe import label_columns  # pylint: disable=import-outside-toplevel
+    from keras_mtl.data.dataframe import label_columns
 
     parsed = tf.io.parse_example(serialized, parse_spec(features, labels), example_names=names)
     x = {}

@@ -63,7 +63,7 @@ def parse_spec(features, labels=None):
             default = "" if dtype == tf.string else None
             spec_by_key[spec.name] = tf.io.FixedLenFeature([], dtype, default_value=default)
     if labels is not None:
-        from keras_mtl.data.dataframe import label_columns  # pylint: disable=import-outside-toplevel
+        from keras_mtl.data.dataframe import label_columns
 
         for key in label_columns(labels).values():
             spec_by_key[key] = tf.io.FixedLenFeature([], tf.float32, default_value=float("nan"))

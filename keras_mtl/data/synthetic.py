@@ -112,8 +112,12 @@ def funnel_data(
     >>> bool(df.true_cvr.between(0, 1).all())
     True
     """
-    for name, value in (("rows", rows), ("num_users", num_users),
-                        ("num_items", num_items), ("num_categories", num_categories)):
+    for name, value in (
+        ("rows", rows),
+        ("num_users", num_users),
+        ("num_items", num_items),
+        ("num_categories", num_categories),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"expected a positive integer. Received: {name}={value!r}")
     rates = {
@@ -145,10 +149,13 @@ def funnel_data(
     activity_weight = dict(zip(steps, (0.5, 0.3, 0.4, 0.2)))
     price_weight = dict(zip(steps, (0.2, 0.4, 0.6, 0.8)))
     logits = {
-        s: signal * (
-            effects["user"][s][users] + effects["item"][s][items]
+        s: signal
+        * (
+            effects["user"][s][users]
+            + effects["item"][s][items]
             + 0.5 * effects["category"][s][item_category[items]]
-            + activity_weight[s] * user_act - price_weight[s] * log_price
+            + activity_weight[s] * user_act
+            - price_weight[s] * log_price
         )
         for s in steps
     }
@@ -164,17 +171,19 @@ def funnel_data(
     bought_after_other = other & (draw[3] < p_buy_other)
     # p(purchase | click, x) on every impression, had it been clicked
     true_cvr = p_action * p_buy_action + (1 - p_action) * p_buy_other
-    return pd.DataFrame({
-        "user_id": np.char.add("u", users.astype(str)),
-        "item_id": items.astype("int64"),
-        "category": np.char.add("c", item_category[items].astype(str)),
-        "price": item_price[items].astype("float32"),
-        "user_activity": activity[users].astype("float32"),
-        "click": click.astype("float32"),
-        "action": action.astype("float32"),
-        "purchase": (bought_after_action | bought_after_other).astype("float32"),
-        "true_cvr": true_cvr.astype("float32"),
-    })
+    return pd.DataFrame(
+        {
+            "user_id": np.char.add("u", users.astype(str)),
+            "item_id": items.astype("int64"),
+            "category": np.char.add("c", item_category[items].astype(str)),
+            "price": item_price[items].astype("float32"),
+            "user_activity": activity[users].astype("float32"),
+            "click": click.astype("float32"),
+            "action": action.astype("float32"),
+            "purchase": (bought_after_action | bought_after_other).astype("float32"),
+            "true_cvr": true_cvr.astype("float32"),
+        }
+    )
 
 
 def funnel_features(df, embedding_dim=8):

@@ -16,11 +16,13 @@ def _check_positive(name, value):
 
 def _records(file, compression_type):
     """`(file, index, record)` of one file, so a parse error can name both."""
-    return tf.data.Dataset.zip((
-        tf.data.Dataset.from_tensors(file).repeat(),
-        tf.data.Dataset.range(2**62),
-        tf.data.TFRecordDataset(file, compression_type=compression_type or ""),
-    ))
+    return tf.data.Dataset.zip(
+        (
+            tf.data.Dataset.from_tensors(file).repeat(),
+            tf.data.Dataset.range(2**62),
+            tf.data.TFRecordDataset(file, compression_type=compression_type or ""),
+        )
+    )
 
 
 def tfrecord_dataset(

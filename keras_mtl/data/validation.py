@@ -71,9 +71,7 @@ def check_binary_labels(task, values):
 def unused_columns(df, used, mode):
     """Columns neither features nor labels: ignored, warned about, or an error."""
     if mode not in UNUSED_COLUMNS:
-        raise ValueError(
-            f"expected unused_columns in {UNUSED_COLUMNS}. Received: {mode!r}"
-        )
+        raise ValueError(f"expected unused_columns in {UNUSED_COLUMNS}. Received: {mode!r}")
     extra = [str(c) for c in df.columns if c not in used]
     if not extra or mode == "ignore":
         return

@@ -21,8 +21,8 @@ def _missing(cell):
 
 def _columns(df, features, labels):
     """`{key: per-row encoded map entries (None: left out)}`, checked like df_to_dataset."""
-    from keras_mtl.data.dataframe import label_columns  # pylint: disable=import-outside-toplevel
-    from keras_mtl.data.dataframe import labels_to_arrays  # pylint: disable=import-outside-toplevel
+    from keras_mtl.data.dataframe import label_columns
+    from keras_mtl.data.dataframe import labels_to_arrays
 
     columns = {}
     for spec in features:
@@ -50,8 +50,10 @@ def _columns(df, features, labels):
             if spec.weight_name is not None:
                 weights = require_column(df, spec.weight_name)
                 columns[spec.weight_name] = [
-                    encoding.float_entries(spec.weight_name, np.asarray(
-                        [] if _missing(c) else c, "float32").reshape(1, -1))[0]
+                    encoding.float_entries(
+                        spec.weight_name,
+                        np.asarray([] if _missing(c) else c, "float32").reshape(1, -1),
+                    )[0]
                     for c in weights
                 ]
             continue
@@ -61,7 +63,8 @@ def _columns(df, features, labels):
             columns[spec.name] = encoding.string_entries(spec.name, values)
         else:
             columns[spec.name] = encoding.int_entries(
-                spec.name, validation.as_integers(spec.name, series))
+                spec.name, validation.as_integers(spec.name, series)
+            )
     if labels is not None:
         truth = labels_to_arrays(df, labels)
         for task, key in label_columns(labels).items():
@@ -112,7 +115,7 @@ def write_tfrecords(df, path, features, labels=None, rows_per_file=None):
     os.makedirs(directory, exist_ok=True)
     files = []
     for index in range(num_files):
-        chunk = df.iloc[index * rows_per_file:(index + 1) * rows_per_file]
+        chunk = df.iloc[index * rows_per_file : (index + 1) * rows_per_file]
         columns = _columns(chunk, features, labels)
         name = f"{path}-{index:05d}-of-{num_files:05d}.tfrecord"
         with tf.io.TFRecordWriter(name) as writer:

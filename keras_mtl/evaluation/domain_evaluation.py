@@ -11,8 +11,9 @@ from keras_mtl.evaluation.task_evaluation import evaluate_task
 OVERALL = "all"
 
 
-def evaluate_by_domain(model, data, domain_feature, features=None, labels=None,
-                       batch_size=1024, sample_spaces=None):
+def evaluate_by_domain(
+    model, data, domain_feature, features=None, labels=None, batch_size=1024, sample_spaces=None
+):
     """ROC AUC of every binary task on each domain's rows and on all rows.
 
     The AUC is `evaluate_task`'s: exact (`keras_mtl.evaluation.roc_auc`, equal
@@ -55,9 +56,7 @@ def evaluate_by_domain(model, data, domain_feature, features=None, labels=None,
         task_types = getattr(model, "task_types", None) or {}
         labels = [task for task, kind in task_types.items() if kind == "binary"]
         if not labels:
-            raise ValueError(
-                "expected labels=[task, ...] (the model declares no binary tasks)."
-            )
+            raise ValueError("expected labels=[task, ...] (the model declares no binary tasks).")
     tasks = list(labels)
     if sample_spaces is None:
         state = getattr(model, "training_state", None)

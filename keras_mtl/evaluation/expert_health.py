@@ -68,20 +68,22 @@ def expert_health(model, x, batch_size=1024):
     """
     gated, expert_layers = probed_layers(model)
     if not gated and not expert_layers:
-        raise ValueError(f"model {model.name!r} has no layer with gate_weights or "
-                         "expert_outputs: expected a gated model (MMoE, OMoE, CGC, PLE, "
-                         "MetaHeac, HoME).")
+        raise ValueError(
+            f"model {model.name!r} has no layer with gate_weights or "
+            "expert_outputs: expected a gated model (MMoE, OMoE, CGC, PLE, "
+            "MetaHeac, HoME)."
+        )
     layers = gated + [l for l in expert_layers if l not in gated]
     task_names = tuple(getattr(model, "task_names", ())) or tuple(model.output_names)
     probe = tf.keras.Model(model.input, [t for l in layers for t in _flat(l.input)])
     total = len(next(iter(x.values())))
     gate_sums, entropy_sums, zero_sums, alive, meta = None, None, None, None, {}
     for start in range(0, total, batch_size):
-        batch = {k: tf.constant(v[start:start + batch_size]) for k, v in x.items()}
+        batch = {k: tf.constant(v[start : start + batch_size]) for k, v in x.items()}
         values, offset, groups, outputs = _flat(probe(batch, training=False)), 0, [], []
         for layer in layers:
             count = len(_flat(layer.input))
-            inputs = _layer_inputs(layer, values[offset:offset + count])
+            inputs = _layer_inputs(layer, values[offset : offset + count])
             offset += count
             if layer in gated:
                 groups += layer.gate_weights(inputs, task_names=task_names, training=False)
@@ -96,7 +98,11 @@ def expert_health(model, x, batch_size=1024):
         batch_alive = [~z.all(axis=0) for z in zeros]  # (E, u): non-zero on some row
         if gate_sums is None:
             gate_sums, entropy_sums, zero_sums, alive = (
-                batch_gates, batch_entropy, batch_zero, batch_alive)
+                batch_gates,
+                batch_entropy,
+                batch_zero,
+                batch_alive,
+            )
             meta = {"gates": groups, "experts": outputs}
         else:
             gate_sums = [a + b for a, b in zip(gate_sums, batch_gates)]
@@ -107,15 +113,26 @@ def expert_health(model, x, batch_size=1024):
     for group, sums, entropy in zip(meta["gates"], gate_sums, entropy_sums):
         routable = np.sum(~np.isnan(sums), axis=-1)  # (rows,)
         mean_entropy = entropy / total
-        gates.append({
-            "title": group.title, "rows": list(group.rows), "columns": list(group.columns),
-            "utilisation": sums / total, "entropy": mean_entropy,
-            "normalized_entropy": mean_entropy / np.log(np.maximum(routable, 2)),
-        })
+        gates.append(
+            {
+                "title": group.title,
+                "rows": list(group.rows),
+                "columns": list(group.columns),
+                "utilisation": sums / total,
+                "entropy": mean_entropy,
+                "normalized_entropy": mean_entropy / np.log(np.maximum(routable, 2)),
+            }
+        )
     gates = _merged(gates)
-    experts = [{"title": title, "columns": list(columns), "zero_fraction": zero / total,
-                "dead_fraction": 1.0 - live.mean(axis=1)}
-               for (title, columns, _), zero, live in zip(meta["experts"], zero_sums, alive)]
+    experts = [
+        {
+            "title": title,
+            "columns": list(columns),
+            "zero_fraction": zero / total,
+            "dead_fraction": 1.0 - live.mean(axis=1),
+        }
+        for (title, columns, _), zero, live in zip(meta["experts"], zero_sums, alive)
+    ]
     return {"rows": total, "gates": gates, "experts": experts}
 
 
@@ -149,13 +166,16 @@ def summary_logs(health):
             key = row if rows.count(row) == 1 else f"{g['title']}_{row}"
             logs["gate_entropy_" + _slug(key)] = float(value)
     if health["gates"]:
-        logs["expert_max_utilisation"] = float(max(np.nanmax(g["utilisation"])
-                                                   for g in health["gates"]))
+        logs["expert_max_utilisation"] = float(
+            max(np.nanmax(g["utilisation"]) for g in health["gates"])
+        )
     if health["experts"]:
-        logs["expert_zero_fraction"] = float(np.mean(np.concatenate(
-            [e["zero_fraction"] for e in health["experts"]])))
-        logs["expert_dead_fraction"] = float(np.mean(np.concatenate(
-            [e["dead_fraction"] for e in health["experts"]])))
+        logs["expert_zero_fraction"] = float(
+            np.mean(np.concatenate([e["zero_fraction"] for e in health["experts"]]))
+        )
+        logs["expert_dead_fraction"] = float(
+            np.mean(np.concatenate([e["dead_fraction"] for e in health["experts"]]))
+        )
     return logs
 
 
@@ -165,6 +185,7 @@ def _slug(text):
 
 def as_json(health):
     """The report with arrays as lists (NaN as None), for JSON files."""
+
     def clean(value):
         if isinstance(value, np.ndarray):
             return [clean(v) for v in value.tolist()]
@@ -174,6 +195,8 @@ def as_json(health):
             return None
         return value
 
-    return {"rows": health["rows"],
-            "gates": [{k: clean(v) for k, v in g.items()} for g in health["gates"]],
-            "experts": [{k: clean(v) for k, v in e.items()} for e in health["experts"]]}
+    return {
+        "rows": health["rows"],
+        "gates": [{k: clean(v) for k, v in g.items()} for g in health["gates"]],
+        "experts": [{k: clean(v) for k, v in e.items()} for e in health["experts"]],
+    }

@@ -30,8 +30,7 @@ def roc_auc(labels, scores):
         raise ValueError("expected labels in {0, 1} (or NaN for missing).")
     if positives == 0 or negatives == 0:
         raise ValueError(
-            "ROC AUC needs both classes. Received "
-            f"{positives} positives and {negatives} negatives."
+            f"ROC AUC needs both classes. Received {positives} positives and {negatives} negatives."
         )
     ranks = pd.Series(scores).rank(method="average").to_numpy()
     rank_sum = ranks[labels == 1].sum()

@@ -45,9 +45,7 @@ def user_task_metrics(task, task_type, metrics):
                 name = _BINARY_ALIASES.get(metric, metric)
             instance = tf.keras.metrics.get(name)
             if not isinstance(instance, tf.keras.metrics.Metric):
-                instance = tf.keras.metrics.MeanMetricWrapper(
-                    instance, name=f"{task}_{metric}"
-                )
+                instance = tf.keras.metrics.MeanMetricWrapper(instance, name=f"{task}_{metric}")
             else:
                 instance = instance.__class__.from_config(
                     {**instance.get_config(), "name": f"{task}_{metric}"}

@@ -23,7 +23,7 @@ def _inferred_spec(specs):
 
 
 def _parse_inferred(serialized, specs):
-    from keras_mtl.data.parse_examples import fixed_width  # pylint: disable=import-outside-toplevel
+    from keras_mtl.data.parse_examples import fixed_width
 
     parsed = tf.io.parse_example(serialized, _inferred_spec(specs))
     x = {}
@@ -34,7 +34,8 @@ def _parse_inferred(serialized, specs):
             value = fixed_width(value, int(tensor_spec.shape[1]), pad)
         elif value.dtype.is_floating:
             value = tf.debugging.check_numerics(
-                value, f"Feature '{name}': expected finite numbers in the tf.Example")
+                value, f"Feature '{name}': expected finite numbers in the tf.Example"
+            )
         x[name] = value
     return x
 
@@ -55,7 +56,7 @@ def example_function(model, specs, features=None):
 
     def predict_examples(examples):
         if features is not None:
-            from keras_mtl.data.parse_examples import parse_examples  # pylint: disable=import-outside-toplevel
+            from keras_mtl.data.parse_examples import parse_examples
 
             x = parse_examples(examples, features)
         else:

@@ -62,14 +62,16 @@ def trace(traced_model, specs, tables, table_dtype):
     """
     layers = [traced_model.get_layer(t.layer.name) for t in tables]
     table_specs = {
-        _TABLE_INPUT.format(i): tf.TensorSpec((None, t.shape[1]), table_dtype,
-                                              name=_TABLE_INPUT.format(i))
+        _TABLE_INPUT.format(i): tf.TensorSpec(
+            (None, t.shape[1]), table_dtype, name=_TABLE_INPUT.format(i)
+        )
         for i, t in enumerate(tables)
     }
 
     def serve(features, fed):
         with SparseEmbedding.feeding_tables(
-                {layer: fed[_TABLE_INPUT.format(i)] for i, layer in enumerate(layers)}):
+            {layer: fed[_TABLE_INPUT.format(i)] for i, layer in enumerate(layers)}
+        ):
             return traced_model(features, training=False)
 
     function = tf.function(serve)
@@ -84,7 +86,7 @@ def convert(function, signature, rewrites, opset):
     The storage is tf2onnx's own, used when the weights it converts exceed
     `onnx_external_data.LARGE_MODEL_BYTES`.
     """
-    import tf2onnx  # pylint: disable=import-outside-toplevel
+    import tf2onnx
 
     concrete = function.get_concrete_function(*signature)
     captured = sum(int(np.prod(v.shape)) * v.dtype.size for v in concrete.graph.variables)

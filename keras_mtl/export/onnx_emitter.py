@@ -32,9 +32,12 @@ class OnnxEmitter:
 
     def graph(self, hint, inputs, outputs):
         """A subgraph of this emitter's nodes; `inputs`/`outputs`: (name, type, shape) triples."""
-        return helper.make_graph(self.nodes, self.name(hint),
-                                 [helper.make_tensor_value_info(*i) for i in inputs],
-                                 [helper.make_tensor_value_info(*o) for o in outputs])
+        return helper.make_graph(
+            self.nodes,
+            self.name(hint),
+            [helper.make_tensor_value_info(*i) for i in inputs],
+            [helper.make_tensor_value_info(*o) for o in outputs],
+        )
 
     def name(self, hint):
         return f"{self.prefix}{hint}_{next(self.counter)}"
@@ -42,8 +45,9 @@ class OnnxEmitter:
     def __call__(self, op_type, *inputs, outputs=1, output_names=None, **attrs):
         """Appends one node; returns its output name (a list if `outputs` > 1)."""
         names = output_names or [self.name(op_type.lower()) for _ in range(outputs)]
-        self.nodes.append(helper.make_node(op_type, list(inputs), names,
-                                           name=self.name(op_type), **attrs))
+        self.nodes.append(
+            helper.make_node(op_type, list(inputs), names, name=self.name(op_type), **attrs)
+        )
         return names[0] if outputs == 1 else names
 
     def const(self, value, dtype=np.uint64):
@@ -53,11 +57,17 @@ class OnnxEmitter:
         if key not in self.constants:
             name = self.name("const")
             if array.dtype == object:  # strings
-                tensor = helper.make_tensor(name, TensorProto.STRING, array.shape,
-                                            [v.encode() for v in array.flat])
+                tensor = helper.make_tensor(
+                    name, TensorProto.STRING, array.shape, [v.encode() for v in array.flat]
+                )
             else:
-                tensor = helper.make_tensor(name, helper.np_dtype_to_tensor_dtype(array.dtype),
-                                            array.shape, array.tobytes(), raw=True)
+                tensor = helper.make_tensor(
+                    name,
+                    helper.np_dtype_to_tensor_dtype(array.dtype),
+                    array.shape,
+                    array.tobytes(),
+                    raw=True,
+                )
             self.initializers.append(tensor)
             self.constants[key] = name
         return self.constants[key]

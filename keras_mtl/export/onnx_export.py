@@ -3,7 +3,6 @@
 import dataclasses
 import os
 
-
 from keras_mtl.export import onnx_conversion
 from keras_mtl.export import onnx_external_data
 from keras_mtl.export import onnx_parity
@@ -72,16 +71,17 @@ class OnnxExport:
 
 def session_options(custom_ops=None):
     """ONNX Runtime session options, registering `custom_ops`' library if any."""
-    import onnxruntime  # pylint: disable=import-outside-toplevel
+    import onnxruntime
 
     options = onnxruntime.SessionOptions()
     if custom_ops == EXTENSIONS_PACKAGE:
-        import onnxruntime_extensions  # pylint: disable=import-outside-toplevel
+        import onnxruntime_extensions
 
         options.register_custom_ops_library(onnxruntime_extensions.get_library_path())
     elif custom_ops is not None:
-        raise ValueError(f"expected custom_ops None or {EXTENSIONS_PACKAGE!r}. "
-                         f"Received: {custom_ops!r}")
+        raise ValueError(
+            f"expected custom_ops None or {EXTENSIONS_PACKAGE!r}. Received: {custom_ops!r}"
+        )
     return options
 
 
@@ -89,11 +89,13 @@ def _check_arguments(opset, table_dtype, external_data):
     if not isinstance(opset, int) or not 13 <= opset <= MAX_OPSET:
         raise ValueError(f"expected an opset in [13, {MAX_OPSET}]. Received: opset={opset!r}")
     if table_dtype not in _TABLE_DTYPES:
-        raise ValueError(f"expected table_dtype in {_TABLE_DTYPES}. Received: "
-                         f"table_dtype={table_dtype!r}")
+        raise ValueError(
+            f"expected table_dtype in {_TABLE_DTYPES}. Received: table_dtype={table_dtype!r}"
+        )
     if external_data not in (None, True, False):
-        raise ValueError(f"expected external_data None, True or False. Received: "
-                         f"external_data={external_data!r}")
+        raise ValueError(
+            f"expected external_data None, True or False. Received: external_data={external_data!r}"
+        )
 
 
 def _write(staged, proto, entries, data):
@@ -108,8 +110,16 @@ def _write(staged, proto, entries, data):
         out.write(proto.SerializeToString())
 
 
-def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_memory=True,
-                table_dtype="float32", external_data=None):
+def export_onnx(
+    model,
+    path,
+    opset=MAX_OPSET,
+    examples=None,
+    atol=1e-5,
+    check_memory=True,
+    table_dtype="float32",
+    external_data=None,
+):
     """Converts `model` to ONNX and checks it against Keras on sample rows.
 
     The serving function (`model(features, training=False)` on raw features
@@ -172,7 +182,8 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_me
     tables = TableSource.of_model(model)
     specs = serving_specs(model)
     function, signature, rewrites = onnx_conversion.trace(
-        conversion_twin(model), specs, tables, table_dtype)
+        conversion_twin(model), specs, tables, table_dtype
+    )
     if check_memory:
         problem = onnx_external_data.check_memory(model, tables, rewrites.vocabulary_bytes())
         if problem:
@@ -181,8 +192,10 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_me
     onnx_conversion.fix_inputs(proto, specs, rewrites, tables)
     rewrites.finish(proto)
     if rewrites.hashes and opset < 18:
-        raise OnnxExportError(f"In-graph hashing (hash_bins=) converts at opset 18 (bitwise "
-                              f"ops). Received: opset={opset}.")
+        raise OnnxExportError(
+            f"In-graph hashing (hash_bins=) converts at opset 18 (bitwise "
+            f"ops). Received: opset={opset}."
+        )
     try:
         onnx_conversion.check_converted(proto, specs, rewrites, tables)
     except onnx_conversion.ConversionError as error:
@@ -198,26 +211,34 @@ def export_onnx(model, path, opset=MAX_OPSET, examples=None, atol=1e-5, check_me
         atol = max(atol, FLOAT16_ATOL)
     entries = onnx_external_data.storage_entries(proto, storage) + [
         (tensor, table.blocks(table_dtype))
-        for tensor, table in onnx_conversion.attach_tables(proto, tables, table_dtype)]
+        for tensor, table in onnx_conversion.attach_tables(proto, tables, table_dtype)
+    ]
     if external_data is None:
-        external_data = (storage is not None
-                         or sum(t.nbytes(table_dtype) for t in tables) > INLINE_TABLE_BYTES)
+        external_data = (
+            storage is not None or sum(t.nbytes(table_dtype) for t in tables) > INLINE_TABLE_BYTES
+        )
     custom_ops = EXTENSIONS_PACKAGE if rewrites.hashes else None
     with StagedOnnxFiles(path) as staged:
         _write(staged.onnx, proto, entries, staged.data if external_data else None)
         del proto, entries
         diffs = _parity(model, staged.onnx, specs, examples, custom_ops, atol)
     return OnnxExport(
-        path=path, opset=opset, max_abs_diff=diffs, external_data=staged.published_data,
-        tables={t.name: t.shape for t in tables}, table_dtype=table_dtype, custom_ops=custom_ops,
+        path=path,
+        opset=opset,
+        max_abs_diff=diffs,
+        external_data=staged.published_data,
+        tables={t.name: t.shape for t in tables},
+        table_dtype=table_dtype,
+        custom_ops=custom_ops,
     )
 
 
 def _parity(model, staged, specs, examples, custom_ops, atol):
-    import onnxruntime  # pylint: disable=import-outside-toplevel
+    import onnxruntime
 
-    session = onnxruntime.InferenceSession(staged, session_options(custom_ops),
-                                           providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(
+        staged, session_options(custom_ops), providers=["CPUExecutionProvider"]
+    )
     try:
         diffs = onnx_parity.max_abs_diff(model, session, specs, examples)
     except ValueError as error:
@@ -254,5 +275,7 @@ def export_onnx_version(model, base_dir, version=None, filename="model.onnx", **
         result = export_onnx(model, os.path.join(staged.path, filename), **kwargs)
     data = result.external_data
     return dataclasses.replace(
-        result, path=os.path.join(staged.path, filename),
-        external_data=None if data is None else os.path.join(staged.path, os.path.basename(data)))
+        result,
+        path=os.path.join(staged.path, filename),
+        external_data=None if data is None else os.path.join(staged.path, os.path.basename(data)),
+    )

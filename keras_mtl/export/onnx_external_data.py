@@ -55,8 +55,10 @@ def conversion_bytes(model, tables, vocabulary_bytes=0):
     """Memory an `export_onnx` of `model` needs beyond the model itself:
     `CONVERSION_MEMORY_FACTOR` times `converted_bytes`, and two table
     blocks in transit (`table_source.BLOCK_BYTES`)."""
-    return (CONVERSION_MEMORY_FACTOR * converted_bytes(model, tables, vocabulary_bytes)
-            + 2 * table_source.BLOCK_BYTES)
+    return (
+        CONVERSION_MEMORY_FACTOR * converted_bytes(model, tables, vocabulary_bytes)
+        + 2 * table_source.BLOCK_BYTES
+    )
 
 
 def check_memory(model, tables, vocabulary_bytes=0):
@@ -82,8 +84,9 @@ def check_memory(model, tables, vocabulary_bytes=0):
 
 def weight_bytes(model):
     """Bytes of all of `model`'s weights."""
-    return sum(int(np.prod(w.shape)) * np.dtype(_numpy_dtype(w.dtype)).itemsize
-               for w in model.weights)
+    return sum(
+        int(np.prod(w.shape)) * np.dtype(_numpy_dtype(w.dtype)).itemsize for w in model.weights
+    )
 
 
 def _numpy_dtype(dtype):
@@ -125,8 +128,10 @@ def storage_entries(proto, storage):
     if storage is None:
         return []
     data = storage.name_to_tensor_data
-    return [(tensor, [data[{e.key: e.value for e in tensor.external_data}["location"]]])
-            for tensor in _external_tensors(proto.graph)]
+    return [
+        (tensor, [data[{e.key: e.value for e in tensor.external_data}["location"]]])
+        for tensor in _external_tensors(proto.graph)
+    ]
 
 
 def write_data_file(path, entries):
@@ -155,8 +160,11 @@ def write_data_file(path, entries):
             tensor.ClearField("raw_data")
             tensor.data_location = TensorProto.EXTERNAL
             del tensor.external_data[:]
-            for key, value in (("location", location), ("offset", str(offset)),
-                               ("length", str(length))):
+            for key, value in (
+                ("location", location),
+                ("offset", str(offset)),
+                ("length", str(length)),
+            ):
                 entry = tensor.external_data.add()
                 entry.key, entry.value = key, value
         out.flush()

@@ -91,18 +91,43 @@ class _Text:
 def _string_bytes(em, flat):
     """The bytes of the (n,) strings `flat`, n >= 1: a _Text and maxlen (int64 ())."""
     int64 = functools.partial(em.const, dtype=np.int64)
-    pieces = em("Tokenizer", flat, domain=MICROSOFT_DOMAIN, mark=0, pad_value="",
-                tokenexp=r"[^\x00]+|\x00", mincharnum=1)  # (n, p), "" after a string's pieces
+    pieces = em(
+        "Tokenizer",
+        flat,
+        domain=MICROSOFT_DOMAIN,
+        mark=0,
+        pad_value="",
+        tokenexp=r"[^\x00]+|\x00",
+        mincharnum=1,
+    )  # (n, p), "" after a string's pieces
     shape = em("Shape", pieces)  # [n, p]
     tokens = em("Reshape", pieces, int64([-1]))  # (n * p,)
-    index, single, _ = em("StringSplit", tokens, em.const("", object), em.const(False, bool),
-                          domain=EXTENSIONS_DOMAIN, outputs=3)  # (m, 2), (m,)
-    values = em("CategoryMapper", single, domain=ML_DOMAIN, default_int64=-1,
-                cats_strings=[bytes([b]) for b in range(256)], cats_int64s=list(range(256)))
+    index, single, _ = em(
+        "StringSplit",
+        tokens,
+        em.const("", object),
+        em.const(False, bool),
+        domain=EXTENSIONS_DOMAIN,
+        outputs=3,
+    )  # (m, 2), (m,)
+    values = em(
+        "CategoryMapper",
+        single,
+        domain=ML_DOMAIN,
+        default_int64=-1,
+        cats_strings=[bytes([b]) for b in range(256)],
+        cats_int64s=list(range(256)),
+    )
     token, offset = em("Split", index, axis=1, num_outputs=2, outputs=2)  # (m, 1) each
     # bytes per piece: those split from it, or 1 for a NUL
-    is_nul = em("CategoryMapper", tokens, domain=ML_DOMAIN, cats_strings=[b"\x00"],
-                cats_int64s=[1], default_int64=0)  # (n * p,)
+    is_nul = em(
+        "CategoryMapper",
+        tokens,
+        domain=ML_DOMAIN,
+        cats_strings=[b"\x00"],
+        cats_int64s=[1],
+        default_int64=0,
+    )  # (n * p,)
     ones = em("Expand", int64(1), em("Shape", values))  # (m,)
     sizes = em("ScatterND", is_nul, token, ones, reduction="add")  # (n * p,)
     sizes = em("Reshape", sizes, shape, allowzero=1)  # (n, p)
@@ -112,10 +137,15 @@ def _string_bytes(em, flat):
     # each byte's place in an (n, maxlen + 16) zero-padded grid; p >= 1 whenever m >= 1
     row = em("Div", token, em("Max", em("Gather", shape, int64(1)), int64(1)))  # (m, 1)
     column = em("Add", em("Gather", em("Reshape", starts, int64([-1])), token), offset)
-    grid_shape = em("Concat", em("Gather", shape, int64([0])),
-                    em("Add", em("Unsqueeze", maxlen, int64([0])), int64([16])), axis=0)
-    grid = em("ConstantOfShape", grid_shape,
-              value=helper.make_tensor("", TensorProto.INT64, [1], [0]))
+    grid_shape = em(
+        "Concat",
+        em("Gather", shape, int64([0])),
+        em("Add", em("Unsqueeze", maxlen, int64([0])), int64([16])),
+        axis=0,
+    )
+    grid = em(
+        "ConstantOfShape", grid_shape, value=helper.make_tensor("", TensorProto.INT64, [1], [0])
+    )
     grid = em("ScatterND", grid, em("Concat", row, column, axis=1), values)  # (n, maxlen + 16)
     # little-endian words at every offset, doubling: bytes i..i+1, then i..i+3, then i..i+7
     words = em("Cast", grid, to=TensorProto.UINT64)
@@ -145,8 +175,12 @@ def _hash_len_0_to_16(em, text):
     c = em.add(em.mul(em.rotate(b, 37), mul), a)
     d = em.mul(em.add(em.rotate(a, 25), b), mul)
     from8 = _hash_len_16(em, c, d, mul)
-    from4 = _hash_len_16(em, em.add(length, em.shift(text.fetch32(em, 0), 3, "LEFT")),
-                         text.fetch32(em, -4, text.length), mul)
+    from4 = _hash_len_16(
+        em,
+        em.add(length, em.shift(text.fetch32(em, 0), 3, "LEFT")),
+        text.fetch32(em, -4, text.length),
+        mul,
+    )
     y = em.add(text.byte(em, 0), em.shift(text.byte(em, 0, middle), 8, "LEFT"))
     z = em.add(length, em.shift(text.byte(em, -1, text.length), 2, "LEFT"))
     from1 = em.mul(em.shift_mix(em.xor(em.mul(y, _K2), em.mul(z, _K0))), _K2)
@@ -166,8 +200,11 @@ def _head_mix(em, text, a_factor):
     b = text.fetch64(em, 8)
     c = em.mul(text.fetch64(em, -8, text.length), mul)
     d = em.mul(text.fetch64(em, -16, text.length), _K2)
-    return (a, em.add(em.rotate(em.add(a, b), 43), em.rotate(c, 30), d),
-            em.add(a, em.rotate(em.add(b, _K2), 18), c))
+    return (
+        a,
+        em.add(em.rotate(em.add(a, b), 43), em.rotate(c, 30), d),
+        em.add(a, em.rotate(em.add(b, _K2), 18), c),
+    )
 
 
 def _hash_len_17_to_32(em, text):
@@ -185,8 +222,12 @@ def _hash_len_33_to_64(em, text):
     f = text.fetch64(em, 24)
     g = em.mul(em.add(y, text.fetch64(em, -32, text.length)), mul)
     h = em.mul(em.add(z, text.fetch64(em, -24, text.length)), mul)
-    return _hash_len_16(em, em.add(em.rotate(em.add(e, f), 43), em.rotate(g, 30), h),
-                        em.add(e, em.rotate(em.add(f, a), 18), g), mul)
+    return _hash_len_16(
+        em,
+        em.add(em.rotate(em.add(e, f), 43), em.rotate(g, 30), h),
+        em.add(e, em.rotate(em.add(f, a), 18), g),
+        mul,
+    )
 
 
 def _weak_hash_len_32_with_seeds(em, text, base, a, b):
@@ -211,8 +252,13 @@ def _chunk(em, text, base, state, mul, last=False):
     y = em.add(y, em.mul(v0, 9) if last else v0, text.fetch64(em, 40, base))
     z = em.mul(em.rotate(em.add(z, w0), 33), mul)
     v0, v1 = _weak_hash_len_32_with_seeds(em, text, base, em.mul(v1, mul), em.add(x, w0))
-    w0, w1 = _weak_hash_len_32_with_seeds(em, text, em("Add", base, em.column(32, np.int64)),
-                                          em.add(z, w1), em.add(y, text.fetch64(em, 16, base)))
+    w0, w1 = _weak_hash_len_32_with_seeds(
+        em,
+        text,
+        em("Add", base, em.column(32, np.int64)),
+        em.add(z, w1),
+        em.add(y, text.fetch64(em, 16, base)),
+    )
     return z, y, x, v0, v1, w0, w1  # x and z swap
 
 
@@ -224,10 +270,20 @@ def _hash_len_65_plus(em, text):
     y = (_SEED * _K1 + 113) & _U64
     z = (y * _K2 + 113) & _U64
     z = ((z ^ (z >> 47)) * _K2) & _U64  # ShiftMix(y * k2 + 113) * k2
-    start = (em.add((_SEED * _K2) & _U64, text.fetch64(em, 0)),
-             em.add(zeros, y), em.add(zeros, z), zeros, zeros, zeros, zeros)
-    rounds = em("Div", em("Max", em("Sub", text.length, em.column(1, np.int64)),
-                          em.column(0, np.int64)), em.column(64, np.int64))  # (n, 1)
+    start = (
+        em.add((_SEED * _K2) & _U64, text.fetch64(em, 0)),
+        em.add(zeros, y),
+        em.add(zeros, z),
+        zeros,
+        zeros,
+        zeros,
+        zeros,
+    )
+    rounds = em(
+        "Div",
+        em("Max", em("Sub", text.length, em.column(1, np.int64)), em.column(0, np.int64)),
+        em.column(64, np.int64),
+    )  # (n, 1)
     trips = em("Max", em("ReduceMax", rounds, keepdims=0), em.const(0, np.int64))  # ()
 
     body = em.subgraph()
@@ -238,21 +294,37 @@ def _hash_len_65_plus(em, text):
     active = body.mask(body("Less", step, rounds))  # (n, 1) rows with this chunk left
     outputs = [body.select(active, n, old) for n, old in zip(new, carried)]
     graph = body.graph(
-        "chunks", [(step, TensorProto.INT64, []), (keep_going, TensorProto.BOOL, [])]
+        "chunks",
+        [(step, TensorProto.INT64, []), (keep_going, TensorProto.BOOL, [])]
         + [(c, TensorProto.UINT64, [None, 1]) for c in carried],
         [(body("Identity", keep_going), TensorProto.BOOL, [])]
-        + [(o, TensorProto.UINT64, [None, 1]) for o in outputs])
+        + [(o, TensorProto.UINT64, [None, 1]) for o in outputs],
+    )
     x, y, z, v0, v1, w0, w1 = em("Loop", trips, "", *start, body=graph, outputs=len(start))
 
     mul = em.add(_K1, em.shift(em.band(z, 0xFF), 1, "LEFT"))
     tail = em("Sub", text.length, em.column(64, np.int64))  # (n, 1) the last 64 bytes
-    w0 = em.add(w0, em("Cast", em("BitwiseAnd", em("Sub", text.length, em.column(1, np.int64)),
-                                  em.column(63, np.int64)), to=TensorProto.UINT64))
+    w0 = em.add(
+        w0,
+        em(
+            "Cast",
+            em(
+                "BitwiseAnd",
+                em("Sub", text.length, em.column(1, np.int64)),
+                em.column(63, np.int64),
+            ),
+            to=TensorProto.UINT64,
+        ),
+    )
     v0 = em.add(v0, w0)
     w0 = em.add(w0, v0)
     x, y, z, v0, v1, w0, w1 = _chunk(em, text, tail, (x, y, z, v0, v1, w0, w1), mul, last=True)
-    return _hash_len_16(em, em.add(_hash_len_16(em, v0, w0, mul), em.mul(em.shift_mix(y), _K0), z),
-                        em.add(_hash_len_16(em, v1, w1, mul), x), mul)
+    return _hash_len_16(
+        em,
+        em.add(_hash_len_16(em, v0, w0, mul), em.mul(em.shift_mix(y), _K0), z),
+        em.add(_hash_len_16(em, v1, w1, mul), x),
+        mul,
+    )
 
 
 def _longer(em, text, maxlen, shortest, branch, fingerprint):
@@ -262,9 +334,12 @@ def _longer(em, text, maxlen, shortest, branch, fingerprint):
     at_least = then("GreaterOrEqual", text.length, then.column(shortest, np.int64))  # (n, 1)
     chosen = then.select(then.mask(at_least), branch(then, text), fingerprint)
     kept = otherwise("Identity", fingerprint)
-    return em("If", em("GreaterOrEqual", maxlen, em.const(shortest, np.int64)),
-              then_branch=then.graph("then", [], [(chosen, TensorProto.UINT64, [None, 1])]),
-              else_branch=otherwise.graph("else", [], [(kept, TensorProto.UINT64, [None, 1])]))
+    return em(
+        "If",
+        em("GreaterOrEqual", maxlen, em.const(shortest, np.int64)),
+        then_branch=then.graph("then", [], [(chosen, TensorProto.UINT64, [None, 1])]),
+        else_branch=otherwise.graph("else", [], [(kept, TensorProto.UINT64, [None, 1])]),
+    )
 
 
 def hash_bucket_nodes(input_name, output_name, num_buckets, prefix):
@@ -304,22 +379,36 @@ def hash_bucket_nodes(input_name, output_name, num_buckets, prefix):
     >>> tf.strings.to_hash_bucket_fast(text, 1000).numpy().tolist()
     [296, 263, 280, 575]
     """
-    if isinstance(num_buckets, bool) or not isinstance(num_buckets, (int, np.integer)) \
-            or not 1 <= num_buckets <= 2**63 - 1:
-        raise ValueError("hash_bucket_nodes: expected num_buckets to be an integer in "
-                         "[1, 2**63 - 1] (TF's int64 attr). "
-                         f"Received: num_buckets={num_buckets!r}")
+    if (
+        isinstance(num_buckets, bool)
+        or not isinstance(num_buckets, (int, np.integer))
+        or not 1 <= num_buckets <= 2**63 - 1
+    ):
+        raise ValueError(
+            "hash_bucket_nodes: expected num_buckets to be an integer in "
+            "[1, 2**63 - 1] (TF's int64 attr). "
+            f"Received: num_buckets={num_buckets!r}"
+        )
     if not isinstance(prefix, str) or not prefix:
-        raise ValueError("hash_bucket_nodes: expected prefix to be a non-empty string naming "
-                         f"this feature's nodes. Received: prefix={prefix!r}")
+        raise ValueError(
+            "hash_bucket_nodes: expected prefix to be a non-empty string naming "
+            f"this feature's nodes. Received: prefix={prefix!r}"
+        )
     em = OnnxEmitter(prefix, [])
     # one empty string appended: for an empty batch Tokenizer's output has rank 1, not 2
-    flat = em("Concat", em("Reshape", input_name, em.const([-1], np.int64)),
-              em.const([""], object), axis=0)  # (n + 1,)
+    flat = em(
+        "Concat",
+        em("Reshape", input_name, em.const([-1], np.int64)),
+        em.const([""], object),
+        axis=0,
+    )  # (n + 1,)
     text, maxlen = _string_bytes(em, flat)
     fingerprint = _hash_len_0_to_16(em, text)  # (n + 1, 1) uint64
-    for shortest, branch in ((17, _hash_len_17_to_32), (33, _hash_len_33_to_64),
-                             (65, _hash_len_65_plus)):
+    for shortest, branch in (
+        (17, _hash_len_17_to_32),
+        (33, _hash_len_33_to_64),
+        (65, _hash_len_65_plus),
+    ):
         fingerprint = _longer(em, text, maxlen, shortest, branch, fingerprint)
     bucket = em("Cast", em("Mod", fingerprint, em.column(int(num_buckets))), to=TensorProto.INT64)
     bucket = em("Slice", bucket, em.const([0], np.int64), em.const([-1], np.int64))  # (n, 1)

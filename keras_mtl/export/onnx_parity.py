@@ -23,9 +23,14 @@ def synthetic_examples(specs, rewrites, rows=8, seed=0):
     """Rows drawn from the lookup tables' keys (and unseen values)."""
     rng = np.random.RandomState(seed)
     strings = [b"", b"<unseen>", "ünï".encode()] + [
-        k for keys, _, _ in rewrites.tables.values() if keys.dtype.kind == "O" for k in keys[:1000]]
-    ints = [0, -1, 10**6] + [int(k) for keys, _, _ in rewrites.tables.values()
-                             if keys.dtype.kind == "i" for k in keys[:1000]]
+        k for keys, _, _ in rewrites.tables.values() if keys.dtype.kind == "O" for k in keys[:1000]
+    ]
+    ints = [0, -1, 10**6] + [
+        int(k)
+        for keys, _, _ in rewrites.tables.values()
+        if keys.dtype.kind == "i"
+        for k in keys[:1000]
+    ]
     examples = {}
     for name, spec in specs.items():
         shape = (rows,) + tuple(spec.shape[1:])

@@ -89,8 +89,9 @@ class Rewrites:
         """Bytes of the lookups' keys and ids (what their `CategoryMapper`s hold)."""
         total = 0
         for keys, values, _ in self.tables.values():
-            total += values.nbytes + (sum(len(k) for k in keys) if keys.dtype.kind == "O"
-                                      else keys.nbytes)
+            total += values.nbytes + (
+                sum(len(k) for k in keys) if keys.dtype.kind == "O" else keys.nbytes
+            )
         return total
 
     def _value(self, tensor):
@@ -139,16 +140,24 @@ class Rewrites:
         if keys.dtype.kind == "O":
             strings = [k if isinstance(k, bytes) else str(k).encode() for k in keys]
         else:  # int keys: ONNX Cast writes ints as decimal strings
-            x = g.make_node("Cast", [x], attr={"to": TensorProto.STRING},
-                            shapes=[shape], dtypes=[TensorProto.STRING]).output[0]
+            x = g.make_node(
+                "Cast",
+                [x],
+                attr={"to": TensorProto.STRING},
+                shapes=[shape],
+                dtypes=[TensorProto.STRING],
+            ).output[0]
             strings = [str(int(k)).encode() for k in keys]
         # the vocabulary goes in after conversion (finish): a mark stands in for it
         mark = f"{_VOCABULARY_MARK}{len(self._vocabularies)}".encode()
         self._vocabularies[mark] = (strings, values.astype(np.int64), int(default))
         mapped = g.make_node(
-            "CategoryMapper", [x], domain=ML_DOMAIN,
+            "CategoryMapper",
+            [x],
+            domain=ML_DOMAIN,
             attr={"cats_strings": [mark], "cats_int64s": [0], "default_int64": int(default)},
-            shapes=[shape], dtypes=[TensorProto.INT64],
+            shapes=[shape],
+            dtypes=[TensorProto.INT64],
         )
         self._replace(g, node, mapped.output[0])
 
@@ -164,13 +173,24 @@ class Rewrites:
         x = node.input[1 - consts[0]]
         hit = 1 if node.type == "Equal" else 0
         mapped = g.make_node(
-            "CategoryMapper", [x], domain=ML_DOMAIN,
-            attr={"cats_strings": [np.ravel(value)[0]], "cats_int64s": [hit],
-                  "default_int64": 1 - hit},
-            shapes=[g.get_shape(x)], dtypes=[TensorProto.INT64],
+            "CategoryMapper",
+            [x],
+            domain=ML_DOMAIN,
+            attr={
+                "cats_strings": [np.ravel(value)[0]],
+                "cats_int64s": [hit],
+                "default_int64": 1 - hit,
+            },
+            shapes=[g.get_shape(x)],
+            dtypes=[TensorProto.INT64],
         )
-        as_bool = g.make_node("Cast", [mapped.output[0]], attr={"to": TensorProto.BOOL},
-                              shapes=[g.get_shape(node.output[0])], dtypes=[TensorProto.BOOL])
+        as_bool = g.make_node(
+            "Cast",
+            [mapped.output[0]],
+            attr={"to": TensorProto.BOOL},
+            shapes=[g.get_shape(node.output[0])],
+            dtypes=[TensorProto.BOOL],
+        )
         self._replace(g, node, as_bool.output[0])
 
     def _log1p(self, g, node):
@@ -181,7 +201,6 @@ class Rewrites:
         log = g.make_node("Log", [shifted.output[0]], shapes=[shape], dtypes=[dtype])
         self._replace(g, node, log.output[0])
 
-
     def _bucketize(self, g, node):
         x = node.input[0]
         dtype, shape = g.get_dtype(x), g.get_shape(x)
@@ -191,39 +210,62 @@ class Rewrites:
         if dtype in (TensorProto.FLOAT, TensorProto.DOUBLE):
             # TensorFlow's CPU threads flush subnormals to zero: -1e-45 sits on
             # the edge 0.0 there, so it does here
-            tiny = g.make_const(f"{node.name}/tiny", np.array(
-                np.finfo(np.float32).tiny, helper.tensor_dtype_to_np_dtype(dtype))).output[0]
+            tiny = g.make_const(
+                f"{node.name}/tiny",
+                np.array(np.finfo(np.float32).tiny, helper.tensor_dtype_to_np_dtype(dtype)),
+            ).output[0]
             magnitude = g.make_node("Abs", [x], shapes=[shape], dtypes=[dtype])
-            subnormal = g.make_node("Less", [magnitude.output[0], tiny], shapes=[shape],
-                                    dtypes=[TensorProto.BOOL])
-            zero = g.make_const(f"{node.name}/zero", np.array(
-                0, helper.tensor_dtype_to_np_dtype(dtype))).output[0]
-            x = g.make_node("Where", [subnormal.output[0], zero, x], shapes=[shape],
-                            dtypes=[dtype]).output[0]
+            subnormal = g.make_node(
+                "Less", [magnitude.output[0], tiny], shapes=[shape], dtypes=[TensorProto.BOOL]
+            )
+            zero = g.make_const(
+                f"{node.name}/zero", np.array(0, helper.tensor_dtype_to_np_dtype(dtype))
+            ).output[0]
+            x = g.make_node(
+                "Where", [subnormal.output[0], zero, x], shapes=[shape], dtypes=[dtype]
+            ).output[0]
         axis = g.make_const(f"{node.name}/last_axis", np.array([-1], np.int64)).output[0]
         rank_up = None if shape is None else shape + [1]
         column = g.make_node("Unsqueeze", [x, axis], shapes=[rank_up], dtypes=[dtype])
         cut = g.make_const(f"{node.name}/edges", edges).output[0]
-        below = g.make_node("Less", [column.output[0], cut],  # (..., len(edges))
-                            dtypes=[TensorProto.BOOL])
-        counted = g.make_node("Cast", [below.output[0]], attr={"to": TensorProto.INT64},
-                              dtypes=[TensorProto.INT64])
-        under = g.make_node("ReduceSum", [counted.output[0], axis], attr={"keepdims": 0},
-                            shapes=[out_shape], dtypes=[TensorProto.INT64])
+        below = g.make_node(
+            "Less",
+            [column.output[0], cut],  # (..., len(edges))
+            dtypes=[TensorProto.BOOL],
+        )
+        counted = g.make_node(
+            "Cast", [below.output[0]], attr={"to": TensorProto.INT64}, dtypes=[TensorProto.INT64]
+        )
+        under = g.make_node(
+            "ReduceSum",
+            [counted.output[0], axis],
+            attr={"keepdims": 0},
+            shapes=[out_shape],
+            dtypes=[TensorProto.INT64],
+        )
         size = g.make_const(f"{node.name}/num_edges", np.array(len(edges), np.int64)).output[0]
-        bucket = g.make_node("Sub", [size, under.output[0]], shapes=[out_shape],
-                             dtypes=[TensorProto.INT64])
+        bucket = g.make_node(
+            "Sub", [size, under.output[0]], shapes=[out_shape], dtypes=[TensorProto.INT64]
+        )
         out_dtype = g.get_dtype(node.output[0])
-        cast = g.make_node("Cast", [bucket.output[0]], attr={"to": out_dtype},
-                           shapes=[out_shape], dtypes=[out_dtype])
+        cast = g.make_node(
+            "Cast",
+            [bucket.output[0]],
+            attr={"to": out_dtype},
+            shapes=[out_shape],
+            dtypes=[out_dtype],
+        )
         self._replace(g, node, cast.output[0])
 
     def _hash(self, g, node):
         x = node.input[0]
         placeholder = g.make_node(
-            _HASH, [x], domain=PLACEHOLDER_DOMAIN,
+            _HASH,
+            [x],
+            domain=PLACEHOLDER_DOMAIN,
             attr={"num_buckets": int(node.get_attr_value("num_buckets"))},
-            shapes=[g.get_shape(x)], dtypes=[TensorProto.INT64],
+            shapes=[g.get_shape(x)],
+            dtypes=[TensorProto.INT64],
         )
         self._replace(g, node, placeholder.output[0])
 
@@ -240,11 +282,13 @@ class Rewrites:
                 continue
             strings, ids, default = self._vocabularies[cats.strings[0]]
             del node.attribute[:]
-            node.attribute.extend([
-                helper.make_attribute("cats_strings", strings),
-                helper.make_attribute("cats_int64s", ids.tolist()),
-                helper.make_attribute("default_int64", default),
-            ])
+            node.attribute.extend(
+                [
+                    helper.make_attribute("cats_strings", strings),
+                    helper.make_attribute("cats_int64s", ids.tolist()),
+                    helper.make_attribute("default_int64", default),
+                ]
+            )
         nodes, self.hashes = [], 0
         for node in graph.node:
             if node.domain != PLACEHOLDER_DOMAIN:
@@ -252,7 +296,8 @@ class Rewrites:
                 continue
             num_buckets = next(a.i for a in node.attribute if a.name == "num_buckets")
             expanded, constants = onnx_farmhash.hash_bucket_nodes(
-                node.input[0], node.output[0], num_buckets, prefix=f"{node.name}/farmhash/")
+                node.input[0], node.output[0], num_buckets, prefix=f"{node.name}/farmhash/"
+            )
             nodes.extend(expanded)
             graph.initializer.extend(constants)
             self.hashes += 1
@@ -262,5 +307,6 @@ class Rewrites:
         for domain in (onnx_farmhash.EXTENSIONS_DOMAIN, onnx_farmhash.MICROSOFT_DOMAIN):
             if self.hashes and domain not in declared:
                 model.opset_import.append(
-                    helper.make_opsetid(domain, onnx_farmhash.OPSET_IMPORTS[domain]))
+                    helper.make_opsetid(domain, onnx_farmhash.OPSET_IMPORTS[domain])
+                )
         return model

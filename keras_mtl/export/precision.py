@@ -10,7 +10,6 @@ the activations, which is what `MIXED_ATOL` allows for.
 
 import tensorflow as tf
 
-
 #: Largest |float32 twin − mixed Keras model| accepted on the model's outputs
 #: (probabilities, values): bfloat16 keeps 8 significant bits (≈ 0.4%), and
 #: the rounding of every layer adds up.
@@ -21,8 +20,10 @@ _MIXED = ("mixed_bfloat16", "mixed_float16")
 
 def is_mixed(model):
     """Whether any layer of `model` computes in bfloat16 or float16."""
-    return any(getattr(layer, "compute_dtype", "float32") in ("bfloat16", "float16")
-               for layer in model.layers)
+    return any(
+        getattr(layer, "compute_dtype", "float32") in ("bfloat16", "float16")
+        for layer in model.layers
+    )
 
 
 def float32_twin(model):

@@ -31,11 +31,16 @@ def _served_value(name, spec, value):
     pattern = r"\d+" + "".join(f",{d}" for d in dims)
     check = tf.debugging.Assert(
         tf.strings.regex_full_match(shape, pattern),
-        [tf.strings.join([
-            f"Feature '{name}': expected shape {expected}. Received shape [", shape,
-            "]. Fix: send the values the DataFrame column holds, one row per example "
-            f"(numpy: values.reshape({', '.join(['-1'] + [str(d) for d in dims])})).",
-        ])],
+        [
+            tf.strings.join(
+                [
+                    f"Feature '{name}': expected shape {expected}. Received shape [",
+                    shape,
+                    "]. Fix: send the values the DataFrame column holds, one row per example "
+                    f"(numpy: values.reshape({', '.join(['-1'] + [str(d) for d in dims])})).",
+                ]
+            )
+        ],
     )
     with tf.control_dependencies([check]):
         value = tf.identity(value)
@@ -64,14 +69,22 @@ def _lookup_tables(model):
     its Keras variables, which Keras 3 then saves beside the `tf.Variable`s the
     endpoints use: every table twice on disk.
     """
-    from tensorflow.saved_model.experimental import TrackableResource  # pylint: disable=import-outside-toplevel
+    from tensorflow.saved_model.experimental import TrackableResource
 
-    return [t for t in tf.train.TrackableView(model).descendants()
-            if isinstance(t, TrackableResource)]
+    return [
+        t for t in tf.train.TrackableView(model).descendants() if isinstance(t, TrackableResource)
+    ]
 
 
-def export_saved_model(model, base_dir, version=None, examples=None, example_signature=False,
-                       features=None, add_files=None):
+def export_saved_model(
+    model,
+    base_dir,
+    version=None,
+    examples=None,
+    example_signature=False,
+    features=None,
+    add_files=None,
+):
     """Writes `model` as a SavedModel to `base_dir/<version>/`.
 
     The `serving_default` signature takes the raw features by name (the
@@ -140,8 +153,7 @@ def export_saved_model(model, base_dir, version=None, examples=None, example_sig
         missing = sorted(set(inputs) - set(examples))
         if missing:
             raise ValueError(
-                f"examples lack inputs {missing}. Expected every model input: "
-                f"{sorted(inputs)}."
+                f"examples lack inputs {missing}. Expected every model input: {sorted(inputs)}."
             )
         examples = {name: examples[name] for name in inputs}
     model = sharding.unsharded_twin(model)  # parameter servers: tables whole
@@ -152,7 +164,8 @@ def export_saved_model(model, base_dir, version=None, examples=None, example_sig
     archive.add_endpoint("serve", serving_function(model, specs), input_signature=[specs])
     if example_signature:
         archive.add_endpoint(
-            example_lib.SIGNATURE_NAME, example_lib.example_function(model, specs, features),
+            example_lib.SIGNATURE_NAME,
+            example_lib.example_function(model, specs, features),
             input_signature=example_lib.input_signature(),
         )
     with versions.staged_version(base_dir, version) as staged:

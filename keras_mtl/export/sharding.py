@@ -71,9 +71,10 @@ def whole_weights(model):
     their rows are concatenated in that order, which is how
     `ShardedVariable` splits a variable.
     """
-    return [group[0].numpy() if len(group) == 1
-            else np.concatenate([v.numpy() for v in group], axis=0)
-            for group in _joined(model)]
+    return [
+        group[0].numpy() if len(group) == 1 else np.concatenate([v.numpy() for v in group], axis=0)
+        for group in _joined(model)
+    ]
 
 
 def unsharded_twin(model):
@@ -93,8 +94,7 @@ def unsharded_twin(model):
             "outside the `with strategy.scope():` block (on the coordinator)."
         )
     # tables start as zeros (a fill, not a random draw held beside the table)
-    twin = type(model).from_config(
-        with_tables(model.get_config(), embeddings_initializer="zeros"))
+    twin = type(model).from_config(with_tables(model.get_config(), embeddings_initializer="zeros"))
     groups = _joined(model)
     expected = [tuple(w.shape) for w in twin.weights]
     received = [_joined_shape(group) for group in groups]
@@ -114,8 +114,8 @@ def unsharded_twin(model):
         start = 0
         for part in group:
             rows = int(part.shape[0])
-            target.scatter_update(tf.IndexedSlices(
-                part.numpy(), tf.range(start, start + rows, dtype=tf.int64)))
+            target.scatter_update(
+                tf.IndexedSlices(part.numpy(), tf.range(start, start + rows, dtype=tf.int64))
+            )
             start += rows
     return twin
-

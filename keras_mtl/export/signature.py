@@ -72,7 +72,7 @@ def key_signature_inputs(path, names):
         f.write(saved_model.SerializeToString())
     # The one public-API gap: TensorFlow writes fingerprint.pb only from
     # tf.saved_model.save; its writer lives in a private module.
-    from tensorflow.python.saved_model import fingerprinting_utils  # pylint: disable=import-outside-toplevel
+    from tensorflow.python.saved_model import fingerprinting_utils
 
     fingerprinting_utils.write_fingerprint(path)
 
@@ -129,8 +129,12 @@ def _placeholder_rows(sig):
 
 
 def _numpy_dtype(dtype):
-    return {types_pb2.DT_INT64: "int64", types_pb2.DT_INT32: "int32",
-            types_pb2.DT_DOUBLE: "float64", types_pb2.DT_BOOL: "bool"}.get(dtype, "float32")
+    return {
+        types_pb2.DT_INT64: "int64",
+        types_pb2.DT_INT32: "int32",
+        types_pb2.DT_DOUBLE: "float64",
+        types_pb2.DT_BOOL: "bool",
+    }.get(dtype, "float32")
 
 
 def _json_value(value):
@@ -215,15 +219,16 @@ def show_signature(path, examples=None, signature_name="serving_default", print_
         examples = _placeholder_rows(sig)
     missing = sorted(set(sig.inputs) - set(examples))
     if missing:
-        raise ValueError(
-            f"examples lack inputs {missing}. Expected: {sorted(sig.inputs)}."
-        )
+        raise ValueError(f"examples lack inputs {missing}. Expected: {sorted(sig.inputs)}.")
     if print_fn is not None:
         print_fn(signature_text(sig))
     folder = os.path.abspath(path)
     version = os.path.basename(folder)
     bodies = request_bodies(
-        sig, examples, os.path.basename(os.path.dirname(folder)), signature_name,
+        sig,
+        examples,
+        os.path.basename(os.path.dirname(folder)),
+        signature_name,
         version=int(version) if version.isdigit() else None,
     )
     if print_fn is not None:

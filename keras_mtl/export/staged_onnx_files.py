@@ -12,12 +12,16 @@ def _data_files(path):
     """The external-data files the .onnx file at `path` refers to (beside it)."""
     if not os.path.exists(path):
         return set()
-    import onnx  # pylint: disable=import-outside-toplevel
+    import onnx
 
     proto = onnx.load(path, load_external_data=False)
     folder = os.path.dirname(os.path.abspath(path))
-    return {os.path.join(folder, entry.value) for t in proto.graph.initializer
-            for entry in t.external_data if entry.key == "location"}
+    return {
+        os.path.join(folder, entry.value)
+        for t in proto.graph.initializer
+        for entry in t.external_data
+        if entry.key == "location"
+    }
 
 
 class StagedOnnxFiles:
@@ -44,7 +48,8 @@ class StagedOnnxFiles:
         versions.remove_stale_staging(self.folder)
         self.staging = tempfile.mkdtemp(
             prefix=f"{versions.STAGING_PREFIX}{socket.gethostname()}-{os.getpid()}-",
-            dir=self.folder)
+            dir=self.folder,
+        )
         data_name = self.name + ".data"
         if os.path.exists(os.path.join(self.folder, data_name)):
             data_name = f"{self.name}.{os.path.basename(self.staging)[-8:]}.data"

@@ -63,7 +63,7 @@ class TableSource:
         step = max(1, max_bytes // (self.shape[1] * np.dtype(dtype).itemsize))
         for part in self.parts:
             for start in range(0, int(part.shape[0]), step):
-                block = part[start:start + step].numpy()  # (rows, output_dim)
+                block = part[start : start + step].numpy()  # (rows, output_dim)
                 yield np.ascontiguousarray(block.astype(dtype, copy=False))
 
     @staticmethod

@@ -37,7 +37,7 @@ def next_version(base_dir):
 
 def fsync_tree(path):
     """Flushes every file and folder under `path` (and `path`) to disk."""
-    for root, dirs, files in os.walk(path, topdown=False):
+    for root, _dirs, files in os.walk(path, topdown=False):
         for name in files:
             with open(os.path.join(root, name), "rb") as f:
                 os.fsync(f.fileno())
@@ -55,7 +55,7 @@ def fsync_folder(path):
 
 def _owner(name):
     """`(host, pid)` of a staging folder's name, or None."""
-    parts = name[len(STAGING_PREFIX):].split("-")
+    parts = name[len(STAGING_PREFIX) :].split("-")
     if not name.startswith(STAGING_PREFIX) or len(parts) < 3 or not parts[-2].isdigit():
         return None
     return "-".join(parts[:-2]), int(parts[-2])
@@ -103,7 +103,8 @@ class StagedVersion:
 def _taken(base_dir, version):
     return FileExistsError(
         f"{os.path.join(base_dir, str(version))} exists already. Expected a new version "
-        f"under {base_dir}; pass version=None to take the next free one.")
+        f"under {base_dir}; pass version=None to take the next free one."
+    )
 
 
 def check_version(base_dir, version):
@@ -129,8 +130,9 @@ def _claim(staging, base_dir, version):
             if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
             if version is not None:
-                raise FileExistsError(f"{target} was written by another export meanwhile. "
-                                      "Expected a new version.") from None
+                raise FileExistsError(
+                    f"{target} was written by another export meanwhile. Expected a new version."
+                ) from None
             continue  # another export claimed it first: take the next one
         fsync_folder(base_dir)
         return claimed, target
@@ -170,8 +172,9 @@ def replacing_file(path):
     on success it is flushed and moved over `path` in one `os.replace`."""
     folder, name = os.path.split(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=os.path.splitext(name)[1],
-                                             dir=folder)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{name}.", suffix=os.path.splitext(name)[1], dir=folder
+    )
     os.close(descriptor)
     os.remove(temporary)  # the writer creates it (Keras refuses to overwrite some files)
     try:

@@ -102,8 +102,9 @@ def num_rows(examples):
     return next(iter(counts.values()))
 
 
-def write_warmup_requests(saved_model_dir, examples, model_name=None,
-                          signature_name="serving_default"):
+def write_warmup_requests(
+    saved_model_dir, examples, model_name=None, signature_name="serving_default"
+):
     """Writes warmup requests for the example rows into the SavedModel.
 
     One request per row (batch 1) and, for more than one row, one request with

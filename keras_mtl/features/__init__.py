@@ -2,11 +2,11 @@
 
 from keras_mtl.features.adapt import adapt
 from keras_mtl.features.dense_feat import DenseFeat
-from keras_mtl.features.sparse_feat import SparseFeat
-from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
 from keras_mtl.features.feature_inputs import build_inputs
 from keras_mtl.features.feature_inputs import embed_features
 from keras_mtl.features.feature_inputs import validate_features
+from keras_mtl.features.sparse_feat import SparseFeat
+from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
 
 __all__ = [
     "DenseFeat",

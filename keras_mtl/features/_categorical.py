@@ -85,8 +85,7 @@ def validate_categorical(spec):
         minimum = 2 if key == "hash_bins" else 1
         if value is not None and (not isinstance(value, int) or value < minimum):
             raise ValueError(
-                f"Feature '{name}': expected an integer >= {minimum}. "
-                f"Received: {key}={value!r}"
+                f"Feature '{name}': expected an integer >= {minimum}. Received: {key}={value!r}"
             )
     if not isinstance(spec.embedding_dim, int) or spec.embedding_dim < 1:
         raise ValueError(
@@ -95,8 +94,7 @@ def validate_categorical(spec):
         )
     if spec.dtype is not None and spec.dtype not in DTYPES:
         raise ValueError(
-            f"Feature '{name}': expected dtype in {DTYPES}. Received: "
-            f"dtype={spec.dtype!r}"
+            f"Feature '{name}': expected dtype in {DTYPES}. Received: dtype={spec.dtype!r}"
         )
     if spec.vocabulary is not None and spec.dtype is not None:
         is_str = isinstance(spec.vocabulary[0], str)

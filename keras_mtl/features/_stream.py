@@ -19,8 +19,9 @@ CHUNK_ROWS = 65_536
 def _column(array):
     """A numpy batch column -> a DataFrame column (rows of 2-D arrays as cells)."""
     if array.dtype == object:
-        array = np.array([v.decode("utf-8") if isinstance(v, bytes) else v
-                          for v in array.ravel()], dtype=object).reshape(array.shape)
+        array = np.array(
+            [v.decode("utf-8") if isinstance(v, bytes) else v for v in array.ravel()], dtype=object
+        ).reshape(array.shape)
     if array.ndim == 1:
         return array
     return list(array)
@@ -42,13 +43,16 @@ def _first_kinds(file):
     for record in tf.data.TFRecordDataset(file).take(1):
         example = tf.train.Example.FromString(record.numpy())
         kinds = {"bytes_list": "string", "int64_list": "int64", "float_list": "float"}
-        return {key: kinds[f.WhichOneof("kind")] for key, f in example.features.feature.items()
-                if f.WhichOneof("kind")}
+        return {
+            key: kinds[f.WhichOneof("kind")]
+            for key, f in example.features.feature.items()
+            if f.WhichOneof("kind")
+        }
     return {}
 
 
 def _tfrecord_chunks(files, features):
-    from keras_mtl.data.parse_examples import parse_examples  # pylint: disable=import-outside-toplevel
+    from keras_mtl.data.parse_examples import parse_examples
 
     kinds = _first_kinds(files[0])
     typed = []
@@ -58,14 +62,15 @@ def _tfrecord_chunks(files, features):
             spec = spec.replace(dtype=dtype)
         typed.append(spec)
     ds = tf.data.TFRecordDataset(files, num_parallel_reads=min(4, len(files)))
-    ds = ds.batch(CHUNK_ROWS).map(lambda rows: parse_examples(rows, typed),
-                                  num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(CHUNK_ROWS).map(
+        lambda rows: parse_examples(rows, typed), num_parallel_calls=tf.data.AUTOTUNE
+    )
     for batch in ds.prefetch(2).as_numpy_iterator():
         yield _frame(batch)
 
 
 def _arrow_chunks(files, features, file_format):
-    from keras_mtl.data import _arrow_stream  # pylint: disable=import-outside-toplevel
+    from keras_mtl.data import _arrow_stream
 
     pads = _arrow_stream.require_pyarrow()
     columns = []
@@ -75,18 +80,23 @@ def _arrow_chunks(files, features, file_format):
             columns.append(spec.weight_name)
     fmt = file_format
     if file_format == "csv":
-        import pyarrow  # pylint: disable=import-outside-toplevel
-        import pyarrow.csv  # pylint: disable=import-outside-toplevel
+        import pyarrow
+        import pyarrow.csv
 
-        text = {spec.name: pyarrow.string() for spec in features
-                if getattr(spec, "dtype", None) == "string"}
+        text = {
+            spec.name: pyarrow.string()
+            for spec in features
+            if getattr(spec, "dtype", None) == "string"
+        }
         fmt = pads.CsvFileFormat(convert_options=pyarrow.csv.ConvertOptions(column_types=text))
     for file in files:
         dataset = pads.dataset(file, format=fmt)
         missing = [c for c in columns if c not in dataset.schema.names]
         if missing:
-            raise KeyError(f"{file}: expected columns {missing}. Received columns: "
-                           f"{sorted(dataset.schema.names)}")
+            raise KeyError(
+                f"{file}: expected columns {missing}. Received columns: "
+                f"{sorted(dataset.schema.names)}"
+            )
         for record_batch in dataset.to_batches(columns=columns, batch_size=CHUNK_ROWS):
             df = record_batch.to_pandas()
             if file_format == "csv":
@@ -101,7 +111,7 @@ def chunks(source, features, sample_rows=None):
     elif isinstance(source, tf.data.Dataset):
         stream = (_frame(batch) for batch in source.as_numpy_iterator())
     elif isinstance(source, (str, bytes, list, tuple)):
-        from keras_mtl.data._files import match_files  # pylint: disable=import-outside-toplevel
+        from keras_mtl.data._files import match_files
 
         files = match_files(source, "training files")
         lower = files[0].lower()

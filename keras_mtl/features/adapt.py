@@ -70,9 +70,7 @@ def _vocabulary(specs, counts, max_tokens, min_frequency):
 
 
 def _dense_values(spec, df):
-    values = np.asarray(
-        np.stack(require_column(df, spec.name).to_numpy()), dtype="float64"
-    )
+    values = np.asarray(np.stack(require_column(df, spec.name).to_numpy()), dtype="float64")
     if not np.all(np.isfinite(values)):
         raise ValueError(
             f"Feature '{spec.name}': expected finite numbers to compute "
@@ -95,7 +93,11 @@ def _moments(old, values):
 
 def _sample(old, values, rng):
     """A uniform sample of at most QUANTILE_SAMPLE values (seeded random keys)."""
-    keys = np.concatenate([old[0], rng.uniform(size=values.size)]) if old else rng.uniform(size=values.size)
+    keys = (
+        np.concatenate([old[0], rng.uniform(size=values.size)])
+        if old
+        else rng.uniform(size=values.size)
+    )
     values = np.concatenate([old[1], values.ravel()]) if old else values.ravel()
     if values.size > QUANTILE_SAMPLE:
         keep = np.argpartition(keys, QUANTILE_SAMPLE)[:QUANTILE_SAMPLE]
@@ -107,9 +109,9 @@ def bucket_edges(values, buckets):
     """Quantile edges of `values` and of their non-zero part (see DenseFeat)."""
     levels = np.linspace(0, 1, buckets + 1)[1:-1]
     nonzero = values[values != 0]
-    edges = np.concatenate([
-        np.quantile(values, levels), np.quantile(nonzero, levels) if nonzero.size else []
-    ])
+    edges = np.concatenate(
+        [np.quantile(values, levels), np.quantile(nonzero, levels) if nonzero.size else []]
+    )
     return tuple(float(e) for e in np.unique(edges))
 
 
@@ -165,9 +167,14 @@ def adapt(features, data, sample_rows=None, max_tokens=None, min_frequency=None)
     (('a', 'b'), (35.0,))
     """
     features = tuple(features)
-    for name, value in (("sample_rows", sample_rows), ("max_tokens", max_tokens),
-                        ("min_frequency", min_frequency)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+    for name, value in (
+        ("sample_rows", sample_rows),
+        ("max_tokens", max_tokens),
+        ("min_frequency", min_frequency),
+    ):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
             raise ValueError(f"expected a positive integer or None. Received: {name}={value!r}")
     groups = _table_groups(features)
     dense = [s for s in features if isinstance(s, DenseFeat) and not s.is_adapted]
@@ -180,8 +187,10 @@ def adapt(features, data, sample_rows=None, max_tokens=None, min_frequency=None)
             if name not in dtypes:
                 given = {spec.dtype for spec in specs if spec.dtype is not None}
                 if not given:
-                    given = {column_dtype(_flat_values(spec, require_column(df, spec.name)))
-                             for spec in specs}
+                    given = {
+                        column_dtype(_flat_values(spec, require_column(df, spec.name)))
+                        for spec in specs
+                    }
                 dtypes[name] = "string" if "string" in given else "int64"
             _count(counts[name], specs, df, dtypes[name])
         for spec in dense:
@@ -193,8 +202,10 @@ def adapt(features, data, sample_rows=None, max_tokens=None, min_frequency=None)
                 samples[spec.name] = _sample(samples.get(spec.name), values, rng)
     if rows == 0:
         raise ValueError("expected training rows to adapt the features to. Received 0 rows.")
-    learned = {name: (_vocabulary(specs, counts[name], max_tokens, min_frequency), dtypes[name])
-               for name, specs in groups.items()}
+    learned = {
+        name: (_vocabulary(specs, counts[name], max_tokens, min_frequency), dtypes[name])
+        for name, specs in groups.items()
+    }
     out = []
     for spec in features:
         if isinstance(spec, DenseFeat):

@@ -80,8 +80,7 @@ class DenseFeat:
                 )
             if not math.isfinite(self.mean):
                 raise ValueError(
-                    f"Feature '{self.name}': expected a finite mean. "
-                    f"Received: mean={self.mean!r}"
+                    f"Feature '{self.name}': expected a finite mean. Received: mean={self.mean!r}"
                 )
             object.__setattr__(self, "mean", float(self.mean))
             object.__setattr__(self, "variance", float(self.variance))
@@ -90,22 +89,28 @@ class DenseFeat:
 
     def _validate_buckets(self):
         if self.buckets is not None and (
-                isinstance(self.buckets, bool) or not isinstance(self.buckets, int)
-                or self.buckets < 2):
+            isinstance(self.buckets, bool) or not isinstance(self.buckets, int) or self.buckets < 2
+        ):
             raise ValueError(
                 f"Feature '{self.name}': expected an integer >= 2. "
                 f"Received: buckets={self.buckets!r}"
             )
-        if (isinstance(self.bucket_embedding_dim, bool) or not isinstance(self.bucket_embedding_dim, int)
-                or self.bucket_embedding_dim < 1):
+        if (
+            isinstance(self.bucket_embedding_dim, bool)
+            or not isinstance(self.bucket_embedding_dim, int)
+            or self.bucket_embedding_dim < 1
+        ):
             raise ValueError(
                 f"Feature '{self.name}': expected a positive integer. "
                 f"Received: bucket_embedding_dim={self.bucket_embedding_dim!r}"
             )
         if self.bucket_edges is not None:
             edges = tuple(float(e) for e in self.bucket_edges)
-            if not edges or not all(math.isfinite(e) for e in edges) or any(
-                    b <= a for a, b in zip(edges, edges[1:])):
+            if (
+                not edges
+                or not all(math.isfinite(e) for e in edges)
+                or any(b <= a for a, b in zip(edges, edges[1:]))
+            ):
                 raise ValueError(
                     f"Feature '{self.name}': expected a non-empty, strictly increasing "
                     f"sequence of finite numbers. Received: bucket_edges={self.bucket_edges!r}"

@@ -41,9 +41,7 @@ def validate_features(features):
             if name is None:
                 continue
             if name in names:
-                raise ValueError(
-                    f"expected unique input names. Received '{name}' twice."
-                )
+                raise ValueError(f"expected unique input names. Received '{name}' twice.")
             names.add(name)
         if isinstance(spec, DenseFeat):
             if not spec.is_adapted:
@@ -59,7 +57,7 @@ def validate_features(features):
                     "first or pass bucket_edges=."
                 )
             continue
-        spec.num_embeddings  # raises a clear error when not adapted
+        _ = spec.num_embeddings  # raises a clear error when not adapted
         table = tuple(getattr(spec, f) for f in _TABLE_FIELDS) + (spec.embedding_dim,)
         first = tables.setdefault(spec.embedding_name, (spec, table))
         if first[1] != table:
@@ -98,9 +96,7 @@ def build_inputs(features):
             shape = (spec.dimension,)
         else:
             shape = ()
-        inputs[spec.name] = tf.keras.Input(
-            shape=shape, dtype=_input_dtype(spec), name=spec.name
-        )
+        inputs[spec.name] = tf.keras.Input(shape=shape, dtype=_input_dtype(spec), name=spec.name)
     return inputs
 
 
@@ -172,8 +168,9 @@ def embed_features(inputs, features, embeddings_regularizer=None, name_prefix=""
                 )
                 parts.append(transform(inputs[spec.name]))  # (B, dim)
             if spec.is_bucketized:
-                parts.append(_bucket_embedding(spec, inputs[spec.name], embeddings_regularizer,
-                                               name_prefix))
+                parts.append(
+                    _bucket_embedding(spec, inputs[spec.name], embeddings_regularizer, name_prefix)
+                )
             continue
         if spec.embedding_name not in tables:
             tables[spec.embedding_name] = SparseEmbedding(

@@ -60,12 +60,10 @@ def check_name(name, field="name"):
     >>> check_name("naïve")
     Traceback (most recent call last):
     ...
-    ValueError: Feature name 'naïve' (name=): expected a non-empty string of printable ASCII characters (letters, digits, space and punctuation such as - . _ ( ) :), without '/'. It holds 'ï'. TensorFlow cannot name a serving input with it. Fix: rename the column, e.g. df = df.rename(columns={'naïve': 'naive'}), and use that name in the spec.
+    ValueError: Feature name 'naïve' (name=): expected a non-empty string of printable ASCII ...
     """
     if not isinstance(name, str) or not name:
-        raise ValueError(
-            f"expected a non-empty string feature name. Received: {field}={name!r}"
-        )
+        raise ValueError(f"expected a non-empty string feature name. Received: {field}={name!r}")
     bad = sorted({c for c in name if not (c.isascii() and c.isprintable()) or c == "/"})
     if bad:
         why = (

@@ -23,9 +23,9 @@ from keras_mtl.layers.partitioned_normalization import PartitionedNormalization
 from keras_mtl.layers.ple_layer import PLELayer
 from keras_mtl.layers.ppnet_layer import PPNetLayer
 from keras_mtl.layers.sequence_pooling import SequencePooling
-from keras_mtl.layers.sparse_embedding import SparseEmbedding
 from keras_mtl.layers.snr_avg_layer import SNRAvgLayer
 from keras_mtl.layers.snr_trans_layer import SNRTransLayer
+from keras_mtl.layers.sparse_embedding import SparseEmbedding
 from keras_mtl.layers.star_topology import StarTopology
 from keras_mtl.layers.stem_layer import STEMLayer
 from keras_mtl.layers.stop_gradient import StopGradient

@@ -12,8 +12,11 @@ import tensorflow as tf
 
 def check_inputs(layer, input_shape):
     """`(x_shape, domain_shape)` of `[x, domain]`, with an error naming both."""
-    if (not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2
-            or not all(isinstance(s, (list, tuple, tf.TensorShape)) for s in input_shape)):
+    if (
+        not isinstance(input_shape, (list, tuple))
+        or len(input_shape) != 2
+        or not all(isinstance(s, (list, tuple, tf.TensorShape)) for s in input_shape)
+    ):
         raise ValueError(
             f"{type(layer).__name__} expected inputs [x, domain] (features "
             f"(batch, d) and integer domain ids (batch,)). Received: "

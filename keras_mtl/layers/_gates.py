@@ -15,9 +15,17 @@ def checked(gate, k):
     return gate, _validation.positive_int("k", k)
 
 
-def make_gate(gate, k, num_experts, name, hidden_units=(), activation="relu",
-              kernel_initializer="glorot_uniform", kernel_regularizer=None,
-              return_weights=False):
+def make_gate(
+    gate,
+    k,
+    num_experts,
+    name,
+    hidden_units=(),
+    activation="relu",
+    kernel_initializer="glorot_uniform",
+    kernel_regularizer=None,
+    return_weights=False,
+):
     """An unbuilt `GateLayer` ("softmax") or `DSelectKGate` ("dselect_k").
 
     Both take `[gate_input (B, d), experts (B, E, units)]` and have
@@ -27,10 +35,21 @@ def make_gate(gate, k, num_experts, name, hidden_units=(), activation="relu",
     has nothing to select).
     """
     if gate == "dselect_k" and num_experts >= 2:
-        return DSelectKGate(num_experts, k=k, hidden_units=hidden_units,
-                            activation=activation, kernel_regularizer=kernel_regularizer,
-                            return_weights=return_weights, name=name)
-    return GateLayer(num_experts, hidden_units=hidden_units, activation=activation,
-                     kernel_initializer=kernel_initializer,
-                     kernel_regularizer=kernel_regularizer, return_weights=return_weights,
-                     name=name)
+        return DSelectKGate(
+            num_experts,
+            k=k,
+            hidden_units=hidden_units,
+            activation=activation,
+            kernel_regularizer=kernel_regularizer,
+            return_weights=return_weights,
+            name=name,
+        )
+    return GateLayer(
+        num_experts,
+        hidden_units=hidden_units,
+        activation=activation,
+        kernel_initializer=kernel_initializer,
+        kernel_regularizer=kernel_regularizer,
+        return_weights=return_weights,
+        name=name,
+    )

@@ -7,9 +7,7 @@ import tensorflow as tf
 
 def positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"expected a positive integer. Received: {name}={value!r}"
-        )
+        raise ValueError(f"expected a positive integer. Received: {name}={value!r}")
     return value
 
 
@@ -23,14 +21,11 @@ def positive_int_tuple(name, value, allow_empty=True):
             f"expected a sequence of positive integers. Received: {name}={value!r}"
         ) from None
     if not value and not allow_empty:
-        raise ValueError(
-            f"expected at least one layer width. Received: {name}={value!r}"
-        )
+        raise ValueError(f"expected at least one layer width. Received: {name}={value!r}")
     for v in value:
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(
-                "expected a sequence of positive integers. "
-                f"Received: {name}={value!r}"
+                f"expected a sequence of positive integers. Received: {name}={value!r}"
             )
     return value
 

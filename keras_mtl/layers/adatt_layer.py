@@ -94,19 +94,29 @@ class AdaTTLayer(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_tasks = _validation.positive_int("num_tasks", num_tasks)
         self.num_task_experts = _validation.positive_int("num_task_experts", num_task_experts)
-        if isinstance(num_shared_experts, bool) or not isinstance(num_shared_experts, int) or (
-                num_shared_experts < 0):
-            raise ValueError("expected an integer >= 0. Received: "
-                             f"num_shared_experts={num_shared_experts!r}")
+        if (
+            isinstance(num_shared_experts, bool)
+            or not isinstance(num_shared_experts, int)
+            or (num_shared_experts < 0)
+        ):
+            raise ValueError(
+                f"expected an integer >= 0. Received: num_shared_experts={num_shared_experts!r}"
+            )
         self.num_shared_experts = num_shared_experts
         self.expert_units = _validation.positive_int_tuple(
-            "expert_units", expert_units, allow_empty=False)
+            "expert_units", expert_units, allow_empty=False
+        )
         self.gate_units = _validation.positive_int_tuple("gate_units", gate_units)
         self.shared_gate = bool(shared_gate)
         self.self_residual = bool(self_residual)
-        (self.activation, self.kernel_initializer, self.bias_initializer,
-         self.kernel_regularizer) = _stacked.dense_arguments(
-            activation, kernel_initializer, bias_initializer, kernel_regularizer)
+        (
+            self.activation,
+            self.kernel_initializer,
+            self.bias_initializer,
+            self.kernel_regularizer,
+        ) = _stacked.dense_arguments(
+            activation, kernel_initializer, bias_initializer, kernel_regularizer
+        )
         self.dropout = _validation.rate("dropout", dropout)
         t, m = self.num_tasks, self.num_task_experts
         self.num_experts = t * m + num_shared_experts
@@ -114,12 +124,17 @@ class AdaTTLayer(tf.keras.layers.Layer):
         # modules with a gate: the tasks, then the shared one (when it feeds a next level)
         self.num_modules = t + int(self._has_shared and self.shared_gate)
         # expert order: task 0's, ..., task T-1's, then the shared ones
-        self._expert_branch = tuple(k for k in range(t) for _ in range(m)) + (
-            t,) * num_shared_experts
+        self._expert_branch = (
+            tuple(k for k in range(t) for _ in range(m)) + (t,) * num_shared_experts
+        )
         counts = [m] * t + [num_shared_experts] * (self.num_modules - t)
         # the residual's (module, own expert) slots of the (modules, E) weight matrix
-        self._own_slots = [[k, e] for k in range(self.num_modules)
-                           for e, b in enumerate(self._expert_branch) if b == k]
+        self._own_slots = [
+            [k, e]
+            for k in range(self.num_modules)
+            for e, b in enumerate(self._expert_branch)
+            if b == k
+        ]
         self._residual_scale = [math.sqrt(1.0 / c) for c in counts]
         # as the reference code: unit weights only when every task and the
         # shared module (on every level) have one expert each
@@ -133,7 +148,8 @@ class AdaTTLayer(tf.keras.layers.Layer):
         raise ValueError(
             "AdaTTLayer expected the shared input (batch, features) on the first level "
             f"or the previous level's branches (batch, {branches}, features) = the "
-            f"tasks' (then the shared one). Received: input_shape={shape}")
+            f"tasks' (then the shared one). Received: input_shape={shape}"
+        )
 
     def _build_child(self, layer, shape):
         with tf.name_scope(layer.name):  # unique variable names on tf_keras 2
@@ -152,36 +168,69 @@ class AdaTTLayer(tf.keras.layers.Layer):
         batch, input_dim = shape[0], shape[-1]
         e = self.num_experts
         self.first_level = len(shape) == 2
-        args = dict(activation=self.activation, dropout=self.dropout,
-                    bias_initializer=self.bias_initializer,
-                    kernel_regularizer=self.kernel_regularizer)
+        args = dict(
+            activation=self.activation,
+            dropout=self.dropout,
+            bias_initializer=self.bias_initializer,
+            kernel_regularizer=self.kernel_regularizer,
+        )
         if self.first_level:  # every expert reads x
-            self.expert_layers = [self._build_child(ExpertLayer(
-                e, self.expert_units, kernel_initializer=self.kernel_initializer,
-                name="experts", **args), shape)]
+            self.expert_layers = [
+                self._build_child(
+                    ExpertLayer(
+                        e,
+                        self.expert_units,
+                        kernel_initializer=self.kernel_initializer,
+                        name="experts",
+                        **args,
+                    ),
+                    shape,
+                )
+            ]
         else:
             self.expert_layers, width = [], input_dim
             for i, units in enumerate(self.expert_units):
-                self.expert_layers.append(self._build_child(BranchDense(
-                    units, kernel_initializer=_validation.clone_initializer(
-                        self.kernel_initializer, i * e), name=f"experts_{i}", **args),
-                    (batch, e, width)))
+                self.expert_layers.append(
+                    self._build_child(
+                        BranchDense(
+                            units,
+                            kernel_initializer=_validation.clone_initializer(
+                                self.kernel_initializer, i * e
+                            ),
+                            name=f"experts_{i}",
+                            **args,
+                        ),
+                        (batch, e, width),
+                    )
+                )
                 width = units
         offset = len(self.expert_units) * e
         self.gates = []
         for k in range(self.num_modules):
             name = f"task_gate_{k}" if k < self.num_tasks else "shared_gate"
-            self.gates.append(self._build_child(GateLayer(
-                e, hidden_units=self.gate_units, activation=self.activation,
-                kernel_initializer=_validation.clone_initializer(self.kernel_initializer, offset),
-                kernel_regularizer=self.kernel_regularizer, name=name),
-                [(batch, input_dim), (batch, e, self.expert_units[-1])]))
+            self.gates.append(
+                self._build_child(
+                    GateLayer(
+                        e,
+                        hidden_units=self.gate_units,
+                        activation=self.activation,
+                        kernel_initializer=_validation.clone_initializer(
+                            self.kernel_initializer, offset
+                        ),
+                        kernel_regularizer=self.kernel_regularizer,
+                        name=name,
+                    ),
+                    [(batch, input_dim), (batch, e, self.expert_units[-1])],
+                )
+            )
             offset += len(self.gate_units) + 1
         self.residual_weights = None
         if self.self_residual and self._learned_residual:
             self.residual_weights = self.add_weight(
-                name="residual_weights", shape=(len(self._own_slots),),
-                initializer=self._residual_initializer)
+                name="residual_weights",
+                shape=(len(self._own_slots),),
+                initializer=self._residual_initializer,
+            )
         super().build(input_shape)
 
     def _branches(self, inputs):
@@ -203,13 +252,16 @@ class AdaTTLayer(tf.keras.layers.Layer):
         if not self.built:
             self(inputs)
         tasks = gate_group.task_labels(task_names, self.num_tasks)
-        weights = [gate.mixture_weights(x, training=training)  # (B, E) each
-                   for gate, x in zip(self.gates, self._branches(inputs))]
+        weights = [
+            gate.mixture_weights(x, training=training)  # (B, E) each
+            for gate, x in zip(self.gates, self._branches(inputs))
+        ]
         rows = tasks + ["shared gate"] * (self.num_modules - self.num_tasks)
         columns = [f"{task} {i}" for task in tasks for i in range(self.num_task_experts)]
         columns += gate_group.numbered("shared", self.num_shared_experts)
-        return [gate_group.GateGroup(f"{self.name} experts", rows, columns,
-                                     tf.stack(weights, axis=1))]  # (B, modules, E)
+        return [
+            gate_group.GateGroup(f"{self.name} experts", rows, columns, tf.stack(weights, axis=1))
+        ]  # (B, modules, E)
 
     def call(self, inputs, training=None):
         if self.first_level:
@@ -220,8 +272,13 @@ class AdaTTLayer(tf.keras.layers.Layer):
             for layer in self.expert_layers:
                 experts = layer.branch_major(experts, training=training)  # (E, B, units_i)
             experts = tf.transpose(experts, (1, 0, 2))  # (B, E, units)
-        gates = tf.stack([gate.mixture_weights(x, training=training)  # (B, E), float32
-                          for gate, x in zip(self.gates, self._branches(inputs))], axis=1)
+        gates = tf.stack(
+            [
+                gate.mixture_weights(x, training=training)  # (B, E), float32
+                for gate, x in zip(self.gates, self._branches(inputs))
+            ],
+            axis=1,
+        )
         if self.self_residual:
             gates = gates + self._residual()[None]  # (B, modules, E)
         # (B, modules, E) x (B, E, units) -> (B, modules, units)

@@ -133,11 +133,7 @@ class AITModule(tf.keras.layers.Layer):
             "units": self.units,
             "transfer_units": list(self.transfer_units),
             "activation": tf.keras.activations.serialize(self.activation),
-            "kernel_initializer": tf.keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "kernel_regularizer": _validation.regularizer_config(
-                self.kernel_regularizer
-            ),
+            "kernel_initializer": tf.keras.initializers.serialize(self.kernel_initializer),
+            "kernel_regularizer": _validation.regularizer_config(self.kernel_regularizer),
             "return_attention": self.return_attention,
         }

@@ -51,8 +51,12 @@ class BranchDense(tf.keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.units = _validation.positive_int("units", units)
-        (self.activation, self.kernel_initializer, self.bias_initializer,
-         self.kernel_regularizer) = _stacked.dense_arguments(
+        (
+            self.activation,
+            self.kernel_initializer,
+            self.bias_initializer,
+            self.kernel_regularizer,
+        ) = _stacked.dense_arguments(
             activation, kernel_initializer, bias_initializer, kernel_regularizer
         )
         self.dropout = _validation.rate("dropout", dropout)

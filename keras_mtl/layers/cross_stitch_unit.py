@@ -39,11 +39,12 @@ class CrossStitchUnit(tf.keras.layers.Layer):
 
     def __init__(self, self_weight=0.9, kernel_regularizer=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(self_weight, bool) or not isinstance(self_weight, (int, float)) \
-                or not 0 < self_weight <= 1:
-            raise ValueError(
-                f"expected a number in (0, 1]. Received: self_weight={self_weight!r}"
-            )
+        if (
+            isinstance(self_weight, bool)
+            or not isinstance(self_weight, (int, float))
+            or not 0 < self_weight <= 1
+        ):
+            raise ValueError(f"expected a number in (0, 1]. Received: self_weight={self_weight!r}")
         self.self_weight = float(self_weight)
         self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
 
@@ -84,7 +85,5 @@ class CrossStitchUnit(tf.keras.layers.Layer):
         return {
             **super().get_config(),
             "self_weight": self.self_weight,
-            "kernel_regularizer": _validation.regularizer_config(
-                self.kernel_regularizer
-            ),
+            "kernel_regularizer": _validation.regularizer_config(self.kernel_regularizer),
         }

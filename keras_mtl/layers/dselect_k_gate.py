@@ -18,15 +18,17 @@ EPSILON = 1e-6
 def smooth_step(t, gamma):
     """`S_γ(t)`: 0 below −γ/2, 1 above γ/2, `−2t³/γ³ + 3t/(2γ) + 1/2` between."""
     cubic = -2.0 / gamma**3 * t**3 + 3.0 / (2.0 * gamma) * t + 0.5
-    return tf.where(t <= -gamma / 2, tf.zeros_like(t),
-                    tf.where(t >= gamma / 2, tf.ones_like(t), cubic))
+    return tf.where(
+        t <= -gamma / 2, tf.zeros_like(t), tf.where(t >= gamma / 2, tf.ones_like(t), cubic)
+    )
 
 
 def binary_codes(num_experts):
     """`(num_experts, ⌈log₂ n⌉)` bools: row e is e in binary, most significant bit first."""
     bits = max(1, math.ceil(math.log2(num_experts)))
-    return np.array([[(e >> (bits - 1 - b)) & 1 for b in range(bits)]
-                     for e in range(num_experts)], dtype=bool)
+    return np.array(
+        [[(e >> (bits - 1 - b)) & 1 for b in range(bits)] for e in range(num_experts)], dtype=bool
+    )
 
 
 def selector_entropy(r):
@@ -111,8 +113,10 @@ class DSelectKGate(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_experts = _validation.positive_int("num_experts", num_experts)
         if self.num_experts < 2:
-            raise ValueError("DSelectKGate expected at least 2 experts to select from. "
-                             f"Received: num_experts={num_experts!r}")
+            raise ValueError(
+                "DSelectKGate expected at least 2 experts to select from. "
+                f"Received: num_experts={num_experts!r}"
+            )
         self.k = _validation.positive_int("k", k)
         if not isinstance(gamma, (int, float)) or gamma <= 0:
             raise ValueError(f"expected a number > 0. Received: gamma={gamma!r}")
@@ -124,10 +128,12 @@ class DSelectKGate(tf.keras.layers.Layer):
         self.hidden_units = _validation.positive_int_tuple("hidden_units", hidden_units)
         self.activation = tf.keras.activations.get(activation)
         self.z_initializer = tf.keras.initializers.get(
-            z_initializer or tf.keras.initializers.RandomUniform(-self.gamma / 100,
-                                                                 self.gamma / 100))
+            z_initializer
+            or tf.keras.initializers.RandomUniform(-self.gamma / 100, self.gamma / 100)
+        )
         self.w_initializer = tf.keras.initializers.get(
-            w_initializer or tf.keras.initializers.RandomUniform(-0.05, 0.05))
+            w_initializer or tf.keras.initializers.RandomUniform(-0.05, 0.05)
+        )
         self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
         self.return_weights = bool(return_weights)
         self.codes = binary_codes(self.num_experts)  # (n, m)
@@ -135,18 +141,23 @@ class DSelectKGate(tf.keras.layers.Layer):
 
     def _check_shapes(self, input_shape):
         gate_shape, expert_shape = _validation.input_pair(
-            "DSelectKGate", "gate_input, experts", input_shape)
+            "DSelectKGate", "gate_input, experts", input_shape
+        )
         if len(expert_shape) != 3 or expert_shape[1] != self.num_experts:
             raise ValueError(
                 f"DSelectKGate expected experts of shape (batch, {self.num_experts}, "
-                f"units). Received: {expert_shape}")
+                f"units). Received: {expert_shape}"
+            )
         return gate_shape, expert_shape
 
     def _dense(self, units, initializer, offset, name, shape):
         layer = tf.keras.layers.Dense(
-            units, kernel_initializer=_validation.clone_initializer(initializer, offset),
+            units,
+            kernel_initializer=_validation.clone_initializer(initializer, offset),
             bias_initializer=_validation.clone_initializer(initializer, offset + 1),
-            kernel_regularizer=self.kernel_regularizer, name=name)
+            kernel_regularizer=self.kernel_regularizer,
+            name=name,
+        )
         with tf.name_scope(layer.name):  # unique variable names on tf_keras 2
             layer.build(shape)
         return layer
@@ -155,16 +166,22 @@ class DSelectKGate(tf.keras.layers.Layer):
         gate_shape, _ = self._check_shapes(input_shape)
         self.hidden = None
         if not self.per_example:
-            self.z_logits = self.add_weight(name="z_logits", shape=(self.k, self.num_bits),
-                                            initializer=self.z_initializer)
-            self.w_logits = self.add_weight(name="w_logits", shape=(self.k,),
-                                            initializer=self.w_initializer)
+            self.z_logits = self.add_weight(
+                name="z_logits", shape=(self.k, self.num_bits), initializer=self.z_initializer
+            )
+            self.w_logits = self.add_weight(
+                name="w_logits", shape=(self.k,), initializer=self.w_initializer
+            )
             super().build(input_shape)
             return
         shape = gate_shape
         if self.hidden_units:
-            self.hidden = MLP(self.hidden_units, activation=self.activation,
-                              kernel_regularizer=self.kernel_regularizer, name="hidden")
+            self.hidden = MLP(
+                self.hidden_units,
+                activation=self.activation,
+                kernel_regularizer=self.kernel_regularizer,
+                name="hidden",
+            )
             with tf.name_scope(self.hidden.name):
                 self.hidden.build(shape)
             shape = self.hidden.compute_output_shape(shape)
@@ -178,14 +195,18 @@ class DSelectKGate(tf.keras.layers.Layer):
         batch = tf.shape(gate_input)[0]
         if self.per_example:
             h = gate_input if self.hidden is None else self.hidden(gate_input, training=training)
-            z = tf.reshape(tf.cast(self.z_dense(h), tf.float32),
-                           (-1, self.k, 1, self.num_bits))  # (B, k, 1, m)
+            z = tf.reshape(
+                tf.cast(self.z_dense(h), tf.float32), (-1, self.k, 1, self.num_bits)
+            )  # (B, k, 1, m)
             w = tf.cast(self.w_dense(h), tf.float32)  # (B, k)
         else:
-            z = tf.broadcast_to(tf.cast(self.z_logits, tf.float32)[None, :, None, :],
-                                (batch, self.k, 1, self.num_bits))  # (B, k, 1, m)
-            w = tf.broadcast_to(tf.cast(self.w_logits, tf.float32)[None, :],
-                                (batch, self.k))  # (B, k)
+            z = tf.broadcast_to(
+                tf.cast(self.z_logits, tf.float32)[None, :, None, :],
+                (batch, self.k, 1, self.num_bits),
+            )  # (B, k, 1, m)
+            w = tf.broadcast_to(
+                tf.cast(self.w_logits, tf.float32)[None, :], (batch, self.k)
+            )  # (B, k)
         s = smooth_step(z, self.gamma)  # (B, k, 1, m)
         codes = tf.constant(self.codes[None, None, :, :])  # (1, 1, n, m)
         r = tf.reduce_prod(tf.where(codes, s, 1.0 - s), axis=-1)  # (B, k, n)
@@ -207,11 +228,14 @@ class DSelectKGate(tf.keras.layers.Layer):
         if not self.built:
             self(inputs)
         prefix = "gate_"
-        task = self.name[len(prefix):] if self.name.startswith(prefix) else None
+        task = self.name[len(prefix) :] if self.name.startswith(prefix) else None
         row = task if task in (task_names or ()) else f"{self.name} (all tasks)"
         weights = self.mixture_weights(inputs[0], training=training)  # (B, n)
-        return [gate_group.GateGroup("gates", [row], gate_group.numbered(
-            "expert", self.num_experts), weights[:, None, :])]  # (B, 1, n)
+        return [
+            gate_group.GateGroup(
+                "gates", [row], gate_group.numbered("expert", self.num_experts), weights[:, None, :]
+            )
+        ]  # (B, 1, n)
 
     def call(self, inputs, training=None):
         gate_input, experts = inputs

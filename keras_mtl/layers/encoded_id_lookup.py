@@ -33,9 +33,7 @@ class EncodedIdLookup(tf.keras.layers.Layer):
 
     def __init__(self, vocabulary_size, **kwargs):
         super().__init__(**kwargs)
-        self.vocabulary_size = _validation.positive_int(
-            "vocabulary_size", vocabulary_size
-        )
+        self.vocabulary_size = _validation.positive_int("vocabulary_size", vocabulary_size)
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -53,9 +51,7 @@ class EncodedIdLookup(tf.keras.layers.Layer):
         # Keras 3 builds symbolic outputs from compute_output_shape with the
         # layer's float compute dtype; the ids are int64. (tf_keras 2 traces
         # `call` instead and never calls this method.)
-        return tf.keras.KerasTensor(
-            self.compute_output_shape(inputs.shape), dtype="int64"
-        )
+        return tf.keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype="int64")
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size}

@@ -50,8 +50,9 @@ class EPNetLayer(tf.keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.hidden_units = None if hidden_units is None else _validation.positive_int(
-            "hidden_units", hidden_units)
+        self.hidden_units = (
+            None if hidden_units is None else _validation.positive_int("hidden_units", hidden_units)
+        )
         self.gamma = gate_nu.check_gamma(gamma)
         self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
         self.bias_initializer = tf.keras.initializers.get(bias_initializer)
@@ -59,21 +60,30 @@ class EPNetLayer(tf.keras.layers.Layer):
 
     def _check_shapes(self, input_shape):
         domain_shape, embedding_shape = _validation.input_pair(
-            "EPNetLayer", "domain, embeddings", input_shape)
-        if len(domain_shape) != 2 or len(embedding_shape) != 2 or None in (
-                domain_shape[-1], embedding_shape[-1]):
+            "EPNetLayer", "domain, embeddings", input_shape
+        )
+        if (
+            len(domain_shape) != 2
+            or len(embedding_shape) != 2
+            or None in (domain_shape[-1], embedding_shape[-1])
+        ):
             raise ValueError(
                 "EPNetLayer expected inputs [domain (batch, d_domain), embeddings "
-                f"(batch, d)] with known widths. Received: input_shape={input_shape}")
+                f"(batch, d)] with known widths. Received: input_shape={input_shape}"
+            )
         return domain_shape, embedding_shape
 
     def build(self, input_shape):
         domain_shape, embedding_shape = self._check_shapes(input_shape)
         self.gate = GateNU(
-            embedding_shape[-1], hidden_units=self.hidden_units, gamma=self.gamma,
+            embedding_shape[-1],
+            hidden_units=self.hidden_units,
+            gamma=self.gamma,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
-            kernel_regularizer=self.kernel_regularizer, name="gate")
+            kernel_regularizer=self.kernel_regularizer,
+            name="gate",
+        )
         with tf.name_scope(self.gate.name):  # unique variable names on tf_keras 2
             self.gate.build((domain_shape[0], domain_shape[-1] + embedding_shape[-1]))
         super().build(input_shape)

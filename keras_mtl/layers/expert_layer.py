@@ -60,8 +60,12 @@ class ExpertLayer(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_experts = _validation.positive_int("num_experts", num_experts)
         self.units = _validation.positive_int_tuple("units", units, allow_empty=False)
-        (self.activation, self.kernel_initializer, self.bias_initializer,
-         self.kernel_regularizer) = _stacked.dense_arguments(
+        (
+            self.activation,
+            self.kernel_initializer,
+            self.bias_initializer,
+            self.kernel_regularizer,
+        ) = _stacked.dense_arguments(
             activation, kernel_initializer, bias_initializer, kernel_regularizer
         )
         self.dropout = _validation.rate("dropout", dropout)
@@ -95,9 +99,7 @@ class ExpertLayer(tf.keras.layers.Layer):
             )
         ]
         self.biases = [
-            self.add_weight(
-                name="bias_0", shape=(e * first,), initializer=self.bias_initializer
-            )
+            self.add_weight(name="bias_0", shape=(e * first,), initializer=self.bias_initializer)
         ]
         for i in range(1, len(self.units)):
             fan_in, fan_out = self.units[i - 1], self.units[i]
@@ -156,8 +158,13 @@ class ExpertLayer(tf.keras.layers.Layer):
     def expert_outputs(self, inputs, task_names=None, training=False):
         """`[(title, columns, (batch, E, units))]`: the experts' outputs (the
         expert-health protocol, see `keras_mtl.evaluation.expert_health`)."""
-        return [(f"{self.name}", [f"expert {e}" for e in range(self.num_experts)],
-                 self(inputs, training=training))]
+        return [
+            (
+                f"{self.name}",
+                [f"expert {e}" for e in range(self.num_experts)],
+                self(inputs, training=training),
+            )
+        ]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_experts, self.units[-1])

@@ -41,8 +41,14 @@ class FeatureGate(tf.keras.layers.Layer):
         Learning at Kuaishou", arXiv 2408.05430 (2024), §3.4 (feature-gate).
     """
 
-    def __init__(self, num_gates, rank=8, kernel_initializer="glorot_uniform",
-                 kernel_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        num_gates,
+        rank=8,
+        kernel_initializer="glorot_uniform",
+        kernel_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.num_gates = _validation.positive_int("num_gates", num_gates)
         self.rank = _validation.positive_int("rank", rank)
@@ -51,16 +57,20 @@ class FeatureGate(tf.keras.layers.Layer):
 
     def build(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError("FeatureGate expected an input of shape (batch, features). "
-                             f"Received: input_shape={tuple(input_shape)}")
+            raise ValueError(
+                "FeatureGate expected an input of shape (batch, features). "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
         d, n, r = int(input_shape[-1]), self.num_gates, self.rank
         self.down = self.add_weight(  # B: (n, d, r)
-            name="down", shape=(n, d, r),
+            name="down",
+            shape=(n, d, r),
             initializer=_stacked.per_copy_initializer(self.kernel_initializer, 1),
-            regularizer=self.kernel_regularizer)
+            regularizer=self.kernel_regularizer,
+        )
         self.up = self.add_weight(  # A: (n, r, d)
-            name="up", shape=(n, r, d), initializer="zeros",
-            regularizer=self.kernel_regularizer)
+            name="up", shape=(n, r, d), initializer="zeros", regularizer=self.kernel_regularizer
+        )
         super().build(input_shape)
 
     def branch_major(self, inputs):

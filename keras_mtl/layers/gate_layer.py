@@ -131,11 +131,14 @@ class GateLayer(tf.keras.layers.Layer):
         if not self.built:
             self(inputs)
         prefix = "gate_"
-        task = self.name[len(prefix):] if self.name.startswith(prefix) else None
+        task = self.name[len(prefix) :] if self.name.startswith(prefix) else None
         row = task if task in (task_names or ()) else f"{self.name} (all tasks)"
         weights = self.mixture_weights(inputs[0], training=training)  # (B, E)
-        return [gate_group.GateGroup("gates", [row], gate_group.numbered(
-            "expert", self.num_experts), weights[:, None, :])]  # (B, 1, E)
+        return [
+            gate_group.GateGroup(
+                "gates", [row], gate_group.numbered("expert", self.num_experts), weights[:, None, :]
+            )
+        ]  # (B, 1, E)
 
     def call(self, inputs, training=None):
         gate_input, experts = inputs
@@ -161,11 +164,7 @@ class GateLayer(tf.keras.layers.Layer):
             "num_experts": self.num_experts,
             "hidden_units": list(self.hidden_units),
             "activation": tf.keras.activations.serialize(self.activation),
-            "kernel_initializer": tf.keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "kernel_regularizer": _validation.regularizer_config(
-                self.kernel_regularizer
-            ),
+            "kernel_initializer": tf.keras.initializers.serialize(self.kernel_initializer),
+            "kernel_regularizer": _validation.regularizer_config(self.kernel_regularizer),
             "return_weights": self.return_weights,
         }

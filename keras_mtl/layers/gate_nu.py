@@ -66,14 +66,18 @@ class GateNU(tf.keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.units = _validation.positive_int("units", units)
-        self.hidden_units = self.units if hidden_units is None else _validation.positive_int(
-            "hidden_units", hidden_units)
-        self.num_gates = None if num_gates is None else _validation.positive_int(
-            "num_gates", num_gates)
+        self.hidden_units = (
+            self.units
+            if hidden_units is None
+            else _validation.positive_int("hidden_units", hidden_units)
+        )
+        self.num_gates = (
+            None if num_gates is None else _validation.positive_int("num_gates", num_gates)
+        )
         self.gamma = check_gamma(gamma)
-        (_, self.kernel_initializer, self.bias_initializer,
-         self.kernel_regularizer) = _stacked.dense_arguments(
-            None, kernel_initializer, bias_initializer, kernel_regularizer)
+        (_, self.kernel_initializer, self.bias_initializer, self.kernel_regularizer) = (
+            _stacked.dense_arguments(None, kernel_initializer, bias_initializer, kernel_regularizer)
+        )
 
     def _first_kernel(self, gates, input_dim):
         """G first-layer kernels `(d, h)` side by side: `(d, G·h)`."""
@@ -90,21 +94,27 @@ class GateNU(tf.keras.layers.Layer):
         if len(shape) != 2 or shape[-1] is None:
             raise ValueError(
                 f"GateNU expected an input of shape (batch, d) with a known d. "
-                f"Received: input_shape={shape}")
+                f"Received: input_shape={shape}"
+            )
         gates, input_dim = self.num_gates or 1, int(shape[-1])
         self.kernel_0 = self.add_weight(
-            name="kernel_0", shape=(input_dim, gates * self.hidden_units),
+            name="kernel_0",
+            shape=(input_dim, gates * self.hidden_units),
             initializer=self._first_kernel(gates, input_dim),
-            regularizer=self.kernel_regularizer)
-        self.bias_0 = self.add_weight(name="bias_0", shape=(gates * self.hidden_units,),
-                                      initializer=self.bias_initializer)
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias_0 = self.add_weight(
+            name="bias_0", shape=(gates * self.hidden_units,), initializer=self.bias_initializer
+        )
         self.kernel_1 = self.add_weight(
-            name="kernel_1", shape=(gates, self.hidden_units, self.units),
-            initializer=_stacked.per_copy_initializer(self.kernel_initializer, 1,
-                                                      offset=gates),
-            regularizer=self.kernel_regularizer)
-        self.bias_1 = self.add_weight(name="bias_1", shape=(gates, self.units),
-                                      initializer=self.bias_initializer)
+            name="kernel_1",
+            shape=(gates, self.hidden_units, self.units),
+            initializer=_stacked.per_copy_initializer(self.kernel_initializer, 1, offset=gates),
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias_1 = self.add_weight(
+            name="bias_1", shape=(gates, self.units), initializer=self.bias_initializer
+        )
         super().build(input_shape)
 
     def call(self, inputs):

@@ -102,9 +102,7 @@ class HardConcreteGate(tf.keras.layers.Layer):
             u = tf.random.uniform(
                 shape, minval=EPSILON, maxval=1.0 - EPSILON, seed=self.seed
             )  # (B, *gate_shape)
-            s = tf.sigmoid(
-                (tf.math.log(u) - tf.math.log(1.0 - u) + log_alpha) / self.beta
-            )
+            s = tf.sigmoid((tf.math.log(u) - tf.math.log(1.0 - u) + log_alpha) / self.beta)
         else:
             s = tf.broadcast_to(tf.sigmoid(log_alpha), shape)  # (B, *gate_shape)
         return tf.clip_by_value(s * (self.zeta - self.gamma) + self.gamma, 0.0, 1.0)
@@ -120,9 +118,7 @@ class HardConcreteGate(tf.keras.layers.Layer):
             "beta": self.beta,
             "gamma": self.gamma,
             "zeta": self.zeta,
-            "log_alpha_initializer": tf.keras.initializers.serialize(
-                self.log_alpha_initializer
-            ),
+            "log_alpha_initializer": tf.keras.initializers.serialize(self.log_alpha_initializer),
             "seed": self.seed,
         }
 

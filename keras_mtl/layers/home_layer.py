@@ -78,34 +78,58 @@ class HoMELayer(tf.keras.layers.Layer):
         Learning at Kuaishou", arXiv 2408.05430 (2024).
     """
 
-    def __init__(self, task_categories, num_shared_experts=1, num_category_experts=1,
-                 num_task_experts=1, expert_units=(64,), gate_units=(), normalization="batch",
-                 feature_gate_rank=8, self_gate=True, dropout=0.0,
-                 kernel_initializer="glorot_uniform", kernel_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        task_categories,
+        num_shared_experts=1,
+        num_category_experts=1,
+        num_task_experts=1,
+        expert_units=(64,),
+        gate_units=(),
+        normalization="batch",
+        feature_gate_rank=8,
+        self_gate=True,
+        dropout=0.0,
+        kernel_initializer="glorot_uniform",
+        kernel_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        if isinstance(task_categories, str) or not task_categories or not all(
-                isinstance(c, str) and c for c in task_categories):
-            raise ValueError("expected one category name (a non-empty string) per task. "
-                             f"Received: task_categories={task_categories!r}")
+        if (
+            isinstance(task_categories, str)
+            or not task_categories
+            or not all(isinstance(c, str) and c for c in task_categories)
+        ):
+            raise ValueError(
+                "expected one category name (a non-empty string) per task. "
+                f"Received: task_categories={task_categories!r}"
+            )
         self.task_categories = tuple(task_categories)
         self.categories = tuple(dict.fromkeys(self.task_categories))  # first-seen order
         self.num_tasks = len(self.task_categories)
-        self.num_shared_experts = _validation.positive_int("num_shared_experts",
-                                                           num_shared_experts)
-        self.num_category_experts = _validation.positive_int("num_category_experts",
-                                                             num_category_experts)
+        self.num_shared_experts = _validation.positive_int("num_shared_experts", num_shared_experts)
+        self.num_category_experts = _validation.positive_int(
+            "num_category_experts", num_category_experts
+        )
         self.num_task_experts = _validation.positive_int("num_task_experts", num_task_experts)
-        self.expert_units = _validation.positive_int_tuple("expert_units", expert_units,
-                                                           allow_empty=False)
+        self.expert_units = _validation.positive_int_tuple(
+            "expert_units", expert_units, allow_empty=False
+        )
         self.gate_units = _validation.positive_int_tuple("gate_units", gate_units)
         if normalization not in NORMALIZATIONS:
-            raise ValueError(f"expected normalization in {NORMALIZATIONS}. "
-                             f"Received: normalization={normalization!r}")
+            raise ValueError(
+                f"expected normalization in {NORMALIZATIONS}. "
+                f"Received: normalization={normalization!r}"
+            )
         self.normalization = normalization
-        if isinstance(feature_gate_rank, bool) or not isinstance(feature_gate_rank, int) \
-                or feature_gate_rank < 0:
-            raise ValueError("expected an integer >= 0. "
-                             f"Received: feature_gate_rank={feature_gate_rank!r}")
+        if (
+            isinstance(feature_gate_rank, bool)
+            or not isinstance(feature_gate_rank, int)
+            or feature_gate_rank < 0
+        ):
+            raise ValueError(
+                f"expected an integer >= 0. Received: feature_gate_rank={feature_gate_rank!r}"
+            )
         self.feature_gate_rank = feature_gate_rank
         self.self_gate = bool(self_gate)
         self.dropout = _validation.rate("dropout", dropout)
@@ -115,20 +139,29 @@ class HoMELayer(tf.keras.layers.Layer):
         c_of = [self.categories.index(c) for c in self.task_categories]
         shared = list(range(s))
         # level 1: shared, then each category's; level 2: then each task's
-        self._meta_routes = [shared] + [shared + list(range(s + c * m, s + (c + 1) * m))
-                                        for c in range(len(self.categories))]
+        self._meta_routes = [shared] + [
+            shared + list(range(s + c * m, s + (c + 1) * m)) for c in range(len(self.categories))
+        ]
         self.num_meta_experts = s + len(self.categories) * m
         own_start = self.num_meta_experts
-        self._own = [list(range(own_start + t * self.num_task_experts,
-                                own_start + (t + 1) * self.num_task_experts))
-                     for t in range(self.num_tasks)]
-        self._task_routes = [self._meta_routes[1 + c_of[t]] + self._own[t]
-                             for t in range(self.num_tasks)]
+        self._own = [
+            list(
+                range(
+                    own_start + t * self.num_task_experts,
+                    own_start + (t + 1) * self.num_task_experts,
+                )
+            )
+            for t in range(self.num_tasks)
+        ]
+        self._task_routes = [
+            self._meta_routes[1 + c_of[t]] + self._own[t] for t in range(self.num_tasks)
+        ]
         self.num_task_level_experts = own_start + self.num_tasks * self.num_task_experts
         # which meta representation (0 = z_s, 1 + c = z_c) each level-2 expert reads
         self._branch = [0] * s + [1 + c for c in range(len(self.categories)) for _ in range(m)]
-        self._branch += [1 + c_of[t] for t in range(self.num_tasks)
-                         for _ in range(self.num_task_experts)]
+        self._branch += [
+            1 + c_of[t] for t in range(self.num_tasks) for _ in range(self.num_task_experts)
+        ]
         self._category_of = c_of
 
     def _child(self, layer, shape):
@@ -141,61 +174,98 @@ class HoMELayer(tf.keras.layers.Layer):
 
     def build(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError("HoMELayer expected x of shape (batch, features). "
-                             f"Received: input_shape={tuple(input_shape)}")
+            raise ValueError(
+                "HoMELayer expected x of shape (batch, features). "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
         batch, d = input_shape[0], int(input_shape[-1])
         units = self.expert_units[-1]
         e1, e2 = self.num_meta_experts, self.num_task_level_experts
         depth = len(self.expert_units)
         self.feature_gate = None
         if self.feature_gate_rank:
-            self.feature_gate = self._child(FeatureGate(
-                e1, self.feature_gate_rank, kernel_initializer=self._init(0),
-                kernel_regularizer=self.kernel_regularizer, name="feature_gate"), (batch, d))
-        expert_args = dict(units=self.expert_units, normalization=self.normalization,
-                           dropout=self.dropout, kernel_regularizer=self.kernel_regularizer)
-        self.meta_experts = self._child(NormalizedExperts(
-            e1, kernel_initializer=self._init(e1), name="meta_experts", **expert_args),
-            (batch, d))
-        self.task_experts = self._child(NormalizedExperts(
-            e2, kernel_initializer=self._init(e1 * (depth + 1)), name="task_experts",
-            **expert_args), (batch, e2, units))
+            self.feature_gate = self._child(
+                FeatureGate(
+                    e1,
+                    self.feature_gate_rank,
+                    kernel_initializer=self._init(0),
+                    kernel_regularizer=self.kernel_regularizer,
+                    name="feature_gate",
+                ),
+                (batch, d),
+            )
+        expert_args = dict(
+            units=self.expert_units,
+            normalization=self.normalization,
+            dropout=self.dropout,
+            kernel_regularizer=self.kernel_regularizer,
+        )
+        self.meta_experts = self._child(
+            NormalizedExperts(
+                e1, kernel_initializer=self._init(e1), name="meta_experts", **expert_args
+            ),
+            (batch, d),
+        )
+        self.task_experts = self._child(
+            NormalizedExperts(
+                e2,
+                kernel_initializer=self._init(e1 * (depth + 1)),
+                name="task_experts",
+                **expert_args,
+            ),
+            (batch, e2, units),
+        )
         offset = (e1 + e2) * (depth + 1)
         gate_args = dict(hidden_units=self.gate_units, kernel_regularizer=self.kernel_regularizer)
 
         def gate(name, routes, width):
             nonlocal offset
             offset += len(self.gate_units) + 1
-            return self._child(GateLayer(len(routes), kernel_initializer=self._init(offset),
-                                         name=name, **gate_args),
-                               [(batch, width), (batch, len(routes), units)])
+            return self._child(
+                GateLayer(
+                    len(routes), kernel_initializer=self._init(offset), name=name, **gate_args
+                ),
+                [(batch, width), (batch, len(routes), units)],
+            )
 
-        self.meta_gates = [gate(f"meta_gate_{i}", routes, d)
-                           for i, routes in enumerate(self._meta_routes)]
-        self.task_gates = [gate(f"task_gate_{t}", routes, 2 * units)
-                           for t, routes in enumerate(self._task_routes)]
+        self.meta_gates = [
+            gate(f"meta_gate_{i}", routes, d) for i, routes in enumerate(self._meta_routes)
+        ]
+        self.task_gates = [
+            gate(f"task_gate_{t}", routes, 2 * units) for t, routes in enumerate(self._task_routes)
+        ]
         self.self_gates = None
         if self.self_gate:
-            self.self_gates = self._child(BranchDense(
-                units, activation="sigmoid", kernel_initializer="zeros",
-                kernel_regularizer=self.kernel_regularizer, name="self_gates"),
-                (batch, self.num_tasks, units))
+            self.self_gates = self._child(
+                BranchDense(
+                    units,
+                    activation="sigmoid",
+                    kernel_initializer="zeros",
+                    kernel_regularizer=self.kernel_regularizer,
+                    name="self_gates",
+                ),
+                (batch, self.num_tasks, units),
+            )
         super().build(input_shape)
 
     def _meta(self, x, training):
         """`(meta expert outputs (B, E1, u), [z_s, z_c...] (1 + C) × (B, u))`."""
         views = x[None] if self.feature_gate is None else self.feature_gate.branch_major(x)
-        experts = tf.transpose(self.meta_experts.branch_major(views, training=training),
-                               (1, 0, 2))  # (E1 or 1, B, d) -> (E1, B, u) -> (B, E1, u)
-        z = [g([x, tf.gather(experts, routes, axis=1)], training=training)  # (B, u)
-             for g, routes in zip(self.meta_gates, self._meta_routes)]
+        experts = tf.transpose(
+            self.meta_experts.branch_major(views, training=training), (1, 0, 2)
+        )  # (E1 or 1, B, d) -> (E1, B, u) -> (B, E1, u)
+        z = [
+            g([x, tf.gather(experts, routes, axis=1)], training=training)  # (B, u)
+            for g, routes in zip(self.meta_gates, self._meta_routes)
+        ]
         return experts, z
 
     def _task_experts(self, z, training):
         # each level-2 expert reads its meta representation: (1 + C, B, u) -> (E2, B, u)
         inputs = tf.gather(tf.stack(z, axis=0), self._branch, axis=0)
-        return tf.transpose(self.task_experts.branch_major(inputs, training=training),
-                            (1, 0, 2))  # (B, E2, u)
+        return tf.transpose(
+            self.task_experts.branch_major(inputs, training=training), (1, 0, 2)
+        )  # (B, E2, u)
 
     def _task_gate_input(self, z, t):
         return tf.concat([z[0], z[1 + self._category_of[t]]], axis=-1)  # (B, 2u)
@@ -203,20 +273,28 @@ class HoMELayer(tf.keras.layers.Layer):
     def call(self, inputs, training=None):
         _, z = self._meta(inputs, training)
         experts = self._task_experts(z, training)  # (B, E2, u)
-        outputs = tf.stack([
-            g([self._task_gate_input(z, t), tf.gather(experts, self._task_routes[t], axis=1)],
-              training=training)
-            for t, g in enumerate(self.task_gates)], axis=1)  # (B, T, u)
+        outputs = tf.stack(
+            [
+                g(
+                    [self._task_gate_input(z, t), tf.gather(experts, self._task_routes[t], axis=1)],
+                    training=training,
+                )
+                for t, g in enumerate(self.task_gates)
+            ],
+            axis=1,
+        )  # (B, T, u)
         if self.self_gates is not None:
-            own = tf.stack([tf.reduce_mean(tf.gather(experts, o, axis=1), axis=1)
-                            for o in self._own], axis=1)  # (B, T, u)
+            own = tf.stack(
+                [tf.reduce_mean(tf.gather(experts, o, axis=1), axis=1) for o in self._own], axis=1
+            )  # (B, T, u)
             outputs += own * (2.0 * self.self_gates(own))
         return outputs
 
     def _columns(self, tasks):
         s, m = self.num_shared_experts, self.num_category_experts
         meta = gate_group.numbered("shared", s) + [
-            f"{c} {i}" for c in self.categories for i in range(m)]
+            f"{c} {i}" for c in self.categories for i in range(m)
+        ]
         return meta, meta + [f"{t} {i}" for t in tasks for i in range(self.num_task_experts)]
 
     def gate_weights(self, inputs, task_names=None, training=False):
@@ -226,19 +304,31 @@ class HoMELayer(tf.keras.layers.Layer):
         tasks = gate_group.task_labels(task_names, self.num_tasks)
         x = inputs
         _, z = self._meta(x, training)
-        meta = [gate_group.place_columns(g.mixture_weights(x, training=training), routes,
-                                         self.num_meta_experts)
-                for g, routes in zip(self.meta_gates, self._meta_routes)]
-        task = [gate_group.place_columns(
-            g.mixture_weights(self._task_gate_input(z, t), training=training),
-            self._task_routes[t], self.num_task_level_experts)
-            for t, g in enumerate(self.task_gates)]
+        meta = [
+            gate_group.place_columns(
+                g.mixture_weights(x, training=training), routes, self.num_meta_experts
+            )
+            for g, routes in zip(self.meta_gates, self._meta_routes)
+        ]
+        task = [
+            gate_group.place_columns(
+                g.mixture_weights(self._task_gate_input(z, t), training=training),
+                self._task_routes[t],
+                self.num_task_level_experts,
+            )
+            for t, g in enumerate(self.task_gates)
+        ]
         meta_columns, task_columns = self._columns(tasks)
         return [
-            gate_group.GateGroup(f"{self.name} meta gates", ["shared gate"] + list(
-                self.categories), meta_columns, tf.stack(meta, axis=1)),
-            gate_group.GateGroup(f"{self.name} task gates", tasks, task_columns,
-                                 tf.stack(task, axis=1)),
+            gate_group.GateGroup(
+                f"{self.name} meta gates",
+                ["shared gate"] + list(self.categories),
+                meta_columns,
+                tf.stack(meta, axis=1),
+            ),
+            gate_group.GateGroup(
+                f"{self.name} task gates", tasks, task_columns, tf.stack(task, axis=1)
+            ),
         ]
 
     def expert_outputs(self, inputs, task_names=None, training=False):
@@ -247,9 +337,12 @@ class HoMELayer(tf.keras.layers.Layer):
             self(inputs)
         meta, z = self._meta(inputs, training)
         meta_columns, task_columns = self._columns(
-            gate_group.task_labels(task_names, self.num_tasks))
-        return [(f"{self.name} meta experts", meta_columns, meta),
-                (f"{self.name} task experts", task_columns, self._task_experts(z, training))]
+            gate_group.task_labels(task_names, self.num_tasks)
+        )
+        return [
+            (f"{self.name} meta experts", meta_columns, meta),
+            (f"{self.name} task experts", task_columns, self._task_experts(z, training)),
+        ]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_tasks, self.expert_units[-1])

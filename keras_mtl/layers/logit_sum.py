@@ -40,12 +40,13 @@ class LogitSum(tf.keras.layers.Layer):
         self.task_type = task_type
 
     def _check(self, input_shape):
-        if not isinstance(input_shape, (list, tuple)) or not input_shape or not all(
-            isinstance(s, (list, tuple, tf.TensorShape)) for s in input_shape
+        if (
+            not isinstance(input_shape, (list, tuple))
+            or not input_shape
+            or not all(isinstance(s, (list, tuple, tf.TensorShape)) for s in input_shape)
         ):
             raise ValueError(
-                "LogitSum expected a non-empty list of logits. Received: "
-                f"input_shape={input_shape}"
+                f"LogitSum expected a non-empty list of logits. Received: input_shape={input_shape}"
             )
         shapes = [tuple(s) for s in input_shape]
         if any(s[1:] != shapes[0][1:] for s in shapes):

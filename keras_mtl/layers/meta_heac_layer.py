@@ -77,18 +77,14 @@ class MetaHeacLayer(tf.keras.layers.Layer):
         self.num_tasks = _validation.positive_int("num_tasks", num_tasks)
         self.num_critics = _validation.positive_int("num_critics", num_critics)
         self.critic_units = _validation.positive_int_tuple("critic_units", critic_units)
-        self.task_embedding_dim = _validation.positive_int(
-            "task_embedding_dim", task_embedding_dim
-        )
+        self.task_embedding_dim = _validation.positive_int("task_embedding_dim", task_embedding_dim)
         self.activation = tf.keras.activations.get(activation)
         self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
         self.return_weights = bool(return_weights)
 
     def _check_shapes(self, input_shape):
-        x_shape, expert_shape = _validation.input_pair(
-            "MetaHeacLayer", "x, experts", input_shape
-        )
+        x_shape, expert_shape = _validation.input_pair("MetaHeacLayer", "x, experts", input_shape)
         if len(x_shape) != 2 or len(expert_shape) != 3 or None in expert_shape[1:]:
             raise ValueError(
                 "MetaHeacLayer expected x (batch, d) and experts (batch, E, units). "
@@ -119,18 +115,23 @@ class MetaHeacLayer(tf.keras.layers.Layer):
         widths = (int(units),) + self.critic_units + (1,)
         self.critic_kernels, self.critic_biases = [], []
         for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
-            self.critic_kernels.append(self.add_weight(
-                name=f"critic_kernel_{i}",
-                shape=(self.num_critics, fan_in, fan_out),
-                initializer=_stacked.per_copy_initializer(
-                    self.kernel_initializer, 1, offset=3 + i * self.num_critics
-                ),
-                regularizer=self.kernel_regularizer,
-            ))
-            self.critic_biases.append(self.add_weight(
-                name=f"critic_bias_{i}", shape=(self.num_critics, fan_out),
-                initializer="zeros",
-            ))
+            self.critic_kernels.append(
+                self.add_weight(
+                    name=f"critic_kernel_{i}",
+                    shape=(self.num_critics, fan_in, fan_out),
+                    initializer=_stacked.per_copy_initializer(
+                        self.kernel_initializer, 1, offset=3 + i * self.num_critics
+                    ),
+                    regularizer=self.kernel_regularizer,
+                )
+            )
+            self.critic_biases.append(
+                self.add_weight(
+                    name=f"critic_bias_{i}",
+                    shape=(self.num_critics, fan_out),
+                    initializer="zeros",
+                )
+            )
         super().build(input_shape)
 
     def _gate_softmax(self, x, gate):
@@ -161,26 +162,32 @@ class MetaHeacLayer(tf.keras.layers.Layer):
         rows = gate_group.task_labels(task_names, self.num_tasks)
         columns = gate_group.numbered("expert", int(experts.shape[1]))
         return [
-            gate_group.GateGroup(f"{self.name} expert gates", rows, columns,
-                                 self._gate_softmax(x, self.expert_gate)),  # (B, T, E)
-            gate_group.GateGroup(f"{self.name} critic gates", list(rows),
-                                 gate_group.numbered("critic", self.num_critics),
-                                 self._gate_softmax(x, self.critic_gate)),  # (B, T, M)
+            gate_group.GateGroup(
+                f"{self.name} expert gates", rows, columns, self._gate_softmax(x, self.expert_gate)
+            ),  # (B, T, E)
+            gate_group.GateGroup(
+                f"{self.name} critic gates",
+                list(rows),
+                gate_group.numbered("critic", self.num_critics),
+                self._gate_softmax(x, self.critic_gate),
+            ),  # (B, T, M)
         ]
 
     def call(self, inputs):
         x, experts = inputs
         expert_weights = self._gate_softmax(x, self.expert_gate)  # (B, T, E)
-        mixed = tf.einsum("bte,beu->btu", _precision.like(expert_weights, experts),
-                          experts)  # (B, T, units)
+        mixed = tf.einsum(
+            "bte,beu->btu", _precision.like(expert_weights, experts), experts
+        )  # (B, T, units)
         # (B, T, units) x (M, units, c) -> (B, T, M, c): every critic on every task
         h = tf.einsum("btu,muc->btmc", mixed, self.critic_kernels[0]) + self.critic_biases[0]
         for kernel, bias in zip(self.critic_kernels[1:], self.critic_biases[1:]):
             h = self.activation(h)
             h = tf.einsum("btmc,mcd->btmd", h, kernel) + bias  # (B, T, M, d)
         critic_weights = self._gate_softmax(x, self.critic_gate)  # (B, T, M)
-        scores = tf.reduce_sum(_precision.like(critic_weights, h)[..., None] * h,
-                               axis=2)  # (B, T, 1)
+        scores = tf.reduce_sum(
+            _precision.like(critic_weights, h)[..., None] * h, axis=2
+        )  # (B, T, 1)
         if self.return_weights:
             return scores, expert_weights, critic_weights
         return scores
@@ -189,8 +196,11 @@ class MetaHeacLayer(tf.keras.layers.Layer):
         x_shape, (_, num_experts, _) = self._check_shapes(input_shape)
         scores = (x_shape[0], self.num_tasks, 1)
         if self.return_weights:
-            return (scores, (x_shape[0], self.num_tasks, num_experts),
-                    (x_shape[0], self.num_tasks, self.num_critics))
+            return (
+                scores,
+                (x_shape[0], self.num_tasks, num_experts),
+                (x_shape[0], self.num_tasks, self.num_critics),
+            )
         return scores
 
     def get_config(self):
@@ -201,11 +211,7 @@ class MetaHeacLayer(tf.keras.layers.Layer):
             "critic_units": list(self.critic_units),
             "task_embedding_dim": self.task_embedding_dim,
             "activation": tf.keras.activations.serialize(self.activation),
-            "kernel_initializer": tf.keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "kernel_regularizer": _validation.regularizer_config(
-                self.kernel_regularizer
-            ),
+            "kernel_initializer": tf.keras.initializers.serialize(self.kernel_initializer),
+            "kernel_regularizer": _validation.regularizer_config(self.kernel_regularizer),
             "return_weights": self.return_weights,
         }

@@ -62,9 +62,7 @@ class MLP(tf.keras.layers.Layer):
         for i, width in enumerate(self.units):
             dense = tf.keras.layers.Dense(
                 width,
-                kernel_initializer=_validation.clone_initializer(
-                    self.kernel_initializer, offset=i
-                ),
+                kernel_initializer=_validation.clone_initializer(self.kernel_initializer, offset=i),
                 kernel_regularizer=self.kernel_regularizer,
                 name=f"dense_{i}",
             )
@@ -75,8 +73,9 @@ class MLP(tf.keras.layers.Layer):
             shape = shape[:-1] + (width,)
             self.dense_layers.append(dense)
             if self.use_batch_norm:
-                self.norm_layers.append(_batch_norm.built_batch_normalization(
-                    f"batch_norm_{i}", shape))
+                self.norm_layers.append(
+                    _batch_norm.built_batch_normalization(f"batch_norm_{i}", shape)
+                )
             if self.dropout > 0:
                 self.dropout_layers.append(
                     tf.keras.layers.Dropout(self.dropout, name=f"dropout_{i}")
@@ -104,10 +103,6 @@ class MLP(tf.keras.layers.Layer):
             "activation": tf.keras.activations.serialize(self.activation),
             "dropout": self.dropout,
             "use_batch_norm": self.use_batch_norm,
-            "kernel_initializer": tf.keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "kernel_regularizer": _validation.regularizer_config(
-                self.kernel_regularizer
-            ),
+            "kernel_initializer": tf.keras.initializers.serialize(self.kernel_initializer),
+            "kernel_regularizer": _validation.regularizer_config(self.kernel_regularizer),
         }

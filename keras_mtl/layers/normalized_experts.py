@@ -50,14 +50,24 @@ class NormalizedExperts(tf.keras.layers.Layer):
         Learning at Kuaishou", arXiv 2408.05430 (2024), §3.2.
     """
 
-    def __init__(self, num_experts, units, normalization="batch", dropout=0.0,
-                 kernel_initializer="glorot_uniform", kernel_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        num_experts,
+        units,
+        normalization="batch",
+        dropout=0.0,
+        kernel_initializer="glorot_uniform",
+        kernel_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.num_experts = _validation.positive_int("num_experts", num_experts)
         self.units = _validation.positive_int_tuple("units", units, allow_empty=False)
         if normalization not in NORMALIZATIONS:
-            raise ValueError(f"expected normalization in {NORMALIZATIONS}. "
-                             f"Received: normalization={normalization!r}")
+            raise ValueError(
+                f"expected normalization in {NORMALIZATIONS}. "
+                f"Received: normalization={normalization!r}"
+            )
         self.normalization = normalization
         self.dropout = _validation.rate("dropout", dropout)
         self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
@@ -65,32 +75,46 @@ class NormalizedExperts(tf.keras.layers.Layer):
 
     def build(self, input_shape):
         shape = tuple(input_shape)
-        if len(shape) not in (2, 3) or shape[-1] is None or (
-                len(shape) == 3 and shape[1] != self.num_experts):
+        if (
+            len(shape) not in (2, 3)
+            or shape[-1] is None
+            or (len(shape) == 3 and shape[1] != self.num_experts)
+        ):
             raise ValueError(
                 f"NormalizedExperts expected (batch, d) or (batch, {self.num_experts}, d). "
-                f"Received: input_shape={shape}")
+                f"Received: input_shape={shape}"
+            )
         e, width = self.num_experts, int(shape[-1])
         self.kernels, self.biases, self.norms, self.scales, self.offsets = [], [], [], [], []
         for i, units in enumerate(self.units):
-            self.kernels.append(self.add_weight(
-                name=f"kernel_{i}", shape=(e, width, units),
-                initializer=_stacked.per_copy_initializer(self.kernel_initializer, 1,
-                                                          offset=i * e),
-                regularizer=self.kernel_regularizer))
-            self.biases.append(self.add_weight(name=f"bias_{i}", shape=(e, units),
-                                               initializer="zeros"))
+            self.kernels.append(
+                self.add_weight(
+                    name=f"kernel_{i}",
+                    shape=(e, width, units),
+                    initializer=_stacked.per_copy_initializer(
+                        self.kernel_initializer, 1, offset=i * e
+                    ),
+                    regularizer=self.kernel_regularizer,
+                )
+            )
+            self.biases.append(
+                self.add_weight(name=f"bias_{i}", shape=(e, units), initializer="zeros")
+            )
             if self.normalization == "batch":
-                self.norms.append(_batch_norm.built_batch_normalization(
-                    f"norm_{i}", (shape[0], e * units)))
+                self.norms.append(
+                    _batch_norm.built_batch_normalization(f"norm_{i}", (shape[0], e * units))
+                )
             else:
-                self.scales.append(self.add_weight(name=f"scale_{i}", shape=(e, units),
-                                                   initializer="ones"))
-                self.offsets.append(self.add_weight(name=f"offset_{i}", shape=(e, units),
-                                                    initializer="zeros"))
+                self.scales.append(
+                    self.add_weight(name=f"scale_{i}", shape=(e, units), initializer="ones")
+                )
+                self.offsets.append(
+                    self.add_weight(name=f"offset_{i}", shape=(e, units), initializer="zeros")
+                )
             width = units
-        self.dropout_layer = (tf.keras.layers.Dropout(self.dropout, name="dropout")
-                              if self.dropout > 0 else None)
+        self.dropout_layer = (
+            tf.keras.layers.Dropout(self.dropout, name="dropout") if self.dropout > 0 else None
+        )
         super().build(input_shape)
 
     def _normalize(self, i, x, training):
@@ -124,8 +148,13 @@ class NormalizedExperts(tf.keras.layers.Layer):
     def expert_outputs(self, inputs, task_names=None, training=False):
         """`[(title, columns, (batch, E, units))]`: the experts' outputs (the
         expert-health protocol, see `keras_mtl.evaluation.expert_health`)."""
-        return [(self.name, [f"expert {e}" for e in range(self.num_experts)],
-                 self(inputs, training=training))]
+        return [
+            (
+                self.name,
+                [f"expert {e}" for e in range(self.num_experts)],
+                self(inputs, training=training),
+            )
+        ]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_experts, self.units[-1])

@@ -19,7 +19,8 @@ class NumericTransform(tf.keras.layers.Layer):
     `y = (t(x) - mean) / sqrt(variance)` with `t(x) = sign(x)·log(1 + |x|)`
     when `log1p=True` and `t(x) = x` otherwise; without statistics the
     standardisation is skipped. Outputs are clipped to ±1e6 (a documented
-    fallback: no finite input, however large, overflows the model). A zero variance divides by 1 (a constant column
+    fallback: no finite input, however large, overflows the model). A zero variance divides
+    by 1 (a constant column
     becomes 0, not NaN). A scalar input `(batch,)` becomes `(batch, 1)`.
     The transform runs in float32 under every dtype policy; the output has
     the compute dtype (clipped to ±65504 for float16).
@@ -48,9 +49,7 @@ class NumericTransform(tf.keras.layers.Layer):
                 f"Received: mean={mean!r}, variance={variance!r}"
             )
         if variance is not None and (not math.isfinite(variance) or variance < 0):
-            raise ValueError(
-                f"expected a finite variance >= 0. Received: variance={variance!r}"
-            )
+            raise ValueError(f"expected a finite variance >= 0. Received: variance={variance!r}")
         self.log1p = bool(log1p)
         self.mean = None if mean is None else float(mean)
         self.variance = None if variance is None else float(variance)

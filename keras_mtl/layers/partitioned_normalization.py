@@ -71,13 +71,9 @@ class PartitionedNormalization(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_domains = _validation.positive_int("num_domains", num_domains)
         if not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
-            raise ValueError(
-                f"expected a momentum in [0, 1). Received: momentum={momentum!r}"
-            )
+            raise ValueError(f"expected a momentum in [0, 1). Received: momentum={momentum!r}")
         if not isinstance(epsilon, (int, float)) or epsilon <= 0:
-            raise ValueError(
-                f"expected a positive epsilon. Received: epsilon={epsilon!r}"
-            )
+            raise ValueError(f"expected a positive epsilon. Received: epsilon={epsilon!r}")
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self.gamma_regularizer = tf.keras.regularizers.get(gamma_regularizer)
@@ -87,11 +83,15 @@ class PartitionedNormalization(tf.keras.layers.Layer):
         x_shape, _ = _domain.check_inputs(self, input_shape)
         width, d = int(x_shape[-1]), self.num_domains
         self.gamma = self.add_weight(
-            name="gamma", shape=(width,), initializer="ones",
+            name="gamma",
+            shape=(width,),
+            initializer="ones",
             regularizer=self.gamma_regularizer,
         )
         self.beta = self.add_weight(
-            name="beta", shape=(width,), initializer="zeros",
+            name="beta",
+            shape=(width,),
+            initializer="zeros",
             regularizer=self.beta_regularizer,
         )
         self.domain_gamma = self.add_weight(
@@ -102,11 +102,15 @@ class PartitionedNormalization(tf.keras.layers.Layer):
         )
         # one row per domain, and a last one (all rows) for unknown domain ids
         self.moving_mean = self.add_weight(
-            name="moving_mean", shape=(d + 1, width), initializer="zeros",
+            name="moving_mean",
+            shape=(d + 1, width),
+            initializer="zeros",
             trainable=False,
         )
         self.moving_variance = self.add_weight(
-            name="moving_variance", shape=(d + 1, width), initializer="ones",
+            name="moving_variance",
+            shape=(d + 1, width),
+            initializer="ones",
             trainable=False,
         )
         super().build(input_shape)

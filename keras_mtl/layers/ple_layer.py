@@ -109,9 +109,7 @@ class PLELayer(tf.keras.layers.Layer):
                 f"expected one specific expert count per task ({self.num_tasks})."
                 f" Received: num_specific_experts={num_specific_experts!r}"
             )
-        self.num_shared_experts = _validation.positive_int(
-            "num_shared_experts", num_shared_experts
-        )
+        self.num_shared_experts = _validation.positive_int("num_shared_experts", num_shared_experts)
         self.expert_units = _validation.positive_int_tuple(
             "expert_units", expert_units, allow_empty=False
         )
@@ -128,12 +126,12 @@ class PLELayer(tf.keras.layers.Layer):
         self.num_experts = sum(counts) + self.num_shared_experts
         shared = list(range(sum(counts), self.num_experts))
         self._task_experts = tuple(
-            tuple(range(start, start + m)) + tuple(shared)
-            for start, m in zip(starts, counts)
+            tuple(range(start, start + m)) + tuple(shared) for start, m in zip(starts, counts)
         )
-        self._expert_branch = tuple(
-            k for k, m in enumerate(counts) for _ in range(m)
-        ) + (self.num_tasks,) * self.num_shared_experts
+        self._expert_branch = (
+            tuple(k for k, m in enumerate(counts) for _ in range(m))
+            + (self.num_tasks,) * self.num_shared_experts
+        )
 
     def _check_shape(self, input_shape):
         shape = tuple(input_shape)
@@ -169,21 +167,33 @@ class PLELayer(tf.keras.layers.Layer):
             kernel_regularizer=self.kernel_regularizer,
         )
         if self.first_level:  # every expert reads x: one fused ExpertLayer
-            self.expert_layers = [self._build_child(
-                ExpertLayer(e, self.expert_units, name="experts",
-                            kernel_initializer=self.kernel_initializer, **expert_args),
-                shape,
-            )]
+            self.expert_layers = [
+                self._build_child(
+                    ExpertLayer(
+                        e,
+                        self.expert_units,
+                        name="experts",
+                        kernel_initializer=self.kernel_initializer,
+                        **expert_args,
+                    ),
+                    shape,
+                )
+            ]
         else:  # every expert reads its own branch: one BranchDense per depth
             self.expert_layers = []
             width = input_dim
             for i, units in enumerate(self.expert_units):
-                self.expert_layers.append(self._build_child(
-                    BranchDense(units, name=f"experts_{i}",
-                                kernel_initializer=self._child_initializer(i * e),
-                                **expert_args),
-                    (batch, e, width),
-                ))
+                self.expert_layers.append(
+                    self._build_child(
+                        BranchDense(
+                            units,
+                            name=f"experts_{i}",
+                            kernel_initializer=self._child_initializer(i * e),
+                            **expert_args,
+                        ),
+                        (batch, e, width),
+                    )
+                )
                 width = units
         units = self.expert_units[-1]
         gate_args = dict(
@@ -194,19 +204,31 @@ class PLELayer(tf.keras.layers.Layer):
         offset = depth * e
         self.task_gates = []
         for k, experts in enumerate(self._task_experts):
-            self.task_gates.append(self._build_child(
-                _gates.make_gate(self.gate, self.k, len(experts), f"task_gate_{k}",
-                                 kernel_initializer=self._child_initializer(offset),
-                                 **gate_args),
-                [(batch, input_dim), (batch, len(experts), units)],
-            ))
+            self.task_gates.append(
+                self._build_child(
+                    _gates.make_gate(
+                        self.gate,
+                        self.k,
+                        len(experts),
+                        f"task_gate_{k}",
+                        kernel_initializer=self._child_initializer(offset),
+                        **gate_args,
+                    ),
+                    [(batch, input_dim), (batch, len(experts), units)],
+                )
+            )
             offset += len(self.gate_units) + 1
         self.shared_gate_layer = None
         if self.shared_gate:
             self.shared_gate_layer = self._build_child(
-                _gates.make_gate(self.gate, self.k, e, "shared_gate",
-                                 kernel_initializer=self._child_initializer(offset),
-                                 **gate_args),
+                _gates.make_gate(
+                    self.gate,
+                    self.k,
+                    e,
+                    "shared_gate",
+                    kernel_initializer=self._child_initializer(offset),
+                    **gate_args,
+                ),
                 [(batch, input_dim), (batch, e, units)],
             )
         super().build(input_shape)
@@ -229,18 +251,23 @@ class PLELayer(tf.keras.layers.Layer):
         weights = [  # T × (B, E): own + shared experts, NaN elsewhere
             gate_group.place_columns(
                 gate.mixture_weights(branches[k], training=training),
-                self._task_experts[k], self.num_experts)
+                self._task_experts[k],
+                self.num_experts,
+            )
             for k, gate in enumerate(self.task_gates)
         ]
         rows = list(tasks)
         if self.shared_gate_layer is not None:
             rows.append("shared gate")
             weights.append(  # (B, E): all experts
-                self.shared_gate_layer.mixture_weights(branches[-1], training=training))
-        columns = [f"{tasks[k]} {i}" for k, m in enumerate(self.num_specific_experts)
-                   for i in range(m)] + gate_group.numbered("shared", self.num_shared_experts)
-        return [gate_group.GateGroup(f"{self.name} experts", rows, columns,
-                                     tf.stack(weights, axis=1))]  # (B, T(+1), E)
+                self.shared_gate_layer.mixture_weights(branches[-1], training=training)
+            )
+        columns = [
+            f"{tasks[k]} {i}" for k, m in enumerate(self.num_specific_experts) for i in range(m)
+        ] + gate_group.numbered("shared", self.num_shared_experts)
+        return [
+            gate_group.GateGroup(f"{self.name} experts", rows, columns, tf.stack(weights, axis=1))
+        ]  # (B, T(+1), E)
 
     def _experts(self, inputs, training):
         if self.first_level:
@@ -258,8 +285,9 @@ class PLELayer(tf.keras.layers.Layer):
         if not self.built:
             self(inputs)
         tasks = gate_group.task_labels(task_names, self.num_tasks)
-        columns = [f"{tasks[k]} {i}" for k, m in enumerate(self.num_specific_experts)
-                   for i in range(m)] + gate_group.numbered("shared", self.num_shared_experts)
+        columns = [
+            f"{tasks[k]} {i}" for k, m in enumerate(self.num_specific_experts) for i in range(m)
+        ] + gate_group.numbered("shared", self.num_shared_experts)
         return [(f"{self.name} experts", columns, self._experts(inputs, training))]
 
     def call(self, inputs, training=None):

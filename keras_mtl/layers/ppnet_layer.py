@@ -69,12 +69,20 @@ class PPNetLayer(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_tasks = _validation.positive_int("num_tasks", num_tasks)
         self.units = _validation.positive_int_tuple("units", units, allow_empty=False)
-        self.gate_hidden_units = None if gate_hidden_units is None else (
-            _validation.positive_int("gate_hidden_units", gate_hidden_units))
+        self.gate_hidden_units = (
+            None
+            if gate_hidden_units is None
+            else (_validation.positive_int("gate_hidden_units", gate_hidden_units))
+        )
         self.gamma = gate_nu.check_gamma(gamma)
-        (self.activation, self.kernel_initializer, self.bias_initializer,
-         self.kernel_regularizer) = _stacked.dense_arguments(
-            activation, kernel_initializer, bias_initializer, kernel_regularizer)
+        (
+            self.activation,
+            self.kernel_initializer,
+            self.bias_initializer,
+            self.kernel_regularizer,
+        ) = _stacked.dense_arguments(
+            activation, kernel_initializer, bias_initializer, kernel_regularizer
+        )
         self.dropout = _validation.rate("dropout", dropout)
 
     def _check_shapes(self, input_shape):
@@ -82,13 +90,15 @@ class PPNetLayer(tf.keras.layers.Layer):
         if any(len(s) != 2 or s[-1] is None for s in shapes):
             raise ValueError(
                 "PPNetLayer expected inputs [embeddings (batch, d), priors (batch, p)] "
-                f"with known widths. Received: input_shape={input_shape}")
+                f"with known widths. Received: input_shape={input_shape}"
+            )
         return shapes
 
     def _tower_kernel(self, layer_index, fan_in, fan_out, first):
         """T kernels `(fan_in, fan_out)`: side by side on the first layer, else stacked."""
         stacked = _stacked.per_copy_initializer(
-            self.kernel_initializer, 1, offset=layer_index * self.num_tasks)
+            self.kernel_initializer, 1, offset=layer_index * self.num_tasks
+        )
 
         def initializer(shape, dtype=None):
             kernels = stacked((self.num_tasks, fan_in, fan_out), dtype)  # (T, in, out)
@@ -106,25 +116,40 @@ class PPNetLayer(tf.keras.layers.Layer):
         depth = len(self.units)
         for i, width in enumerate(self.units):
             first = i == 0
-            self.kernels.append(self.add_weight(
-                name=f"kernel_{i}", shape=(input_dim, t * width) if first else (t, fan_in, width),
-                initializer=self._tower_kernel(i, fan_in, width, first),
-                regularizer=self.kernel_regularizer))
-            self.biases.append(self.add_weight(
-                name=f"bias_{i}", shape=(t * width,) if first else (t, width),
-                initializer=self.bias_initializer))
-            gate = GateNU(width, hidden_units=self.gate_hidden_units, num_gates=t,
-                          gamma=self.gamma,
-                          kernel_initializer=_validation.clone_initializer(
-                              self.kernel_initializer, offset=(depth + 2 * i) * t),
-                          bias_initializer=self.bias_initializer,
-                          kernel_regularizer=self.kernel_regularizer, name=f"gate_{i}")
+            self.kernels.append(
+                self.add_weight(
+                    name=f"kernel_{i}",
+                    shape=(input_dim, t * width) if first else (t, fan_in, width),
+                    initializer=self._tower_kernel(i, fan_in, width, first),
+                    regularizer=self.kernel_regularizer,
+                )
+            )
+            self.biases.append(
+                self.add_weight(
+                    name=f"bias_{i}",
+                    shape=(t * width,) if first else (t, width),
+                    initializer=self.bias_initializer,
+                )
+            )
+            gate = GateNU(
+                width,
+                hidden_units=self.gate_hidden_units,
+                num_gates=t,
+                gamma=self.gamma,
+                kernel_initializer=_validation.clone_initializer(
+                    self.kernel_initializer, offset=(depth + 2 * i) * t
+                ),
+                bias_initializer=self.bias_initializer,
+                kernel_regularizer=self.kernel_regularizer,
+                name=f"gate_{i}",
+            )
             with tf.name_scope(gate.name):  # unique variable names on tf_keras 2
                 gate.build((batch, prior_dim + input_dim))
             self.gates.append(gate)
             if self.dropout > 0:
                 self.dropout_layers.append(
-                    tf.keras.layers.Dropout(self.dropout, name=f"dropout_{i}"))
+                    tf.keras.layers.Dropout(self.dropout, name=f"dropout_{i}")
+                )
             fan_in = width
         super().build(input_shape)
 

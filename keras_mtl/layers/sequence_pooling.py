@@ -39,9 +39,7 @@ class SequencePooling(tf.keras.layers.Layer):
         if mode not in MODES:
             raise ValueError(f"expected mode in {MODES}. Received: mode={mode!r}")
         if not isinstance(pad_value, (str, int)):
-            raise ValueError(
-                f"expected a string or integer pad_value. Received: {pad_value!r}"
-            )
+            raise ValueError(f"expected a string or integer pad_value. Received: {pad_value!r}")
         self.mode = mode
         self.pad_value = pad_value
 

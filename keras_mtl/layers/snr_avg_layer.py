@@ -57,7 +57,10 @@ class SNRAvgLayer(tf.keras.layers.Layer):
 
     def _check_shape(self, input_shape):
         return _stacked.stacked_shape(
-            self, input_shape, "the lower sub-networks' outputs", "sub_networks",
+            self,
+            input_shape,
+            "the lower sub-networks' outputs",
+            "sub_networks",
             features_known=False,
         )
 
@@ -79,8 +82,6 @@ class SNRAvgLayer(tf.keras.layers.Layer):
             **super().get_config(),
             "num_outputs": self.num_outputs,
             "l0_coefficient": self.l0_coefficient,
-            "log_alpha_initializer": tf.keras.initializers.serialize(
-                self.log_alpha_initializer
-            ),
+            "log_alpha_initializer": tf.keras.initializers.serialize(self.log_alpha_initializer),
             "seed": self.seed,
         }

@@ -68,8 +68,12 @@ class SNRTransLayer(tf.keras.layers.Layer):
         self.use_bias = bool(use_bias)
         self.l0_coefficient, self.seed = checked_l0_and_seed(l0_coefficient, seed)
         self.log_alpha_initializer = tf.keras.initializers.get(log_alpha_initializer)
-        (self.activation, self.kernel_initializer, self.bias_initializer,
-         self.kernel_regularizer) = _stacked.dense_arguments(
+        (
+            self.activation,
+            self.kernel_initializer,
+            self.bias_initializer,
+            self.kernel_regularizer,
+        ) = _stacked.dense_arguments(
             activation, kernel_initializer, bias_initializer, kernel_regularizer
         )
 
@@ -115,9 +119,7 @@ class SNRTransLayer(tf.keras.layers.Layer):
             "units": self.units,
             "use_bias": self.use_bias,
             "l0_coefficient": self.l0_coefficient,
-            "log_alpha_initializer": tf.keras.initializers.serialize(
-                self.log_alpha_initializer
-            ),
+            "log_alpha_initializer": tf.keras.initializers.serialize(self.log_alpha_initializer),
             "seed": self.seed,
             **_stacked.dense_config(self),
         }

@@ -47,8 +47,9 @@ class SparseEmbedding(tf.keras.layers.Embedding):
 
     def call(self, inputs):
         fed = getattr(_FED, "tables", {}).get(id(self))
-        if fed is None and (getattr(self, "lora_enabled", False)
-                            or getattr(self, "quantization_mode", None)):
+        if fed is None and (
+            getattr(self, "lora_enabled", False) or getattr(self, "quantization_mode", None)
+        ):
             return super().call(inputs)  # Keras 3 only
         if inputs.dtype not in (tf.int32, tf.int64):
             inputs = tf.cast(inputs, tf.int64)
@@ -71,9 +72,7 @@ class SparseEmbedding(tf.keras.layers.Embedding):
         """
         for layer, table in tables.items():
             if not isinstance(layer, SparseEmbedding):
-                raise TypeError(
-                    f"expected SparseEmbedding layers as keys. Received {layer!r}."
-                )
+                raise TypeError(f"expected SparseEmbedding layers as keys. Received {layer!r}.")
             shape = tuple(table.shape)
             if len(shape) != 2 or shape[1] != layer.output_dim:
                 raise ValueError(

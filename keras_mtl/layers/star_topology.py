@@ -86,9 +86,7 @@ class StarTopology(tf.keras.layers.Layer):
         self.activation = tf.keras.activations.get(activation)
         self.linear_output = bool(linear_output)
         if combine not in COMBINE_MODES:
-            raise ValueError(
-                f"expected combine in {COMBINE_MODES}. Received: combine={combine!r}"
-            )
+            raise ValueError(f"expected combine in {COMBINE_MODES}. Received: combine={combine!r}")
         self.combine = combine
         self.dropout = _validation.rate("dropout", dropout)
         self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
@@ -119,28 +117,36 @@ class StarTopology(tf.keras.layers.Layer):
         self.domain_kernels, self.domain_biases = [], []
         fan_in = int(x_shape[-1])
         for i, fan_out in enumerate(self.units):
-            self.kernels.append(self.add_weight(
-                name=f"kernel_{i}",
-                shape=(fan_in, fan_out),
-                initializer=_validation.clone_initializer(
-                    self.kernel_initializer, offset=i * (d + 1)
-                ),
-                regularizer=self.kernel_regularizer,
-            ))
-            self.biases.append(self.add_weight(
-                name=f"bias_{i}", shape=(fan_out,), initializer=self.bias_initializer
-            ))
-            self.domain_kernels.append(self.add_weight(
-                name=f"domain_kernel_{i}",
-                shape=(d, fan_in, fan_out),
-                initializer=self._domain_kernel_initializer(i, fan_in, fan_out),
-                regularizer=self.kernel_regularizer if self.combine == "add" else None,
-            ))
-            self.domain_biases.append(self.add_weight(
-                name=f"domain_bias_{i}",
-                shape=(d, fan_out),
-                initializer="zeros" if self.combine == "multiply" else self.bias_initializer,
-            ))
+            self.kernels.append(
+                self.add_weight(
+                    name=f"kernel_{i}",
+                    shape=(fan_in, fan_out),
+                    initializer=_validation.clone_initializer(
+                        self.kernel_initializer, offset=i * (d + 1)
+                    ),
+                    regularizer=self.kernel_regularizer,
+                )
+            )
+            self.biases.append(
+                self.add_weight(
+                    name=f"bias_{i}", shape=(fan_out,), initializer=self.bias_initializer
+                )
+            )
+            self.domain_kernels.append(
+                self.add_weight(
+                    name=f"domain_kernel_{i}",
+                    shape=(d, fan_in, fan_out),
+                    initializer=self._domain_kernel_initializer(i, fan_in, fan_out),
+                    regularizer=self.kernel_regularizer if self.combine == "add" else None,
+                )
+            )
+            self.domain_biases.append(
+                self.add_weight(
+                    name=f"domain_bias_{i}",
+                    shape=(d, fan_out),
+                    initializer="zeros" if self.combine == "multiply" else self.bias_initializer,
+                )
+            )
             fan_in = fan_out
         self.dropout_layers = [
             tf.keras.layers.Dropout(self.dropout, name=f"dropout_{i}")
@@ -180,9 +186,7 @@ class StarTopology(tf.keras.layers.Layer):
                 kernels = tf.concat(
                     [w[None] * self.domain_kernels[i], w[None]], axis=0
                 )  # (D+1, in, out)
-                biases = tf.concat(
-                    [b[None] + self.domain_biases[i], b[None]], axis=0
-                )  # (D+1, out)
+                biases = tf.concat([b[None] + self.domain_biases[i], b[None]], axis=0)  # (D+1, out)
                 h = self._activate(self._routed_dense(h, route, kernels, biases), i, training)
             return h
         route = route[:, : self.num_domains]  # (B, D); OOV rows are all zero

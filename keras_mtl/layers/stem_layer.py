@@ -86,43 +86,58 @@ class STEMLayer(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_tasks = _validation.positive_int("num_tasks", num_tasks)
         self.num_specific_experts = _validation.positive_int(
-            "num_specific_experts", num_specific_experts)
-        self.num_shared_experts = _validation.positive_int(
-            "num_shared_experts", num_shared_experts)
+            "num_specific_experts", num_specific_experts
+        )
+        self.num_shared_experts = _validation.positive_int("num_shared_experts", num_shared_experts)
         self.expert_units = _validation.positive_int_tuple(
-            "expert_units", expert_units, allow_empty=False)
+            "expert_units", expert_units, allow_empty=False
+        )
         self.gate_units = _validation.positive_int_tuple("gate_units", gate_units)
         self.shared_gate = bool(shared_gate)
-        (self.activation, self.kernel_initializer, self.bias_initializer,
-         self.kernel_regularizer) = _stacked.dense_arguments(
-            activation, kernel_initializer, bias_initializer, kernel_regularizer)
+        (
+            self.activation,
+            self.kernel_initializer,
+            self.bias_initializer,
+            self.kernel_regularizer,
+        ) = _stacked.dense_arguments(
+            activation, kernel_initializer, bias_initializer, kernel_regularizer
+        )
         self.dropout = _validation.rate("dropout", dropout)
         m, t = self.num_specific_experts, self.num_tasks
         self.num_experts = t * m + self.num_shared_experts
         # expert order: task 0's, ..., task T-1's, then the shared ones
-        self._expert_branch = tuple(k for k in range(t) for _ in range(m)) + (
-            t,) * self.num_shared_experts
+        self._expert_branch = (
+            tuple(k for k in range(t) for _ in range(m)) + (t,) * self.num_shared_experts
+        )
 
     def _check_shape(self, input_shape):
         return _stacked.stacked_shape(
-            self, input_shape, f"{self.num_tasks + 1} branches (the tasks', then the "
-            "shared one)", self.num_tasks + 1)
+            self,
+            input_shape,
+            f"{self.num_tasks + 1} branches (the tasks', then the shared one)",
+            self.num_tasks + 1,
+        )
 
     def build(self, input_shape):
         batch, branches, input_dim = self._check_shape(input_shape)
         if branches != self.num_tasks + 1:
             raise ValueError(
                 f"STEMLayer expected num_tasks + 1 = {self.num_tasks + 1} branches. "
-                f"Received: input_shape={tuple(input_shape)}")
+                f"Received: input_shape={tuple(input_shape)}"
+            )
         e = self.num_experts
         self.expert_layers = []
         width = input_dim
         for i, units in enumerate(self.expert_units):
             layer = BranchDense(
-                units, activation=self.activation, dropout=self.dropout,
+                units,
+                activation=self.activation,
+                dropout=self.dropout,
                 kernel_initializer=_validation.clone_initializer(self.kernel_initializer, i * e),
                 bias_initializer=self.bias_initializer,
-                kernel_regularizer=self.kernel_regularizer, name=f"experts_{i}")
+                kernel_regularizer=self.kernel_regularizer,
+                name=f"experts_{i}",
+            )
             with tf.name_scope(layer.name):  # unique variable names on tf_keras 2
                 layer.build((batch, e, width))
             self.expert_layers.append(layer)
@@ -133,9 +148,13 @@ class STEMLayer(tf.keras.layers.Layer):
         names += ["shared_gate"] if self.shared_gate else []
         for name in names:
             gate = GateLayer(
-                e, hidden_units=self.gate_units, activation=self.activation,
+                e,
+                hidden_units=self.gate_units,
+                activation=self.activation,
                 kernel_initializer=_validation.clone_initializer(self.kernel_initializer, offset),
-                kernel_regularizer=self.kernel_regularizer, name=name)
+                kernel_regularizer=self.kernel_regularizer,
+                name=name,
+            )
             with tf.name_scope(gate.name):
                 gate.build([(batch, input_dim), (batch, e, width)])
             self.gates.append(gate)
@@ -159,13 +178,16 @@ class STEMLayer(tf.keras.layers.Layer):
         if not self.built:
             self(inputs)
         tasks = gate_group.task_labels(task_names, self.num_tasks)
-        weights = [gate.mixture_weights(x, training=training)  # (B, E) each
-                   for gate, x in zip(self.gates, self._gate_inputs(inputs))]
+        weights = [
+            gate.mixture_weights(x, training=training)  # (B, E) each
+            for gate, x in zip(self.gates, self._gate_inputs(inputs))
+        ]
         rows = tasks + (["shared gate"] if self.shared_gate else [])
         columns = [f"{task} {i}" for task in tasks for i in range(self.num_specific_experts)]
         columns += gate_group.numbered("shared", self.num_shared_experts)
-        return [gate_group.GateGroup(f"{self.name} experts", rows, columns,
-                                     tf.stack(weights, axis=1))]  # (B, T(+1), E)
+        return [
+            gate_group.GateGroup(f"{self.name} experts", rows, columns, tf.stack(weights, axis=1))
+        ]  # (B, T(+1), E)
 
     def call(self, inputs, training=None):
         # each expert reads its own branch, expert-major: (T+1, B, d) -> (E, B, d)

@@ -4,7 +4,7 @@ import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers import _validation
-from keras_mtl.task_types import TASK_TYPES  # noqa: F401 (also importable from here)
+from keras_mtl.task_types import TASK_TYPES
 
 
 @keras_mtl_export
@@ -43,8 +43,7 @@ class TaskHead(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         if task_type not in TASK_TYPES:
             raise ValueError(
-                f"expected task_type in {TASK_TYPES}. Received: "
-                f"task_type={task_type!r}"
+                f"expected task_type in {TASK_TYPES}. Received: task_type={task_type!r}"
             )
         self.task_type = task_type
         self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
@@ -76,10 +75,6 @@ class TaskHead(tf.keras.layers.Layer):
         return {
             **super().get_config(),
             "task_type": self.task_type,
-            "kernel_initializer": tf.keras.initializers.serialize(
-                self.kernel_initializer
-            ),
-            "kernel_regularizer": _validation.regularizer_config(
-                self.kernel_regularizer
-            ),
+            "kernel_initializer": tf.keras.initializers.serialize(self.kernel_initializer),
+            "kernel_regularizer": _validation.regularizer_config(self.kernel_regularizer),
         }

@@ -14,5 +14,13 @@ from keras_mtl.losses.imputation_loss import ImputationLoss
 from keras_mtl.losses.inverse_propensity_loss import InversePropensityLoss
 from keras_mtl.losses.load_balance_loss import LoadBalanceLoss
 
-__all__ = ["AuxiliaryLoss", "BehaviorCalibrator", "DoublyRobustLoss", "FocalLoss",
-           "ImputationLoss", "InversePropensityLoss", "LoadBalanceLoss", "masked"]
+__all__ = [
+    "AuxiliaryLoss",
+    "BehaviorCalibrator",
+    "DoublyRobustLoss",
+    "FocalLoss",
+    "ImputationLoss",
+    "InversePropensityLoss",
+    "LoadBalanceLoss",
+    "masked",
+]

@@ -37,19 +37,28 @@ class CounterfactualRisk(AuxiliaryLoss):
         name: the term's name in the logs.
     """
 
-    def __init__(self, click="ctr", conversion="cvr", conversion_label="ctcvr", weight=1.0,
-                 propensity_clip=0.05, name="counterfactual_loss"):
+    def __init__(
+        self,
+        click="ctr",
+        conversion="cvr",
+        conversion_label="ctcvr",
+        weight=1.0,
+        propensity_clip=0.05,
+        name="counterfactual_loss",
+    ):
         super().__init__(name)
-        for arg, value in (("click", click), ("conversion", conversion),
-                           ("conversion_label", conversion_label)):
+        for arg, value in (
+            ("click", click),
+            ("conversion", conversion),
+            ("conversion_label", conversion_label),
+        ):
             if not isinstance(value, str) or not value:
                 raise ValueError(f"expected an output name. Received: {arg}={value!r}")
         self.click = click
         self.conversion = conversion
         self.conversion_label = conversion_label
         self.weight = _number("weight", weight, 0.0, float("inf"))
-        self.propensity_clip = _number("propensity_clip", propensity_clip, 0.0, 1.0,
-                                       low_open=True)
+        self.propensity_clip = _number("propensity_clip", propensity_clip, 0.0, 1.0, low_open=True)
 
     def outputs_read(self):
         """The outputs the term reads."""
@@ -72,22 +81,27 @@ class CounterfactualRisk(AuxiliaryLoss):
                     f"and conversion labels among {sorted(labels)}."
                 )
         weights = tf.reshape(row_weights[self.click], (-1,))  # (B,)
-        present = tf.cast(tf.reshape(row_weights[self.conversion_label], (-1,)) > 0,
-                          weights.dtype)
+        present = tf.cast(tf.reshape(row_weights[self.conversion_label], (-1,)) > 0, weights.dtype)
         clicks = tf.reshape(labels[self.click], (-1,)) * present  # (B,)
         p_cvr = tf.reshape(y_pred[self.conversion], (-1, 1))
         conversion = tf.reshape(labels[self.conversion_label], (-1, 1))
         errors = tf.keras.losses.binary_crossentropy(conversion, p_cvr)  # (B,)
         propensity = tf.clip_by_value(
             tf.stop_gradient(tf.reshape(y_pred[self.click], (-1,))),
-            self.propensity_clip, 1.0,
+            self.propensity_clip,
+            1.0,
         )  # (B,)
         return weights, clicks, errors, propensity
 
     def get_config(self):
-        return {**super().get_config(), "click": self.click, "conversion": self.conversion,
-                "conversion_label": self.conversion_label, "weight": self.weight,
-                "propensity_clip": self.propensity_clip}
+        return {
+            **super().get_config(),
+            "click": self.click,
+            "conversion": self.conversion,
+            "conversion_label": self.conversion_label,
+            "weight": self.weight,
+            "propensity_clip": self.propensity_clip,
+        }
 
 
 class ImputedRisk(CounterfactualRisk):

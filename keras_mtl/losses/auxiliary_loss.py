@@ -61,14 +61,12 @@ def serialize(terms):
 def deserialize(configs):
     """`AuxiliaryLoss` objects from a list of objects or their configs."""
     terms = [
-        term if isinstance(term, AuxiliaryLoss)
-        else tf.keras.utils.deserialize_keras_object(term)
+        term if isinstance(term, AuxiliaryLoss) else tf.keras.utils.deserialize_keras_object(term)
         for term in configs or ()
     ]
     for term in terms:
         if not isinstance(term, AuxiliaryLoss):
             raise TypeError(
-                "expected keras_mtl.training.AuxiliaryLoss objects. "
-                f"Received: {term!r}"
+                f"expected keras_mtl.training.AuxiliaryLoss objects. Received: {term!r}"
             )
     return terms

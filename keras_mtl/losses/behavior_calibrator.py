@@ -62,12 +62,13 @@ class BehaviorCalibrator(AuxiliaryLoss):
     def __call__(self, y_pred, labels, row_weights):
         steps = [tf.reshape(y_pred[t], (-1,)) for t in self.task_names]  # T × (B,)
         rows = tf.cast(tf.size(steps[0]), steps[0].dtype)
-        excess = tf.add_n([
-            tf.reduce_sum(tf.nn.relu(later - earlier))
-            for earlier, later in zip(steps[:-1], steps[1:])
-        ])
+        excess = tf.add_n(
+            [
+                tf.reduce_sum(tf.nn.relu(later - earlier))
+                for earlier, later in zip(steps[:-1], steps[1:])
+            ]
+        )
         return self.alpha * tf.math.divide_no_nan(excess, rows)  # 0 on an empty batch
 
     def get_config(self):
-        return {**super().get_config(), "task_names": list(self.task_names),
-                "alpha": self.alpha}
+        return {**super().get_config(), "task_names": list(self.task_names), "alpha": self.alpha}

@@ -43,13 +43,24 @@ class InversePropensityLoss(_counterfactual.CounterfactualRisk):
         Post-Click Conversion Rate Estimation", SIGIR 2022.
     """
 
-    def __init__(self, click="ctr", conversion="cvr", conversion_label="ctcvr", weight=1.0,
-                 propensity_clip=0.05, name="cvr_ips_loss"):
-        super().__init__(click=click, conversion=conversion,
-                         conversion_label=conversion_label, weight=weight,
-                         propensity_clip=propensity_clip, name=name)
+    def __init__(
+        self,
+        click="ctr",
+        conversion="cvr",
+        conversion_label="ctcvr",
+        weight=1.0,
+        propensity_clip=0.05,
+        name="cvr_ips_loss",
+    ):
+        super().__init__(
+            click=click,
+            conversion=conversion,
+            conversion_label=conversion_label,
+            weight=weight,
+            propensity_clip=propensity_clip,
+            name=name,
+        )
 
     def __call__(self, y_pred, labels, row_weights):
         weights, clicks, errors, propensity = self.clicked_rows(y_pred, labels, row_weights)
-        return self.weight * _counterfactual.impression_mean(clicks * errors / propensity,
-                                                             weights)
+        return self.weight * _counterfactual.impression_mean(clicks * errors / propensity, weights)

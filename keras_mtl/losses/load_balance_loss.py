@@ -49,8 +49,10 @@ class LoadBalanceLoss(AuxiliaryLoss):
 
     def check_outputs(self, output_names):
         if self.output not in output_names:
-            raise ValueError(f"LoadBalanceLoss reads the gate weights of output "
-                             f"{self.output!r}; the model outputs {sorted(output_names)}.")
+            raise ValueError(
+                f"LoadBalanceLoss reads the gate weights of output "
+                f"{self.output!r}; the model outputs {sorted(output_names)}."
+            )
 
     def __call__(self, y_pred, labels, row_weights):
         weights = tf.cast(y_pred[self.output], tf.float32)  # (B, E)

@@ -9,9 +9,9 @@ from keras_mtl.features import feature_inputs
 from keras_mtl.layers import _validation
 from keras_mtl.layers.mlp import MLP
 from keras_mtl.layers.stop_gradient import StopGradient
+from keras_mtl.layers.task_head import TaskHead
 from keras_mtl.task_types import TASK_TYPES
 from keras_mtl.task_types import check_task_name
-from keras_mtl.layers.task_head import TaskHead
 from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
@@ -21,8 +21,9 @@ def task_list(task_names, task_types, min_tasks=1):
         task_names = (task_names,)
     task_names = tuple(task_names)
     if len(task_names) < min_tasks:
-        raise ValueError(f"expected at least {min_tasks} task names. "
-                         f"Received: task_names={task_names!r}")
+        raise ValueError(
+            f"expected at least {min_tasks} task names. Received: task_names={task_names!r}"
+        )
     for task in task_names:
         check_task_name(task)
     if len(set(task_names)) != len(task_names):
@@ -35,8 +36,10 @@ def task_list(task_names, task_types, min_tasks=1):
         task_types = tuple(task_types.get(t, "binary") for t in task_names)
     task_types = tuple(task_types)
     if len(task_types) != len(task_names):
-        raise ValueError(f"expected one task type per task ({len(task_names)}). "
-                         f"Received: task_types={task_types!r}")
+        raise ValueError(
+            f"expected one task type per task ({len(task_names)}). "
+            f"Received: task_types={task_types!r}"
+        )
     for task_type in task_types:
         if task_type not in TASK_TYPES:
             raise ValueError(f"expected task types in {TASK_TYPES}. Received: {task_type!r}")
@@ -60,25 +63,35 @@ def regularizer(l2_reg, arg="l2_reg"):
 
 #: The validated arguments of the task towers a builder ends with.
 Towers = collections.namedtuple(
-    "Towers", "task_names task_types dependencies units activation dropout kernel_reg")
+    "Towers", "task_names task_types dependencies units activation dropout kernel_reg"
+)
 
 
-def tower_args(task_names, task_types, task_dependencies, tower_units, activation, dropout,
-               l2_reg, min_tasks=1):
+def tower_args(
+    task_names, task_types, task_dependencies, tower_units, activation, dropout, l2_reg, min_tasks=1
+):
     """Checks the task, tower and `l2_reg` arguments of a builder at once.
 
     Returns a `Towers` tuple; `kernel_reg` is the dense kernels' regulariser.
     """
     task_names, task_types = task_list(task_names, task_types, min_tasks)
-    return Towers(task_names, task_types, dependencies(task_names, task_dependencies),
-                  widths("tower_units", tower_units), activation, dropout, regularizer(l2_reg))
+    return Towers(
+        task_names,
+        task_types,
+        dependencies(task_names, task_dependencies),
+        widths("tower_units", tower_units),
+        activation,
+        dropout,
+        regularizer(l2_reg),
+    )
 
 
 def bottom(features, l2_reg_embedding):
     """Inputs by feature name and the concatenated bottom input x."""
     inputs = feature_inputs.build_inputs(features)
-    x = feature_inputs.embed_features(inputs, features,
-                                      regularizer(l2_reg_embedding, "l2_reg_embedding"))
+    x = feature_inputs.embed_features(
+        inputs, features, regularizer(l2_reg_embedding, "l2_reg_embedding")
+    )
     return inputs, x
 
 
@@ -88,13 +101,16 @@ def dependencies(task_names, task_dependencies):
     for task, sources in dict(task_dependencies or {}).items():
         sources = (sources,) if isinstance(sources, str) else tuple(sources)
         if task not in task_names:
-            raise ValueError(f"task_dependencies names unknown task '{task}'. Expected "
-                             f"task names among {list(task_names)}.")
+            raise ValueError(
+                f"task_dependencies names unknown task '{task}'. Expected "
+                f"task names among {list(task_names)}."
+            )
         for source in sources:
             if source not in task_names[: task_names.index(task)]:
                 raise ValueError(
                     f"Task '{task}' can read the predictions of earlier tasks only "
-                    f"(order of task_names {list(task_names)}). Received '{source}'.")
+                    f"(order of task_names {list(task_names)}). Received '{source}'."
+                )
         out[task] = sources
     return out
 
@@ -104,16 +120,23 @@ def tower_input(x, task, outputs, task_dependencies):
     sources = task_dependencies.get(task, ())
     if not sources:
         return x
-    predictions = [StopGradient(name=f"stop_gradient_{source}_to_{task}")(outputs[source])
-                   for source in sources]
+    predictions = [
+        StopGradient(name=f"stop_gradient_{source}_to_{task}")(outputs[source])
+        for source in sources
+    ]
     return tf.keras.layers.Concatenate(name=f"tower_input_{task}")([x] + predictions)
 
 
 def tower_head(x, task, task_type, tower_units, activation, dropout, kernel_reg):
     """`tower_<task>` MLP (skipped when `tower_units` is empty) and the head."""
     if tower_units:
-        x = MLP(tower_units, activation=activation, dropout=dropout,
-                kernel_regularizer=kernel_reg, name=f"tower_{task}")(x)
+        x = MLP(
+            tower_units,
+            activation=activation,
+            dropout=dropout,
+            kernel_regularizer=kernel_reg,
+            name=f"tower_{task}",
+        )(x)
     return TaskHead(task_type, kernel_regularizer=kernel_reg, name=task)(x)
 
 
@@ -131,11 +154,11 @@ def tower_model(inputs, task_inputs, towers, name, shared, extra_outputs=None, *
     for task, task_type in zip(towers.task_names, towers.task_types):
         x = task_inputs[task] if isinstance(task_inputs, dict) else task_inputs
         x = tower_input(x, task, outputs, towers.dependencies)
-        outputs[task] = tower_head(x, task, task_type, towers.units, towers.activation,
-                                   towers.dropout, towers.kernel_reg)
+        outputs[task] = tower_head(
+            x, task, task_type, towers.units, towers.activation, towers.dropout, towers.kernel_reg
+        )
     outputs.update(extra_outputs or {})
-    return model(inputs, outputs, towers.task_names, towers.task_types, name, shared,
-                 **options)
+    return model(inputs, outputs, towers.task_names, towers.task_types, name, shared, **options)
 
 
 def model(inputs, outputs, task_names, task_types, name, shared, **options):
@@ -145,7 +168,11 @@ def model(inputs, outputs, task_names, task_types, name, shared, **options):
     `options` go to `MultiTaskModel` (`auxiliary_losses`,
     `training_procedure`).
     """
-    return MultiTaskModel(inputs=inputs, outputs=outputs,
-                          task_types=dict(zip(task_names, task_types)),
-                          shared_layer=keras_compat.producing_layer_name(shared), name=name,
-                          **options)
+    return MultiTaskModel(
+        inputs=inputs,
+        outputs=outputs,
+        task_types=dict(zip(task_names, task_types)),
+        shared_layer=keras_compat.producing_layer_name(shared),
+        name=name,
+        **options,
+    )

@@ -28,8 +28,9 @@ def domain_spec(specs, domain_feature, num_domains):
             f"num_domains={num_domains} differs from the vocabulary_size="
             f"{spec.vocabulary_size} of domain feature {domain_feature!r}."
         )
-    if any(getattr(s, "embedding_name", None) == spec.embedding_name
-           for s in specs if s is not spec):
+    if any(
+        getattr(s, "embedding_name", None) == spec.embedding_name for s in specs if s is not spec
+    ):
         raise ValueError(
             f"The domain feature {domain_feature!r} shares its embedding table "
             f"'{spec.embedding_name}' with another feature. Expected a table of "

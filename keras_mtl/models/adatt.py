@@ -5,10 +5,24 @@ from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
 
 
-def AdaTT(features, task_names=("ctr", "cvr"), task_types=None, num_levels=2,
-          num_task_experts=1, num_shared_experts=0, expert_units=(256, 128), gate_units=(),
-          tower_units=(64,), self_residual=True, activation="relu", dropout=0.0, l2_reg=0.0,
-          l2_reg_embedding=0.0, task_dependencies=None, name="adatt"):
+def AdaTT(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    num_levels=2,
+    num_task_experts=1,
+    num_shared_experts=0,
+    expert_units=(256, 128),
+    gate_units=(),
+    tower_units=(64,),
+    self_residual=True,
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    task_dependencies=None,
+    name="adatt",
+):
     """Builds AdaTT: stacked fusion levels `f_t = g_t · O + Σ_j w_{t,j} E_{t,j}(x_t)`.
 
     Level j (an `AdaTTLayer` named `fusion_<j>`) has `num_task_experts`
@@ -48,25 +62,38 @@ def AdaTT(features, task_names=("ctr", "cvr"), task_types=None, num_levels=2,
         Li et al., "AdaTT: Adaptive Task-to-Task Fusion Network for Multitask
         Learning in Recommendations", KDD 2023.
     """
-    towers = _builder.tower_args(task_names, task_types, task_dependencies, tower_units,
-                                 activation, dropout, l2_reg)
+    towers = _builder.tower_args(
+        task_names, task_types, task_dependencies, tower_units, activation, dropout, l2_reg
+    )
     num_tasks = len(towers.task_names)
     num_levels = _builder.count("num_levels", num_levels)
     num_task_experts = _builder.count("num_task_experts", num_task_experts)
-    if isinstance(num_shared_experts, bool) or not isinstance(num_shared_experts, int) or (
-            num_shared_experts < 0):
-        raise ValueError(f"expected an integer >= 0. Received: "
-                         f"num_shared_experts={num_shared_experts!r}")
+    if (
+        isinstance(num_shared_experts, bool)
+        or not isinstance(num_shared_experts, int)
+        or (num_shared_experts < 0)
+    ):
+        raise ValueError(
+            f"expected an integer >= 0. Received: num_shared_experts={num_shared_experts!r}"
+        )
     expert_units = _builder.widths("expert_units", expert_units, allow_empty=False)
     gate_units = _builder.widths("gate_units", gate_units)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     h = x  # (B, d) on level 1, then (B, T (+ 1), units): tasks (then shared)
     for level in range(1, num_levels + 1):
-        h = AdaTTLayer(num_tasks, num_task_experts=num_task_experts,
-                       num_shared_experts=num_shared_experts, expert_units=expert_units,
-                       gate_units=gate_units, shared_gate=level < num_levels,
-                       self_residual=self_residual, activation=activation, dropout=dropout,
-                       kernel_regularizer=towers.kernel_reg, name=f"fusion_{level}")(h)
+        h = AdaTTLayer(
+            num_tasks,
+            num_task_experts=num_task_experts,
+            num_shared_experts=num_shared_experts,
+            expert_units=expert_units,
+            gate_units=gate_units,
+            shared_gate=level < num_levels,
+            self_residual=self_residual,
+            activation=activation,
+            dropout=dropout,
+            kernel_regularizer=towers.kernel_reg,
+            name=f"fusion_{level}",
+        )(h)
     # the last level has no shared module: (B, T, units)
     task_outputs = TaskSplit(num_tasks, name="task_split")(h)  # T × (B, units)
     return _builder.tower_model(inputs, task_outputs, towers, name, h)

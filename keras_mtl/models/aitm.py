@@ -3,13 +3,24 @@
 from keras_mtl.layers.ait_module import AITModule
 from keras_mtl.layers.mlp import MLP
 from keras_mtl.layers.task_head import TaskHead
-from keras_mtl.models import _builder
 from keras_mtl.losses.behavior_calibrator import BehaviorCalibrator
+from keras_mtl.models import _builder
 
 
-def AITM(features, task_names=("ctr", "ctcvr"), tower_units=(64, 32), attention_units=32,
-         transfer_units=(), head_units=(), calibrator_alpha=0.6, activation="relu",
-         dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0, name="aitm"):
+def AITM(
+    features,
+    task_names=("ctr", "ctcvr"),
+    tower_units=(64, 32),
+    attention_units=32,
+    transfer_units=(),
+    head_units=(),
+    calibrator_alpha=0.6,
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    name="aitm",
+):
     """Builds AITM: each funnel step fuses what the step before transfers.
 
     Tasks are steps of a funnel in order (impression → click → ... →
@@ -56,31 +67,46 @@ def AITM(features, task_names=("ctr", "ctcvr"), tower_units=(64, 32), attention_
     attention_units = _builder.count("attention_units", attention_units)
     transfer_units = _builder.widths("transfer_units", transfer_units)
     head_units = _builder.widths("head_units", head_units)
-    if (isinstance(calibrator_alpha, bool) or not isinstance(calibrator_alpha, (int, float))
-            or calibrator_alpha < 0):
-        raise ValueError(
-            f"expected a number >= 0. Received: calibrator_alpha={calibrator_alpha!r}"
-        )
+    if (
+        isinstance(calibrator_alpha, bool)
+        or not isinstance(calibrator_alpha, (int, float))
+        or calibrator_alpha < 0
+    ):
+        raise ValueError(f"expected a number >= 0. Received: calibrator_alpha={calibrator_alpha!r}")
     kernel_reg = _builder.regularizer(l2_reg)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     outputs, fused = {}, None
     for task in task_names:
-        own = MLP(tower_units, activation=activation, dropout=dropout,
-                  kernel_regularizer=kernel_reg, name=f"tower_{task}")(x)
+        own = MLP(
+            tower_units,
+            activation=activation,
+            dropout=dropout,
+            kernel_regularizer=kernel_reg,
+            name=f"tower_{task}",
+        )(x)
         if fused is None:
             fused = own  # z_1 = q_1
         else:
             fused = AITModule(
-                attention_units, transfer_units=transfer_units, activation=activation,
-                kernel_regularizer=kernel_reg, name=f"ait_{task}",
+                attention_units,
+                transfer_units=transfer_units,
+                activation=activation,
+                kernel_regularizer=kernel_reg,
+                name=f"ait_{task}",
             )([fused, own])  # (B, attention_units)
         h = fused
         if head_units:
-            h = MLP(head_units, activation=activation, dropout=dropout,
-                    kernel_regularizer=kernel_reg, name=f"head_{task}")(h)
+            h = MLP(
+                head_units,
+                activation=activation,
+                dropout=dropout,
+                kernel_regularizer=kernel_reg,
+                name=f"head_{task}",
+            )(h)
         outputs[task] = TaskHead("binary", kernel_regularizer=kernel_reg, name=task)(h)
     calibrators = []
     if calibrator_alpha > 0:
         calibrators.append(BehaviorCalibrator(task_names, alpha=calibrator_alpha))
-    return _builder.model(inputs, outputs, task_names, task_types, name, x,
-                          auxiliary_losses=calibrators)
+    return _builder.model(
+        inputs, outputs, task_names, task_types, name, x, auxiliary_losses=calibrators
+    )

@@ -3,10 +3,24 @@
 from keras_mtl.models.ple import PLE
 
 
-def CGC(features, task_names=("ctr", "cvr"), task_types=None, num_specific_experts=1,
-        num_shared_experts=1, expert_units=(256, 128), gate_units=(), tower_units=(64,),
-        activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0,
-        task_dependencies=None, name="cgc", gate="softmax", k=2):
+def CGC(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    num_specific_experts=1,
+    num_shared_experts=1,
+    expert_units=(256, 128),
+    gate_units=(),
+    tower_units=(64,),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    task_dependencies=None,
+    name="cgc",
+    gate="softmax",
+    k=2,
+):
     """Builds CGC: `y_k = tower_k(Σ_i softmax(g_k(x))_i · e_i)` over task k's
     own experts and the shared experts only.
 
@@ -34,9 +48,22 @@ def CGC(features, task_names=("ctr", "cvr"), task_types=None, num_specific_exper
         Tang et al., "Progressive Layered Extraction (PLE): A Novel Multi-Task
         Learning (MTL) Model for Personalized Recommendations", RecSys 2020.
     """
-    return PLE(features, task_names=task_names, task_types=task_types, num_levels=1,
-               num_specific_experts=num_specific_experts,
-               num_shared_experts=num_shared_experts, expert_units=expert_units,
-               gate_units=gate_units, tower_units=tower_units, activation=activation,
-               dropout=dropout, l2_reg=l2_reg, l2_reg_embedding=l2_reg_embedding,
-               task_dependencies=task_dependencies, name=name, gate=gate, k=k)
+    return PLE(
+        features,
+        task_names=task_names,
+        task_types=task_types,
+        num_levels=1,
+        num_specific_experts=num_specific_experts,
+        num_shared_experts=num_shared_experts,
+        expert_units=expert_units,
+        gate_units=gate_units,
+        tower_units=tower_units,
+        activation=activation,
+        dropout=dropout,
+        l2_reg=l2_reg,
+        l2_reg_embedding=l2_reg_embedding,
+        task_dependencies=task_dependencies,
+        name=name,
+        gate=gate,
+        k=k,
+    )

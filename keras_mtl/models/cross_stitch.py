@@ -7,9 +7,20 @@ from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
 
 
-def CrossStitch(features, task_names=("ctr", "cvr"), task_types=None, column_units=(256, 128),
-                tower_units=(64,), self_weight=0.9, activation="relu", dropout=0.0, l2_reg=0.0,
-                l2_reg_embedding=0.0, task_dependencies=None, name="cross_stitch"):
+def CrossStitch(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    column_units=(256, 128),
+    tower_units=(64,),
+    self_weight=0.9,
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    task_dependencies=None,
+    name="cross_stitch",
+):
     """Builds Cross-Stitch: T MLP columns, mixed after each hidden layer.
 
     Column k is task k's MLP over x. After hidden layer l the T activations
@@ -45,13 +56,20 @@ def CrossStitch(features, task_names=("ctr", "cvr"), task_types=None, column_uni
         Misra et al., "Cross-stitch Networks for Multi-task Learning",
         CVPR 2016.
     """
-    towers = _builder.tower_args(task_names, task_types, task_dependencies, tower_units,
-                                 activation, dropout, l2_reg, min_tasks=2)
+    towers = _builder.tower_args(
+        task_names,
+        task_types,
+        task_dependencies,
+        tower_units,
+        activation,
+        dropout,
+        l2_reg,
+        min_tasks=2,
+    )
     column_units = _builder.widths("column_units", column_units, allow_empty=False)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     num_tasks = len(towers.task_names)
-    columns = dict(activation=activation, dropout=dropout,
-                   kernel_regularizer=towers.kernel_reg)
+    columns = dict(activation=activation, dropout=dropout, kernel_regularizer=towers.kernel_reg)
     h = x
     for level, units in enumerate(column_units, start=1):
         if level == 1:  # every column reads x

@@ -10,10 +10,21 @@ from keras_mtl.models import _builder
 COUNTERFACTUALS = ("ips", "dr")
 
 
-def ESCM2(features, task_names=("ctr", "cvr"), ctcvr_name="ctcvr", counterfactual="dr",
-          counterfactual_weight=0.5, propensity_clip=0.05, imputation_name="cvr_imputation",
-          tower_units=(256, 128, 64), activation="relu", dropout=0.0, l2_reg=0.0,
-          l2_reg_embedding=0.0, name="escm2"):
+def ESCM2(
+    features,
+    task_names=("ctr", "cvr"),
+    ctcvr_name="ctcvr",
+    counterfactual="dr",
+    counterfactual_weight=0.5,
+    propensity_clip=0.05,
+    imputation_name="cvr_imputation",
+    tower_units=(256, 128, 64),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    name="escm2",
+):
     """Builds ESCM²: ESMM plus a counterfactual (IPS or DR) CVR loss.
 
     Over shared embeddings x, `pCTR = tower_ctr(x)`, `pCVR = tower_cvr(x)`
@@ -84,20 +95,30 @@ def ESCM2(features, task_names=("ctr", "cvr"), ctcvr_name="ctcvr", counterfactua
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     outputs = {}
     for task in (ctr, cvr):
-        outputs[task] = _builder.tower_head(x, task, "binary", tower_units, activation,
-                                            dropout, kernel_reg)
+        outputs[task] = _builder.tower_head(
+            x, task, "binary", tower_units, activation, dropout, kernel_reg
+        )
     # float32 like the towers' outputs, also under mixed precision policies
     outputs[ctcvr_name] = tf.keras.layers.Multiply(name=ctcvr_name, dtype="float32")(
         [outputs[ctr], outputs[cvr]]
     )
-    common = dict(click=ctr, conversion=cvr, conversion_label=ctcvr_name,
-                  weight=counterfactual_weight, propensity_clip=propensity_clip)
+    common = dict(
+        click=ctr,
+        conversion=cvr,
+        conversion_label=ctcvr_name,
+        weight=counterfactual_weight,
+        propensity_clip=propensity_clip,
+    )
     if counterfactual == "ips":
         terms = [InversePropensityLoss(**common)]
     else:
         outputs[imputation_name] = _builder.tower_head(
-            x, imputation_name, "binary", tower_units, activation, dropout, kernel_reg)
-        terms = [DoublyRobustLoss(imputation=imputation_name, **common),
-                 ImputationLoss(imputation=imputation_name, **common)]
-    return _builder.model(inputs, outputs, (ctr, ctcvr_name), ("binary", "binary"), name, x,
-                          auxiliary_losses=terms)
+            x, imputation_name, "binary", tower_units, activation, dropout, kernel_reg
+        )
+        terms = [
+            DoublyRobustLoss(imputation=imputation_name, **common),
+            ImputationLoss(imputation=imputation_name, **common),
+        ]
+    return _builder.model(
+        inputs, outputs, (ctr, ctcvr_name), ("binary", "binary"), name, x, auxiliary_losses=terms
+    )

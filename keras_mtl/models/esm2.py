@@ -5,10 +5,18 @@ import tensorflow as tf
 from keras_mtl.models import _builder
 
 
-def ESM2(features, task_names=("ctr", "ctavr", "ctcvr"),
-         conditional_names=("p_action", "p_buy_after_action", "p_buy_after_other"),
-         cvr_name="cvr", tower_units=(64, 32), activation="relu", dropout=0.0, l2_reg=0.0,
-         l2_reg_embedding=0.0, name="esm2"):
+def ESM2(
+    features,
+    task_names=("ctr", "ctavr", "ctcvr"),
+    conditional_names=("p_action", "p_buy_after_action", "p_buy_after_other"),
+    cvr_name="cvr",
+    tower_units=(64, 32),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    name="esm2",
+):
     """Builds ESM²: impression → click → D-action / O-action → purchase.
 
     A D-action (cart, wish list) or an O-action (any other click) follows a
@@ -65,8 +73,9 @@ def ESM2(features, task_names=("ctr", "ctavr", "ctcvr"),
     p_action, p_buy_action, p_buy_other = conditional_names
     outputs = {}
     for output in (ctr,) + conditional_names:
-        outputs[output] = _builder.tower_head(x, output, "binary", tower_units, activation,
-                                              dropout, kernel_reg)
+        outputs[output] = _builder.tower_head(
+            x, output, "binary", tower_units, activation, dropout, kernel_reg
+        )
     layers = tf.keras.layers
     f32 = dict(dtype="float32")  # outputs stay float32 under mixed precision policies
     outputs[ctavr] = layers.Multiply(name=ctavr, **f32)([outputs[ctr], outputs[p_action]])

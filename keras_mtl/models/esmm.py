@@ -5,8 +5,17 @@ import tensorflow as tf
 from keras_mtl.models import _builder
 
 
-def ESMM(features, task_names=("ctr", "cvr"), ctcvr_name="ctcvr", tower_units=(256, 128, 64),
-         activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0, name="esmm"):
+def ESMM(
+    features,
+    task_names=("ctr", "cvr"),
+    ctcvr_name="ctcvr",
+    tower_units=(256, 128, 64),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    name="esmm",
+):
     """Builds ESMM: `pCTCVR = pCTR · pCVR` over shared embeddings.
 
     Two towers read the shared embedding input: `pCTR = tower_ctr(x)` and
@@ -39,8 +48,7 @@ def ESMM(features, task_names=("ctr", "cvr"), ctcvr_name="ctcvr", tower_units=(2
     task_names, _ = _builder.task_list(task_names, None, min_tasks=2)
     if len(task_names) != 2:
         raise ValueError(
-            "ESMM expected two task names (click, conversion). "
-            f"Received: task_names={task_names!r}"
+            f"ESMM expected two task names (click, conversion). Received: task_names={task_names!r}"
         )
     ctr, cvr = task_names
     _builder.task_list((ctr, cvr, ctcvr_name), None)  # identifiers, unique
@@ -49,8 +57,9 @@ def ESMM(features, task_names=("ctr", "cvr"), ctcvr_name="ctcvr", tower_units=(2
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     outputs = {}
     for task in (ctr, cvr):
-        outputs[task] = _builder.tower_head(x, task, "binary", tower_units, activation,
-                                            dropout, kernel_reg)
+        outputs[task] = _builder.tower_head(
+            x, task, "binary", tower_units, activation, dropout, kernel_reg
+        )
     # float32 like the towers' outputs, also under mixed precision policies
     outputs[ctcvr_name] = tf.keras.layers.Multiply(name=ctcvr_name, dtype="float32")(
         [outputs[ctr], outputs[cvr]]

@@ -5,11 +5,27 @@ from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
 
 
-def HoME(features, task_names=("ctr", "cvr"), task_types=None, task_categories=None,
-         num_shared_experts=1, num_category_experts=1, num_task_experts=1,
-         expert_units=(256, 128), gate_units=(), tower_units=(64,), normalization="batch",
-         feature_gate_rank=8, self_gate=True, activation="relu", dropout=0.0, l2_reg=0.0,
-         l2_reg_embedding=0.0, task_dependencies=None, name="home"):
+def HoME(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    task_categories=None,
+    num_shared_experts=1,
+    num_category_experts=1,
+    num_task_experts=1,
+    expert_units=(256, 128),
+    gate_units=(),
+    tower_units=(64,),
+    normalization="batch",
+    feature_gate_rank=8,
+    self_gate=True,
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    task_dependencies=None,
+    name="home",
+):
     """Builds HoME: normalised Swish experts in a category → task hierarchy.
 
     One `HoMELayer` ("home"): meta experts (global shared and per task
@@ -50,18 +66,27 @@ def HoME(features, task_names=("ctr", "cvr"), task_types=None, task_categories=N
         Wang et al., "HoME: Hierarchy of Multi-Gate Experts for Multi-Task
         Learning at Kuaishou", arXiv 2408.05430 (2024).
     """
-    towers = _builder.tower_args(task_names, task_types, task_dependencies, tower_units,
-                                 activation, dropout, l2_reg)
+    towers = _builder.tower_args(
+        task_names, task_types, task_dependencies, tower_units, activation, dropout, l2_reg
+    )
     categories = _categories(towers.task_names, task_categories)
     expert_units = _builder.widths("expert_units", expert_units, allow_empty=False)
     gate_units = _builder.widths("gate_units", gate_units)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
-    h = HoMELayer(categories, num_shared_experts=num_shared_experts,
-                  num_category_experts=num_category_experts,
-                  num_task_experts=num_task_experts, expert_units=expert_units,
-                  gate_units=gate_units, normalization=normalization,
-                  feature_gate_rank=feature_gate_rank, self_gate=self_gate, dropout=dropout,
-                  kernel_regularizer=towers.kernel_reg, name="home")(x)  # (B, T, u)
+    h = HoMELayer(
+        categories,
+        num_shared_experts=num_shared_experts,
+        num_category_experts=num_category_experts,
+        num_task_experts=num_task_experts,
+        expert_units=expert_units,
+        gate_units=gate_units,
+        normalization=normalization,
+        feature_gate_rank=feature_gate_rank,
+        self_gate=self_gate,
+        dropout=dropout,
+        kernel_regularizer=towers.kernel_reg,
+        name="home",
+    )(x)  # (B, T, u)
     task_outputs = TaskSplit(len(towers.task_names), name="task_split")(h)  # T × (B, u)
     return _builder.tower_model(inputs, task_outputs, towers, name, h)
 
@@ -78,16 +103,20 @@ def _categories(task_names, task_categories):
                     raise ValueError(
                         f"task_categories must put each task of {list(task_names)} in "
                         f"exactly one category. Received {task!r} in {category!r}: "
-                        f"task_categories={task_categories!r}")
+                        f"task_categories={task_categories!r}"
+                    )
                 of[task] = str(category)
         missing = [t for t in task_names if t not in of]
         if missing:
-            raise ValueError(f"task_categories leaves tasks {missing} without a category. "
-                             f"Received: task_categories={task_categories!r}")
+            raise ValueError(
+                f"task_categories leaves tasks {missing} without a category. "
+                f"Received: task_categories={task_categories!r}"
+            )
         return tuple(of[t] for t in task_names)
-    categories = (task_categories,) if isinstance(task_categories, str) else tuple(
-        task_categories)
+    categories = (task_categories,) if isinstance(task_categories, str) else tuple(task_categories)
     if len(categories) != len(task_names):
-        raise ValueError(f"expected one category per task {list(task_names)}. "
-                         f"Received: task_categories={task_categories!r}")
+        raise ValueError(
+            f"expected one category per task {list(task_names)}. "
+            f"Received: task_categories={task_categories!r}"
+        )
     return categories

@@ -9,11 +9,24 @@ from keras_mtl.models import _builder
 from keras_mtl.training.procedures.meta_learning_step import MetaLearningStep
 
 
-def MetaHeac(features, task_names=("ctr", "cvr"), task_types=None, num_experts=4,
-             expert_units=(64,), num_critics=3, critic_units=(32,), task_embedding_dim=8,
-             meta_learning=True, inner_learning_rate=0.01, support_fraction=0.5,
-             activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0,
-             name="metaheac"):
+def MetaHeac(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    num_experts=4,
+    expert_units=(64,),
+    num_critics=3,
+    critic_units=(32,),
+    task_embedding_dim=8,
+    meta_learning=True,
+    inner_learning_rate=0.01,
+    support_fraction=0.5,
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    name="metaheac",
+):
     """Builds MetaHeac: shared experts and critics mixed per task, meta-trained.
 
     Shared experts (an `ExpertLayer`) read the shared embeddings x. A
@@ -71,13 +84,21 @@ def MetaHeac(features, task_names=("ctr", "cvr"), task_types=None, num_experts=4
     kernel_reg = _builder.regularizer(l2_reg)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     experts = ExpertLayer(
-        num_experts, expert_units, activation=activation, dropout=dropout,
-        kernel_regularizer=kernel_reg, name="experts",
+        num_experts,
+        expert_units,
+        activation=activation,
+        dropout=dropout,
+        kernel_regularizer=kernel_reg,
+        name="experts",
     )(x)  # (B, E, units)
     scores = MetaHeacLayer(
-        len(task_names), num_critics=num_critics, critic_units=critic_units,
-        task_embedding_dim=task_embedding_dim, activation=activation,
-        kernel_regularizer=kernel_reg, name="hybrid_experts_critics",
+        len(task_names),
+        num_critics=num_critics,
+        critic_units=critic_units,
+        task_embedding_dim=task_embedding_dim,
+        activation=activation,
+        kernel_regularizer=kernel_reg,
+        name="hybrid_experts_critics",
     )([x, experts])  # (B, T, 1)
     per_task = TaskSplit(len(task_names), name="task_split")(scores)  # T × (B, 1)
     outputs = {
@@ -86,5 +107,6 @@ def MetaHeac(features, task_names=("ctr", "cvr"), task_types=None, num_experts=4
         )(score)
         for task, task_type, score in zip(task_names, task_types, per_task)
     }
-    return _builder.model(inputs, outputs, task_names, task_types, name, experts,
-                          training_procedure=procedure)
+    return _builder.model(
+        inputs, outputs, task_names, task_types, name, experts, training_procedure=procedure
+    )

@@ -3,10 +3,25 @@
 from keras_mtl.models._mixture_of_experts import mixture_of_experts
 
 
-def MMoE(features, task_names=("ctr", "cvr"), task_types=None, num_experts=8,
-         expert_units=(256, 128), gate_units=(), tower_units=(64,), activation="relu",
-         dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0, task_dependencies=None,
-         name="mmoe", gate="softmax", k=2, load_balance=0.0, expert_normalization=None):
+def MMoE(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    num_experts=8,
+    expert_units=(256, 128),
+    gate_units=(),
+    tower_units=(64,),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    task_dependencies=None,
+    name="mmoe",
+    gate="softmax",
+    k=2,
+    load_balance=0.0,
+    expert_normalization=None,
+):
     """Builds MMoE: `y_k = tower_k(Σ_i softmax(g_k(x))_i · f_i(x))`.
 
     Experts `f_i` are identical MLPs with independent initialisation, computed
@@ -48,8 +63,22 @@ def MMoE(features, task_names=("ctr", "cvr"), task_types=None, num_experts=8,
         Multi-gate Mixture-of-Experts", KDD 2018.
     """
     return mixture_of_experts(
-        features, per_task_gates=True, task_names=task_names, task_types=task_types,
-        num_experts=num_experts, expert_units=expert_units, gate_units=gate_units,
-        tower_units=tower_units, activation=activation, dropout=dropout, l2_reg=l2_reg,
-        l2_reg_embedding=l2_reg_embedding, task_dependencies=task_dependencies, name=name,
-        gate=gate, k=k, load_balance=load_balance, expert_normalization=expert_normalization)
+        features,
+        per_task_gates=True,
+        task_names=task_names,
+        task_types=task_types,
+        num_experts=num_experts,
+        expert_units=expert_units,
+        gate_units=gate_units,
+        tower_units=tower_units,
+        activation=activation,
+        dropout=dropout,
+        l2_reg=l2_reg,
+        l2_reg_embedding=l2_reg_embedding,
+        task_dependencies=task_dependencies,
+        name=name,
+        gate=gate,
+        k=k,
+        load_balance=load_balance,
+        expert_normalization=expert_normalization,
+    )

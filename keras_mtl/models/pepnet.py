@@ -14,12 +14,25 @@ from keras_mtl.models import _builder
 from keras_mtl.models import _multi_domain
 
 
-def PEPNet(features, domain_feature="domain", personal_features=(), num_domains=None,
-           task_names=("ctr", "cvr"), task_types=None, tower_units=(64,),
-           gate_hidden_units=None, gamma=2.0, domain_units=(), domain_towers=False,
-           activation="relu",
-           dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0, task_dependencies=None,
-           name="pepnet"):
+def PEPNet(
+    features,
+    domain_feature="domain",
+    personal_features=(),
+    num_domains=None,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    tower_units=(64,),
+    gate_hidden_units=None,
+    gamma=2.0,
+    domain_units=(),
+    domain_towers=False,
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    task_dependencies=None,
+    name="pepnet",
+):
     """Builds PEPNet: `y_t = head_t(PPNet_t(EPNet(E, e_p), P))`.
 
     E is the embedding of every feature but the domain feature. EPNet
@@ -81,8 +94,9 @@ def PEPNet(features, domain_feature="domain", personal_features=(), num_domains=
         Chang et al., "PEPNet: Parameter and Embedding Personalized Network
         for Infusing with Personalized Prior Information", KDD 2023.
     """
-    towers = _builder.tower_args(task_names, task_types, task_dependencies, (), activation,
-                                 dropout, l2_reg)
+    towers = _builder.tower_args(
+        task_names, task_types, task_dependencies, (), activation, dropout, l2_reg
+    )
     specs = feature_inputs.validate_features(features)
     domain, num_domains, others = _multi_domain.domain_spec(specs, domain_feature, num_domains)
     if isinstance(personal_features, str):
@@ -91,45 +105,69 @@ def PEPNet(features, domain_feature="domain", personal_features=(), num_domains=
     known = [s.name for s in others]
     unknown = [n for n in personal_features if n not in known]
     if unknown:
-        raise ValueError(f"personal_features {unknown} are not among the features {known} "
-                         f"(the domain feature {domain_feature!r} is not a prior).")
+        raise ValueError(
+            f"personal_features {unknown} are not among the features {known} "
+            f"(the domain feature {domain_feature!r} is not a prior)."
+        )
     tower_units = _builder.widths("tower_units", tower_units, allow_empty=False)
     domain_units = _builder.widths("domain_units", domain_units)
     embedding_reg = _builder.regularizer(l2_reg_embedding, "l2_reg_embedding")
     inputs = feature_inputs.build_inputs(specs)
     embeddings = feature_inputs.embed_features(inputs, others, embedding_reg)  # (B, d)
     ids = EncodedIdLookup(num_domains, name=f"{domain_feature}_index")(
-        inputs[domain_feature])  # (B,) in 0..D, D for unseen domains
+        inputs[domain_feature]
+    )  # (B,) in 0..D, D for unseen domains
     domain_embedding = tf.keras.layers.Embedding(
-        num_domains + 1, domain.embedding_dim, embeddings_regularizer=embedding_reg,
-        name=f"{domain.embedding_name}_embedding")(ids)  # (B, dim)
+        num_domains + 1,
+        domain.embedding_dim,
+        embeddings_regularizer=embedding_reg,
+        name=f"{domain.embedding_name}_embedding",
+    )(ids)  # (B, dim)
     gates = dict(gamma=gamma, kernel_regularizer=towers.kernel_reg)
     personalised = EPNetLayer(hidden_units=gate_hidden_units, name="epnet", **gates)(
-        [domain_embedding, embeddings])  # (B, d)
+        [domain_embedding, embeddings]
+    )  # (B, d)
     shared = personalised
     if domain_units:
-        shared = StarTopology(num_domains, units=domain_units, activation=activation,
-                              dropout=dropout, kernel_regularizer=towers.kernel_reg,
-                              name="domain_layers")([personalised, ids])  # (B, u)
+        shared = StarTopology(
+            num_domains,
+            units=domain_units,
+            activation=activation,
+            dropout=dropout,
+            kernel_regularizer=towers.kernel_reg,
+            name="domain_layers",
+        )([personalised, ids])  # (B, u)
     priors = domain_embedding
     if personal_features:
         priors = feature_inputs.embed_features(
-            inputs, [s for s in others if s.name in personal_features], embedding_reg,
-            name_prefix="personal_")  # (B, p)
-    stacked = PPNetLayer(len(towers.task_names), tower_units,
-                         gate_hidden_units=gate_hidden_units, activation=activation,
-                         dropout=dropout, name="ppnet", **gates)([shared, priors])
+            inputs,
+            [s for s in others if s.name in personal_features],
+            embedding_reg,
+            name_prefix="personal_",
+        )  # (B, p)
+    stacked = PPNetLayer(
+        len(towers.task_names),
+        tower_units,
+        gate_hidden_units=gate_hidden_units,
+        activation=activation,
+        dropout=dropout,
+        name="ppnet",
+        **gates,
+    )([shared, priors])
     task_outputs = TaskSplit(len(towers.task_names), name="task_split")(stacked)  # T × (B, u)
     outputs = {}
     for task, task_type, h in zip(towers.task_names, towers.task_types, task_outputs):
         h = _builder.tower_input(h, task, outputs, towers.dependencies)
         if not domain_towers:
-            outputs[task] = TaskHead(task_type, kernel_regularizer=towers.kernel_reg,
-                                     name=task)(h)
+            outputs[task] = TaskHead(task_type, kernel_regularizer=towers.kernel_reg, name=task)(h)
             continue
-        logit = StarTopology(num_domains, units=(1,), linear_output=True, combine="add",
-                             kernel_regularizer=towers.kernel_reg,
-                             name=f"domain_tower_{task}")([h, ids])  # (B, 1)
+        logit = StarTopology(
+            num_domains,
+            units=(1,),
+            linear_output=True,
+            combine="add",
+            kernel_regularizer=towers.kernel_reg,
+            name=f"domain_tower_{task}",
+        )([h, ids])  # (B, 1)
         outputs[task] = LogitSum(task_type, name=task)([logit])
-    return _builder.model(inputs, outputs, towers.task_names, towers.task_types, name,
-                          shared)
+    return _builder.model(inputs, outputs, towers.task_names, towers.task_types, name, shared)

@@ -6,10 +6,25 @@ from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
 
 
-def PLE(features, task_names=("ctr", "cvr"), task_types=None, num_levels=2,
-        num_specific_experts=1, num_shared_experts=1, expert_units=(256, 128), gate_units=(),
-        tower_units=(64,), activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0,
-        task_dependencies=None, name="ple", gate="softmax", k=2):
+def PLE(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    num_levels=2,
+    num_specific_experts=1,
+    num_shared_experts=1,
+    expert_units=(256, 128),
+    gate_units=(),
+    tower_units=(64,),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    task_dependencies=None,
+    name="ple",
+    gate="softmax",
+    k=2,
+):
     """Builds PLE: stacked extraction levels of task-specific and shared experts.
 
     Level j (a `PLELayer` named `extraction_<j>`) has `num_specific_experts`
@@ -47,13 +62,15 @@ def PLE(features, task_names=("ctr", "cvr"), task_types=None, num_levels=2,
         Tang et al., "Progressive Layered Extraction (PLE): A Novel Multi-Task
         Learning (MTL) Model for Personalized Recommendations", RecSys 2020.
     """
-    towers = _builder.tower_args(task_names, task_types, task_dependencies, tower_units,
-                                 activation, dropout, l2_reg)
+    towers = _builder.tower_args(
+        task_names, task_types, task_dependencies, tower_units, activation, dropout, l2_reg
+    )
     num_tasks = len(towers.task_names)
     num_levels = _builder.count("num_levels", num_levels)
     if not isinstance(num_specific_experts, int):
-        num_specific_experts = _builder.widths("num_specific_experts",
-                                               num_specific_experts, allow_empty=False)
+        num_specific_experts = _builder.widths(
+            "num_specific_experts", num_specific_experts, allow_empty=False
+        )
         if len(num_specific_experts) != num_tasks:
             raise ValueError(
                 f"expected one specific expert count per task {towers.task_names}. "
@@ -68,12 +85,20 @@ def PLE(features, task_names=("ctr", "cvr"), task_types=None, num_levels=2,
     inputs, x = _builder.bottom(features, l2_reg_embedding)
     h = x  # (B, d) on level 1, then (B, T + 1, units): tasks, then shared
     for level in range(1, num_levels + 1):
-        h = PLELayer(num_tasks, num_specific_experts=num_specific_experts,
-                     num_shared_experts=num_shared_experts, expert_units=expert_units,
-                     gate_units=gate_units, shared_gate=level < num_levels,
-                     activation=activation, dropout=dropout,
-                     kernel_regularizer=towers.kernel_reg, gate=gate, k=k,
-                     name=f"extraction_{level}")(h)
+        h = PLELayer(
+            num_tasks,
+            num_specific_experts=num_specific_experts,
+            num_shared_experts=num_shared_experts,
+            expert_units=expert_units,
+            gate_units=gate_units,
+            shared_gate=level < num_levels,
+            activation=activation,
+            dropout=dropout,
+            kernel_regularizer=towers.kernel_reg,
+            gate=gate,
+            k=k,
+            name=f"extraction_{level}",
+        )(h)
     # the last level has no shared gate: (B, T, units)
     task_outputs = TaskSplit(num_tasks, name="task_split")(h)  # T × (B, units)
     return _builder.tower_model(inputs, task_outputs, towers, name, h)

@@ -4,9 +4,19 @@ from keras_mtl.layers.mlp import MLP
 from keras_mtl.models import _builder
 
 
-def SharedBottom(features, task_names=("ctr", "cvr"), task_types=None, bottom_units=(256, 128),
-                 tower_units=(64,), activation="relu", dropout=0.0, l2_reg=0.0,
-                 l2_reg_embedding=0.0, task_dependencies=None, name="shared_bottom"):
+def SharedBottom(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    bottom_units=(256, 128),
+    tower_units=(64,),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    task_dependencies=None,
+    name="shared_bottom",
+):
     """Builds `h = MLP_shared(x); y_k = tower_k(h)`.
 
     Args:
@@ -37,10 +47,16 @@ def SharedBottom(features, task_names=("ctr", "cvr"), task_types=None, bottom_un
     References:
         Caruana, "Multitask Learning", Machine Learning 1997.
     """
-    towers = _builder.tower_args(task_names, task_types, task_dependencies, tower_units,
-                                 activation, dropout, l2_reg)
+    towers = _builder.tower_args(
+        task_names, task_types, task_dependencies, tower_units, activation, dropout, l2_reg
+    )
     bottom_units = _builder.widths("bottom_units", bottom_units, allow_empty=False)
     inputs, x = _builder.bottom(features, l2_reg_embedding)
-    shared = MLP(bottom_units, activation=activation, dropout=dropout,
-                 kernel_regularizer=towers.kernel_reg, name="shared_bottom")(x)
+    shared = MLP(
+        bottom_units,
+        activation=activation,
+        dropout=dropout,
+        kernel_regularizer=towers.kernel_reg,
+        name="shared_bottom",
+    )(x)
     return _builder.tower_model(inputs, shared, towers, name, shared)

@@ -10,10 +10,22 @@ from keras_mtl.models import _builder
 VARIANTS = ("trans", "avg")
 
 
-def SNR(features, task_names=("ctr", "cvr"), task_types=None, variant="trans",
-        num_subnetworks=4, subnetwork_units=(128, 64), tower_units=(64,), l0_coefficient=1e-3,
-        activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0,
-        task_dependencies=None, name="snr"):
+def SNR(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    variant="trans",
+    num_subnetworks=4,
+    subnetwork_units=(128, 64),
+    tower_units=(64,),
+    l0_coefficient=1e-3,
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    task_dependencies=None,
+    name="snr",
+):
     """Builds SNR: layers of sub-networks joined by hard-concrete coded connections.
 
     Layer 1 holds `num_subnetworks` sub-networks reading x (`subnetworks_1`,
@@ -56,16 +68,17 @@ def SNR(features, task_names=("ctr", "cvr"), task_types=None, variant="trans",
         Ma et al., "SNR: Sub-Network Routing for Flexible Parameter Sharing
         in Multi-Task Learning", AAAI 2019.
     """
-    towers = _builder.tower_args(task_names, task_types, task_dependencies, tower_units,
-                                 activation, dropout, l2_reg)
+    towers = _builder.tower_args(
+        task_names, task_types, task_dependencies, tower_units, activation, dropout, l2_reg
+    )
     num_tasks = len(towers.task_names)
     if variant not in VARIANTS:
         raise ValueError(f"expected variant in {VARIANTS}. Received: variant={variant!r}")
-    subnetwork_units = _builder.widths("subnetwork_units", subnetwork_units,
-                                       allow_empty=False)
+    subnetwork_units = _builder.widths("subnetwork_units", subnetwork_units, allow_empty=False)
     if isinstance(num_subnetworks, int):
         num_subnetworks = (_builder.count("num_subnetworks", num_subnetworks),) * len(
-            subnetwork_units)
+            subnetwork_units
+        )
     num_subnetworks = _builder.widths("num_subnetworks", num_subnetworks, allow_empty=False)
     if len(num_subnetworks) != len(subnetwork_units):
         raise ValueError(
@@ -78,22 +91,37 @@ def SNR(features, task_names=("ctr", "cvr"), task_types=None, variant="trans",
 
     def connect(count, units, layer_name):
         if variant == "trans":
-            return SNRTransLayer(count, units, activation=activation,
-                                 kernel_regularizer=kernel_reg, name=layer_name, **gate_args)
+            return SNRTransLayer(
+                count,
+                units,
+                activation=activation,
+                kernel_regularizer=kernel_reg,
+                name=layer_name,
+                **gate_args,
+            )
         return SNRAvgLayer(count, name=layer_name, **gate_args)
 
-    h = ExpertLayer(num_subnetworks[0], subnetwork_units[:1], activation=activation,
-                    dropout=dropout, kernel_regularizer=kernel_reg,
-                    name="subnetworks_1")(x)  # (B, N_1, units_1)
+    h = ExpertLayer(
+        num_subnetworks[0],
+        subnetwork_units[:1],
+        activation=activation,
+        dropout=dropout,
+        kernel_regularizer=kernel_reg,
+        name="subnetworks_1",
+    )(x)  # (B, N_1, units_1)
     for level in range(1, len(subnetwork_units)):
         count, units = num_subnetworks[level], subnetwork_units[level]
         if variant == "trans":
             h = connect(count, units, f"subnetworks_{level + 1}")(h)  # (B, N_l, units_l)
         else:
             h = connect(count, units, f"connections_{level + 1}")(h)  # (B, N_l, units_l-1)
-            h = BranchDense(units, activation=activation, dropout=dropout,
-                            kernel_regularizer=kernel_reg,
-                            name=f"subnetworks_{level + 1}")(h)  # (B, N_l, units_l)
+            h = BranchDense(
+                units,
+                activation=activation,
+                dropout=dropout,
+                kernel_regularizer=kernel_reg,
+                name=f"subnetworks_{level + 1}",
+            )(h)  # (B, N_l, units_l)
     shared = h
     tasks = connect(num_tasks, subnetwork_units[-1], "task_connections")(h)  # (B, T, u)
     task_outputs = TaskSplit(num_tasks, name="task_split")(tasks)  # T × (B, u)

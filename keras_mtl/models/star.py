@@ -13,10 +13,24 @@ from keras_mtl.models import _builder
 from keras_mtl.models import _multi_domain
 
 
-def STAR(features, domain_feature="domain", num_domains=None, task_names=("ctr",),
-         task_types=None, star_units=(64, 32), tower_units=(), combine="multiply",
-         partitioned_norm=True, auxiliary_units=(32,), auxiliary_features=False,
-         activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0, name="star"):
+def STAR(
+    features,
+    domain_feature="domain",
+    num_domains=None,
+    task_names=("ctr",),
+    task_types=None,
+    star_units=(64, 32),
+    tower_units=(),
+    combine="multiply",
+    partitioned_norm=True,
+    auxiliary_units=(32,),
+    auxiliary_features=False,
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    name="star",
+):
     """Builds STAR: `ŷ_k = sigmoid(star_k(star(PN(x), p), p) + aux_k(e_p))`.
 
     Each row carries a domain id p (`domain_feature`, a `SparseFeat` with
@@ -84,26 +98,43 @@ def STAR(features, domain_feature="domain", num_domains=None, task_names=("ctr",
     main = x
     if partitioned_norm:
         main = PartitionedNormalization(num_domains, name="partitioned_norm")([x, ids])
-    star = dict(num_domains=num_domains, activation=activation, combine=combine,
-                dropout=dropout, kernel_regularizer=kernel_reg)
+    star = dict(
+        num_domains=num_domains,
+        activation=activation,
+        combine=combine,
+        dropout=dropout,
+        kernel_regularizer=kernel_reg,
+    )
     shared = StarTopology(units=star_units, name="star_fcn", **star)([main, ids])
     if auxiliary_units is not None:
         indicator = tf.keras.layers.Embedding(
-            num_domains + 1, domain.embedding_dim, embeddings_regularizer=embedding_reg,
+            num_domains + 1,
+            domain.embedding_dim,
+            embeddings_regularizer=embedding_reg,
             name=f"{domain.embedding_name}_embedding",
         )(ids)  # (B, dim)
         if auxiliary_features:
             indicator = tf.keras.layers.Concatenate(name="auxiliary_input")([indicator, x])
     outputs = {}
     for task, task_type in zip(task_names, task_types):
-        logits = [StarTopology(units=tower_units + (1,), linear_output=True,
-                               name=f"star_tower_{task}", **star)([shared, ids])]
+        logits = [
+            StarTopology(
+                units=tower_units + (1,), linear_output=True, name=f"star_tower_{task}", **star
+            )([shared, ids])
+        ]
         if auxiliary_units is not None:
             h = indicator
             if auxiliary_units:
-                h = MLP(auxiliary_units, activation=activation, kernel_regularizer=kernel_reg,
-                        name=f"auxiliary_{task}")(h)
-            logits.append(TaskHead("regression", kernel_regularizer=kernel_reg,
-                                   name=f"auxiliary_logit_{task}")(h))
+                h = MLP(
+                    auxiliary_units,
+                    activation=activation,
+                    kernel_regularizer=kernel_reg,
+                    name=f"auxiliary_{task}",
+                )(h)
+            logits.append(
+                TaskHead(
+                    "regression", kernel_regularizer=kernel_reg, name=f"auxiliary_logit_{task}"
+                )(h)
+            )
         outputs[task] = LogitSum(task_type, name=task)(logits)  # (B, 1)
     return _builder.model(inputs, outputs, task_names, task_types, name, shared)

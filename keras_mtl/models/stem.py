@@ -8,10 +8,23 @@ from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
 
 
-def STEM(features, task_names=("ctr", "cvr"), task_types=None, num_levels=1,
-         num_specific_experts=1, num_shared_experts=1, expert_units=(256, 128), gate_units=(),
-         tower_units=(64,), activation="relu", dropout=0.0, l2_reg=0.0, l2_reg_embedding=0.0,
-         task_dependencies=None, name="stem"):
+def STEM(
+    features,
+    task_names=("ctr", "cvr"),
+    task_types=None,
+    num_levels=1,
+    num_specific_experts=1,
+    num_shared_experts=1,
+    expert_units=(256, 128),
+    gate_units=(),
+    tower_units=(64,),
+    activation="relu",
+    dropout=0.0,
+    l2_reg=0.0,
+    l2_reg_embedding=0.0,
+    task_dependencies=None,
+    name="stem",
+):
     """Builds STEM-Net: T + 1 embeddings of every feature, then `STEMLayer` levels.
 
     Every feature is embedded T + 1 times: into x_t by task t's own tables
@@ -50,8 +63,9 @@ def STEM(features, task_names=("ctr", "cvr"), task_types=None, num_levels=1,
         Su et al., "STEM: Unleashing the Power of Embeddings for Multi-task
         Recommendation", AAAI 2024.
     """
-    towers = _builder.tower_args(task_names, task_types, task_dependencies, tower_units,
-                                 activation, dropout, l2_reg)
+    towers = _builder.tower_args(
+        task_names, task_types, task_dependencies, tower_units, activation, dropout, l2_reg
+    )
     num_tasks = len(towers.task_names)
     num_levels = _builder.count("num_levels", num_levels)
     num_specific_experts = _builder.count("num_specific_experts", num_specific_experts)
@@ -61,17 +75,26 @@ def STEM(features, task_names=("ctr", "cvr"), task_types=None, num_levels=1,
     embedding_reg = _builder.regularizer(l2_reg_embedding, "l2_reg_embedding")
     inputs = feature_inputs.build_inputs(features)
     prefixes = [f"{task}_" for task in towers.task_names] + [""]  # the tasks', then shared
-    branches = [feature_inputs.embed_features(inputs, features, embedding_reg, name_prefix=p)
-                for p in prefixes]  # T+1 × (B, d)
+    branches = [
+        feature_inputs.embed_features(inputs, features, embedding_reg, name_prefix=p)
+        for p in prefixes
+    ]  # T+1 × (B, d)
     width = int(branches[0].shape[-1])
     h = tf.keras.layers.Concatenate(name="stem_input_concat")(branches)  # (B, (T+1)·d)
     h = tf.keras.layers.Reshape((num_tasks + 1, width), name="stem_input")(h)  # (B, T+1, d)
     for level in range(1, num_levels + 1):
-        h = STEMLayer(num_tasks, num_specific_experts=num_specific_experts,
-                      num_shared_experts=num_shared_experts, expert_units=expert_units,
-                      gate_units=gate_units, shared_gate=level < num_levels,
-                      activation=activation, dropout=dropout,
-                      kernel_regularizer=towers.kernel_reg, name=f"stem_{level}")(h)
+        h = STEMLayer(
+            num_tasks,
+            num_specific_experts=num_specific_experts,
+            num_shared_experts=num_shared_experts,
+            expert_units=expert_units,
+            gate_units=gate_units,
+            shared_gate=level < num_levels,
+            activation=activation,
+            dropout=dropout,
+            kernel_regularizer=towers.kernel_reg,
+            name=f"stem_{level}",
+        )(h)
     # the last level has no shared gate: (B, T, units)
     task_outputs = TaskSplit(num_tasks, name="task_split")(h)  # T × (B, units)
     return _builder.tower_model(inputs, task_outputs, towers, name, h)

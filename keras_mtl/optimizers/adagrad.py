@@ -49,8 +49,9 @@ class Adagrad(RowWise, tf.keras.optimizers.Adagrad):
         indices, old, grad = summed_rows(self, accumulator, gradient)  # (rows,), (rows, dim) x2
         rows = old + tf.square(grad)
         keras_compat.scatter_update(self, accumulator, tf.IndexedSlices(rows, indices))
-        step_rows = (tf.cast(learning_rate, dtype) * grad
-                     / tf.sqrt(rows + tf.cast(self.epsilon, dtype)))
+        step_rows = (
+            tf.cast(learning_rate, dtype) * grad / tf.sqrt(rows + tf.cast(self.epsilon, dtype))
+        )
         # written, not subtracted: a duplicate id writes the same row twice
         new_rows = keras_compat.gather_rows(variable, indices) - step_rows
         keras_compat.scatter_update(self, variable, tf.IndexedSlices(new_rows, indices))

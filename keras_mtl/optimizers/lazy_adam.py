@@ -59,8 +59,11 @@ class LazyAdam(RowWise, tf.keras.optimizers.Adam):
         step = tf.cast(self.iterations + 1, dtype)
         beta_1 = tf.cast(self.beta_1, dtype)
         beta_2 = tf.cast(self.beta_2, dtype)
-        alpha = (tf.cast(learning_rate, dtype) * tf.sqrt(1 - tf.pow(beta_2, step))
-                 / (1 - tf.pow(beta_1, step)))
+        alpha = (
+            tf.cast(learning_rate, dtype)
+            * tf.sqrt(1 - tf.pow(beta_2, step))
+            / (1 - tf.pow(beta_1, step))
+        )
         slots = ("_momentums", "_velocities") + (("_velocity_hats",) if self.amsgrad else ())
         m, v, *v_hat = keras_compat.optimizer_slots(self, variable, *slots)
         # m holds the summed gradient rows for a moment; its old rows come back

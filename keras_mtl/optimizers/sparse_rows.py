@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from keras_mtl import keras_compat
 
+
 def sums_in_place(scratch):
     """Whether `summed_rows` sums in `scratch`: not on a parameter server."""
     return "/job:ps" not in (getattr(scratch, "device", "") or "")
@@ -55,7 +56,8 @@ def summed_rows(optimizer, scratch, gradient, in_place=None):
     if not in_place:
         indices, positions = tf.unique(gradient.indices)  # (ids,), (rows,)
         summed = tf.math.unsorted_segment_sum(
-            gradient.values, positions, tf.shape(indices)[0])  # (ids, *row shape)
+            gradient.values, positions, tf.shape(indices)[0]
+        )  # (ids, *row shape)
         old = keras_compat.gather_rows(scratch, indices)
         return indices, old, tf.cast(summed, old.dtype)
     indices = gradient.indices
@@ -83,4 +85,3 @@ class RowWise:
         if learning_rate is None:
             learning_rate = self.learning_rate
         return self.update_rows(gradient, variable, learning_rate)
-

@@ -34,8 +34,7 @@ def weighting_strategy(weighting, loss_weights):
         raise ValueError("pass loss_weights or weighting, not both.")
     if not isinstance(weighting, WeightingStrategy):
         raise TypeError(
-            "expected a keras_mtl.weighting.WeightingStrategy. "
-            f"Received: weighting={weighting!r}"
+            f"expected a keras_mtl.weighting.WeightingStrategy. Received: weighting={weighting!r}"
         )
     return weighting
 

@@ -39,8 +39,10 @@ class ExpertHealthCallback(tf.keras.callbacks.Callback):
     def __init__(self, x, every=1, batch_size=1024):
         super().__init__()
         if not isinstance(x, dict) or not x:
-            raise ValueError("ExpertHealthCallback expected rows as {input name: array}. "
-                             f"Received: {type(x).__name__}")
+            raise ValueError(
+                "ExpertHealthCallback expected rows as {input name: array}. "
+                f"Received: {type(x).__name__}"
+            )
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"expected a positive integer. Received: every={every!r}")
         self.x = x

@@ -140,20 +140,15 @@ class ScaledTape:
 
     def gradient(self, target, sources, output_gradients=None, **kwargs):
         if output_gradients is None:
-            output_gradients = tf.nest.map_structure(
-                lambda t: self.scale * tf.ones_like(t), target
-            )
+            output_gradients = tf.nest.map_structure(lambda t: self.scale * tf.ones_like(t), target)
         else:
             output_gradients = tf.nest.map_structure(
                 lambda g: None if g is None else tf.cast(self.scale, g.dtype) * g,
                 output_gradients,
             )
-        grads = self.tape.gradient(target, sources, output_gradients=output_gradients,
-                                   **kwargs)
+        grads = self.tape.gradient(target, sources, output_gradients=output_gradients, **kwargs)
         inverse = 1.0 / self.scale
-        return tf.nest.map_structure(
-            lambda g: _scaled(g, inverse), grads, expand_composites=False
-        )
+        return tf.nest.map_structure(lambda g: _scaled(g, inverse), grads, expand_composites=False)
 
     def __getattr__(self, name):
         return getattr(self.tape, name)
@@ -172,7 +167,8 @@ def all_finite(grads, replicas=1):
     """Whether every entry of every gradient is finite, on every replica."""
     checks = [
         tf.reduce_all(tf.math.is_finite(g.values if isinstance(g, tf.IndexedSlices) else g))
-        for g in grads if g is not None
+        for g in grads
+        if g is not None
     ]
     if not checks:
         return tf.constant(True)

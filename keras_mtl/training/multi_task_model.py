@@ -34,7 +34,8 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
     over the rows whose label is present (a NaN label is masked out of the
     loss and the metrics; `compile(sample_spaces=...)` restricts a task to
     the rows of its space, e.g. cvr to clicked rows); under a
-    `tf.distribute` strategy the average is over the global batch. Logs hold `loss`, `regularization_loss`,
+    `tf.distribute` strategy the average is over the global batch. Logs hold `loss`,
+    `regularization_loss`,
     `<task>_loss`, `weight_<task>`, each auxiliary loss under its name and
     each task's metrics.
 
@@ -72,8 +73,17 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
     # Keras 3 treat the class as functional too: both then save and revive
     # it through the functional config (plus the keyword arguments below).
     def __init__(
-        self, inputs, outputs, name=None, trainable=True, *args, task_types=None,
-        shared_layer=None, auxiliary_losses=None, training_procedure=None, **kwargs
+        self,
+        inputs,
+        outputs,
+        name=None,
+        trainable=True,
+        *args,
+        task_types=None,
+        shared_layer=None,
+        auxiliary_losses=None,
+        training_procedure=None,
+        **kwargs,
     ):
         if args:
             raise TypeError(
@@ -81,19 +91,14 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
                 f"positionally. Received {len(args)} more positional arguments."
             )
         keras_compat.check_strategy(tf.distribute.get_strategy(), "build")
-        super().__init__(
-            inputs=inputs, outputs=outputs, name=name, trainable=trainable, **kwargs
-        )
+        super().__init__(inputs=inputs, outputs=outputs, name=name, trainable=trainable, **kwargs)
         self._set_tasks(task_types, shared_layer, auxiliary_losses, training_procedure)
 
-    def _set_tasks(self, task_types, shared_layer, auxiliary_losses=None,
-                   training_procedure=None):
+    def _set_tasks(self, task_types, shared_layer, auxiliary_losses=None, training_procedure=None):
         outputs = keras_compat.io_structs(self)[1]
         task_types = structure.checked_task_types(outputs, task_types)
         if shared_layer is not None and shared_layer not in [l.name for l in self.layers]:
-            raise ValueError(
-                f"shared_layer={shared_layer!r} is not a layer of this model."
-            )
+            raise ValueError(f"shared_layer={shared_layer!r} is not a layer of this model.")
         self.task_types = task_types
         self.task_names = tuple(task_types)
         self.shared_layer = shared_layer
@@ -133,8 +138,16 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         """
         return [v for v in self.trainable_variables if id(v) in self._parts.shared]
 
-    def compile(self, optimizer="adam", loss=None, weighting=None, metrics=None,
-                loss_weights=None, sample_spaces=None, **kwargs):
+    def compile(
+        self,
+        optimizer="adam",
+        loss=None,
+        weighting=None,
+        metrics=None,
+        loss_weights=None,
+        sample_spaces=None,
+        **kwargs,
+    ):
         """Configures training.
 
         Args:
@@ -166,26 +179,33 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         """
         keras_compat.check_strategy(self.distribute_strategy, "compile")
         tasks = self.task_names
-        compile_options.check_task_keys(tasks, loss=loss, metrics=metrics,
-                                        loss_weights=loss_weights)
+        compile_options.check_task_keys(
+            tasks, loss=loss, metrics=metrics, loss_weights=loss_weights
+        )
         spaces = SampleSpaces(sample_spaces, tasks)
         weighting = compile_options.weighting_strategy(weighting, loss_weights)
         weighting.attach(self.task_types)
         per_task = loss if isinstance(loss, dict) else {t: loss for t in tasks}
-        loss_fns = {
-            t: masked.resolve_loss(t, self.task_types[t], per_task.get(t)) for t in tasks
-        }
-        reporting = Reporting(self.task_types, metrics,
-                              [term.name for term in self.auxiliary_losses],
-                              spaced_tasks=tuple(spaces.spaces))
+        loss_fns = {t: masked.resolve_loss(t, self.task_types[t], per_task.get(t)) for t in tasks}
+        reporting = Reporting(
+            self.task_types,
+            metrics,
+            [term.name for term in self.auxiliary_losses],
+            spaced_tasks=tuple(spaces.spaces),
+        )
         if self.training_procedure is not None:
             self.training_procedure.check(self, weighting)
         groups = compile_options.optimizers(optimizer)
         super().compile(optimizer=groups.towers, **kwargs)
         groups.set_towers(self.optimizer)
         state = TrainingState(
-            self.task_types, loss_fns, weighting, reporting, groups,
-            shared_ids=self._parts.shared, embedding_ids=self._parts.embeddings,
+            self.task_types,
+            loss_fns,
+            weighting,
+            reporting,
+            groups,
+            shared_ids=self._parts.shared,
+            embedding_ids=self._parts.embeddings,
             last_shared_ids=self._parts.last,
             with_representation=self._parts.with_representation,
             auxiliary_losses=self.auxiliary_losses,
@@ -205,11 +225,19 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         state = self.training_state
         strategy = state.weighting
         with tf.GradientTape(persistent=strategy.persistent_tape) as tape:
-            out = step.forward(self, state, x, y, sample_weight, training=True,
-                               representation=strategy.needs_representation)
+            out = step.forward(
+                self,
+                state,
+                x,
+                y,
+                sample_weight,
+                training=True,
+                representation=strategy.needs_representation,
+            )
             total, weights = step.total(state, out)
-        weights, total = step.descend(self, state, tape, total, weights, out.task_losses,
-                                      out.representation, out.extra)
+        weights, total = step.descend(
+            self, state, tape, total, weights, out.task_losses, out.representation, out.extra
+        )
         del tape
         return step.update_metrics(self, state, total, weights, out)
 
@@ -228,8 +256,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         `tf.data` first.
         """
         if isinstance(x, dict) and any(
-            isinstance(v, np.ndarray) and v.dtype == object and v.ndim > 1
-            for v in x.values()
+            isinstance(v, np.ndarray) and v.dtype == object and v.ndim > 1 for v in x.values()
         ):
             x = tf.data.Dataset.from_tensor_slices(x).batch(batch_size or 32)
             batch_size = None
@@ -241,7 +268,9 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         if state is None:
             return None
         return compile_options.compile_config(
-            state.optimizer_groups, state.weighting, state.compile_args,
+            state.optimizer_groups,
+            state.weighting,
+            state.compile_args,
         )
 
     def compile_from_config(self, config):

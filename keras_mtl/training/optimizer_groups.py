@@ -55,7 +55,7 @@ class OptimizerGroups:
         unknown = sorted(set(given) - set(GROUPS))
         if unknown or "towers" not in given:
             raise ValueError(
-                f"expected optimizer groups among {list(GROUPS)}, \"towers\" "
+                f'expected optimizer groups among {list(GROUPS)}, "towers" '
                 f"included. Received: {sorted(given)}"
             )
         self.given = tuple(g for g in GROUPS if g in given)
@@ -63,7 +63,8 @@ class OptimizerGroups:
         self.derived = None if "embeddings" in given else lazy_twin(self.source)
         # a schedule is copied with the settings; a plain rate is followed
         self.follows = self.derived is not None and not isinstance(
-            self.source.get_config()["learning_rate"], dict)
+            self.source.get_config()["learning_rate"], dict
+        )
         self.ids = {g: frozenset() for g in GROUPS}
 
     @property
@@ -79,7 +80,7 @@ class OptimizerGroups:
         """The optimizer that trains `group`'s variables."""
         if group == "embeddings" and self.derived is not None:
             return self.derived
-        for name in GROUPS[GROUPS.index(group):]:
+        for name in GROUPS[GROUPS.index(group) :]:
             if name in self.by_group:
                 return self.by_group[name]
         raise AssertionError(group)
@@ -90,9 +91,11 @@ class OptimizerGroups:
 
     def set_ids(self, embeddings=(), shared=()):
         """Ids of the embedding tables and of the shared variables."""
-        self.ids = {"embeddings": frozenset(embeddings),
-                    "shared": frozenset(shared) - frozenset(embeddings),
-                    "towers": frozenset()}
+        self.ids = {
+            "embeddings": frozenset(embeddings),
+            "shared": frozenset(shared) - frozenset(embeddings),
+            "towers": frozenset(),
+        }
 
     def group_of(self, variable):
         for group in GROUPS[:-1]:

@@ -10,7 +10,8 @@ class Reporting:
 
     `loss` (the total), `regularization_loss` (the layers' regularisation
     penalties), `<task>_loss`, `weight_<task>`, one entry per auxiliary loss,
-    `<task>_rows` for tasks with a sample space and each task's metrics (`task_metrics` per task type plus the user's).
+    `<task>_rows` for tasks with a sample space and each task's metrics (`task_metrics` per
+    task type plus the user's).
     A plain object, so neither Keras version tracks the metrics as model
     weights (tf_keras would add their variables to `model.weights`).
 
@@ -33,8 +34,9 @@ class Reporting:
             rows of the epoch (all replicas) in its space with a label.
     """
 
-    def __init__(self, task_types, metrics=None, auxiliary_names=(), with_task_metrics=True,
-                 spaced_tasks=()):
+    def __init__(
+        self, task_types, metrics=None, auxiliary_names=(), with_task_metrics=True, spaced_tasks=()
+    ):
         tasks = list(task_types)
         self.total = tf.keras.metrics.Mean(name="loss")
         self.regularization = tf.keras.metrics.Mean(name="regularization_loss")
@@ -44,13 +46,15 @@ class Reporting:
         self.tasks = [
             task_metrics.default_task_metrics(t, task_types[t])
             + task_metrics.user_task_metrics(t, task_types[t], (metrics or {}).get(t))
-            if with_task_metrics else []
+            if with_task_metrics
+            else []
             for t in tasks
         ]
         self.task_names = tuple(tasks)
         # a Sum of each replica's count: Keras sums metric variables over replicas on read
-        self.space_rows = {t: tf.keras.metrics.Sum(name=f"{t}_rows")
-                           for t in tasks if t in tuple(spaced_tasks)}
+        self.space_rows = {
+            t: tf.keras.metrics.Sum(name=f"{t}_rows") for t in tasks if t in tuple(spaced_tasks)
+        }
         others = [m.name for m in [self.total, self.regularization] + self.losses + self.weights]
         others += [m.name for m in self.space_rows.values()]
         others += [m.name for metrics_of_task in self.tasks for m in metrics_of_task]
@@ -95,6 +99,6 @@ class Reporting:
             if task in self.space_rows:
                 self.space_rows[task].update_state(out.space_rows[task])
             for metric in self.tasks[i]:
-                metric.update_state(out.labels[task], out.y_pred[task],
-                                    sample_weight=out.row_weights[task])
-
+                metric.update_state(
+                    out.labels[task], out.y_pred[task], sample_weight=out.row_weights[task]
+                )

@@ -104,8 +104,7 @@ class SampleSpaces:
             return None
         if name not in columns:
             raise KeyError(
-                f"sample_spaces[{task!r}] = {name!r} is not among the columns "
-                f"{sorted(columns)}."
+                f"sample_spaces[{task!r}] = {name!r} is not among the columns {sorted(columns)}."
             )
         values = np.asarray(columns[name], dtype="float64").reshape(len(columns[name]), -1)
         return values[:, 0] == 1.0

@@ -48,22 +48,36 @@ def forward(model, state, x, y, sample_weight, training, representation=False):
     for task in state.task_names:
         weight = sample_weight.get(task) if isinstance(sample_weight, dict) else sample_weight
         labels[task], row_weights[task] = masked.label_mask(y[task], y_pred[task], weight)
-        in_space = state.sample_spaces.mask(task, x, given if isinstance(given, dict) else y,
-                                            row_weights[task].dtype)
+        in_space = state.sample_spaces.mask(
+            task, x, given if isinstance(given, dict) else y, row_weights[task].dtype
+        )
         if in_space is not None:  # (B,): the task's rows only, with the NaN mask
             row_weights[task] = row_weights[task] * in_space
             space_rows[task] = tf.reduce_sum(tf.cast(row_weights[task] > 0, tf.float32))
         labelled[task] = masked.global_sum(tf.reduce_sum(row_weights[task]), replicas)
         task_losses[task] = masked.masked_loss(
-            state.loss_fns[task], labels[task], y_pred[task],
-            row_weights[task], replicas, total_weight=labelled[task],
+            state.loss_fns[task],
+            labels[task],
+            y_pred[task],
+            row_weights[task],
+            replicas,
+            total_weight=labelled[task],
         )
-    auxiliary = {term.name: masked.as_float32(term(y_pred, labels, row_weights))
-                 for term in state.auxiliary_losses}
+    auxiliary = {
+        term.name: masked.as_float32(term(y_pred, labels, row_weights))
+        for term in state.auxiliary_losses
+    }
     return outputs(
-        model, rows=masked.global_rows(row_weights[state.task_names[0]], replicas),
-        task_losses=task_losses, auxiliary=auxiliary, labelled=labelled, y_pred=y_pred,
-        representation=z, labels=labels, row_weights=row_weights, space_rows=space_rows,
+        model,
+        rows=masked.global_rows(row_weights[state.task_names[0]], replicas),
+        task_losses=task_losses,
+        auxiliary=auxiliary,
+        labelled=labelled,
+        y_pred=y_pred,
+        representation=z,
+        labels=labels,
+        row_weights=row_weights,
+        space_rows=space_rows,
     )
 
 
@@ -75,16 +89,26 @@ def outputs(model, rows, task_losses, auxiliary=None, labelled=None, **fields):
     for every task (each row counts for every task's loss).
     """
     auxiliary = dict(auxiliary or {})
-    regularization = (tf.add_n([masked.as_float32(loss) for loss in model.losses])
-                      if model.losses else None)
+    regularization = (
+        tf.add_n([masked.as_float32(loss) for loss in model.losses]) if model.losses else None
+    )
     extra = [regularization] if regularization is not None else []
     extra += list(auxiliary.values())
     return types.SimpleNamespace(
-        rows=rows, task_losses=task_losses, auxiliary=auxiliary,
+        rows=rows,
+        task_losses=task_losses,
+        auxiliary=auxiliary,
         labelled=labelled if labelled is not None else {t: rows for t in task_losses},
-        regularization=regularization, extra=tf.add_n(extra) if extra else None,
-        **{"y_pred": None, "representation": None, "labels": None, "row_weights": None,
-           "space_rows": {}, **fields},
+        regularization=regularization,
+        extra=tf.add_n(extra) if extra else None,
+        **{
+            "y_pred": None,
+            "representation": None,
+            "labels": None,
+            "row_weights": None,
+            "space_rows": {},
+            **fields,
+        },
     )
 
 
@@ -125,8 +149,7 @@ def descend(model, state, tape, total, weights, task_losses, representation, ext
     if scaling is None:
         state.apply_gradients(grads, variables, replicas)
     else:
-        scaling.apply(lambda: state.apply_gradients(grads, variables, replicas), grads,
-                      replicas)
+        scaling.apply(lambda: state.apply_gradients(grads, variables, replicas), grads, replicas)
     strategy.after_update()
     return weights, total
 

@@ -41,10 +41,22 @@ class TrainingState:
             without one).
     """
 
-    def __init__(self, task_types, loss_fns, weighting, reporting, optimizer,
-                 shared_optimizer=None, shared_ids=frozenset(), last_shared_ids=frozenset(),
-                 with_representation=None, auxiliary_losses=(), compile_args=None,
-                 embedding_ids=frozenset(), sample_spaces=None):
+    def __init__(
+        self,
+        task_types,
+        loss_fns,
+        weighting,
+        reporting,
+        optimizer,
+        shared_optimizer=None,
+        shared_ids=frozenset(),
+        last_shared_ids=frozenset(),
+        with_representation=None,
+        auxiliary_losses=(),
+        compile_args=None,
+        embedding_ids=frozenset(),
+        sample_spaces=None,
+    ):
         self.task_types = dict(task_types)
         self.task_names = tuple(self.task_types)
         self.loss_fns = dict(loss_fns)

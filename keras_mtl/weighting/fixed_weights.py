@@ -31,8 +31,7 @@ class FixedWeights(WeightingStrategy):
         for task, weight in list(self.fixed_weights.items()) + [("default", self.default)]:
             if not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
                 raise ValueError(
-                    f"expected finite, non-negative task weights. Received: "
-                    f"{task}={weight!r}"
+                    f"expected finite, non-negative task weights. Received: {task}={weight!r}"
                 )
 
     def attach(self, task_types):
@@ -51,4 +50,8 @@ class FixedWeights(WeightingStrategy):
         }
 
     def get_config(self):
-        return {**super().get_config(), "weights": dict(self.fixed_weights), "default": self.default}
+        return {
+            **super().get_config(),
+            "weights": dict(self.fixed_weights),
+            "default": self.default,
+        }

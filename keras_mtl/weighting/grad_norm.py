@@ -63,7 +63,8 @@ class GradNorm(WeightingStrategy):
 
     def gradients(self, tape, total, weights, task_losses, variables, context):
         layer = [
-            v for v, last in zip(variables, context.last_shared)
+            v
+            for v, last in zip(variables, context.last_shared)
             if last and v is not self.weights_vector
         ]
         if not layer:
@@ -73,9 +74,9 @@ class GradNorm(WeightingStrategy):
                 "declare it; pass MultiTaskModel(..., shared_layer=<layer name>))."
             )
         per_task = weighting_strategy.per_task_gradients(tape, task_losses, layer)
-        norms = tf.stack([
-            tf.norm(weighting_strategy.flat(per_task[t], layer)) for t in self.task_names
-        ])
+        norms = tf.stack(
+            [tf.norm(weighting_strategy.flat(per_task[t], layer)) for t in self.task_names]
+        )
         losses = tf.stack([tf.stop_gradient(task_losses[t]) for t in self.task_names])
         with tf.GradientTape() as weight_tape:
             loss_grad, _ = self.gradient_norm_loss(losses, norms)

@@ -84,13 +84,16 @@ class MGDA(WeightingStrategy):
             )
         losses = [task_losses[t] for t in self.task_names]
         # Z is 16-bit under a mixed precision policy; the Gram matrix is float32
-        at_z = tf.stack([
-            tf.reshape(tf.cast(tape.gradient(loss, z), tf.float32), (-1,)) for loss in losses
-        ])  # (T, B·dims of Z)
+        at_z = tf.stack(
+            [tf.reshape(tf.cast(tape.gradient(loss, z), tf.float32), (-1,)) for loss in losses]
+        )  # (T, B·dims of Z)
         alpha = tf.stop_gradient(min_norm_weights(at_z, self.iterations))
         self.alpha.assign(alpha)
         out = weighting_strategy.split_shared_gradients(
-            tape, losses, variables, context,
+            tape,
+            losses,
+            variables,
+            context,
             lambda shared: tape.gradient(losses, shared, output_gradients=tf.unstack(alpha)),
         )
         weights = self.by_task(alpha)

@@ -67,9 +67,9 @@ class PCGrad(WeightingStrategy):
     def gradients(self, tape, total, weights, task_losses, variables, context):
         def projected(shared):
             per_task = weighting_strategy.per_task_gradients(tape, task_losses, shared)
-            matrix = tf.stack([
-                weighting_strategy.flat(per_task[t], shared) for t in self.task_names
-            ])  # (T, P)
+            matrix = tf.stack(
+                [weighting_strategy.flat(per_task[t], shared) for t in self.task_names]
+            )  # (T, P)
             num = len(self.task_names)
             keys = tf.random.stateless_uniform(
                 (num, num), seed=tf.stack([tf.cast(context.step, tf.int32), self.seed])

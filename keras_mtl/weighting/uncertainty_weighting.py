@@ -45,8 +45,10 @@ class UncertaintyWeighting(WeightingStrategy):
 
     def combine(self, task_losses):
         weights = self.task_weights(task_losses)
-        total = tf.add_n([
-            weights[t] * task_losses[t] + 0.5 * tf.convert_to_tensor(self.log_variances[t])
-            for t in self.task_names
-        ])
+        total = tf.add_n(
+            [
+                weights[t] * task_losses[t] + 0.5 * tf.convert_to_tensor(self.log_variances[t])
+                for t in self.task_names
+            ]
+        )
         return total, weights

@@ -54,8 +54,9 @@ class WeightingStrategy(tf.keras.layers.Layer):
 
     def add_task_vector(self, name, initializer="zeros", trainable=False):
         """A `(num_tasks,)` state variable, entry k for task k (call in `create_state`)."""
-        return self.add_weight(name=name, shape=(len(self.task_names),),
-                               initializer=initializer, trainable=trainable)
+        return self.add_weight(
+            name=name, shape=(len(self.task_names),), initializer=initializer, trainable=trainable
+        )
 
     def by_task(self, vector):
         """`{task: vector[k]}` for a `(num_tasks,)` vector, in the strategy's task order."""

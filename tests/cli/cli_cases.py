@@ -20,8 +20,9 @@ def frame(rows=300, seed=0):
     logit = 0.8 * (color == "red") - 0.5 * np.log(price) + 0.1 * (item % 3)
     click = (rng.uniform(size=rows) < 1 / (1 + np.exp(-logit))).astype(int)
     spend = (2.0 * price + rng.normal(scale=0.1, size=rows)).round(3)
-    return pd.DataFrame({"item": item, "color": color, "price": price, "tags": tags,
-                         "click": click, "spend": spend})
+    return pd.DataFrame(
+        {"item": item, "color": color, "price": price, "tags": tags, "click": click, "spend": spend}
+    )
 
 
 def config(**sections):
@@ -35,10 +36,8 @@ def config(**sections):
             "dense": [{"name": "price", "log1p": True, "normalize": True}],
             "varlen": [{"name": "tags", "maxlen": 3, "embedding_dim": 3}],
         },
-        "tasks": [{"name": "ctr", "label": "click"},
-                  {"name": "spend", "type": "regression"}],
-        "model": {"builder": "MMoE", "num_experts": 3, "expert_units": [8],
-                  "tower_units": [4]},
+        "tasks": [{"name": "ctr", "label": "click"}, {"name": "spend", "type": "regression"}],
+        "model": {"builder": "MMoE", "num_experts": 3, "expert_units": [8], "tower_units": [4]},
         "weighting": {"strategy": "UncertaintyWeighting"},
         "training": {"epochs": 1, "batch_size": 64, "verbose": 0},
         "output": {"dir": "out"},

@@ -35,45 +35,74 @@ def test_valid_config_resolves_paths_and_defaults(tmp_path):
     assert cfg.features[0].embedding_dim == 3 and cfg.features[2].log1p is True
     assert cfg.separators == {"tags": "|"}
     assert [(t.name, t.type, t.label) for t in cfg.tasks] == [
-        ("ctr", "binary", "click"), ("spend", "regression", "spend")]
-    assert cfg.model.kwargs == {"num_experts": 3, "expert_units": (8,), "tower_units": (4,),
-                                "task_names": ("ctr", "spend"),
-                                "task_types": ("binary", "regression")}
+        ("ctr", "binary", "click"),
+        ("spend", "regression", "spend"),
+    ]
+    assert cfg.model.kwargs == {
+        "num_experts": 3,
+        "expert_units": (8,),
+        "tower_units": (4,),
+        "task_names": ("ctr", "spend"),
+        "task_types": ("binary", "regression"),
+    }
     assert (cfg.training.batch_size, cfg.training.learning_rate, cfg.training.optimizer) == (
-        64, config.DEFAULTS["training"]["learning_rate"], "adam")
+        64,
+        config.DEFAULTS["training"]["learning_rate"],
+        "adam",
+    )
     out = os.path.join(str(tmp_path), "out")
     assert (cfg.output.saved_model, cfg.output.keras_model, cfg.output.onnx) == (
-        os.path.join(out, "saved_model"), os.path.join(out, "model.keras"), None)
+        os.path.join(out, "saved_model"),
+        os.path.join(out, "model.keras"),
+        None,
+    )
 
 
 def test_exact_message_for_a_bad_builder_argument(tmp_path):
     error = _error(tmp_path, _with("model", num_experts="eight"))
     assert error.path == "model.num_experts"
-    assert str(error) == ("config error at model.num_experts: expected a positive "
-                          "integer, got 'eight'")
+    assert str(error) == (
+        "config error at model.num_experts: expected a positive integer, got 'eight'"
+    )
 
 
-@pytest.mark.parametrize("section, changes, path, words", [
-    ("model", {"num_experts": 0}, "model.num_experts", "positive integer, got 0"),
-    ("model", {"expert_units": [8, "x"]}, "model.expert_units[1]", "got 'x'"),
-    ("model", {"dropout": -0.5}, "model.dropout", "number >= 0.0"),
-    ("model", {"experts": 3}, "model.experts", "Allowed keys: activation, builder"),
-    ("model", {"task_types": ["binary"]}, "model.task_types", "set by tasks[].type"),
-    ("model", {"builder": "MMOE"}, "model.builder",
-     "unknown builder 'MMOE'. Available builders: AdaTT, AITM, CGC"),
-    ("weighting", {"strategy": "Nash"}, "weighting.strategy", "Available strategies: DWA"),
-    ("weighting", {"strategy": "GradNorm", "alpha": -1.0}, "weighting.alpha", "number >= 0.0"),
-    ("weighting", {"strategy": "GradNorm", "min_weight": 0}, "weighting.min_weight",
-     "min_weight > 0. Received: min_weight=0.0"),
-    ("weighting", {"strategy": "DWA", "alpha": 1.0}, "weighting.alpha", "Allowed keys: strategy, temperature"),
-    ("training", {"epochs": "ten"}, "training.epochs", "positive integer"),
-    ("training", {"optimizer": "lion"}, "training.optimizer", "'adam'"),
-    ("training", {"learning_rate": 0}, "training.learning_rate", "number > 0"),
-    ("output", {"keras_model": "m.h5"}, "output.keras_model", "ending in .keras"),
-    ("output", {"onx": "m.onnx"}, "output.onx", "Allowed keys: dir, history"),
-    ("data", {"train": "nope.csv"}, "data.train", "file not found"),
-    ("data", {"test": "test.txt"}, "data.test", "set data.format"),
-])
+@pytest.mark.parametrize(
+    "section, changes, path, words",
+    [
+        ("model", {"num_experts": 0}, "model.num_experts", "positive integer, got 0"),
+        ("model", {"expert_units": [8, "x"]}, "model.expert_units[1]", "got 'x'"),
+        ("model", {"dropout": -0.5}, "model.dropout", "number >= 0.0"),
+        ("model", {"experts": 3}, "model.experts", "Allowed keys: activation, builder"),
+        ("model", {"task_types": ["binary"]}, "model.task_types", "set by tasks[].type"),
+        (
+            "model",
+            {"builder": "MMOE"},
+            "model.builder",
+            "unknown builder 'MMOE'. Available builders: AdaTT, AITM, CGC",
+        ),
+        ("weighting", {"strategy": "Nash"}, "weighting.strategy", "Available strategies: DWA"),
+        ("weighting", {"strategy": "GradNorm", "alpha": -1.0}, "weighting.alpha", "number >= 0.0"),
+        (
+            "weighting",
+            {"strategy": "GradNorm", "min_weight": 0},
+            "weighting.min_weight",
+            "min_weight > 0. Received: min_weight=0.0",
+        ),
+        (
+            "weighting",
+            {"strategy": "DWA", "alpha": 1.0},
+            "weighting.alpha",
+            "Allowed keys: strategy, temperature",
+        ),
+        ("training", {"epochs": "ten"}, "training.epochs", "positive integer"),
+        ("training", {"optimizer": "lion"}, "training.optimizer", "'adam'"),
+        ("training", {"learning_rate": 0}, "training.learning_rate", "number > 0"),
+        ("output", {"keras_model": "m.h5"}, "output.keras_model", "ending in .keras"),
+        ("output", {"onx": "m.onnx"}, "output.onx", "Allowed keys: dir, history"),
+        ("data", {"train": "nope.csv"}, "data.train", "file not found"),
+        ("data", {"test": "test.txt"}, "data.test", "set data.format"),
+    ],
+)
 def test_errors_point_at_the_key(tmp_path, section, changes, path, words):
     if section == "data" and changes.get("test") == "test.txt":
         (tmp_path / "test.txt").write_text("a\n1\n")
@@ -85,15 +114,23 @@ def test_errors_point_at_the_key(tmp_path, section, changes, path, words):
 
 def test_feature_and_task_errors(tmp_path):
     features = cli_cases.config()["features"]
-    cfg = cli_cases.config(features={**features, "sparse": {
-        "defaults": {"embedding_dim": 4},
-        "columns": ["item", {"name": "color", "embedding_dim": 0}]}})
+    cfg = cli_cases.config(
+        features={
+            **features,
+            "sparse": {
+                "defaults": {"embedding_dim": 4},
+                "columns": ["item", {"name": "color", "embedding_dim": 0}],
+            },
+        }
+    )
     assert _error(tmp_path, cfg).path == "features.sparse.columns[1].embedding_dim"
-    cfg = cli_cases.config(features={**features, "sparse": {
-        "defaults": {"embedding_dim": -1}, "columns": ["item"]}})
+    cfg = cli_cases.config(
+        features={**features, "sparse": {"defaults": {"embedding_dim": -1}, "columns": ["item"]}}
+    )
     assert _error(tmp_path, cfg).path == "features.sparse.defaults.embedding_dim"
-    cfg = cli_cases.config(features={**features, "varlen": [{"name": "tags", "maxlen": 3,
-                                                              "pooling": "median"}]})
+    cfg = cli_cases.config(
+        features={**features, "varlen": [{"name": "tags", "maxlen": 3, "pooling": "median"}]}
+    )
     error = _error(tmp_path, cfg)
     assert error.path == "features.varlen[0].pooling" and "'median'" in str(error)
     cfg = cli_cases.config(features={**features, "dense": [{"name": "price", "scale": 2}]})
@@ -105,8 +142,7 @@ def test_feature_and_task_errors(tmp_path):
     assert _error(tmp_path, cfg).path == "tasks[0].type"
     cfg = cli_cases.config(tasks=[{"name": "ctr rate"}])
     assert _error(tmp_path, cfg).path == "tasks[0].name"
-    cfg = cli_cases.config(tasks=[{"name": "ctr", "type": "regression"}],
-                           model={"builder": "ESMM"})
+    cfg = cli_cases.config(tasks=[{"name": "ctr", "type": "regression"}], model={"builder": "ESMM"})
     assert _error(tmp_path, cfg).path == "tasks[0].type"
     cfg = cli_cases.config()
     del cfg["tasks"]
@@ -117,8 +153,11 @@ def test_feature_and_task_errors(tmp_path):
 
 
 def test_set_overrides_nested_keys_and_list_items(tmp_path):
-    cfg = _load(tmp_path, cli_cases.config(), [
-        "training.epochs=4", "tasks.1.label=price", "model.gate_units=[2]", "seed=7"])
+    cfg = _load(
+        tmp_path,
+        cli_cases.config(),
+        ["training.epochs=4", "tasks.1.label=price", "model.gate_units=[2]", "seed=7"],
+    )
     assert (cfg.training.epochs, cfg.tasks[1].label, cfg.seed) == (4, "price", 7)
     assert cfg.model.kwargs["gate_units"] == (2,)
     assert _error(tmp_path, cli_cases.config(), ["training.epochs=0"]).path == "training.epochs"
@@ -141,16 +180,23 @@ def test_parquet_needs_an_engine(tmp_path):
 
 
 def test_cli_reports_config_errors_before_training(tmp_path, capsys):
-    path = cli_cases.write_run(str(tmp_path), _with("model", num_experts="eight"), rows=(20, 10, 10))
+    path = cli_cases.write_run(
+        str(tmp_path), _with("model", num_experts="eight"), rows=(20, 10, 10)
+    )
     assert main(["train", "--config", path]) == 2
     assert capsys.readouterr().err.strip() == (
         "keras-mtl train: config error at model.num_experts: expected a positive "
-        "integer, got 'eight'")
+        "integer, got 'eight'"
+    )
     assert not (tmp_path / "out").exists()
     # the builder's own checks run after adapt, before any training
     path = cli_cases.write_run(
-        str(tmp_path), cli_cases.config(model={"builder": "PLE", "num_specific_experts": [1, 2, 3],
-                                               "expert_units": [4]}), rows=(20, 10, 10))
+        str(tmp_path),
+        cli_cases.config(
+            model={"builder": "PLE", "num_specific_experts": [1, 2, 3], "expert_units": [4]}
+        ),
+        rows=(20, 10, 10),
+    )
     assert main(["train", "--config", path]) == 2
     err = capsys.readouterr().err
     assert "config error at model.num_specific_experts: " in err and "one specific" in err
@@ -161,7 +207,8 @@ def test_cli_reports_config_errors_before_training(tmp_path, capsys):
     path = cli_cases.write_run(str(tmp_path), cfg, rows=(20, 10, 10))
     assert main(["train", "--config", path]) == 2
     assert "config error at features.sparse[1]: column 'colour' is not in data.train" in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
     assert main(["train", "--config", path, "--set", "features.sparse.1=color", "--check"]) == 0
     assert "config OK (MMoE" in capsys.readouterr().out
 
@@ -169,7 +216,10 @@ def test_cli_reports_config_errors_before_training(tmp_path, capsys):
 def test_example_config_is_valid():
     example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "cli", "census.yaml")
     cfg = config.load_config(example)
-    assert cfg.model.builder == "MMoE" and [t.name for t in cfg.tasks] == ["income", "never_married"]
+    assert cfg.model.builder == "MMoE" and [t.name for t in cfg.tasks] == [
+        "income",
+        "never_married",
+    ]
     assert len(cfg.features) == 38
     with open(example, encoding="utf-8") as f:
         assert yaml.safe_load(f)["training"]["epochs"] == cfg.training.epochs

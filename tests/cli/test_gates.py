@@ -9,14 +9,18 @@ from keras_mtl.cli import gates
 from keras_mtl.cli.command_error import CommandError
 
 ROWS = 20
-FEATURES = [keras_mtl.SparseFeat("item", vocabulary_size=6, embedding_dim=3),
-            keras_mtl.DenseFeat("price")]
+FEATURES = [
+    keras_mtl.SparseFeat("item", vocabulary_size=6, embedding_dim=3),
+    keras_mtl.DenseFeat("price"),
+]
 
 
 def _arrays():
     rng = np.random.RandomState(5)
-    return {"item": rng.randint(0, 8, size=ROWS),  # 6, 7: the OOV row
-            "price": rng.normal(size=ROWS).astype("float32")}
+    return {
+        "item": rng.randint(0, 8, size=ROWS),  # 6, 7: the OOV row
+        "price": rng.normal(size=ROWS).astype("float32"),
+    }
 
 
 def _softmax(logits):
@@ -36,8 +40,9 @@ def _gate_mean(gate, h):
 
 
 def test_mmoe_gate_means_match_numpy():
-    model = keras_mtl.MMoE(FEATURES, task_names=("ctr", "cvr"), num_experts=4,
-                           expert_units=(5,), tower_units=())
+    model = keras_mtl.MMoE(
+        FEATURES, task_names=("ctr", "cvr"), num_experts=4, expert_units=(5,), tower_units=()
+    )
     arrays = _arrays()
     (group,) = gates.mean_gate_weights(model, arrays, batch_size=7)  # 3 uneven batches
     assert (group["rows"], group["columns"]) == (["ctr", "cvr"], [f"expert {i}" for i in range(4)])
@@ -48,9 +53,15 @@ def test_mmoe_gate_means_match_numpy():
 
 
 def test_ple_gates_route_to_own_and_shared_experts_only():
-    model = keras_mtl.PLE(FEATURES, task_names=("ctr", "cvr"), num_levels=2,
-                          num_specific_experts=[1, 2], num_shared_experts=1,
-                          expert_units=(4,), tower_units=())
+    model = keras_mtl.PLE(
+        FEATURES,
+        task_names=("ctr", "cvr"),
+        num_levels=2,
+        num_specific_experts=[1, 2],
+        num_shared_experts=1,
+        expert_units=(4,),
+        tower_units=(),
+    )
     arrays = _arrays()
     level1, level2 = gates.mean_gate_weights(model, arrays, batch_size=64)
     columns = ["ctr 0", "cvr 0", "cvr 1", "shared 0"]
@@ -76,10 +87,13 @@ def test_omoe_and_metaheac_rows_sum_to_one():
     (group,) = gates.mean_gate_weights(omoe, _arrays())
     assert group["rows"] == ["gate (all tasks)"]
     np.testing.assert_allclose(
-        group["mean"][0], _gate_mean(omoe.get_layer("gate"), _output_of(omoe, "bottom_input", _arrays())),
-        atol=1e-6)
-    metaheac = keras_mtl.MetaHeac(FEATURES, task_names=("ctr", "cvr"), num_experts=3,
-                                  expert_units=(4,), num_critics=2)
+        group["mean"][0],
+        _gate_mean(omoe.get_layer("gate"), _output_of(omoe, "bottom_input", _arrays())),
+        atol=1e-6,
+    )
+    metaheac = keras_mtl.MetaHeac(
+        FEATURES, task_names=("ctr", "cvr"), num_experts=3, expert_units=(4,), num_critics=2
+    )
     experts, critics = gates.mean_gate_weights(metaheac, _arrays())
     assert experts["mean"].shape == (2, 3) and critics["mean"].shape == (2, 2)
     np.testing.assert_allclose(experts["mean"].sum(axis=1), [1.0, 1.0], atol=1e-6)
@@ -88,26 +102,39 @@ def test_omoe_and_metaheac_rows_sum_to_one():
 
 def test_model_without_gates_names_its_builder():
     model = keras_mtl.SharedBottom(FEATURES, bottom_units=(4,))
-    with pytest.raises(CommandError, match=r"model 'shared_bottom' \(builder SharedBottom\) "
-                                           "has no softmax gates"):
+    with pytest.raises(
+        CommandError,
+        match=r"model 'shared_bottom' \(builder SharedBottom\) "
+        "has no softmax gates",
+    ):
         gates.mean_gate_weights(model, _arrays())
 
 
 def test_metaheac_gate_means_match_numpy():
-    model = keras_mtl.MetaHeac(FEATURES, task_names=("ctr", "cvr"), num_experts=3,
-                               expert_units=(4,), num_critics=2)
+    model = keras_mtl.MetaHeac(
+        FEATURES, task_names=("ctr", "cvr"), num_experts=3, expert_units=(4,), num_critics=2
+    )
     arrays = _arrays()
     experts, critics = gates.mean_gate_weights(model, arrays, batch_size=8)
     layer = model.get_layer("hybrid_experts_critics")
     assert (experts["title"], experts["rows"], experts["columns"]) == (
-        "hybrid_experts_critics expert gates", ["ctr", "cvr"], ["expert 0", "expert 1", "expert 2"])
+        "hybrid_experts_critics expert gates",
+        ["ctr", "cvr"],
+        ["expert 0", "expert 1", "expert 2"],
+    )
     assert critics["columns"] == ["critic 0", "critic 1"]
     probe = tf.keras.Model(model.input, layer.input[0])
     x = probe({k: tf.constant(v) for k, v in arrays.items()}).numpy().astype("float64")
     embeddings = layer.task_embeddings.numpy()
     for group, (kernel, bias) in ((experts, layer.expert_gate), (critics, layer.critic_gate)):
-        expected = [_softmax(np.concatenate([x, np.repeat(embeddings[t:t + 1], ROWS, axis=0)], 1)
-                             @ kernel.numpy() + bias.numpy()).mean(axis=0) for t in range(2)]
+        expected = [
+            _softmax(
+                np.concatenate([x, np.repeat(embeddings[t : t + 1], ROWS, axis=0)], 1)
+                @ kernel.numpy()
+                + bias.numpy()
+            ).mean(axis=0)
+            for t in range(2)
+        ]
         np.testing.assert_allclose(group["mean"], expected, atol=1e-6)
 
 
@@ -121,16 +148,18 @@ class _FixedGate(tf.keras.layers.Layer):
         del training
         weights = tf.constant([[0.5, 0.25, 0.25]])  # (1 task, 3 experts)
         batch = tf.shape(inputs)[0]
-        return [keras_mtl.layers.GateGroup("fixed", list(task_names), ["a", "b", "c"],
-                                           tf.tile(weights[None], (batch, 1, 1)))]  # (B, 1, 3)
+        return [
+            keras_mtl.layers.GateGroup(
+                "fixed", list(task_names), ["a", "b", "c"], tf.tile(weights[None], (batch, 1, 1))
+            )
+        ]  # (B, 1, 3)
 
 
 def test_any_layer_with_gate_weights_is_read():
     x = tf.keras.Input((1,), name="price")
     out = tf.keras.layers.Dense(1, name="ctr")(_FixedGate(name="fixed_gate")(x))
     model = tf.keras.Model({"price": x}, {"ctr": out}, name="custom")
-    (group,) = gates.mean_gate_weights(model, {"price": np.ones((5, 1), "float32")},
-                                       batch_size=2)
+    (group,) = gates.mean_gate_weights(model, {"price": np.ones((5, 1), "float32")}, batch_size=2)
     assert (group["title"], group["rows"], group["columns"]) == ("fixed", ["ctr"], ["a", "b", "c"])
     np.testing.assert_allclose(group["mean"], [[0.5, 0.25, 0.25]], atol=1e-7)
     # the command knows no gated layer class

@@ -26,8 +26,13 @@ def _rows(text, title):
 
 
 def test_inspect_base_folder_shows_the_newest_version(tmp_path, capsys):
-    model = keras_mtl.MMoE(FEATURES, task_names=("ctr", "watch_time"),
-                           task_types=("binary", "regression"), num_experts=2, expert_units=(4,))
+    model = keras_mtl.MMoE(
+        FEATURES,
+        task_names=("ctr", "watch_time"),
+        task_types=("binary", "regression"),
+        num_experts=2,
+        expert_units=(4,),
+    )
     base = str(tmp_path / "ranker")
     keras_mtl.export.export_saved_model(model, base)
     keras_mtl.export.export_saved_model(model, base)
@@ -35,10 +40,15 @@ def test_inspect_base_folder_shows_the_newest_version(tmp_path, capsys):
     text = capsys.readouterr().out
     assert text.startswith(f"{base} holds versions 1, 2; showing the newest, 2")
     assert _rows(text, "inputs (features)") == {
-        "color": ("string", "(batch)"), "item": ("int64", "(batch)"),
-        "price": ("float", "(batch)"), "tags": ("string", "(batch, 3)")}
+        "color": ("string", "(batch)"),
+        "item": ("int64", "(batch)"),
+        "price": ("float", "(batch)"),
+        "tags": ("string", "(batch, 3)"),
+    }
     assert _rows(text, "outputs (tasks)") == {
-        "ctr": ("float", "(batch, 1)"), "watch_time": ("float", "(batch, 1)")}
+        "ctr": ("float", "(batch, 1)"),
+        "watch_time": ("float", "(batch, 1)"),
+    }
     assert "REST POST /v1/models/ranker/versions/2:predict" in text  # show_signature's part
 
     assert main(["inspect", os.path.join(base, "1")]) == 0

@@ -25,10 +25,23 @@ def _script():
 def test_console_script_trains_the_census_example(tmp_path):
     out = str(tmp_path / "census")
     result = subprocess.run(
-        [_script(), "train", "--config", EXAMPLE, "--set", "training.epochs=1",
-         "--set", f"output.dir={out}", "--set", "output.onnx=null",
-         "--set", "training.verbose=2"],
-        capture_output=True, text=True, timeout=300,
+        [
+            _script(),
+            "train",
+            "--config",
+            EXAMPLE,
+            "--set",
+            "training.epochs=1",
+            "--set",
+            f"output.dir={out}",
+            "--set",
+            "output.onnx=null",
+            "--set",
+            "training.verbose=2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     assert result.returncode == 0, result.stderr[-3000:]

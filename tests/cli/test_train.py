@@ -19,7 +19,7 @@ from tests.cli import cli_cases
 
 
 def _padded(cell, maxlen):
-    """"a|b" -> ["a", "b", ""]; an empty CSV cell (NaN) -> all padding."""
+    """ "a|b" -> ["a", "b", ""]; an empty CSV cell (NaN) -> all padding."""
     values = cell.split("|") if isinstance(cell, str) else []
     return (values + [""] * maxlen)[:maxlen]
 
@@ -42,10 +42,19 @@ def run(tmp_path_factory):
         "price": test_df["price"].to_numpy("float32"),
         "tags": np.array([_padded(cell, 3) for cell in test_df["tags"]], dtype=object),
     }
-    predictions = {k: v.numpy() for k, v in model(
-        {k: tf.constant(v) for k, v in arrays.items()}, training=False).items()}
-    return {"code": code, "out": stdout.getvalue(), "dir": os.path.join(folder, "out"),
-            "test": test_df, "arrays": arrays, "predictions": predictions, "model": model}
+    predictions = {
+        k: v.numpy()
+        for k, v in model({k: tf.constant(v) for k, v in arrays.items()}, training=False).items()
+    }
+    return {
+        "code": code,
+        "out": stdout.getvalue(),
+        "dir": os.path.join(folder, "out"),
+        "test": test_df,
+        "arrays": arrays,
+        "predictions": predictions,
+        "model": model,
+    }
 
 
 def test_trains_and_prints_the_per_task_table(run):
@@ -65,14 +74,18 @@ def test_metrics_match_independent_computation(run):
     assert saved["split"] == "test"
     ctr, spend = run["predictions"]["ctr"].ravel(), run["predictions"]["spend"].ravel()
     click, target = run["test"]["click"].to_numpy(), run["test"]["spend"].to_numpy()
-    np.testing.assert_allclose(saved["tasks"]["ctr"]["auc"], sk_metrics.roc_auc_score(click, ctr),
-                               rtol=1e-6)
-    np.testing.assert_allclose(saved["tasks"]["ctr"]["logloss"], sk_metrics.log_loss(click, ctr),
-                               rtol=1e-5)
-    np.testing.assert_allclose(saved["tasks"]["spend"]["mse"],
-                               sk_metrics.mean_squared_error(target, spend), rtol=1e-5)
-    np.testing.assert_allclose(saved["tasks"]["spend"]["mae"],
-                               sk_metrics.mean_absolute_error(target, spend), rtol=1e-5)
+    np.testing.assert_allclose(
+        saved["tasks"]["ctr"]["auc"], sk_metrics.roc_auc_score(click, ctr), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        saved["tasks"]["ctr"]["logloss"], sk_metrics.log_loss(click, ctr), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        saved["tasks"]["spend"]["mse"], sk_metrics.mean_squared_error(target, spend), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        saved["tasks"]["spend"]["mae"], sk_metrics.mean_absolute_error(target, spend), rtol=1e-5
+    )
 
 
 def test_savedmodel_and_onnx_outputs_equal_the_model(run):
@@ -82,8 +95,9 @@ def test_savedmodel_and_onnx_outputs_equal_the_model(run):
     assert sorted(served) == ["ctr", "spend"]
     for task, expected in run["predictions"].items():
         np.testing.assert_allclose(served[task].numpy(), expected, atol=1e-5)
-    session = onnxruntime.InferenceSession(os.path.join(run["dir"], "model.onnx"),
-                                           providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(
+        os.path.join(run["dir"], "model.onnx"), providers=["CPUExecutionProvider"]
+    )
     names = [o.name for o in session.get_outputs()]
     feed = {i.name: run["arrays"][i.name] for i in session.get_inputs()}
     for name, value in zip(names, session.run(names, feed)):
@@ -95,9 +109,22 @@ def test_plot_gates_reads_the_model_bundled_in_the_savedmodel(run, tmp_path, cap
     out = str(tmp_path / "gates.png")
     data = str(tmp_path / "test.csv")
     run["test"].to_csv(data, index=False)
-    assert main(["plot-gates", "--model", os.path.join(run["dir"], "saved_model"),
-                 "--data", data, "--history", os.path.join(run["dir"], "history.json"),
-                 "--out", out]) == 0
+    assert (
+        main(
+            [
+                "plot-gates",
+                "--model",
+                os.path.join(run["dir"], "saved_model"),
+                "--data",
+                data,
+                "--history",
+                os.path.join(run["dir"], "history.json"),
+                "--out",
+                out,
+            ]
+        )
+        == 0
+    )
     assert "showing the newest, 1" in capsys.readouterr().out
     numbers = json.load(open(str(tmp_path / "gates.json"), encoding="utf-8"))
     assert numbers["builder"] == "MMoE" and numbers["rows"] == 100
@@ -105,7 +132,10 @@ def test_plot_gates_reads_the_model_bundled_in_the_savedmodel(run, tmp_path, cap
     assert group["rows"] == ["ctr", "spend"] and len(group["columns"]) == 3
     np.testing.assert_allclose(np.sum(group["mean"], axis=1), [1.0, 1.0], atol=1e-6)
     history = json.load(open(os.path.join(run["dir"], "history.json"), encoding="utf-8"))
-    assert numbers["task_weights"] == {"ctr": history["weight_ctr"], "spend": history["weight_spend"]}
+    assert numbers["task_weights"] == {
+        "ctr": history["weight_ctr"],
+        "spend": history["weight_spend"],
+    }
 
 
 def test_builder_with_outputs_of_its_own_and_no_evaluation_data(tmp_path, capsys):

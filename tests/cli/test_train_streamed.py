@@ -13,8 +13,12 @@ import keras_mtl
 from keras_mtl.cli.main import main
 from tests.cli import cli_cases
 
-SPECS = [keras_mtl.SparseFeat("item"), keras_mtl.SparseFeat("color"), keras_mtl.DenseFeat("price"),
-         keras_mtl.VarLenSparseFeat("tags", maxlen=3, dtype="string")]
+SPECS = [
+    keras_mtl.SparseFeat("item"),
+    keras_mtl.SparseFeat("color"),
+    keras_mtl.DenseFeat("price"),
+    keras_mtl.VarLenSparseFeat("tags", maxlen=3, dtype="string"),
+]
 
 
 def _config(**data):
@@ -25,7 +29,7 @@ def _config(**data):
 
 
 def _train(folder, cfg):
-    import yaml  # pylint: disable=import-outside-toplevel
+    import yaml
 
     path = os.path.join(folder, "run.yaml")
     with open(path, "w", encoding="utf-8") as f:
@@ -45,22 +49,30 @@ def folder(tmp_path_factory):
     for name in ("train", "valid", "test"):
         df = pd.read_csv(os.path.join(folder, f"{name}.csv"), dtype={"tags": str})
         df["tags"] = [[] if not isinstance(t, str) else t.split("|") for t in df["tags"]]
-        keras_mtl.data.write_tfrecords(df, os.path.join(folder, name), SPECS,
-                                       ["click", "spend"])  # one file: the CSV order
+        keras_mtl.data.write_tfrecords(
+            df, os.path.join(folder, name), SPECS, ["click", "spend"]
+        )  # one file: the CSV order
         df.to_parquet(os.path.join(folder, f"{name}.parquet"))
     return folder
 
 
 def test_tfrecord_and_parquet_runs_equal_the_csv_run(folder):
-    code, _, in_memory = _train(folder, _config(train="train.csv", validation="valid.csv",
-                                                test="test.csv"))
+    code, _, in_memory = _train(
+        folder, _config(train="train.csv", validation="valid.csv", test="test.csv")
+    )
     assert code == 0
-    code, out, tfrecord = _train(folder, _config(
-        train="train-*.tfrecord", validation="valid-*.tfrecord", test="test-*.tfrecord"))
+    code, out, tfrecord = _train(
+        folder,
+        _config(train="train-*.tfrecord", validation="valid-*.tfrecord", test="test-*.tfrecord"),
+    )
     assert code == 0, out
     assert "streamed, row count unknown" in out
-    code, out, parquet = _train(folder, _config(
-        train="train.parquet", validation="valid.parquet", test="test.parquet", stream=True))
+    code, out, parquet = _train(
+        folder,
+        _config(
+            train="train.parquet", validation="valid.parquet", test="test.parquet", stream=True
+        ),
+    )
     assert code == 0, out
     assert "streamed, 5 batches" in out  # ceil(300 / 64), from the Parquet footer
     for streamed in (tfrecord, parquet):

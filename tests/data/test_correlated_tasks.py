@@ -23,8 +23,9 @@ def test_weights_have_cosine_p_and_norm_c(correlation, scale):
 
 
 def test_labels_follow_the_formula_row_by_row():
-    data = make_correlated_tasks(rows=5, correlation=0.5, dim=6, scale=1.5, num_sines=3,
-                                 noise_std=0.0, seed=7)
+    data = make_correlated_tasks(
+        rows=5, correlation=0.5, dim=6, scale=1.5, num_sines=3, noise_std=0.0, seed=7
+    )
     assert data["x"].shape == (5, 6) and data["x"].dtype == np.float32
     assert data["alpha"].shape == data["beta"].shape == (3,)
     for row in (0, 2, 4):
@@ -54,14 +55,17 @@ def test_correlation_one_gives_equal_tasks_up_to_noise():
     np.testing.assert_array_equal(data["y1"], data["y2"])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(rows=0, correlation=0.5), "rows=0"),
-    (dict(rows=10, correlation=1.5), "correlation=1.5"),
-    (dict(rows=10, correlation=0.5, dim=1), "dim=1"),
-    (dict(rows=10, correlation=0.5, num_sines=-1), "num_sines=-1"),
-    (dict(rows=10, correlation=0.5, noise_std=-0.1), "noise_std=-0.1"),
-    (dict(rows=10, correlation=0.5, scale=float("nan")), "scale=nan"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(rows=0, correlation=0.5), "rows=0"),
+        (dict(rows=10, correlation=1.5), "correlation=1.5"),
+        (dict(rows=10, correlation=0.5, dim=1), "dim=1"),
+        (dict(rows=10, correlation=0.5, num_sines=-1), "num_sines=-1"),
+        (dict(rows=10, correlation=0.5, noise_std=-0.1), "noise_std=-0.1"),
+        (dict(rows=10, correlation=0.5, scale=float("nan")), "scale=nan"),
+    ],
+)
 def test_invalid_arguments_say_what_was_received(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_correlated_tasks(**kwargs)

@@ -86,15 +86,11 @@ def test_missing_labels_stay_nan():
 
 
 def test_label_mapping_renames_columns_to_task_names():
-    ds = df_to_dataset(
-        make_df(), FEATURES, labels={"ctr": "click", "cvr": "buy"}, batch_size=5
-    )
+    ds = df_to_dataset(make_df(), FEATURES, labels={"ctr": "click", "cvr": "buy"}, batch_size=5)
     _, y = next(iter(ds))
     assert set(y) == {"ctr", "cvr"}
     np.testing.assert_array_equal(y["cvr"], [0.0, 0.0, 1.0, 0.0, 1.0])
-    np.testing.assert_array_equal(
-        np.isnan(y["ctr"]), [False, False, True, False, False]
-    )
+    np.testing.assert_array_equal(np.isnan(y["ctr"]), [False, False, True, False, False])
 
 
 def test_single_label_column_and_no_labels():
@@ -106,9 +102,7 @@ def test_single_label_column_and_no_labels():
 
 
 def test_drop_remainder():
-    ds = df_to_dataset(
-        make_df(), FEATURES, labels=["buy"], batch_size=2, drop_remainder=True
-    )
+    ds = df_to_dataset(make_df(), FEATURES, labels=["buy"], batch_size=2, drop_remainder=True)
     assert [len(y["buy"]) for _, y in ds] == [2, 2]
     assert ds.element_spec[1]["buy"].shape.as_list() == [2]
 
@@ -228,5 +222,4 @@ def test_missing_values_inside_string_sequences_become_padding():
 def test_boolean_batch_size_is_rejected():
     df = pd.DataFrame({"item": [1, 2]})
     with pytest.raises(ValueError, match="batch_size=True"):
-        df_to_dataset(df, [SparseFeat("item", vocabulary_size=5)],
-                      batch_size=True)
+        df_to_dataset(df, [SparseFeat("item", vocabulary_size=5)], batch_size=True)

@@ -12,14 +12,18 @@ FEATURES = [keras_mtl.SparseFeat("domain", vocabulary_size=3), keras_mtl.DenseFe
 
 def _frame():
     domain = np.array([0] * 20 + [1] * 5 + [2] * 2 + [7], "int64")  # 7: unknown domain
-    return pd.DataFrame({"domain": domain, "x": np.arange(len(domain), dtype="float32"),
-                         "y": np.arange(len(domain)) % 2})
+    return pd.DataFrame(
+        {
+            "domain": domain,
+            "x": np.arange(len(domain), dtype="float32"),
+            "y": np.arange(len(domain)) % 2,
+        }
+    )
 
 
 def test_every_batch_holds_batch_size_rows_of_each_domain():
     df = _frame()
-    batches = list(domain_balanced_dataset(df, FEATURES, ["y"], "domain", 3, batch_size=4,
-                                           seed=0))
+    batches = list(domain_balanced_dataset(df, FEATURES, ["y"], "domain", 3, batch_size=4, seed=0))
     assert len(batches) == 3  # ceil(27 known rows / (3 domains · 4))
     seen = {d: set() for d in range(3)}
     for x, y in batches:

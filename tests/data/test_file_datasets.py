@@ -30,8 +30,15 @@ def test_parquet_in_small_chunks_equals_df_to_dataset(tmp_path):
 def test_parquet_shuffle_keeps_every_row(tmp_path):
     df = pd.DataFrame({"item": np.arange(40, dtype="int64"), "click": np.zeros(40)})
     df.to_parquet(tmp_path / "a.parquet")
-    ds = parquet_dataset(str(tmp_path / "a.parquet"), [SparseFeat("item", vocabulary_size=50)],
-                         ["click"], batch_size=16, shuffle=True, seed=0, chunk_rows=8)
+    ds = parquet_dataset(
+        str(tmp_path / "a.parquet"),
+        [SparseFeat("item", vocabulary_size=50)],
+        ["click"],
+        batch_size=16,
+        shuffle=True,
+        seed=0,
+        chunk_rows=8,
+    )
     items = np.concatenate([x["item"].numpy() for x, _ in ds])
     assert sorted(items.tolist()) == list(range(40)) and items.tolist() != list(range(40))
 
@@ -39,9 +46,11 @@ def test_parquet_shuffle_keeps_every_row(tmp_path):
 def test_csv_with_text_lists_and_strings(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("city,history,vec,click\n007,1|2,0.5|1.5,1\nparis,,1|2,0\n")
-    feats = [SparseFeat("city", vocabulary=("007", "paris")),
-             VarLenSparseFeat("history", maxlen=3, vocabulary_size=10),
-             DenseFeat("vec", dimension=2)]
+    feats = [
+        SparseFeat("city", vocabulary=("007", "paris")),
+        VarLenSparseFeat("history", maxlen=3, vocabulary_size=10),
+        DenseFeat("vec", dimension=2),
+    ]
     x, y = next(iter(csv_dataset(str(path), feats, ["click"], batch_size=4)))
     assert x["city"].numpy().tolist() == [b"007", b"paris"]
     assert x["history"].numpy().tolist() == [[1, 2, 0], [0, 0, 0]]

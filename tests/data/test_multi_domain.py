@@ -11,10 +11,25 @@ SIZES = (600, 300, 100)
 
 
 def test_columns_sizes_and_types():
-    df = make_multi_domain(domain_sizes=SIZES, num_dense=3, num_items=7,
-                           task_names=("ctr", "cvr"), with_logits=True, seed=1)
-    assert list(df.columns) == ["domain", "x0", "x1", "x2", "item", "ctr", "ctr_logit",
-                                "cvr", "cvr_logit"]
+    df = make_multi_domain(
+        domain_sizes=SIZES,
+        num_dense=3,
+        num_items=7,
+        task_names=("ctr", "cvr"),
+        with_logits=True,
+        seed=1,
+    )
+    assert list(df.columns) == [
+        "domain",
+        "x0",
+        "x1",
+        "x2",
+        "item",
+        "ctr",
+        "ctr_logit",
+        "cvr",
+        "cvr_logit",
+    ]
     assert df["domain"].value_counts().sort_index().tolist() == list(SIZES)
     assert df["domain"].dtype == "int64" and df["item"].dtype == "int64"
     assert df["item"].between(0, 6).all()
@@ -35,8 +50,7 @@ def _transfer_auc(df, source, target):
     """AUC on domain `target` of a least-squares fit of the logit on `source`."""
     columns = [c for c in df.columns if c.startswith("x")]
     fit = df[df["domain"] == source]
-    weights, *_ = np.linalg.lstsq(fit[columns].to_numpy(), fit["ctr_logit"].to_numpy(),
-                                  rcond=None)
+    weights, *_ = np.linalg.lstsq(fit[columns].to_numpy(), fit["ctr_logit"].to_numpy(), rcond=None)
     part = df[df["domain"] == target]
     return roc_auc(part["ctr"], part[columns].to_numpy() @ weights)
 

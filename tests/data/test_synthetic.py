@@ -19,8 +19,9 @@ def test_same_seed_same_frame_other_seed_other_frame():
 
 
 def test_columns_and_dtypes(df):
-    assert tuple(df.columns) == (synthetic.FEATURE_COLUMNS + synthetic.LABEL_COLUMNS
-                                 + synthetic.TRUTH_COLUMNS)
+    assert tuple(df.columns) == (
+        synthetic.FEATURE_COLUMNS + synthetic.LABEL_COLUMNS + synthetic.TRUTH_COLUMNS
+    )
     assert df["true_cvr"].dtype == np.float32
     assert df["item_id"].dtype == np.int64
     assert df["price"].dtype == df["click"].dtype == np.float32
@@ -58,8 +59,11 @@ def test_labels_depend_on_the_features_unless_signal_is_zero(df):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"rows": 0}, "rows=0"), ({"click_rate": 1.0}, "click_rate=1.0"),
-     ({"num_items": 2.5}, "num_items=2.5")],
+    [
+        ({"rows": 0}, "rows=0"),
+        ({"click_rate": 1.0}, "click_rate=1.0"),
+        ({"num_items": 2.5}, "num_items=2.5"),
+    ],
 )
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):

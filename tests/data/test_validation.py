@@ -23,10 +23,15 @@ TASKS = {"click": "binary", "time": "regression"}
 
 
 def frame(**changes):
-    df = pd.DataFrame({
-        "color": ["red", "blue", "green"], "size": [1, 2, 9], "price": [1.0, 3.0, 2.0],
-        "click": [0.0, 1.0, np.nan], "time": [2.5, np.nan, 1.0],
-    })
+    df = pd.DataFrame(
+        {
+            "color": ["red", "blue", "green"],
+            "size": [1, 2, 9],
+            "price": [1.0, 3.0, 2.0],
+            "click": [0.0, 1.0, np.nan],
+            "time": [2.5, np.nan, 1.0],
+        }
+    )
     for column, values in changes.items():
         df[column] = values
     return df
@@ -42,7 +47,11 @@ def make(df, **kwargs):
         (frame().drop(columns="price"), KeyError, "Feature 'price'.*Received columns"),
         (frame().drop(columns="click"), KeyError, "'click'"),
         (frame(price=["1", "x", "2"]), ValueError, r"Feature 'price'.*rows \[1\]"),
-        (frame(price=[1.0, np.nan, 2.0]), ValueError, r"Feature 'price': expected finite.*rows \[1\]"),
+        (
+            frame(price=[1.0, np.nan, 2.0]),
+            ValueError,
+            r"Feature 'price': expected finite.*rows \[1\]",
+        ),
         (frame(price=[1.0, np.inf, 2.0]), ValueError, "Feature 'price': expected finite"),
         (frame(size=["1", "big", "3"]), ValueError, r"Feature 'size': expected integer.*'big'"),
         (frame(size=[1.5, 2.0, 3.0]), ValueError, "Feature 'size': expected integer"),
@@ -72,15 +81,24 @@ _MODEL = {}
 
 def model():
     if "m" not in _MODEL:
-        _MODEL["m"] = keras_mtl.MMoE(FEATURES, task_names=("click", "time"),
-                                     task_types=("binary", "regression"), num_experts=2,
-                                     expert_units=(4,), tower_units=())
+        _MODEL["m"] = keras_mtl.MMoE(
+            FEATURES,
+            task_names=("click", "time"),
+            task_types=("binary", "regression"),
+            num_experts=2,
+            expert_units=(4,),
+            tower_units=(),
+        )
     return _MODEL["m"]
 
 
 cells = st.one_of(
-    st.none(), st.just(np.nan), st.just(np.inf), st.integers(-10**6, 10**6),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=4),
+    st.none(),
+    st.just(np.nan),
+    st.just(np.inf),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=4),
 )
 
 
@@ -91,10 +109,12 @@ cells = st.one_of(
     drop=st.sampled_from([None, "color", "size", "price"]),
 )
 def test_malformed_frames_give_clear_errors_or_finite_predictions(rows, data, drop):
-    df = pd.DataFrame({
-        name: data.draw(st.lists(cells, min_size=rows, max_size=rows), label=name)
-        for name in ("color", "size", "price")
-    })
+    df = pd.DataFrame(
+        {
+            name: data.draw(st.lists(cells, min_size=rows, max_size=rows), label=name)
+            for name in ("color", "size", "price")
+        }
+    )
     if drop:
         df = df.drop(columns=drop)
     try:

@@ -39,8 +39,9 @@ def _sklearn(df, task, scores):
 
 def test_per_domain_auc_equals_sklearn_on_a_fixed_set():
     df, feats = _fixed_set()
-    result = evaluate_by_domain(_identity_model(), df, "domain", features=feats,
-                                labels=["a", "b"], batch_size=64)
+    result = evaluate_by_domain(
+        _identity_model(), df, "domain", features=feats, labels=["a", "b"], batch_size=64
+    )
     assert list(result.index) == [0, 1, 2, "all"]
     assert list(result.columns) == ["rows", "a_auc", "b_auc"]
     for domain in [0, 1, 2, "all"]:
@@ -48,8 +49,9 @@ def test_per_domain_auc_equals_sklearn_on_a_fixed_set():
         assert result.loc[domain, "rows"] == len(part)
         score = part["score"].to_numpy()
         assert result.loc[domain, "a_auc"] == pytest.approx(_sklearn(part, "a", score), abs=1e-12)
-        assert result.loc[domain, "b_auc"] == pytest.approx(_sklearn(part, "b", 1 - score),
-                                                            abs=1e-6)
+        assert result.loc[domain, "b_auc"] == pytest.approx(
+            _sklearn(part, "b", 1 - score), abs=1e-6
+        )
 
 
 def test_dataset_input_and_one_class_domain():
@@ -71,7 +73,8 @@ def test_star_per_domain_auc_defaults_to_its_binary_tasks():
     predictions = model.predict(keras_mtl.data.features_to_arrays(df, feats), verbose=0)
     part = df["domain"] == 1
     assert result.loc[1, "ctr_auc"] == pytest.approx(
-        roc_auc_score(df["ctr"][part], predictions["ctr"][part.to_numpy()].ravel()), abs=1e-6)
+        roc_auc_score(df["ctr"][part], predictions["ctr"][part.to_numpy()].ravel()), abs=1e-6
+    )
 
 
 def test_evaluate_by_domain_errors():
@@ -85,15 +88,17 @@ def test_evaluate_by_domain_errors():
 def test_a_task_with_a_sample_space_is_scored_on_its_rows_in_every_domain():
     df, feats = _fixed_set()
     df["b"] = df["b"].fillna(0.0)  # b defined on a's positives only: the rest must not count
-    spaced = evaluate_by_domain(_identity_model(), df, "domain", features=feats,
-                                labels=["a", "b"], sample_spaces={"b": "a"})
+    spaced = evaluate_by_domain(
+        _identity_model(), df, "domain", features=feats, labels=["a", "b"], sample_spaces={"b": "a"}
+    )
     for domain in [0, 1, 2, "all"]:
         part = df if domain == "all" else df[df["domain"] == domain]
         clicked = part[part["a"] == 1]
         expected = roc_auc_score(clicked["b"], 1 - clicked["score"])
         assert spaced.loc[domain, "b_auc"] == pytest.approx(expected, abs=1e-12)
         assert spaced.loc[domain, "a_auc"] == pytest.approx(
-            _sklearn(part, "a", part["score"].to_numpy()), abs=1e-12)
+            _sklearn(part, "a", part["score"].to_numpy()), abs=1e-12
+        )
 
 
 def test_a_compiled_models_spaces_are_the_default():
@@ -108,7 +113,9 @@ def test_a_compiled_models_spaces_are_the_default():
     default = evaluate_by_domain(model, df, "domain", features=feats)
     clicked = df[df["a"] == 1]
     assert default.loc["all", "b_auc"] == pytest.approx(
-        roc_auc_score(clicked["b"], 1 - clicked["score"]), abs=1e-12)
+        roc_auc_score(clicked["b"], 1 - clicked["score"]), abs=1e-12
+    )
     everywhere = evaluate_by_domain(model, df, "domain", features=feats, sample_spaces={})
     assert everywhere.loc["all", "b_auc"] == pytest.approx(
-        roc_auc_score(df["b"], 1 - df["score"]), abs=1e-12)
+        roc_auc_score(df["b"], 1 - df["score"]), abs=1e-12
+    )

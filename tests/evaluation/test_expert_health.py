@@ -16,8 +16,14 @@ UNITS = 4
 
 
 def _mmoe(**kwargs):
-    return keras_mtl.MMoE(FEATURES, task_names=("a", "b"), num_experts=3,
-                          expert_units=(UNITS,), tower_units=(), **kwargs)
+    return keras_mtl.MMoE(
+        FEATURES,
+        task_names=("a", "b"),
+        num_experts=3,
+        expert_units=(UNITS,),
+        tower_units=(),
+        **kwargs,
+    )
 
 
 def _entropy(p):
@@ -41,30 +47,43 @@ def test_constructed_collapse_is_measured():
     p_a = np.exp(logits["a"]) / np.exp(logits["a"]).sum()
     np.testing.assert_allclose(gates["utilisation"], [p_a, [1 / 3] * 3], rtol=1e-6)
     np.testing.assert_allclose(gates["entropy"], [_entropy(p_a), np.log(3)], rtol=1e-5)
-    np.testing.assert_allclose(gates["normalized_entropy"], [_entropy(p_a) / np.log(3), 1.0],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        gates["normalized_entropy"], [_entropy(p_a) / np.log(3), 1.0], rtol=1e-5
+    )
     (experts,) = health["experts"]
     np.testing.assert_allclose(experts["zero_fraction"], [1.0, 0.5, 0.0])
     np.testing.assert_allclose(experts["dead_fraction"], [1.0, 0.5, 0.0])
     logs = expert_health.summary_logs(health)
-    assert logs == pytest.approx({
-        "gate_entropy_a": _entropy(p_a) / np.log(3), "gate_entropy_b": 1.0,
-        "expert_max_utilisation": p_a[0], "expert_zero_fraction": 0.5,
-        "expert_dead_fraction": 0.5})
+    assert logs == pytest.approx(
+        {
+            "gate_entropy_a": _entropy(p_a) / np.log(3),
+            "gate_entropy_b": 1.0,
+            "expert_max_utilisation": p_a[0],
+            "expert_zero_fraction": 0.5,
+            "expert_dead_fraction": 0.5,
+        }
+    )
 
 
-@pytest.mark.parametrize("builder, kwargs", [
-    (keras_mtl.PLE, dict(num_levels=2)), (keras_mtl.HoME, dict(feature_gate_rank=2))])
+@pytest.mark.parametrize(
+    "builder, kwargs",
+    [(keras_mtl.PLE, dict(num_levels=2)), (keras_mtl.HoME, dict(feature_gate_rank=2))],
+)
 def test_every_level_and_hierarchy_is_reported(builder, kwargs):
-    model = builder(FEATURES, task_names=("a", "b"), expert_units=(UNITS,), tower_units=(),
-                    **kwargs)
+    model = builder(
+        FEATURES, task_names=("a", "b"), expert_units=(UNITS,), tower_units=(), **kwargs
+    )
     health = expert_health.expert_health(model, X)
     titles = [g["title"] for g in health["gates"]] + [e["title"] for e in health["experts"]]
     if builder is keras_mtl.PLE:
         assert titles == ["extraction_1 experts", "extraction_2 experts"] * 2
     else:
-        assert titles == ["home meta gates", "home task gates", "home meta experts",
-                          "home task experts"]
+        assert titles == [
+            "home meta gates",
+            "home task gates",
+            "home meta experts",
+            "home task experts",
+        ]
     for g in health["gates"]:
         np.testing.assert_allclose(np.nansum(g["utilisation"], axis=1), 1.0, rtol=1e-5)
         assert np.all((g["normalized_entropy"] >= 0) & (g["normalized_entropy"] <= 1 + 1e-6))
@@ -81,13 +100,15 @@ def test_callback_logs_health_and_leaves_training_unchanged():
         tf.keras.utils.set_random_seed(1)
         model = _mmoe()
         model.compile(optimizer=tf.keras.optimizers.Adam(0.01))
-        histories.append(model.fit(X, Y, epochs=2, batch_size=8, verbose=0,
-                                   callbacks=callbacks).history)
+        histories.append(
+            model.fit(X, Y, epochs=2, batch_size=8, verbose=0, callbacks=callbacks).history
+        )
     plain, logged = histories
     for key, values in plain.items():
         np.testing.assert_allclose(logged[key], values, rtol=0, atol=0, err_msg=key)
     assert logged["gate_entropy_a"][-1] == pytest.approx(
-        expert_health.summary_logs(expert_health.expert_health(model, X))["gate_entropy_a"])
+        expert_health.summary_logs(expert_health.expert_health(model, X))["gate_entropy_a"]
+    )
     assert len(logged["gate_entropy_a"]) == 1  # every=2: logged at epoch 2 only
 
 
@@ -100,8 +121,10 @@ def test_load_balance_loss_is_the_importance_cv2(tmp_path):
     expected = 0.5 * (3 * np.sum(share**2) - 1.0)
     logs = model.evaluate(X, Y, batch_size=ROWS, verbose=0, return_dict=True)
     assert logs["load_balance_loss"] == pytest.approx(expected, rel=1e-5)
-    gates = [model.get_layer(f"gate_{t}").gate_weights([X["x"], tf.zeros((ROWS, 3, UNITS))])
-             for t in ("a", "b")]
+    gates = [
+        model.get_layer(f"gate_{t}").gate_weights([X["x"], tf.zeros((ROWS, 3, UNITS))])
+        for t in ("a", "b")
+    ]
     mean = np.mean([g[0].weights.numpy()[:, 0] for g in gates], axis=0)
     np.testing.assert_allclose(load, mean, rtol=1e-6)
     path = str(tmp_path / "balanced.keras")

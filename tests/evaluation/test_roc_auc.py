@@ -17,7 +17,9 @@ def test_equals_sklearn_with_ties():
 def test_missing_labels_are_dropped():
     labels = np.array([0, np.nan, 1, 1, 0])
     scores = np.array([0.1, 0.9, 0.8, 0.3, 0.4])
-    assert roc_auc(labels, scores) == pytest.approx(roc_auc_score([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.4]))
+    assert roc_auc(labels, scores) == pytest.approx(
+        roc_auc_score([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.4])
+    )
 
 
 def test_errors():

@@ -47,9 +47,11 @@ def test_no_labelled_rows_gives_rows_only():
 
 
 def test_evaluate_tasks_adds_the_type():
-    results = evaluate_tasks({"ctr": "binary", "spend": "regression"},
-                             {"ctr": [0, 1], "spend": [1.0, 2.0]},
-                             {"ctr": [0.25, 0.75], "spend": [1.0, 4.0]})
+    results = evaluate_tasks(
+        {"ctr": "binary", "spend": "regression"},
+        {"ctr": [0, 1], "spend": [1.0, 2.0]},
+        {"ctr": [0.25, 0.75], "spend": [1.0, 4.0]},
+    )
     assert results["ctr"]["type"] == "binary" and results["ctr"]["auc"] == 1.0
     assert results["spend"] == {"type": "regression", "rows": 2, "mse": 2.0, "mae": 1.0}
 
@@ -62,8 +64,11 @@ def test_errors():
 
 
 def test_sample_spaces_score_a_task_on_its_rows_only():
-    labels = {"ctr": [1, 0, 1, 1, 0, 1], "cvr": [1, 1, 0, 0, 0, np.nan],
-              "seen": np.array([1, 1, 1, 0, 0, 1])}
+    labels = {
+        "ctr": [1, 0, 1, 1, 0, 1],
+        "cvr": [1, 1, 0, 0, 0, np.nan],
+        "seen": np.array([1, 1, 1, 0, 0, 1]),
+    }
     scores = {"ctr": [0.5] * 6, "cvr": [0.9, 0.1, 0.2, 0.8, 0.3, 0.5]}
     types = {"ctr": "binary", "cvr": "binary"}
     out = evaluate_tasks(types, labels, scores, sample_spaces={"cvr": "ctr"})

@@ -24,14 +24,19 @@ ITEMS = 200_000
 
 def model_and_rows():
     tf.keras.utils.set_random_seed(0)
-    feats = [keras_mtl.SparseFeat("item", vocabulary_size=ITEMS, embedding_dim=8),
-             keras_mtl.SparseFeat("color", vocabulary=("red", "grün", "")),
-             keras_mtl.DenseFeat("price")]
-    model = keras_mtl.MMoE(feats, task_names=("ctr",), num_experts=2, expert_units=(8,),
-                           tower_units=(4,))
-    rows = {"item": np.array([0, 7, ITEMS - 1, ITEMS + 3]),
-            "color": np.array(["red", "grün", "", "blue"], dtype=object),
-            "price": np.array([0.5, 1.0, -2.0, 3.0], np.float32)}
+    feats = [
+        keras_mtl.SparseFeat("item", vocabulary_size=ITEMS, embedding_dim=8),
+        keras_mtl.SparseFeat("color", vocabulary=("red", "grün", "")),
+        keras_mtl.DenseFeat("price"),
+    ]
+    model = keras_mtl.MMoE(
+        feats, task_names=("ctr",), num_experts=2, expert_units=(8,), tower_units=(4,)
+    )
+    rows = {
+        "item": np.array([0, 7, ITEMS - 1, ITEMS + 3]),
+        "color": np.array(["red", "grün", "", "blue"], dtype=object),
+        "price": np.array([0.5, 1.0, -2.0, 3.0], np.float32),
+    }
     return model, rows
 
 
@@ -41,10 +46,12 @@ def main(base):
     print("READY", flush=True)
     while True:
         keras_mtl.export.export_saved_model(model, os.path.join(base, "saved"), examples=rows)
-        keras_mtl.export.export_onnx_version(model, os.path.join(base, "onnx"), examples=rows,
-                                             external_data=True)
-        keras_mtl.export.export_onnx(model, os.path.join(base, "file", "model.onnx"),
-                                     examples=rows, external_data=True)
+        keras_mtl.export.export_onnx_version(
+            model, os.path.join(base, "onnx"), examples=rows, external_data=True
+        )
+        keras_mtl.export.export_onnx(
+            model, os.path.join(base, "file", "model.onnx"), examples=rows, external_data=True
+        )
 
 
 if __name__ == "__main__":

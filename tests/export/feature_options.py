@@ -22,8 +22,9 @@ def frame(rows=ROWS, seed=0):
     df = builder_cases.frame(rows, seed)
     rng = np.random.RandomState(seed + 10)
     df["color"] = WORDS[rng.randint(0, 6, rows)]  # vocabulary: "", " " and non-ASCII
-    df["query"] = [f"{WORDS[i]}-{j}" for i, j in zip(rng.randint(0, len(WORDS), rows),
-                                                    rng.randint(0, 9, rows))]
+    df["query"] = [
+        f"{WORDS[i]}-{j}" for i, j in zip(rng.randint(0, len(WORDS), rows), rng.randint(0, 9, rows))
+    ]
     df["item_hash"] = rng.randint(0, 1000, rows).astype("int64")
     df["history"] = [list(WORDS[rng.randint(0, 6, rng.randint(0, 4))]) for _ in range(rows)]
     lengths = rng.randint(0, 4, rows)
@@ -35,14 +36,15 @@ def frame(rows=ROWS, seed=0):
 def features(df):
     """Every feature option, adapted on `df`."""
     specs = [
-        keras_mtl.SparseFeat("color", embedding_dim=3),                       # string vocabulary
-        keras_mtl.SparseFeat("size", embedding_dim=3),                        # integer vocabulary
-        keras_mtl.SparseFeat("query", hash_bins=16, embedding_dim=3),         # string hashing
+        keras_mtl.SparseFeat("color", embedding_dim=3),  # string vocabulary
+        keras_mtl.SparseFeat("size", embedding_dim=3),  # integer vocabulary
+        keras_mtl.SparseFeat("query", hash_bins=16, embedding_dim=3),  # string hashing
         keras_mtl.SparseFeat("item_hash", hash_bins=8, dtype="int64", embedding_dim=2),
         keras_mtl.SparseFeat("item_id", vocabulary_size=20, embedding_dim=3),  # pre-encoded
         keras_mtl.VarLenSparseFeat("history", maxlen=3, embedding_name="color", embedding_dim=3),
-        keras_mtl.VarLenSparseFeat("tags", maxlen=3, pooling="sum", weight_name="tag_weights",
-                                   embedding_dim=2),
+        keras_mtl.VarLenSparseFeat(
+            "tags", maxlen=3, pooling="sum", weight_name="tag_weights", embedding_dim=2
+        ),
         keras_mtl.DenseFeat("price", log1p=True, normalize=True, buckets=4),
         keras_mtl.DenseFeat("vec", dimension=2),
         keras_mtl.SparseFeat("domain", vocabulary_size=3, embedding_dim=2),
@@ -71,7 +73,8 @@ def onnx_feed(rows):
     for name, value in rows.items():
         value = np.asarray(value)
         if value.dtype.kind in "OUS":
-            value = np.vectorize(lambda v: v.decode() if isinstance(v, bytes) else str(v),
-                                 otypes=[object])(value)
+            value = np.vectorize(
+                lambda v: v.decode() if isinstance(v, bytes) else str(v), otypes=[object]
+            )(value)
         feed[name] = value
     return feed

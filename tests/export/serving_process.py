@@ -73,9 +73,17 @@ def serve_in_fresh_process(jobs, folder, timeout=300):
     (folder / "serve.py").write_text(SCRIPT)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     run = subprocess.run(
-        [sys.executable, str(folder / "serve.py"), str(folder / "jobs.pkl"),
-         str(folder / "out.pkl")],
-        capture_output=True, text=True, env=env, cwd=str(folder), timeout=timeout,
+        [
+            sys.executable,
+            str(folder / "serve.py"),
+            str(folder / "jobs.pkl"),
+            str(folder / "out.pkl"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(folder),
+        timeout=timeout,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     return pickle.loads((folder / "out.pkl").read_bytes())

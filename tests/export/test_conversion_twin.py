@@ -16,18 +16,26 @@ class _Sharded:
 
     def __init__(self, model, parts):
         self.model, self.layers = model, model.layers
-        self.split = {layer.name: types.SimpleNamespace(weights=[
-            variable for i, value in enumerate(layer.get_weights())
-            for variable in self._parts(f"{layer.name}_{i}", value, parts)])
-            for layer in model.layers}
+        self.split = {
+            layer.name: types.SimpleNamespace(
+                weights=[
+                    variable
+                    for i, value in enumerate(layer.get_weights())
+                    for variable in self._parts(f"{layer.name}_{i}", value, parts)
+                ]
+            )
+            for layer in model.layers
+        }
         self.weights = [w for group in self.split.values() for w in group.weights]
 
     @staticmethod
     def _parts(name, value, parts):
         if not value.ndim or value.shape[0] < parts:
             return [tf.Variable(value, name=name)]
-        return [tf.Variable(chunk, name=f"{name}/part_{k}")
-                for k, chunk in enumerate(np.array_split(value, parts))]
+        return [
+            tf.Variable(chunk, name=f"{name}/part_{k}")
+            for k, chunk in enumerate(np.array_split(value, parts))
+        ]
 
     @classmethod
     def from_config(cls, config):
@@ -41,8 +49,10 @@ class _Sharded:
 
 
 def _model():
-    feats = [keras_mtl.SparseFeat("item", vocabulary_size=11, embedding_dim=3),
-             keras_mtl.DenseFeat("price")]
+    feats = [
+        keras_mtl.SparseFeat("item", vocabulary_size=11, embedding_dim=3),
+        keras_mtl.DenseFeat("price"),
+    ]
     return keras_mtl.MMoE(feats, num_experts=2, expert_units=(4,), tower_units=(3,))
 
 

@@ -32,8 +32,10 @@ COLUMNS = ("capital-loss", "work class", "2nd_id", "_id", "x.y z(1)")
 NAME_ALPHABET = st.sampled_from(list("abcXYZ019_-. ():/") + ["é", "ß", "ж", "名"])
 ASCII_ALPHABET = st.sampled_from(list("abcXYZ019_-. ():"))
 # three of four names drawn from ASCII alone, so most cases serve
-NAMES = st.one_of(*[st.text(ASCII_ALPHABET, min_size=1, max_size=6)] * 3,
-                  st.text(NAME_ALPHABET, min_size=1, max_size=6))
+NAMES = st.one_of(
+    *[st.text(ASCII_ALPHABET, min_size=1, max_size=6)] * 3,
+    st.text(NAME_ALPHABET, min_size=1, max_size=6),
+)
 
 
 def _refused(name):
@@ -42,14 +44,16 @@ def _refused(name):
 
 
 def _frame(rng, rows=ROWS):
-    return pd.DataFrame({
-        "capital-loss": rng.lognormal(size=rows),
-        "work class": rng.choice(["Private", "State-gov", "Self-emp"], rows),
-        "2nd_id": rng.randint(0, 5, rows),
-        "_id": rng.choice(["a", "b"], rows),
-        "x.y z(1)": rng.normal(size=rows),
-        "y": rng.randint(0, 2, rows).astype("float32"),
-    })
+    return pd.DataFrame(
+        {
+            "capital-loss": rng.lognormal(size=rows),
+            "work class": rng.choice(["Private", "State-gov", "Self-emp"], rows),
+            "2nd_id": rng.randint(0, 5, rows),
+            "_id": rng.choice(["a", "b"], rows),
+            "x.y z(1)": rng.normal(size=rows),
+            "y": rng.randint(0, 2, rows).astype("float32"),
+        }
+    )
 
 
 def _fit_one_step(model, df, feats):
@@ -61,15 +65,19 @@ def _fit_one_step(model, df, feats):
 
 def _awkward_model(tmp):
     df = _frame(np.random.RandomState(0))
-    feats = keras_mtl.features.adapt([
-        keras_mtl.DenseFeat("capital-loss", log1p=True, normalize=True),
-        keras_mtl.SparseFeat("work class", embedding_dim=3),
-        keras_mtl.SparseFeat("2nd_id", embedding_dim=3),
-        keras_mtl.SparseFeat("_id", embedding_dim=3),
-        keras_mtl.DenseFeat("x.y z(1)"),
-    ], df)
-    model = keras_mtl.MMoE(feats, task_names=("y",), num_experts=2, expert_units=(4,),
-                           tower_units=(4,))
+    feats = keras_mtl.features.adapt(
+        [
+            keras_mtl.DenseFeat("capital-loss", log1p=True, normalize=True),
+            keras_mtl.SparseFeat("work class", embedding_dim=3),
+            keras_mtl.SparseFeat("2nd_id", embedding_dim=3),
+            keras_mtl.SparseFeat("_id", embedding_dim=3),
+            keras_mtl.DenseFeat("x.y z(1)"),
+        ],
+        df,
+    )
+    model = keras_mtl.MMoE(
+        feats, task_names=("y",), num_experts=2, expert_units=(4,), tower_units=(4,)
+    )
     _fit_one_step(model, df, feats)
     x = keras_mtl.data.features_to_arrays(df, feats)
     rows = keras_mtl.data.features_to_arrays(df.head(3), feats)
@@ -89,8 +97,12 @@ def _requests(x):
         "oov_and_empty": oov,
         "column_2d": {**x, "capital-loss": x["capital-loss"].reshape(-1, 1)},
         "int_as_float": {**x, "2nd_id": x["2nd_id"].astype("float32")},
-        "nan": {**x, "capital-loss": np.where(np.arange(ROWS) == 2, np.nan,
-                                              x["capital-loss"]).astype("float32")},
+        "nan": {
+            **x,
+            "capital-loss": np.where(np.arange(ROWS) == 2, np.nan, x["capital-loss"]).astype(
+                "float32"
+            ),
+        },
     }
 
 
@@ -117,9 +129,12 @@ def _run_case(index, case, tmp):
     df["y"] = np.arange(len(df)) % 2
     refused = [name for name, _ in spec_kinds if _refused(name)]
     try:
-        specs = [keras_mtl.DenseFeat(name) if kind == "dense"
-                 else keras_mtl.SparseFeat(name, embedding_dim=2)
-                 for name, kind in spec_kinds]
+        specs = [
+            keras_mtl.DenseFeat(name)
+            if kind == "dense"
+            else keras_mtl.SparseFeat(name, embedding_dim=2)
+            for name, kind in spec_kinds
+        ]
     except ValueError as error:
         return {"names": spec_kinds, "refused": refused, "error": str(error)}
     assert not refused, f"{refused} were accepted"
@@ -129,28 +144,48 @@ def _run_case(index, case, tmp):
         with pytest.raises(ValueError, match="both become"):
             keras_mtl.SharedBottom(feats, task_names=("y",), bottom_units=(4,))
         return {"names": spec_kinds, "refused": [], "collision": True}
-    model = keras_mtl.SharedBottom(feats, task_names=("y",), bottom_units=(4,),
-                                   tower_units=())
+    model = keras_mtl.SharedBottom(feats, task_names=("y",), bottom_units=(4,), tower_units=())
     _fit_one_step(model, df, feats)
     x = keras_mtl.data.features_to_arrays(df, feats)
     path = keras_mtl.export.export_saved_model(model, str(tmp / f"case{index}"))
-    return {"names": spec_kinds, "refused": [], "x": x, "path": path,
-            "keras": model.predict(x, verbose=0)}
+    return {
+        "names": spec_kinds,
+        "refused": [],
+        "x": x,
+        "path": path,
+        "keras": model.predict(x, verbose=0),
+    }
 
 
 def _collect_cases(tmp):
     cases = []
 
-    @hypothesis.settings(max_examples=8, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.settings(
+        max_examples=8,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
     @hypothesis.given(case=_cases())
     @hypothesis.example(case=([("naïve", "string")], {"naïve": ["a", "b", "a", ""]}))
     @hypothesis.example(case=([("a/b", "dense")], {"a/b": [1.0, 2.0, 3.0, 4.0]}))
-    @hypothesis.example(case=([("a-b", "dense"), ("a_b", "int")],
-                              {"a-b": [1.0, 2.0, 3.0, 4.0], "a_b": [1, 2, 1, 2]}))
-    @hypothesis.example(case=([("1 .-x", "int"), ("capital-loss", "dense"), (" (a):b", "string")],
-                              {"1 .-x": [1, 2, 1, 2], "capital-loss": [1.0, 2.0, 3.0, 4.0],
-                               " (a):b": ["é", "", "x", "é"]}))
+    @hypothesis.example(
+        case=(
+            [("a-b", "dense"), ("a_b", "int")],
+            {"a-b": [1.0, 2.0, 3.0, 4.0], "a_b": [1, 2, 1, 2]},
+        )
+    )
+    @hypothesis.example(
+        case=(
+            [("1 .-x", "int"), ("capital-loss", "dense"), (" (a):b", "string")],
+            {
+                "1 .-x": [1, 2, 1, 2],
+                "capital-loss": [1.0, 2.0, 3.0, 4.0],
+                " (a):b": ["é", "", "x", "é"],
+            },
+        )
+    )
     def collect(case):
         cases.append(_run_case(len(cases), case, tmp))
 
@@ -169,22 +204,32 @@ def served(tmp_path_factory):
         if "path" in case:
             jobs[f"case{i}"] = {"path": case["path"], "calls": {"all": case["x"]}}
     results = serve_in_fresh_process(jobs, tmp)
-    return {"model": model, "feats": feats, "x": x, "rows": rows, "path": path,
-            "requests": requests, "census": results["census"], "cases": cases,
-            "case_results": results, "tmp": tmp}
+    return {
+        "model": model,
+        "feats": feats,
+        "x": x,
+        "rows": rows,
+        "path": path,
+        "requests": requests,
+        "census": results["census"],
+        "cases": cases,
+        "case_results": results,
+        "tmp": tmp,
+    }
 
 
 def _keras(model, inputs):
-    return {k: np.asarray(v) for k, v in model(
-        {k: tf.constant(v) for k, v in inputs.items()}, training=False).items()}
+    return {
+        k: np.asarray(v)
+        for k, v in model({k: tf.constant(v) for k, v in inputs.items()}, training=False).items()
+    }
 
 
 def _assert_close(got, expected):
     assert isinstance(got, dict), got  # an error message otherwise
     assert sorted(got) == sorted(expected)
     for task, values in expected.items():
-        np.testing.assert_allclose(np.asarray(got[task]).reshape(values.shape), values,
-                                   atol=ATOL)
+        np.testing.assert_allclose(np.asarray(got[task]).reshape(values.shape), values, atol=ATOL)
 
 
 def test_signature_keys_are_the_column_names(served):
@@ -199,8 +244,9 @@ def test_signature_keys_are_the_column_names(served):
     with tf.compat.v1.Session(graph=tf.Graph()) as session:
         graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], served["path"])
         sig = graph.signature_def["serving_default"]
-        got = session.run(sig.outputs["y"].name,
-                          {sig.inputs[k].name: v for k, v in served["x"].items()})
+        got = session.run(
+            sig.outputs["y"].name, {sig.inputs[k].name: v for k, v in served["x"].items()}
+        )
     np.testing.assert_allclose(got, _keras(served["model"], served["x"])["y"], atol=ATOL)
 
 
@@ -212,8 +258,9 @@ def test_keras_file_and_onnx_keep_the_names(served):
     session = onnxruntime.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
     assert sorted(i.name for i in session.get_inputs()) == sorted(COLUMNS)
     names = [o.name for o in session.get_outputs()]
-    _assert_close(dict(zip(names, session.run(names, served["x"]))),
-                  _keras(served["model"], served["x"]))
+    _assert_close(
+        dict(zip(names, session.run(names, served["x"]))), _keras(served["model"], served["x"])
+    )
 
 
 def test_warmup_requests_replay_against_serving_default(served):
@@ -222,7 +269,9 @@ def test_warmup_requests_replay_against_serving_default(served):
     for i, (inputs, outputs) in enumerate(replayed):
         assert sorted(inputs) == sorted(COLUMNS)
         rows = slice(i, i + 1) if i < 3 else slice(0, 3)
-        _assert_close(outputs, _keras(served["model"], {k: v[rows] for k, v in served["rows"].items()}))
+        _assert_close(
+            outputs, _keras(served["model"], {k: v[rows] for k, v in served["rows"].items()})
+        )
 
 
 def test_requests_with_column_names(served):
@@ -233,8 +282,10 @@ def test_requests_with_column_names(served):
     np.testing.assert_array_equal(calls["oov_and_empty"]["y"][0], calls["oov_and_empty"]["y"][1])
     # Assert messages come back with their quotes escaped
     message = calls["column_2d"].replace("\\'", "'")
-    assert ("Feature 'capital-loss': expected shape [batch]. Received shape [16,1]. "
-            "Fix: send the values the DataFrame column holds") in message
+    assert (
+        "Feature 'capital-loss': expected shape [batch]. Received shape [16,1]. "
+        "Fix: send the values the DataFrame column holds"
+    ) in message
     assert "expected to be a int64 tensor but is a float tensor" in calls["int_as_float"]
     assert "Feature 'capital-loss': expected finite numbers" in calls["nan"]
 
@@ -250,5 +301,6 @@ def test_generated_names_serve_or_are_refused(served):
             assert "Fix: rename the column, e.g. df = df.rename(columns=" in case["error"]
         elif "path" in case:
             assert sorted(signature.signature_def(case["path"]).inputs) == sorted(
-                name for name, _ in case["names"])
+                name for name, _ in case["names"]
+            )
             _assert_close(served["case_results"][f"case{i}"]["calls"]["all"], case["keras"])

@@ -29,8 +29,13 @@ LOOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "export_loop.py"
 
 def _run_and_kill(base, delay):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.Popen([sys.executable, LOOP, str(base)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, LOOP, str(base)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = proc.stdout.readline()
         assert line.strip() == "READY", proc.stderr.read()[-3000:]
@@ -87,8 +92,12 @@ def test_the_next_export_clears_staging_folders_of_dead_exports(killed):
     """Hidden folders of killed exports (a dead process of this host) go; a
     live process's stays; a version is claimed past the ones left."""
     base, _, _ = killed
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     host = versions.socket.gethostname()
     stale = base / "saved" / f"{versions.STAGING_PREFIX}{host}-{dead}-abcdefgh"
     live = base / "saved" / f"{versions.STAGING_PREFIX}{host}-{os.getpid()}-abcdefgh"

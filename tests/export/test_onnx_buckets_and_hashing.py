@@ -22,8 +22,9 @@ def _served(export, rows):
 def bucket_model(tmp_path_factory):
     """The bucket alone decides the output (keep_value=False), one distinct
     embedding row per bucket."""
-    feats = [keras_mtl.DenseFeat("price", bucket_edges=EDGES, keep_value=False,
-                                 bucket_embedding_dim=4)]
+    feats = [
+        keras_mtl.DenseFeat("price", bucket_edges=EDGES, keep_value=False, bucket_embedding_dim=4)
+    ]
     model = keras_mtl.SharedBottom(feats, task_names=("ctr",), bottom_units=(4,), tower_units=())
     table = model.get_layer("price_quantile_bucket_embedding")
     table.set_weights([np.random.RandomState(0).normal(size=(len(EDGES) + 1, 4)).astype("float32")])
@@ -33,8 +34,14 @@ def bucket_model(tmp_path_factory):
 def test_values_on_an_edge_land_in_tfs_bucket(bucket_model):
     model, folder = bucket_model
     edges = np.array(EDGES, np.float32)
-    values = np.concatenate([edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf),
-                             [-np.inf, np.inf, -1e30, 1e30, -0.0]]).astype(np.float32)
+    values = np.concatenate(
+        [
+            edges,
+            np.nextafter(edges, -np.inf),
+            np.nextafter(edges, np.inf),
+            [-np.inf, np.inf, -1e30, 1e30, -0.0],
+        ]
+    ).astype(np.float32)
     rows = {"price": values}
     export = keras_mtl.export.export_onnx(model, str(folder / "m.onnx"), examples=rows, atol=1e-6)
     keras_out = model.predict(rows, verbose=0)["ctr"].ravel()
@@ -42,10 +49,10 @@ def test_values_on_an_edge_land_in_tfs_bucket(bucket_model):
     np.testing.assert_allclose(onnx_out, keras_out, atol=1e-6)
     # TF's rule: bucket i holds edges[i-1] <= x < edges[i]; an edge opens the bucket above it
     buckets = tf.keras.layers.Discretization(bin_boundaries=list(EDGES))(values).numpy()
-    np.testing.assert_array_equal(buckets[:len(EDGES)], np.arange(1, len(EDGES) + 1))
+    np.testing.assert_array_equal(buckets[: len(EDGES)], np.arange(1, len(EDGES) + 1))
     # just below an edge: the bucket below it, except -1e-45 below the edge 0.0,
     # a subnormal, which TF's CPU reads as 0.0 (on the edge)
-    np.testing.assert_array_equal(buckets[len(EDGES):2 * len(EDGES)], [0, 2, 2, 3, 4])
+    np.testing.assert_array_equal(buckets[len(EDGES) : 2 * len(EDGES)], [0, 2, 2, 3, 4])
     # each bucket gives its own output, 1e-3 or more from any other: outputs
     # within 1e-6 of Keras' are TF's buckets
     by_bucket = np.array([keras_out[buckets == b][0] for b in range(len(EDGES) + 1)])
@@ -59,8 +66,11 @@ def test_nan_lands_where_tf_puts_it(bucket_model):
     model, folder = bucket_model
     rows = {"price": np.array([np.nan, 0.1], np.float32)}
     export = keras_mtl.export.export_onnx(model, str(folder / "nan.onnx"), examples=rows, atol=1e-6)
-    np.testing.assert_allclose(_served(export, rows)["ctr"].ravel(),
-                               model.predict(rows, verbose=0)["ctr"].ravel(), atol=1e-6)
+    np.testing.assert_allclose(
+        _served(export, rows)["ctr"].ravel(),
+        model.predict(rows, verbose=0)["ctr"].ravel(),
+        atol=1e-6,
+    )
     discretize = tf.keras.layers.Discretization(bin_boundaries=list(EDGES))
     assert discretize(rows["price"]).numpy()[0] == len(EDGES)
 
@@ -74,11 +84,13 @@ def test_hashed_features_hash_10k_strings_as_tf(tmp_path):
     Keras' (whose graph hashes with TF's op) are the same buckets."""
     bins = 97
     feats = [keras_mtl.SparseFeat("query", hash_bins=bins, embedding_dim=1)]
-    model = keras_mtl.SharedBottom(feats, task_names=("ctr",), bottom_units=(1,), tower_units=(),
-                                   task_types=("regression",))
+    model = keras_mtl.SharedBottom(
+        feats, task_names=("ctr",), bottom_units=(1,), tower_units=(), task_types=("regression",)
+    )
     model.get_layer("query_embedding").set_weights([np.arange(bins, dtype="float32")[:, None]])
-    model.get_layer("shared_bottom").set_weights([np.ones((1, 1), "float32"),
-                                                  np.zeros(1, "float32")])
+    model.get_layer("shared_bottom").set_weights(
+        [np.ones((1, 1), "float32"), np.zeros(1, "float32")]
+    )
     strings = _random_strings(10_000)
     rows = {"query": np.array(strings, dtype=object)}
     export = keras_mtl.export.export_onnx(model, str(tmp_path / "h.onnx"), examples=rows)
@@ -86,9 +98,15 @@ def test_hashed_features_hash_10k_strings_as_tf(tmp_path):
     served = _served(export, rows)["ctr"].ravel()
     expected = tf.strings.to_hash_bucket_fast([s.encode() for s in strings], bins).numpy()
     assert len(set(expected)) == bins
-    by_bucket = np.array([model.predict({"query": np.array([strings[int(np.argmax(expected == b))]],
-                                                           dtype=object)}, verbose=0)["ctr"][0, 0]
-                          for b in range(bins)])
+    by_bucket = np.array(
+        [
+            model.predict(
+                {"query": np.array([strings[int(np.argmax(expected == b))]], dtype=object)},
+                verbose=0,
+            )["ctr"][0, 0]
+            for b in range(bins)
+        ]
+    )
     assert np.min(np.diff(np.sort(by_bucket))) > 1e-4
     np.testing.assert_allclose(served, by_bucket[expected], atol=1e-6)
 

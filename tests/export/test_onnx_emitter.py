@@ -15,9 +15,13 @@ def _run(build, values):
     em = OnnxEmitter("t/", initializers)
     out = em("Identity", build(em, "x"), output_names=["y"])
     column = [helper.make_tensor_value_info("x", TensorProto.UINT64, [None, 1])]
-    graph = helper.make_graph(em.nodes, "g", column,
-                              [helper.make_tensor_value_info(out, TensorProto.UINT64, [None, 1])],
-                              initializers)
+    graph = helper.make_graph(
+        em.nodes,
+        "g",
+        column,
+        [helper.make_tensor_value_info(out, TensorProto.UINT64, [None, 1])],
+        initializers,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     session = onnxruntime.InferenceSession(model.SerializeToString())
     out = session.run(None, {"x": np.array(values, np.uint64)[:, None]})[0]
@@ -42,6 +46,7 @@ def test_select_by_mask_and_shared_constants():
     def build(em, x):
         big = em("Greater", x, em.column(1))
         return em.select(em.mask(big), em.add(x, 5), x)
+
     assert _run(build, VALUES) == [0, 1, 0x9AE16A3B2F90404F + 5, 4]
     em = OnnxEmitter("t/", [])
     assert em.column(7) == em.column(7) and len(em.initializers) == 1

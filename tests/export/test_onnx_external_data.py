@@ -19,8 +19,11 @@ def model_and_rows():
     feats = feature_options.features(df)
     # experts of 64 units: kernels above tf2onnx's 1024-element threshold for
     # its own external tensors (the large-model path below)
-    model = feature_options.moved(keras_mtl.MMoE(
-        feats, task_names=("ctr", "cvr"), num_experts=2, expert_units=(64,), tower_units=(4,)))
+    model = feature_options.moved(
+        keras_mtl.MMoE(
+            feats, task_names=("ctr", "cvr"), num_experts=2, expert_units=(64,), tower_units=(4,)
+        )
+    )
     return model, feature_options.arrays(df.head(16), feats)
 
 
@@ -31,14 +34,24 @@ def _initializers(path):
 
 
 def _table_values(model):
-    return {f"{layer.name}/embeddings": layer.get_weights()[0] for layer in model.layers
-            if isinstance(layer, keras_mtl.layers.SparseEmbedding)}
+    return {
+        f"{layer.name}/embeddings": layer.get_weights()[0]
+        for layer in model.layers
+        if isinstance(layer, keras_mtl.layers.SparseEmbedding)
+    }
 
 
 def test_weight_bytes_counts_every_weight():
-    model = keras_mtl.MMoE([keras_mtl.SparseFeat("item", vocabulary_size=9, embedding_dim=2),
-                            keras_mtl.DenseFeat("price")],
-                           task_names=("ctr",), num_experts=2, expert_units=(3,), tower_units=())
+    model = keras_mtl.MMoE(
+        [
+            keras_mtl.SparseFeat("item", vocabulary_size=9, embedding_dim=2),
+            keras_mtl.DenseFeat("price"),
+        ],
+        task_names=("ctr",),
+        num_experts=2,
+        expert_units=(3,),
+        tower_units=(),
+    )
     expected = sum(int(np.prod(w.shape)) * 4 for w in model.get_weights())
     assert onnx_external_data.weight_bytes(model) == expected
 
@@ -51,8 +64,9 @@ def test_each_table_is_one_initializer_named_by_its_variable(model_and_rows, tmp
     tables = _table_values(model)
     assert "history_embedding/embeddings" not in tables  # history shares color's table
     inline = keras_mtl.export.export_onnx(model, str(tmp_path / "inline.onnx"), examples=rows)
-    external = keras_mtl.export.export_onnx(model, str(tmp_path / "ext.onnx"), examples=rows,
-                                            external_data=True)
+    external = keras_mtl.export.export_onnx(
+        model, str(tmp_path / "ext.onnx"), examples=rows, external_data=True
+    )
     assert inline.external_data is None
     assert external.external_data == str(tmp_path / "ext.onnx.data")
     assert inline.tables == external.tables == {k: v.shape for k, v in tables.items()}
@@ -66,19 +80,25 @@ def test_each_table_is_one_initializer_named_by_its_variable(model_and_rows, tmp
     color = "color_embedding/embeddings"
     gathers = [n for n in proto.graph.node if n.op_type == "Gather" and n.input[0] == color]
     assert len(gathers) == 2  # color and the history sequence
-    stored = {t.name: {e.key: e.value for e in t.external_data} for t in proto.graph.initializer
-              if t.data_location == onnx.TensorProto.EXTERNAL}
+    stored = {
+        t.name: {e.key: e.value for e in t.external_data}
+        for t in proto.graph.initializer
+        if t.data_location == onnx.TensorProto.EXTERNAL
+    }
     assert set(tables) <= set(stored)
-    assert all(int(e["offset"]) % onnx_external_data.ALIGNMENT == 0
-               and e["location"] == "ext.onnx.data" for e in stored.values())
+    assert all(
+        int(e["offset"]) % onnx_external_data.ALIGNMENT == 0 and e["location"] == "ext.onnx.data"
+        for e in stored.values()
+    )
     assert not any(i.name in tables for i in proto.graph.input)
 
 
 def test_external_data_serves_equal_to_inline(model_and_rows, tmp_path):
     model, rows = model_and_rows
     options = keras_mtl.export.export_onnx(model, str(tmp_path / "a.onnx"), examples=rows)
-    external = keras_mtl.export.export_onnx(model, str(tmp_path / "b.onnx"), examples=rows,
-                                            external_data=True)
+    external = keras_mtl.export.export_onnx(
+        model, str(tmp_path / "b.onnx"), examples=rows, external_data=True
+    )
     feed = feature_options.onnx_feed(rows)
     out_a = onnxruntime.InferenceSession(options.path, options.session_options()).run(None, feed)
     out_b = onnxruntime.InferenceSession(external.path, external.session_options()).run(None, feed)
@@ -95,8 +115,9 @@ def test_tf2onnx_large_path_shares_the_data_file(model_and_rows, tmp_path, monke
     result = keras_mtl.export.export_onnx(model, str(tmp_path / "large.onnx"), examples=rows)
     assert result.external_data == str(tmp_path / "large.onnx.data")
     proto = onnx.load(result.path, load_external_data=False)
-    external = [t.name for t in proto.graph.initializer
-                if t.data_location == onnx.TensorProto.EXTERNAL]
+    external = [
+        t.name for t in proto.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL
+    ]
     assert set(result.tables) < set(external)  # tables plus tf2onnx's kernels
     assert max(result.max_abs_diff.values()) <= 1e-5
     assert not hasattr(np, "product") or np.lib.NumpyVersion(np.__version__) < "2.0.0"
@@ -105,21 +126,25 @@ def test_tf2onnx_large_path_shares_the_data_file(model_and_rows, tmp_path, monke
 def test_tables_are_written_block_by_block(model_and_rows, tmp_path, monkeypatch):
     """Blocks of one row: the data file is the same as with whole tables."""
     model, rows = model_and_rows
-    whole = keras_mtl.export.export_onnx(model, str(tmp_path / "a.onnx"), examples=rows,
-                                         external_data=True)
+    whole = keras_mtl.export.export_onnx(
+        model, str(tmp_path / "a.onnx"), examples=rows, external_data=True
+    )
     monkeypatch.setattr(table_source, "BLOCK_BYTES", 1)
-    rowwise = keras_mtl.export.export_onnx(model, str(tmp_path / "b.onnx"), examples=rows,
-                                           external_data=True)
+    rowwise = keras_mtl.export.export_onnx(
+        model, str(tmp_path / "b.onnx"), examples=rows, external_data=True
+    )
     with open(whole.external_data, "rb") as a, open(rowwise.external_data, "rb") as b:
         assert a.read() == b.read()
 
 
 def test_float16_tables_halve_the_tables_and_stay_close(model_and_rows, tmp_path):
     model, rows = model_and_rows
-    full = keras_mtl.export.export_onnx(model, str(tmp_path / "f32.onnx"), examples=rows,
-                                        external_data=True)
-    half = keras_mtl.export.export_onnx(model, str(tmp_path / "f16.onnx"), examples=rows,
-                                        external_data=True, table_dtype="float16")
+    full = keras_mtl.export.export_onnx(
+        model, str(tmp_path / "f32.onnx"), examples=rows, external_data=True
+    )
+    half = keras_mtl.export.export_onnx(
+        model, str(tmp_path / "f16.onnx"), examples=rows, external_data=True, table_dtype="float16"
+    )
     assert half.table_dtype == "float16"
     found = _initializers(half.path)
     for name, value in _table_values(model).items():
@@ -146,16 +171,23 @@ def test_ids_reach_the_gathers_as_int64(model_and_rows, tmp_path):
 
 
 def test_a_conversion_that_would_not_fit_in_memory_is_refused_with_the_fix(monkeypatch):
-    model = keras_mtl.MMoE([keras_mtl.SparseFeat("item", vocabulary_size=9, embedding_dim=2)],
-                           task_names=("ctr",), num_experts=2, expert_units=(3,), tower_units=())
+    model = keras_mtl.MMoE(
+        [keras_mtl.SparseFeat("item", vocabulary_size=9, embedding_dim=2)],
+        task_names=("ctr",),
+        num_experts=2,
+        expert_units=(3,),
+        tower_units=(),
+    )
     tables = table_source.TableSource.of_model(model)
     need = onnx_external_data.conversion_bytes(model, tables)
     rest = onnx_external_data.weight_bytes(model) - tables[0].nbytes()
     assert need == 64 * rest + 2 * table_source.BLOCK_BYTES  # the table is streamed, not converted
     monkeypatch.setattr(onnx_external_data, "available_memory_bytes", lambda: need - 1)
-    with pytest.raises(keras_mtl.export.OnnxExportError,
-                       match=r"would need about .* GB of memory .*export_saved_model"
-                             r".*check_memory=False"):
+    with pytest.raises(
+        keras_mtl.export.OnnxExportError,
+        match=r"would need about .* GB of memory .*export_saved_model"
+        r".*check_memory=False",
+    ):
         keras_mtl.export.export_onnx(model, "/nonexistent/m.onnx")
     monkeypatch.setattr(onnx_external_data, "available_memory_bytes", lambda: need)
     assert onnx_external_data.check_memory(model, tables) is None

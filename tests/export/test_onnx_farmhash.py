@@ -18,11 +18,14 @@ NUM_BUCKETS = (2, 16, 1000003, 2**40 + 7, 2**63 - 1)
 # byte lengths at farmhash's branch edges: 0-3, 4-7, 8-16, 17-32, 33-64, 65+ (64-byte chunks)
 BOUNDARIES = (0, 1, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129)
 # code point ranges by UTF-8 size, surrogates left out
-CODE_POINTS = {1: [(0x00, 0x7F)], 2: [(0x80, 0x7FF)], 3: [(0x800, 0xD7FF), (0xE000, 0xFFFF)],
-               4: [(0x10000, 0x10FFFF)]}
+CODE_POINTS = {
+    1: [(0x00, 0x7F)],
+    2: [(0x80, 0x7FF)],
+    3: [(0x800, 0xD7FF), (0xE000, 0xFFFF)],
+    4: [(0x10000, 0x10FFFF)],
+}
 # NUL, whitespace, 2-4 byte characters, emoji (with a skin tone; a flag of two code points)
-SPECIAL = ["\x00", " ", "\t", "\n", "\r", "\u00a0", "é", "€", "😀", "👍🏽",
-           "\U0001f1ef\U0001f1f5"]
+SPECIAL = ["\x00", " ", "\t", "\n", "\r", "\u00a0", "é", "€", "😀", "👍🏽", "\U0001f1ef\U0001f1f5"]
 
 
 def session(outputs, rank):
@@ -30,17 +33,25 @@ def session(outputs, rank):
     nodes, initializers = [], []
     for name, num_buckets in outputs.items():
         more_nodes, more_initializers = onnx_farmhash.hash_bucket_nodes(
-            "text", name, num_buckets, prefix=f"{name}/")
+            "text", name, num_buckets, prefix=f"{name}/"
+        )
         nodes += more_nodes
         initializers += more_initializers
     shape = [None] * rank
     graph = helper.make_graph(
-        nodes, "hash", [helper.make_tensor_value_info("text", TensorProto.STRING, shape)],
+        nodes,
+        "hash",
+        [helper.make_tensor_value_info("text", TensorProto.STRING, shape)],
         [helper.make_tensor_value_info(name, TensorProto.INT64, shape) for name in outputs],
-        initializers)
-    model = helper.make_model(graph, opset_imports=[
-        helper.make_opsetid(domain, version)
-        for domain, version in onnx_farmhash.OPSET_IMPORTS.items()])
+        initializers,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[
+            helper.make_opsetid(domain, version)
+            for domain, version in onnx_farmhash.OPSET_IMPORTS.items()
+        ],
+    )
     onnx.checker.check_model(model, full_check=True)
     options = onnxruntime.SessionOptions()
     options.register_custom_ops_library(onnxruntime_extensions.get_library_path())
@@ -70,7 +81,7 @@ def random_string(rng, size):
     return "".join(chars)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def random_strings(seed=0):
     """12,000 strings: 150 of each boundary length, the rest of 0-300 bytes."""
     rng = random.Random(seed)
@@ -87,7 +98,8 @@ def test_random_strings_match_tensorflow():
     assert any("\x00" in s for s in strings)
     assert {len(c.encode("utf-8")) for s in strings for c in s} == {1, 2, 3, 4}
     buckets = session({"bucket": 2**63 - 1}, rank=1).run(
-        None, {"text": np.array(strings, dtype=object)})[0]
+        None, {"text": np.array(strings, dtype=object)}
+    )[0]
     assert buckets.dtype == np.int64 and buckets.shape == (len(strings),)
     np.testing.assert_array_equal(buckets, tf_buckets(strings, 2**63 - 1))
     # the widest modulus leaves the 64-bit hash nearly whole: distinct strings, distinct values
@@ -105,21 +117,27 @@ def test_every_num_buckets_as_features_of_one_graph():
 
 def test_two_dimensional_padded_input():
     rng = random.Random(1)
-    rows = [[random_string(rng, rng.choice(BOUNDARIES)) for _ in range(rng.randint(0, 6))]
-            for _ in range(64)]
+    rows = [
+        [random_string(rng, rng.choice(BOUNDARIES)) for _ in range(rng.randint(0, 6))]
+        for _ in range(64)
+    ]
     padded = np.array([row + [""] * (6 - len(row)) for row in rows], dtype=object)  # (64, 6)
     buckets = session({"bucket": 1000003}, rank=2).run(None, {"text": padded})[0]
     assert buckets.shape == (64, 6)
     np.testing.assert_array_equal(buckets, tf_buckets(padded, 1000003))
 
 
-@pytest.mark.parametrize("strings", [
-    ["hello"],
-    [""],
-    ["", "", ""],
-    ["\x00"],
-    ["\x00", "\x00\x00", "a\x00", "\x00a", "a\x00b" * 40, "é\x00😀"],
-], ids=["one", "one_empty", "all_empty", "nul", "nul_anywhere"])
+@pytest.mark.parametrize(
+    "strings",
+    [
+        ["hello"],
+        [""],
+        ["", "", ""],
+        ["\x00"],
+        ["\x00", "\x00\x00", "a\x00", "\x00a", "a\x00b" * 40, "é\x00😀"],
+    ],
+    ids=["one", "one_empty", "all_empty", "nul", "nul_anywhere"],
+)
 def test_small_batches(strings):
     text = np.array(strings, dtype=object)
     buckets = session({"bucket": 1000003}, rank=1).run(None, {"text": text})[0]
@@ -131,9 +149,11 @@ def test_known_values_for_a_scalar_and_an_empty_batch():
     # 11160318154034397263 (TF 2.21), each modulo 2**63 - 1
     hashed = session({"bucket": 2**63 - 1}, rank=0)
     assert hashed.run(None, {"text": np.array("hello", dtype=object)})[0].tolist() == (
-        13009744463427800296 - (2**63 - 1))
+        13009744463427800296 - (2**63 - 1)
+    )
     assert hashed.run(None, {"text": np.array("", dtype=object)})[0].tolist() == (
-        11160318154034397263 - (2**63 - 1))
+        11160318154034397263 - (2**63 - 1)
+    )
     empty = session({"bucket": 10}, rank=2).run(None, {"text": np.zeros((0, 3), dtype=object)})[0]
     assert empty.shape == (0, 3) and empty.dtype == np.int64
 

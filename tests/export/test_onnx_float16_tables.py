@@ -20,20 +20,37 @@ def census(tmp_path_factory):
     tf.keras.utils.set_random_seed(7)
     train_df, test_df = census_income.load_census_income()
     features = keras_mtl.features.adapt(
-        [keras_mtl.DenseFeat(c, log1p=True, normalize=True) if c in census_income.NUMERIC_COLUMNS
-         else keras_mtl.SparseFeat(c, embedding_dim=4) for c in census_income.input_columns()],
-        train_df)
-    model = keras_mtl.MMoE(features, task_names=TASKS, num_experts=4, expert_units=(32,),
-                           tower_units=(16,))
+        [
+            keras_mtl.DenseFeat(c, log1p=True, normalize=True)
+            if c in census_income.NUMERIC_COLUMNS
+            else keras_mtl.SparseFeat(c, embedding_dim=4)
+            for c in census_income.input_columns()
+        ],
+        train_df,
+    )
+    model = keras_mtl.MMoE(
+        features, task_names=TASKS, num_experts=4, expert_units=(32,), tower_units=(16,)
+    )
     model.compile(optimizer=tf.keras.optimizers.Adam(3e-3))
-    model.fit(keras_mtl.data.df_to_dataset(train_df, features, TASKS, batch_size=128,
-                                           shuffle=True, seed=7), epochs=4, verbose=0)
+    model.fit(
+        keras_mtl.data.df_to_dataset(
+            train_df, features, TASKS, batch_size=128, shuffle=True, seed=7
+        ),
+        epochs=4,
+        verbose=0,
+    )
     rows = keras_mtl.data.features_to_arrays(test_df, features)
     folder = tmp_path_factory.mktemp("float16")
-    exports = {dtype: keras_mtl.export.export_onnx(model, str(folder / f"{dtype}.onnx"),
-                                                   examples=rows, table_dtype=dtype,
-                                                   external_data=True)
-               for dtype in ("float32", "float16")}
+    exports = {
+        dtype: keras_mtl.export.export_onnx(
+            model,
+            str(folder / f"{dtype}.onnx"),
+            examples=rows,
+            table_dtype=dtype,
+            external_data=True,
+        )
+        for dtype in ("float32", "float16")
+    }
     labels = {t: test_df[t].to_numpy() for t in TASKS}
     return exports, rows, labels
 
@@ -65,8 +82,11 @@ def test_float16_tables_are_stored_in_half_the_bytes(census):
         proto = onnx.load(export.path, load_external_data=False)
         sizes[dtype] = sum(
             int({e.key: e.value for e in t.external_data}["length"])
-            for t in proto.graph.initializer if t.name in export.tables)
+            for t in proto.graph.initializer
+            if t.name in export.tables
+        )
         assert {t.data_type for t in proto.graph.initializer if t.name in export.tables} == {
-            onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))}
+            onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+        }
     rows = sum(r * d for r, d in exports["float32"].tables.values())
     assert sizes == {"float32": 4 * rows, "float16": 2 * rows}

@@ -30,6 +30,7 @@ IDS = [b.__name__ for b in builder_cases.BUILDERS]
 WARMUP_ROWS = 3
 ATOL = 1e-5
 
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """Exports every builder (every feature option: tests/export/feature_options),
@@ -47,14 +48,26 @@ def served(tmp_path_factory):
         jobs[name] = {"path": path, "calls": {"all": x}}
         results[name] = {"path": path, "keras": model.predict(x, verbose=0)}
         results[name]["onnx_export"] = keras_mtl.export.export_onnx(
-            model, str(tmp / f"{name}.onnx"), examples=x)
+            model, str(tmp / f"{name}.onnx"), examples=x
+        )
     _example_signature_jobs(tmp, builder_cases.frame(), jobs, results)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     first = results[IDS[0]]["path"]
     cli = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "saved_model_cli"), "show",
-         "--dir", first, "--tag_set", "serve", "--signature_def", "serving_default"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            os.path.join(os.path.dirname(sys.executable), "saved_model_cli"),
+            "show",
+            "--dir",
+            first,
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     served = serve_in_fresh_process(jobs, tmp)
     cli_out, cli_err = cli.communicate(timeout=300)
@@ -69,8 +82,8 @@ def _example_signature_jobs(tmp, raw, jobs, results):
     """An MMoE with a bucketized price, exported with `predict_examples`
     (records parsed by the specs, and by the layout read from the inputs)."""
     specs = keras_mtl.features.adapt(
-        [s.replace(buckets=4) if s.name == "price" else s
-         for s in builder_cases.features(raw)], raw)
+        [s.replace(buckets=4) if s.name == "price" else s for s in builder_cases.features(raw)], raw
+    )
     model = feature_options.moved(builder_cases.build(keras_mtl.MMoE, specs)[0])
     files = keras_mtl.data.write_tfrecords(raw, str(tmp / "rows"), specs)
     records = np.array([r.numpy() for r in tf.data.TFRecordDataset(files)], dtype=object)
@@ -79,10 +92,16 @@ def _example_signature_jobs(tmp, raw, jobs, results):
     inputs = keras_mtl.data.features_to_arrays(raw, specs)
     for name, features in (("examples_by_specs", specs), ("examples_by_inputs", None)):
         path = keras_mtl.export.export_saved_model(
-            model, str(tmp / name), example_signature=True, features=features)
-        jobs[name] = {"path": path, "signature": "predict_examples", "calls": {
-            "all": {"examples": records},
-            "no_price": {"examples": np.array([no_price.SerializeToString()], dtype=object)}}}
+            model, str(tmp / name), example_signature=True, features=features
+        )
+        jobs[name] = {
+            "path": path,
+            "signature": "predict_examples",
+            "calls": {
+                "all": {"examples": records},
+                "no_price": {"examples": np.array([no_price.SerializeToString()], dtype=object)},
+            },
+        }
         jobs[name + "_default"] = {"path": path, "calls": {"all": inputs}}
         for key in (name, name + "_default"):
             results[key] = {"path": path, "keras": model.predict(inputs, verbose=0)}
@@ -102,9 +121,7 @@ def test_predict_examples_equals_serving_default_without_keras_mtl(served, name)
 def _assert_close(got, expected):
     assert sorted(got) == sorted(expected)  # outputs named by task
     for task, values in expected.items():
-        np.testing.assert_allclose(
-            np.asarray(got[task]).reshape(values.shape), values, atol=ATOL
-        )
+        np.testing.assert_allclose(np.asarray(got[task]).reshape(values.shape), values, atol=ATOL)
 
 
 @pytest.mark.parametrize("builder", builder_cases.BUILDERS, ids=IDS)
@@ -114,8 +131,11 @@ def test_builder_serves_from_saved_model_warmup_and_onnx(builder, served):
     # SavedModel loaded where keras_mtl cannot be imported
     _assert_close(result["saved_model"], keras_out)
     # TF Serving warmup: PredictionLogs parsed with tensorflow_serving's classes
-    records = list(tf.data.TFRecordDataset(
-        os.path.join(result["path"], warmup.WARMUP_FILE)).as_numpy_iterator())
+    records = list(
+        tf.data.TFRecordDataset(
+            os.path.join(result["path"], warmup.WARMUP_FILE)
+        ).as_numpy_iterator()
+    )
     assert len(records) == WARMUP_ROWS + 1  # one per row, then all rows
     for i, record in enumerate(records):
         log = prediction_log_pb2.PredictionLog.FromString(record)
@@ -137,8 +157,9 @@ def test_builder_serves_from_saved_model_warmup_and_onnx(builder, served):
     assert sorted(export.max_abs_diff) == [1, feature_options.ROWS]
     assert max(export.max_abs_diff.values()) <= ATOL
     assert export.custom_ops == "onnxruntime_extensions"
-    session = onnxruntime.InferenceSession(export.path, export.session_options(),
-                                           providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(
+        export.path, export.session_options(), providers=["CPUExecutionProvider"]
+    )
     assert sorted(i.name for i in session.get_inputs()) == sorted(served["x"])
     names = [o.name for o in session.get_outputs()]
     feed = feature_options.onnx_feed(served["x"])

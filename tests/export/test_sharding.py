@@ -22,8 +22,13 @@ def holder(*named):
 def test_parts_are_joined_by_rows_in_order_and_whole_variables_kept():
     a0, a1 = np.arange(6.0).reshape(3, 2), np.arange(6.0, 10.0).reshape(2, 2)
     b0, b1 = np.ones((1, 2)), np.zeros((2, 2))
-    model = holder(("t/emb/part_0", a0), ("t/emb/part_1", a1), ("bias", np.array([7.0])),
-                   ("u/emb/part_0", b0), ("u/emb/part_1", b1))
+    model = holder(
+        ("t/emb/part_0", a0),
+        ("t/emb/part_1", a1),
+        ("bias", np.array([7.0])),
+        ("u/emb/part_0", b0),
+        ("u/emb/part_1", b1),
+    )
     assert sharding.is_sharded(model)
     whole = sharding.whole_weights(model)
     assert [w.shape for w in whole] == [(5, 2), (1,), (3, 2)]
@@ -33,8 +38,12 @@ def test_parts_are_joined_by_rows_in_order_and_whole_variables_kept():
 
 
 def test_two_sharded_variables_back_to_back_stay_apart():
-    model = holder(("a/part_0", np.ones((1, 2))), ("a/part_1", np.ones((1, 2))),
-                   ("b/part_0", np.zeros((2, 2))), ("b/part_1", np.zeros((1, 2))))
+    model = holder(
+        ("a/part_0", np.ones((1, 2))),
+        ("a/part_1", np.ones((1, 2))),
+        ("b/part_0", np.zeros((2, 2))),
+        ("b/part_1", np.zeros((1, 2))),
+    )
     assert [w.shape for w in sharding.whole_weights(model)] == [(2, 2), (3, 2)]
 
 
@@ -45,8 +54,9 @@ def test_parts_out_of_order_are_an_error():
 
 
 def test_an_unsharded_model_is_its_own_twin():
-    model = keras_mtl.MMoE([keras_mtl.SparseFeat("item", vocabulary_size=5)],
-                           num_experts=2, expert_units=(4,))
+    model = keras_mtl.MMoE(
+        [keras_mtl.SparseFeat("item", vocabulary_size=5)], num_experts=2, expert_units=(4,)
+    )
     assert not sharding.is_sharded(model)
     assert sharding.unsharded_twin(model) is model
 
@@ -83,9 +93,15 @@ class _ShardedStandIn:
 
 
 def test_the_twin_gets_every_part_in_its_rows():
-    model = keras_mtl.MMoE([keras_mtl.SparseFeat("item", vocabulary_size=11, embedding_dim=3),
-                            keras_mtl.DenseFeat("price")],
-                           num_experts=2, expert_units=(4,), tower_units=(3,))
+    model = keras_mtl.MMoE(
+        [
+            keras_mtl.SparseFeat("item", vocabulary_size=11, embedding_dim=3),
+            keras_mtl.DenseFeat("price"),
+        ],
+        num_experts=2,
+        expert_units=(4,),
+        tower_units=(3,),
+    )
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in model.get_weights()])
     stand_in = _ShardedStandIn(model, parts=3)

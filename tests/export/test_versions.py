@@ -30,8 +30,9 @@ def test_a_failed_export_leaves_nothing(model_and_rows, tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        keras_mtl.export.export_saved_model(model, str(tmp_path / "m"), examples=rows,
-                                            add_files=fail)
+        keras_mtl.export.export_saved_model(
+            model, str(tmp_path / "m"), examples=rows, add_files=fail
+        )
     assert os.listdir(tmp_path / "m") == []
 
 
@@ -56,15 +57,18 @@ def test_each_variable_is_stored_once(model_and_rows, tmp_path):
     model, _ = model_and_rows
     path = keras_mtl.export.export_saved_model(model, str(tmp_path / "m"))
     weights = keras_mtl.export.onnx_external_data.weight_bytes(model)
-    variables = sum(os.path.getsize(os.path.join(path, "variables", f))
-                    for f in os.listdir(os.path.join(path, "variables")))
+    variables = sum(
+        os.path.getsize(os.path.join(path, "variables", f))
+        for f in os.listdir(os.path.join(path, "variables"))
+    )
     assert weights <= variables < 1.05 * weights
 
 
 def test_onnx_versions_and_a_file_replaced_in_place(model_and_rows, tmp_path):
     model, rows = model_and_rows
-    first = keras_mtl.export.export_onnx_version(model, str(tmp_path / "v"), examples=rows,
-                                                 external_data=True)
+    first = keras_mtl.export.export_onnx_version(
+        model, str(tmp_path / "v"), examples=rows, external_data=True
+    )
     second = keras_mtl.export.export_onnx_version(model, str(tmp_path / "v"), examples=rows)
     assert first.path == str(tmp_path / "v" / "1" / "model.onnx")
     assert first.external_data == first.path + ".data" and os.path.isfile(first.external_data)
@@ -78,12 +82,17 @@ def test_onnx_versions_and_a_file_replaced_in_place(model_and_rows, tmp_path):
         names.append(_visible(tmp_path / "f"))
         if external:
             proto = onnx.load(path, load_external_data=False)
-            named = {e.value for t in proto.graph.initializer for e in t.external_data
-                     if e.key == "location"}
+            named = {
+                e.value
+                for t in proto.graph.initializer
+                for e in t.external_data
+                if e.key == "location"
+            }
             assert named == {os.path.basename(result.external_data)}
         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-        np.testing.assert_allclose(session.run(["ctr"], rows)[0],
-                                   model.predict(rows, verbose=0)["ctr"], atol=1e-5)
+        np.testing.assert_allclose(
+            session.run(["ctr"], rows)[0], model.predict(rows, verbose=0)["ctr"], atol=1e-5
+        )
     assert names[0] == ["model.onnx", "model.onnx.data"]
     assert len(names[1]) == 2 and names[1][1] != "model.onnx.data"
     assert names[2] == ["model.onnx"]

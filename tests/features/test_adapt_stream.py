@@ -28,13 +28,15 @@ SPECS = [
 
 def make_df(rows=60):
     rng = np.random.RandomState(0)
-    return pd.DataFrame({
-        "city": rng.choice(["berlin", "paris", "rome", "oslo"], rows, p=[0.4, 0.3, 0.2, 0.1]),
-        "item": rng.randint(1, 9, rows).astype("int64"),
-        "tags": [list(rng.choice(["a", "b", "c"], rng.randint(0, 4))) for _ in range(rows)],
-        "price": rng.exponential(10.0, rows),
-        "clicks": np.where(rng.uniform(size=rows) < 0.6, 0.0, rng.randint(1, 20, rows)),
-    })
+    return pd.DataFrame(
+        {
+            "city": rng.choice(["berlin", "paris", "rome", "oslo"], rows, p=[0.4, 0.3, 0.2, 0.1]),
+            "item": rng.randint(1, 9, rows).astype("int64"),
+            "tags": [list(rng.choice(["a", "b", "c"], rng.randint(0, 4))) for _ in range(rows)],
+            "price": rng.exponential(10.0, rows),
+            "clicks": np.where(rng.uniform(size=rows) < 0.6, 0.0, rng.randint(1, 20, rows)),
+        }
+    )
 
 
 @pytest.fixture

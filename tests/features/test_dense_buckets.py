@@ -14,8 +14,9 @@ EDGES = (0.0, 10.0, 20.0)
 
 
 def test_bucket_of_a_value_is_the_count_of_edges_at_or_below_it():
-    spec = DenseFeat("x", normalize=True, mean=1.0, variance=4.0, bucket_edges=EDGES,
-                     bucket_embedding_dim=2)
+    spec = DenseFeat(
+        "x", normalize=True, mean=1.0, variance=4.0, bucket_edges=EDGES, bucket_embedding_dim=2
+    )
     inputs = build_inputs([spec])
     model = tf.keras.Model(inputs, embed_features(inputs, [spec]))
     table = np.arange(8, dtype="float32").reshape(4, 2)  # row i = (2i, 2i + 1)
@@ -34,7 +35,10 @@ def test_keep_value_false_gives_only_the_embedding():
 
 
 def test_save_reload_equal(tmp_path):
-    feats = [DenseFeat("x", log1p=True, bucket_edges=EDGES), keras_mtl.SparseFeat("i", vocabulary_size=4)]
+    feats = [
+        DenseFeat("x", log1p=True, bucket_edges=EDGES),
+        keras_mtl.SparseFeat("i", vocabulary_size=4),
+    ]
     model = keras_mtl.MMoE(feats, num_experts=2, expert_units=(4,))
     x = {"x": np.array([-3.0, 5.0, 50.0], "float32"), "i": np.array([0, 1, 3])}
     model.save(tmp_path / "m.keras")
@@ -43,14 +47,17 @@ def test_save_reload_equal(tmp_path):
         np.testing.assert_array_equal(value.numpy(), reloaded(x)[task].numpy())
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"buckets": 1}, "integer >= 2. Received: buckets=1"),
-    ({"bucket_edges": (1.0, 1.0)}, "strictly increasing"),
-    ({"bucket_edges": (1.0, float("nan"))}, "strictly increasing"),
-    ({"buckets": 4, "dimension": 2}, "dimension=1"),
-    ({"keep_value": False}, "keep_value=False needs buckets"),
-    ({"buckets": 4, "bucket_embedding_dim": 0}, "bucket_embedding_dim=0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"buckets": 1}, "integer >= 2. Received: buckets=1"),
+        ({"bucket_edges": (1.0, 1.0)}, "strictly increasing"),
+        ({"bucket_edges": (1.0, float("nan"))}, "strictly increasing"),
+        ({"buckets": 4, "dimension": 2}, "dimension=1"),
+        ({"keep_value": False}, "keep_value=False needs buckets"),
+        ({"buckets": 4, "bucket_embedding_dim": 0}, "bucket_embedding_dim=0"),
+    ],
+)
 def test_bad_bucket_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         DenseFeat("x", **kwargs)

@@ -44,11 +44,7 @@ def run(model, df, features):
 
 
 def embedding_layers(model):
-    return [
-        layer
-        for layer in model.layers
-        if isinstance(layer, tf.keras.layers.Embedding)
-    ]
+    return [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Embedding)]
 
 
 def test_build_inputs_shapes_and_dtypes():
@@ -200,9 +196,7 @@ SEQUENCE_TABLE = [[100.0], [1.0], [2.0], [3.0], [4.0], [5.0]]  # row 0 is paddin
 def test_sequence_pooling_ignores_padding(pooling, expected):
     # Padding rows hold 100, so any padding that leaks in changes the result.
     features = [
-        VarLenSparseFeat(
-            "h", maxlen=3, vocabulary_size=5, pooling=pooling, embedding_dim=1
-        )
+        VarLenSparseFeat("h", maxlen=3, vocabulary_size=5, pooling=pooling, embedding_dim=1)
     ]
     model = bottom_model(features)
     set_table(model, "h", SEQUENCE_TABLE)
@@ -211,17 +205,13 @@ def test_sequence_pooling_ignores_padding(pooling, expected):
 
 
 def test_string_sequence_pools_oov_but_not_padding():
-    features = [
-        VarLenSparseFeat("t", maxlen=3, vocabulary=("a", "b"), embedding_dim=1)
-    ]
+    features = [VarLenSparseFeat("t", maxlen=3, vocabulary=("a", "b"), embedding_dim=1)]
     model = bottom_model(features)
     set_table(model, "t", [[100.0], [1.0], [2.0]])
     df = pd.DataFrame({"t": [["a", "b"], ["a", "unseen"], [], ["b", ""], None]})
     # An unseen value is a real position on the OOV row; "" is padding, and
     # an empty or missing cell pools to zeros.
-    np.testing.assert_allclose(
-        run(model, df, features)[:, 0], [1.5, 50.5, 0.0, 2.0, 0.0]
-    )
+    np.testing.assert_allclose(run(model, df, features)[:, 0], [1.5, 50.5, 0.0, 2.0, 0.0])
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,12 @@ def test_internal_name_is_the_rewrite_tensorflow_applies_to_keywords(name):
 
 @pytest.mark.parametrize(
     "name, held, suggestion",
-    [("naïve", "'ï'", "'naive'"), ("x/y", "'/'", "'x_y'"), ("名前", "'前', '名'", "'__'"),
-     ("tab\there", "'\\t'", "'tab_here'")],
+    [
+        ("naïve", "'ï'", "'naive'"),
+        ("x/y", "'/'", "'x_y'"),
+        ("名前", "'前', '名'", "'__'"),
+        ("tab\there", "'\\t'", "'tab_here'"),
+    ],
 )
 def test_every_spec_refuses_names_outside_the_rule(name, held, suggestion):
     makers = [
@@ -48,16 +52,21 @@ def test_embedding_and_weight_names_follow_the_rule():
 def test_names_tensorflow_cannot_tell_apart_are_refused_at_build():
     with pytest.raises(ValueError, match="'a-b' and 'a_b' both become 'a_b'"):
         keras_mtl.features.validate_features(
-            [keras_mtl.DenseFeat("a_b"), keras_mtl.DenseFeat("a-b")])
-    shared = [keras_mtl.SparseFeat("u", vocabulary_size=3, embedding_name="t-1"),
-              keras_mtl.SparseFeat("v", vocabulary_size=3, embedding_name="t_1")]
+            [keras_mtl.DenseFeat("a_b"), keras_mtl.DenseFeat("a-b")]
+        )
+    shared = [
+        keras_mtl.SparseFeat("u", vocabulary_size=3, embedding_name="t-1"),
+        keras_mtl.SparseFeat("v", vocabulary_size=3, embedding_name="t_1"),
+    ]
     with pytest.raises(ValueError, match="Embedding names 't-1' and 't_1'"):
         keras_mtl.features.validate_features(shared)
 
 
 def test_inputs_keep_the_names_and_layers_take_internal_ones():
-    feats = [keras_mtl.DenseFeat("capital-loss"),
-             keras_mtl.SparseFeat("work class", vocabulary=("a", "b"), embedding_dim=2)]
+    feats = [
+        keras_mtl.DenseFeat("capital-loss"),
+        keras_mtl.SparseFeat("work class", vocabulary=("a", "b"), embedding_dim=2),
+    ]
     inputs = keras_mtl.features.build_inputs(feats)
     assert sorted(inputs) == ["capital-loss", "work class"]
     model = keras_mtl.SharedBottom(feats, task_names=("y",), bottom_units=(2,))

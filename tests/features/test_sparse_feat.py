@@ -49,7 +49,7 @@ def test_not_adapted_spec_has_no_encoding_and_points_to_adapt():
     assert spec.encoding is None
     assert spec.dtype is None
     with pytest.raises(ValueError, match=r"Feature 'f' has no vocabulary.*adapt"):
-        spec.num_embeddings
+        _ = spec.num_embeddings
 
 
 def test_numpy_integer_vocabulary_becomes_python_ints():

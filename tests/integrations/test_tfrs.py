@@ -43,20 +43,24 @@ else:
     class TinyRecommender(MultiTaskRecommender):
         """Shared embeddings → retrieval dot product + MMoE click / rating heads."""
 
-        def __init__(self, shared_layers=("user_embedding", "item_embedding"),
-                     with_representation=True):
+        def __init__(
+            self, shared_layers=("user_embedding", "item_embedding"), with_representation=True
+        ):
             super().__init__(task_types=TASK_TYPES, shared_layers=shared_layers)
             self.with_representation = with_representation
             self.user_embedding = tf.keras.layers.Embedding(4, 3)
             self.item_embedding = tf.keras.layers.Embedding(5, 3)
             self.experts = keras_mtl.layers.ExpertLayer(2, (4,))
-            self.gates = {t: keras_mtl.layers.GateLayer(2, name=f"gate_{t}")
-                          for t in ("click", "rating")}
-            self.heads = {t: tf.keras.layers.Dense(1, name=f"head_{t}")
-                          for t in ("click", "rating")}
+            self.gates = {
+                t: keras_mtl.layers.GateLayer(2, name=f"gate_{t}") for t in ("click", "rating")
+            }
+            self.heads = {
+                t: tf.keras.layers.Dense(1, name=f"head_{t}") for t in ("click", "rating")
+            }
             self.retrieval_task = tfrs.tasks.Retrieval()
             self.click_task = tfrs.tasks.Ranking(
-                tf.keras.losses.BinaryCrossentropy(from_logits=True))
+                tf.keras.losses.BinaryCrossentropy(from_logits=True)
+            )
             self.rating_task = tfrs.tasks.Ranking(tf.keras.losses.MeanSquaredError())
 
         def call(self, features, training=False):
@@ -95,7 +99,9 @@ else:
         rating = np.mean((BATCH["rating"] - logits["rating"][:, 0]) ** 2)
         np.testing.assert_allclose(
             [float(losses[t]) for t in ("retrieval", "click", "rating")],
-            [retrieval, click, rating], rtol=1e-5)
+            [retrieval, click, rating],
+            rtol=1e-5,
+        )
         assert np.isfinite(z).all() and all(np.isfinite(v).all() for v in logits.values())
 
     def test_fixed_weights_total_is_the_weighted_sum_of_logged_losses():
@@ -113,7 +119,9 @@ else:
         after = model.compute_task_losses(BATCH)[0]
         np.testing.assert_allclose(
             float(model.compute_loss(BATCH)),
-            sum(weights[t] * float(after[t]) for t in weights), rtol=1e-6)
+            sum(weights[t] * float(after[t]) for t in weights),
+            rtol=1e-6,
+        )
 
     def test_epoch_losses_weigh_batches_by_their_rows():
         model = TinyRecommender()
@@ -121,12 +129,13 @@ else:
         first = {k: v[:4] for k, v in BATCH.items()}
         last = {k: v[4:] for k, v in BATCH.items()}
         per_batch = [model.compute_task_losses(b)[0] for b in (first, last)]
-        logs = model.evaluate(tf.data.Dataset.from_tensor_slices(BATCH).batch(4),
-                              return_dict=True, verbose=0)
+        logs = model.evaluate(
+            tf.data.Dataset.from_tensor_slices(BATCH).batch(4), return_dict=True, verbose=0
+        )
         for task in ("click", "rating"):  # means over rows: the 6-row batch's loss
             np.testing.assert_allclose(
-                logs[f"{task}_loss"], float(model.compute_task_losses(BATCH)[0][task]),
-                rtol=1e-5)
+                logs[f"{task}_loss"], float(model.compute_task_losses(BATCH)[0][task]), rtol=1e-5
+            )
         expected = (4 * float(per_batch[0]["retrieval"]) + 2 * float(per_batch[1]["retrieval"])) / 6
         np.testing.assert_allclose(logs["retrieval_loss"], expected, rtol=1e-5)
 
@@ -137,8 +146,9 @@ else:
         for epoch in range(3):
             # weight_k = c_k e^{-s_k}, total = Σ weight_k L_k + ½ s_k
             s = {t: -np.log(logs[f"weight_{t}"][epoch] / scale[t]) for t in scale}
-            total = sum(logs[f"weight_{t}"][epoch] * logs[f"{t}_loss"][epoch] + 0.5 * s[t]
-                        for t in scale)
+            total = sum(
+                logs[f"weight_{t}"][epoch] * logs[f"{t}_loss"][epoch] + 0.5 * s[t] for t in scale
+            )
             np.testing.assert_allclose(logs["loss"][epoch], total, rtol=1e-5)
         assert [logs[f"weight_{t}"][0] for t in scale] == [1.0, 1.0, 0.5]
         for task in scale:
@@ -151,8 +161,7 @@ else:
         assert all(logs[f"weight_{t}"][:2] == [1.0, 1.0] for t in tasks)
         ratio = np.array([logs[f"{t}_loss"][1] / logs[f"{t}_loss"][0] for t in tasks])
         expected = 3 * np.exp(ratio / 2.0) / np.exp(ratio / 2.0).sum()
-        np.testing.assert_allclose([logs[f"weight_{t}"][2] for t in tasks], expected,
-                                   rtol=1e-5)
+        np.testing.assert_allclose([logs[f"weight_{t}"][2] for t in tasks], expected, rtol=1e-5)
 
     @pytest.mark.parametrize("name", ["PCGrad", "GradNorm", "MGDA"])
     def test_gradient_strategies_train_on_the_shared_layers(name):
@@ -192,25 +201,31 @@ else:
         path = model.save_weights(str(tmp_path / "ckpt")) or str(tmp_path / "ckpt")
         restored = TinyRecommender()
         restored(BATCH)
-        restored.compile(optimizer=tf.keras.optimizers.SGD(0.05),
-                         weighting=keras_mtl.weighting.UncertaintyWeighting())
+        restored.compile(
+            optimizer=tf.keras.optimizers.SGD(0.05),
+            weighting=keras_mtl.weighting.UncertaintyWeighting(),
+        )
         restored.load_weights(path).expect_partial()
         for got, want in zip(tf.nest.flatten(restored(BATCH)), tf.nest.flatten(model(BATCH))):
             np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
         for task in TASK_TYPES:
             np.testing.assert_allclose(
                 float(restored.weighting.log_variances[task]),
-                float(model.weighting.log_variances[task]), rtol=1e-6)
+                float(model.weighting.log_variances[task]),
+                rtol=1e-6,
+            )
             assert float(model.weighting.log_variances[task]) != 0.0
 
     def test_example_trains_every_task():
-        path = os.path.join(os.path.dirname(__file__), "..", "..", "examples",
-                            "tfrs_ranking_retrieval.py")
+        path = os.path.join(
+            os.path.dirname(__file__), "..", "..", "examples", "tfrs_ranking_retrieval.py"
+        )
         spec = importlib.util.spec_from_file_location("tfrs_ranking_retrieval", path)
         example = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(example)
-        logs = example.main(["--rows", "3000", "--epochs", "2", "--num-users", "50",
-                             "--num-items", "60"])
+        logs = example.main(
+            ["--rows", "3000", "--epochs", "2", "--num-users", "50", "--num-items", "60"]
+        )
         top10 = logs["factorized_top_k/top_10_categorical_accuracy"]
         top50 = logs["factorized_top_k/top_50_categorical_accuracy"]
         assert 0.0 <= top10 <= top50 <= 1.0
@@ -225,16 +240,24 @@ else:
         namespace = {}
         exec(compile(blocks[0], "docs/tfrs.md", "exec"), namespace)
         model = namespace["model"]
-        assert {"loss", "retrieval_loss", "rating_loss", "weight_retrieval",
-                "weight_rating"} <= set(namespace["history"].history)
+        assert {
+            "loss",
+            "retrieval_loss",
+            "rating_loss",
+            "weight_retrieval",
+            "weight_rating",
+        } <= set(namespace["history"].history)
         # evaluate holds the weights still: its loss is UW's closed form exactly
         logs = model.evaluate(namespace["data"], return_dict=True, verbose=0)
         s = {t: float(model.weighting.log_variances[t]) for t in ("retrieval", "rating")}
         scale = {"retrieval": 1.0, "rating": 0.5}
         for task in s:
             assert s[task] != 0.0
-            np.testing.assert_allclose(logs[f"weight_{task}"], scale[task] * np.exp(-s[task]),
-                                       rtol=1e-6)
+            np.testing.assert_allclose(
+                logs[f"weight_{task}"], scale[task] * np.exp(-s[task]), rtol=1e-6
+            )
         np.testing.assert_allclose(
             logs["loss"],
-            sum(scale[t] * np.exp(-s[t]) * logs[f"{t}_loss"] + 0.5 * s[t] for t in s), rtol=1e-5)
+            sum(scale[t] * np.exp(-s[t]) * logs[f"{t}_loss"] + 0.5 * s[t] for t in s),
+            rtol=1e-5,
+        )

@@ -15,7 +15,8 @@ X = RNG.normal(size=(4, 5)).astype("float32")
 def _residual(layer):
     """The w_{k,j} of each module, from the layer's variable (ones if unit, zeros if off)."""
     counts = [layer.num_task_experts] * TASKS + [layer.num_shared_experts] * (
-        layer.num_modules - TASKS)
+        layer.num_modules - TASKS
+    )
     if not layer.self_residual:
         return [np.zeros(c) for c in counts]
     if layer.residual_weights is None:
@@ -27,24 +28,45 @@ def _residual(layer):
     return out
 
 
-@pytest.mark.parametrize("kwargs, x_shape, num_trainable", [
-    # first level with shared experts: 3 modules, learned residual (m = 2)
-    ({"num_task_experts": 2, "num_shared_experts": 1, "expert_units": (4, 3),
-      "bias_initializer": "random_normal"}, (4, 5), 4 + 3 * 2 + 1),
-    # AdaTT-sp, one expert per task: the unit residual f_t = g_t·O + E_t(x_t)
-    ({"expert_units": (4,)}, (4, TASKS, 5), 2 + 2 * 2),
-    # the last level on T + 1 branches: no shared module
-    ({"num_task_experts": 2, "num_shared_experts": 2, "expert_units": (3,),
-      "shared_gate": False, "dropout": 0.1, "kernel_regularizer": "l2"},
-     (4, TASKS + 1, 5), 2 + 2 * 2 + 1),
-    ({"num_task_experts": 2, "expert_units": (3,), "self_residual": False}, (4, 5), 2 + 2 * 2),
-])
+@pytest.mark.parametrize(
+    "kwargs, x_shape, num_trainable",
+    [
+        # first level with shared experts: 3 modules, learned residual (m = 2)
+        (
+            {
+                "num_task_experts": 2,
+                "num_shared_experts": 1,
+                "expert_units": (4, 3),
+                "bias_initializer": "random_normal",
+            },
+            (4, 5),
+            4 + 3 * 2 + 1,
+        ),
+        # AdaTT-sp, one expert per task: the unit residual f_t = g_t·O + E_t(x_t)
+        ({"expert_units": (4,)}, (4, TASKS, 5), 2 + 2 * 2),
+        # the last level on T + 1 branches: no shared module
+        (
+            {
+                "num_task_experts": 2,
+                "num_shared_experts": 2,
+                "expert_units": (3,),
+                "shared_gate": False,
+                "dropout": 0.1,
+                "kernel_regularizer": "l2",
+            },
+            (4, TASKS + 1, 5),
+            2 + 2 * 2 + 1,
+        ),
+        ({"num_task_experts": 2, "expert_units": (3,), "self_residual": False}, (4, 5), 2 + 2 * 2),
+    ],
+)
 def test_adatt_layer_from_every_side_equals_the_formula(kwargs, x_shape, num_trainable):
     x = RNG.normal(size=x_shape).astype("float32")
     layer = AdaTTLayer(TASKS, **kwargs)
     out = layer(x).numpy()
-    np.testing.assert_allclose(out, ref.adatt_level(layer, x, _residual(layer)),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        out, ref.adatt_level(layer, x, _residual(layer)), rtol=1e-5, atol=1e-5
+    )
     check_layer(lambda: AdaTTLayer(TASKS, **kwargs), x, num_trainable_weights=num_trainable)
 
 

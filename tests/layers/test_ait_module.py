@@ -13,8 +13,10 @@ BATCH, PREVIOUS_DIM, OWN_DIM, UNITS = 4, 3, 5, 2
 
 def _inputs():
     rng = np.random.default_rng(0)
-    return [rng.normal(size=(BATCH, PREVIOUS_DIM)).astype("float32"),
-            rng.normal(size=(BATCH, OWN_DIM)).astype("float32")]
+    return [
+        rng.normal(size=(BATCH, PREVIOUS_DIM)).astype("float32"),
+        rng.normal(size=(BATCH, OWN_DIM)).astype("float32"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -25,8 +27,9 @@ def _inputs():
     ],
 )
 def test_ait_module_from_every_side(kwargs, num_trainable):
-    out = check_layer(lambda: AITModule(UNITS, **kwargs), _inputs(),
-                      num_trainable_weights=num_trainable)
+    out = check_layer(
+        lambda: AITModule(UNITS, **kwargs), _inputs(), num_trainable_weights=num_trainable
+    )
     if kwargs.get("return_attention"):
         fused, weights = out
         assert weights.shape == (BATCH, 2)
@@ -53,8 +56,7 @@ def test_fused_representation_by_hand():
     previous, own = _inputs()
     rng = np.random.default_rng(1)
     w_g, b_g = rng.normal(size=(PREVIOUS_DIM, OWN_DIM)), rng.normal(size=(OWN_DIM,))
-    projections = [(rng.normal(size=(OWN_DIM, UNITS)), rng.normal(size=(UNITS,)))
-                   for _ in range(3)]
+    projections = [(rng.normal(size=(OWN_DIM, UNITS)), rng.normal(size=(UNITS,))) for _ in range(3)]
     layer = AITModule(UNITS, activation="relu", return_attention=True)
     layer([previous, own])
     layer.set_weights([w_g, b_g] + [w for pair in projections for w in pair])

@@ -18,8 +18,12 @@ def test_cross_stitch_unit_from_every_side_starts_near_identity():
     x = _columns()
     alpha = np.full((3, 3), 0.05)
     np.fill_diagonal(alpha, 0.9)
-    check_layer(lambda: CrossStitchUnit(), x, expected_output=ref.cross_stitch(alpha, x),
-                num_trainable_weights=1)
+    check_layer(
+        lambda: CrossStitchUnit(),
+        x,
+        expected_output=ref.cross_stitch(alpha, x),
+        num_trainable_weights=1,
+    )
 
 
 def test_mixing_by_hand():

@@ -1,10 +1,7 @@
 """Tests of keras_mtl.layers.DSelectKGate against the paper's formulas."""
 
-import itertools
-
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_mtl.layers import DSelectKGate
 from tests.layer_check import check_layer
@@ -14,8 +11,10 @@ BATCH, GATE_DIM, UNITS = 4, 3, 2
 
 def _inputs(num_experts):
     rng = np.random.default_rng(0)
-    return [rng.normal(size=(BATCH, GATE_DIM)).astype("float32"),
-            rng.normal(size=(BATCH, num_experts, UNITS)).astype("float32")]
+    return [
+        rng.normal(size=(BATCH, GATE_DIM)).astype("float32"),
+        rng.normal(size=(BATCH, num_experts, UNITS)).astype("float32"),
+    ]
 
 
 def _smooth_step(t, gamma):
@@ -53,14 +52,20 @@ def _expected(gate_input, kz, bz, kw, bw, num_experts, k, gamma):
     return np.array(out)
 
 
-@pytest.mark.parametrize("kwargs, num_trainable", [
-    ({"num_experts": 4, "k": 2}, 4),
-    ({"num_experts": 3, "k": 1, "hidden_units": (4,)}, 6),
-    ({"num_experts": 5, "k": 2, "per_example": False, "return_weights": True}, 2),
-])
+@pytest.mark.parametrize(
+    "kwargs, num_trainable",
+    [
+        ({"num_experts": 4, "k": 2}, 4),
+        ({"num_experts": 3, "k": 1, "hidden_units": (4,)}, 6),
+        ({"num_experts": 5, "k": 2, "per_example": False, "return_weights": True}, 2),
+    ],
+)
 def test_dselect_k_gate_from_every_side(kwargs, num_trainable):
-    check_layer(lambda: DSelectKGate(**kwargs), _inputs(kwargs["num_experts"]),
-                num_trainable_weights=num_trainable)
+    check_layer(
+        lambda: DSelectKGate(**kwargs),
+        _inputs(kwargs["num_experts"]),
+        num_trainable_weights=num_trainable,
+    )
 
 
 @pytest.mark.parametrize("num_experts, k, gamma", [(4, 2, 1.0), (3, 2, 2.0), (8, 3, 1.0)])
@@ -78,8 +83,9 @@ def test_weights_and_mixture_match_the_paper(num_experts, k, gamma):
     expected = _expected(gate_input, kz, bz, kw, bw, num_experts, k, gamma)
     np.testing.assert_allclose(weights.numpy(), expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(weights.numpy().sum(axis=1), np.ones(BATCH), rtol=1e-6)
-    np.testing.assert_allclose(mixture.numpy(), np.einsum("be,beu->bu", expected, experts),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        mixture.numpy(), np.einsum("be,beu->bu", expected, experts), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_saturated_selectors_pick_at_most_k_experts():
@@ -89,7 +95,7 @@ def test_saturated_selectors_pick_at_most_k_experts():
     layer = DSelectKGate(8, k=2, per_example=False, return_weights=True)
     layer([gate_input, experts])
     # selector 0 → code 101 = expert 5, selector 1 → 010 = expert 2
-    layer.set_weights([np.array([[10., -10., 10.], [-10., 10., -10.]]), np.log([3., 1.])])
+    layer.set_weights([np.array([[10.0, -10.0, 10.0], [-10.0, 10.0, -10.0]]), np.log([3.0, 1.0])])
     _, weights = layer([gate_input, experts])
     expected = np.zeros((BATCH, 8))
     expected[:, 5], expected[:, 2] = 0.75, 0.25  # softmax(log 3, log 1)
@@ -107,8 +113,9 @@ def test_entropy_regulariser_is_added_to_the_losses():
     entropy = []
     for x in gate_input.astype("float64"):
         z = (x @ kz).reshape(2, 2)
-        entropy.append(sum(-np.sum(r * np.log(r + 1e-6))
-                           for r in (_selector(zi, 4, 1.0) for zi in z)))
+        entropy.append(
+            sum(-np.sum(r * np.log(r + 1e-6)) for r in (_selector(zi, 4, 1.0) for zi in z))
+        )
     np.testing.assert_allclose(float(layer.losses[-1]), 0.5 * np.mean(entropy), rtol=1e-5)
     np.testing.assert_allclose(float(layer.entropy(gate_input)), np.mean(entropy), rtol=1e-5)
     # a one-hot selector has no entropy; uniform over 4 codes has log 4
@@ -120,9 +127,11 @@ def test_starts_near_uniform_and_refuses_bad_arguments():
     layer = DSelectKGate(4, k=2)
     layer([gate_input, experts])
     np.testing.assert_allclose(layer.mixture_weights(gate_input).numpy(), 0.25, atol=0.02)
-    for kwargs, message in [({"num_experts": 1}, "at least 2 experts"),
-                            ({"num_experts": 4, "k": 0}, "k=0"),
-                            ({"num_experts": 4, "gamma": 0}, "gamma=0")]:
+    for kwargs, message in [
+        ({"num_experts": 1}, "at least 2 experts"),
+        ({"num_experts": 4, "k": 0}, "k=0"),
+        ({"num_experts": 4, "gamma": 0}, "gamma=0"),
+    ]:
         with pytest.raises(ValueError, match=message):
             DSelectKGate(**kwargs)
     with pytest.raises(ValueError, match=r"\(batch, 4, units\)"):

@@ -28,8 +28,9 @@ def test_no_gradient_into_the_embeddings_through_the_gate_input():
         loss = tf.reduce_sum(weights * layer([DOMAIN, embeddings]))
     gate = ref.gate_nu(layer.gate, np.concatenate([DOMAIN, E], axis=-1))[:, 0]
     # d/dE Σ c ⊙ g ⊙ E with g held constant (its input holds stop_gradient(E)): c ⊙ g
-    np.testing.assert_allclose(tape.gradient(loss, embeddings).numpy(), weights * gate,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        tape.gradient(loss, embeddings).numpy(), weights * gate, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_epnet_rejects_bad_inputs():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_mtl.layers import ExpertLayer
 from keras_mtl.layers import MLP
+from keras_mtl.layers import ExpertLayer
 from tests.layer_check import check_layer
 
 NUM_EXPERTS, INPUT_DIM, UNITS = 3, 5, (4, 2)
@@ -52,9 +52,7 @@ def _random_weights(seed=1):
     ],
 )
 def test_expert_layer_from_every_side(kwargs, num_trainable):
-    out = check_layer(
-        lambda: ExpertLayer(**kwargs), _inputs(), num_trainable_weights=num_trainable
-    )
+    out = check_layer(lambda: ExpertLayer(**kwargs), _inputs(), num_trainable_weights=num_trainable)
     assert out.shape == (4, kwargs["num_experts"], kwargs["units"][-1])
 
 
@@ -75,9 +73,7 @@ def test_expert_layer_equals_separate_numpy_mlps():
     layer = ExpertLayer(NUM_EXPERTS, UNITS)
     layer(x)
     layer.set_weights(weights)
-    np.testing.assert_allclose(
-        layer(x).numpy(), _numpy_experts(x, *weights), rtol=1e-5, atol=1e-5
-    )
+    np.testing.assert_allclose(layer(x).numpy(), _numpy_experts(x, *weights), rtol=1e-5, atol=1e-5)
 
 
 def test_each_expert_equals_an_mlp_with_its_slice_of_weights():
@@ -126,9 +122,7 @@ def _expert_kernels(layer):
     """Per-expert kernels of both layers: [[(d, u0), (u0, u1)] for each expert]."""
     u0 = UNITS[0]
     k0, k1 = layer.kernels[0].numpy(), layer.kernels[1].numpy()
-    return [
-        [k0[:, e * u0 : (e + 1) * u0], k1[e]] for e in range(layer.num_experts)
-    ]
+    return [[k0[:, e * u0 : (e + 1) * u0], k1[e]] for e in range(layer.num_experts)]
 
 
 @pytest.mark.parametrize(
@@ -186,9 +180,7 @@ def test_kernel_initializer_sees_one_experts_fans():
 def test_expert_layer_dropout_only_in_training():
     x = np.abs(_inputs(batch=8)) + 0.5
     layer = ExpertLayer(2, (16,), dropout=0.5, kernel_initializer="ones")
-    reference = np.repeat(
-        _relu(x @ np.ones((INPUT_DIM, 16), "float32"))[:, None, :], 2, axis=1
-    )
+    reference = np.repeat(_relu(x @ np.ones((INPUT_DIM, 16), "float32"))[:, None, :], 2, axis=1)
     np.testing.assert_allclose(layer(x).numpy(), reference, rtol=1e-5)
     trained = layer(x, training=True).numpy()
     dropped = trained == 0.0

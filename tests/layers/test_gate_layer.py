@@ -107,9 +107,7 @@ def test_gate_hidden_units_by_hand():
     rng = np.random.default_rng(2)
     w_h, b_h = rng.normal(size=(GATE_DIM, 4)), rng.normal(size=(4,))
     w_g, b_g = rng.normal(size=(4, NUM_EXPERTS)), rng.normal(size=(NUM_EXPERTS,))
-    layer = GateLayer(
-        NUM_EXPERTS, hidden_units=(4,), activation="relu", return_weights=True
-    )
+    layer = GateLayer(NUM_EXPERTS, hidden_units=(4,), activation="relu", return_weights=True)
     layer([gate_input, experts])
     layer.set_weights([w_h, b_h, w_g, b_g])  # hidden MLP first, then the logits
 
@@ -165,8 +163,9 @@ def test_gate_weights_equal_the_softmax_by_hand_and_return_weights():
     assert group.columns == ["expert 0", "expert 1", "expert 2"]
     weights = group.weights.numpy()
     assert weights.shape == (BATCH, 1, NUM_EXPERTS)
-    np.testing.assert_allclose(weights[:, 0], _softmax(gate_input @ kernel + bias),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        weights[:, 0], _softmax(gate_input @ kernel + bias), rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_allclose(weights.sum(axis=-1), np.ones((BATCH, 1)), rtol=1e-6)
     # The same numbers as a copy built with return_weights=True, to the bit.
     _, returned = _gate_with(kernel, bias, return_weights=True)([gate_input, experts])

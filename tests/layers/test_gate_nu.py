@@ -10,11 +10,23 @@ from tests.layer_check import check_layer
 X = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
 
 
-@pytest.mark.parametrize("kwargs, shape", [
-    ({"units": 5}, (4, 5)),
-    ({"units": 5, "hidden_units": 2, "num_gates": 3, "gamma": 1.5,
-      "bias_initializer": "random_normal", "kernel_regularizer": "l2"}, (4, 3, 5)),
-])
+@pytest.mark.parametrize(
+    "kwargs, shape",
+    [
+        ({"units": 5}, (4, 5)),
+        (
+            {
+                "units": 5,
+                "hidden_units": 2,
+                "num_gates": 3,
+                "gamma": 1.5,
+                "bias_initializer": "random_normal",
+                "kernel_regularizer": "l2",
+            },
+            (4, 3, 5),
+        ),
+    ],
+)
 def test_gate_nu_from_every_side_equals_the_formula(kwargs, shape):
     layer = GateNU(**kwargs)
     out = layer(X).numpy()
@@ -37,11 +49,14 @@ def test_gates_start_different():
     assert not np.allclose(kernels[0], kernels[1])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"units": 0}, "units=0"),
-    ({"units": 2, "gamma": 0}, "gamma=0"),
-    ({"units": 2, "num_gates": 0}, "num_gates=0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"units": 0}, "units=0"),
+        ({"units": 2, "gamma": 0}, "gamma=0"),
+        ({"units": 2, "num_gates": 0}, "num_gates=0"),
+    ],
+)
 def test_gate_nu_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GateNU(**kwargs)

@@ -23,8 +23,9 @@ def _gate(**kwargs):
 
 def test_hard_concrete_gate_from_every_side():
     expected = np.broadcast_to(ref.hard_concrete_estimator(LOG_ALPHA), (4,) + LOG_ALPHA.shape)
-    check_layer(_gate, np.ones((4, 7), "float32"), expected_output=expected,
-                num_trainable_weights=1)
+    check_layer(
+        _gate, np.ones((4, 7), "float32"), expected_output=expected, num_trainable_weights=1
+    )
 
 
 def test_inference_is_deterministic_and_the_closed_form():

@@ -63,12 +63,16 @@ def reference(layer, x):
     s, m, k = layer.num_shared_experts, layer.num_category_experts, layer.num_task_experts
     cats = list(dict.fromkeys(CATEGORIES))
     down, up = layer.feature_gate.down.numpy(), layer.feature_gate.up.numpy()
-    meta = [expert(x * 2 * sigmoid(x @ down[e] @ up[e]), layer.meta_experts, e)
-            for e in range(s + len(cats) * m)]
+    meta = [
+        expert(x * 2 * sigmoid(x @ down[e] @ up[e]), layer.meta_experts, e)
+        for e in range(s + len(cats) * m)
+    ]
     shared = meta[:s]
     z_s = mix(layer.meta_gates[0], x, shared)
-    z_c = [mix(layer.meta_gates[1 + c], x, shared + meta[s + c * m: s + (c + 1) * m])
-           for c in range(len(cats))]
+    z_c = [
+        mix(layer.meta_gates[1 + c], x, shared + meta[s + c * m : s + (c + 1) * m])
+        for c in range(len(cats))
+    ]
     te = layer.task_experts
     shared2 = [expert(z_s, te, e) for e in range(s)]
     cat2 = [[expert(z_c[c], te, s + c * m + j) for j in range(m)] for c in range(len(cats))]
@@ -76,8 +80,7 @@ def reference(layer, x):
     for t, category in enumerate(CATEGORIES):
         c = cats.index(category)
         own = [expert(z_c[c], te, s + len(cats) * m + t * k + j) for j in range(k)]
-        f = mix(layer.task_gates[t], np.concatenate([z_s, z_c[c]], -1),
-                shared2 + cat2[c] + own)
+        f = mix(layer.task_gates[t], np.concatenate([z_s, z_c[c]], -1), shared2 + cat2[c] + own)
         mean = sum(own) / k
         w, b = layer.self_gates.kernel.numpy()[t], layer.self_gates.bias.numpy()[t]
         out.append(f + mean * 2 * sigmoid(mean @ w + b))
@@ -86,15 +89,22 @@ def reference(layer, x):
 
 @pytest.mark.parametrize("normalization", ["layer", "batch"])
 def test_forward_pass_equals_the_formulas(normalization):
-    layer = HoMELayer(CATEGORIES, num_shared_experts=1, num_category_experts=2,
-                      num_task_experts=2, expert_units=(5, 3), feature_gate_rank=2,
-                      normalization=normalization)
+    layer = HoMELayer(
+        CATEGORIES,
+        num_shared_experts=1,
+        num_category_experts=2,
+        num_task_experts=2,
+        expert_units=(5, 3),
+        feature_gate_rank=2,
+        normalization=normalization,
+    )
     layer(X)
     randomize(layer)
     for v in layer.non_trainable_weights:  # moving statistics of "batch"
         v.assign(np.random.RandomState(1).uniform(0.5, 1.5, size=v.shape).astype("float32"))
-    np.testing.assert_allclose(layer(X, training=False).numpy(), reference(layer, X),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        layer(X, training=False).numpy(), reference(layer, X), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_gates_route_through_the_hierarchy_only():
@@ -113,21 +123,33 @@ def test_gates_route_through_the_hierarchy_only():
     assert level1.shape == (6, 5, 3) and level2.shape == (6, len(cols2), 3)
 
 
-@pytest.mark.parametrize("kwargs, trainable, non_trainable", [
-    (dict(normalization="batch", feature_gate_rank=2), 22, 4),
-    (dict(normalization="layer", feature_gate_rank=0, self_gate=False), 18, 0),
-])
+@pytest.mark.parametrize(
+    "kwargs, trainable, non_trainable",
+    [
+        (dict(normalization="batch", feature_gate_rank=2), 22, 4),
+        (dict(normalization="layer", feature_gate_rank=0, self_gate=False), 18, 0),
+    ],
+)
 def test_home_layer_from_every_side(kwargs, trainable, non_trainable):
-    check_layer(lambda: HoMELayer(("a", "b"), expert_units=(4,), **kwargs), X,
-                num_trainable_weights=trainable, num_non_trainable_weights=non_trainable)
+    check_layer(
+        lambda: HoMELayer(("a", "b"), expert_units=(4,), **kwargs),
+        X,
+        num_trainable_weights=trainable,
+        num_non_trainable_weights=non_trainable,
+    )
 
 
 def test_parts_from_every_side_and_by_hand():
     check_layer(lambda: FeatureGate(3, rank=2), X, num_trainable_weights=2)
-    check_layer(lambda: NormalizedExperts(3, (4,), normalization="layer"), X,
-                num_trainable_weights=4)
-    check_layer(lambda: NormalizedExperts(3, (4, 2)), np.stack([X] * 3, axis=1),
-                num_trainable_weights=8, num_non_trainable_weights=4)
+    check_layer(
+        lambda: NormalizedExperts(3, (4,), normalization="layer"), X, num_trainable_weights=4
+    )
+    check_layer(
+        lambda: NormalizedExperts(3, (4, 2)),
+        np.stack([X] * 3, axis=1),
+        num_trainable_weights=8,
+        num_non_trainable_weights=4,
+    )
     gate = FeatureGate(2, rank=3)
     gate(X)
     randomize(gate, seed=1)
@@ -145,11 +167,11 @@ def test_batch_normalised_experts_use_batch_statistics_in_training():
 
 
 def test_refuses_bad_arguments():
-    for kwargs, message in [(dict(task_categories="inter"), "one category name"),
-                            (dict(task_categories=("a",), normalization="group"),
-                             "normalization"),
-                            (dict(task_categories=("a",), feature_gate_rank=-1),
-                             "feature_gate_rank=-1")]:
+    for kwargs, message in [
+        (dict(task_categories="inter"), "one category name"),
+        (dict(task_categories=("a",), normalization="group"), "normalization"),
+        (dict(task_categories=("a",), feature_gate_rank=-1), "feature_gate_rank=-1"),
+    ]:
         with pytest.raises(ValueError, match=message):
             HoMELayer(**kwargs)
     with pytest.raises(ValueError, match="batch, features"):

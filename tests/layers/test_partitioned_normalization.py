@@ -24,8 +24,10 @@ def _params(seed=1):
     """gamma, beta, domain_gamma, domain_beta, moving_mean, moving_variance."""
     rng = np.random.default_rng(seed)
     return [
-        rng.uniform(0.5, 1.5, WIDTH), rng.normal(size=WIDTH),
-        rng.uniform(0.5, 1.5, (NUM_DOMAINS, WIDTH)), rng.normal(size=(NUM_DOMAINS, WIDTH)),
+        rng.uniform(0.5, 1.5, WIDTH),
+        rng.normal(size=WIDTH),
+        rng.uniform(0.5, 1.5, (NUM_DOMAINS, WIDTH)),
+        rng.normal(size=(NUM_DOMAINS, WIDTH)),
         rng.normal(size=(NUM_DOMAINS + 1, WIDTH)),
         rng.uniform(0.5, 4.0, (NUM_DOMAINS + 1, WIDTH)),
     ]
@@ -45,8 +47,12 @@ def _affine(p, gamma, beta, domain_gamma, domain_beta):
 
 
 def test_partitioned_normalization_from_every_side():
-    out = check_layer(lambda: PartitionedNormalization(NUM_DOMAINS), [_x(), DOMAINS],
-                      num_trainable_weights=4, num_non_trainable_weights=2)
+    out = check_layer(
+        lambda: PartitionedNormalization(NUM_DOMAINS),
+        [_x(), DOMAINS],
+        num_trainable_weights=4,
+        num_non_trainable_weights=2,
+    )
     assert out.shape == (len(DOMAINS), WIDTH)
 
 
@@ -88,13 +94,15 @@ def test_training_uses_each_domains_batch_statistics_and_updates_moving_ones():
         if slot < NUM_DOMAINS:
             scale, offset = _affine(slot, gamma, beta, domain_gamma, domain_beta)
             normalized = (rows - batch_mean) / np.sqrt(batch_variance + EPS)
-            np.testing.assert_allclose(out[DOMAINS == slot], scale * normalized + offset,
-                                       rtol=1e-4, atol=1e-4)
+            np.testing.assert_allclose(
+                out[DOMAINS == slot], scale * normalized + offset, rtol=1e-4, atol=1e-4
+            )
     unknown = (x[-1] - x.mean(0)) / np.sqrt(x.var(0) + EPS) * gamma + beta
     np.testing.assert_allclose(out[-1], unknown, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(layer.moving_mean.numpy(), expected_mean, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(layer.moving_variance.numpy(), expected_variance,
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        layer.moving_variance.numpy(), expected_variance, rtol=1e-5, atol=1e-5
+    )
 
 
 def test_absent_domains_keep_their_moving_statistics():
@@ -126,8 +134,9 @@ def test_fit_updates_moving_statistics_and_predict_does_not():
     np.testing.assert_array_equal(norm.moving_mean.numpy(), before)
     model.fit([_x(), DOMAINS], np.zeros((len(DOMAINS), 1)), epochs=1, verbose=0)
     assert not np.allclose(norm.moving_mean.numpy(), before)
-    np.testing.assert_allclose(norm.moving_mean.numpy()[0], 0.5 * _x()[DOMAINS == 0].mean(0),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        norm.moving_mean.numpy()[0], 0.5 * _x()[DOMAINS == 0].mean(0), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_empty_batch_is_finite_and_updates_nothing():

@@ -26,35 +26,51 @@ def _num_weights(depth, gates, gate_depth=0):
         # first level: one ExpertLayer, 2 task gates and the shared gate
         ({"expert_units": (4, 3)}, (BATCH, DIM), _num_weights(2, 3)),
         # last level on the previous level's branches: BranchDense experts
-        ({"expert_units": (4,), "shared_gate": False}, (BATCH, TASKS + 1, DIM),
-         _num_weights(1, 2)),
-        ({"num_specific_experts": (1, 3), "num_shared_experts": 2, "expert_units": (4, 3),
-          "gate_units": (3,), "dropout": 0.1, "kernel_regularizer": "l2"},
-         (BATCH, TASKS + 1, DIM), _num_weights(2, 3, gate_depth=1)),
+        ({"expert_units": (4,), "shared_gate": False}, (BATCH, TASKS + 1, DIM), _num_weights(1, 2)),
+        (
+            {
+                "num_specific_experts": (1, 3),
+                "num_shared_experts": 2,
+                "expert_units": (4, 3),
+                "gate_units": (3,),
+                "dropout": 0.1,
+                "kernel_regularizer": "l2",
+            },
+            (BATCH, TASKS + 1, DIM),
+            _num_weights(2, 3, gate_depth=1),
+        ),
     ],
 )
 def test_ple_layer_from_every_side(kwargs, input_shape, num_trainable):
     out = check_layer(
-        lambda: PLELayer(TASKS, **kwargs), _x(input_shape),
+        lambda: PLELayer(TASKS, **kwargs),
+        _x(input_shape),
         num_trainable_weights=num_trainable,
     )
     branches = TASKS + int(kwargs.get("shared_gate", True))
     assert out.shape == (BATCH, branches, kwargs["expert_units"][-1])
 
 
-@pytest.mark.parametrize("input_shape", [(BATCH, DIM), (BATCH, TASKS + 1, DIM)],
-                         ids=["first_level", "deeper_level"])
+@pytest.mark.parametrize(
+    "input_shape", [(BATCH, DIM), (BATCH, TASKS + 1, DIM)], ids=["first_level", "deeper_level"]
+)
 @pytest.mark.parametrize("gate_units", [(), (3,)], ids=["linear_gates", "gate_mlp"])
 def test_ple_layer_equals_expert_by_expert_numpy(input_shape, gate_units):
     x = _x(input_shape)
-    layer = PLELayer(TASKS, num_specific_experts=(2, 1), num_shared_experts=2,
-                     expert_units=(4, 3), gate_units=gate_units)
+    layer = PLELayer(
+        TASKS,
+        num_specific_experts=(2, 1),
+        num_shared_experts=2,
+        expert_units=(4, 3),
+        gate_units=gate_units,
+    )
     out = layer(x).numpy()
     np.testing.assert_allclose(out, ref.ple_level(layer, x), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("input_shape", [(BATCH, DIM), (BATCH, 4, DIM)],
-                         ids=["first_level", "deeper_level"])
+@pytest.mark.parametrize(
+    "input_shape", [(BATCH, DIM), (BATCH, 4, DIM)], ids=["first_level", "deeper_level"]
+)
 def test_task_output_ignores_other_tasks_specific_experts(input_shape):
     layer = PLELayer(3, num_specific_experts=2, num_shared_experts=1, expert_units=(4, 3))
     x = _x(input_shape)
@@ -121,12 +137,14 @@ def test_ple_layer_invalid_arguments(kwargs, received):
         PLELayer(**kwargs)
 
 
-@pytest.mark.parametrize("input_shape", [(BATCH, DIM), (BATCH, TASKS + 1, DIM)],
-                         ids=["first_level", "deeper_level"])
+@pytest.mark.parametrize(
+    "input_shape", [(BATCH, DIM), (BATCH, TASKS + 1, DIM)], ids=["first_level", "deeper_level"]
+)
 def test_gate_weights_by_hand_with_nan_at_unroutable_experts(input_shape):
     x = _x(input_shape)
-    layer = PLELayer(TASKS, num_specific_experts=(2, 1), num_shared_experts=2,
-                     expert_units=(3,), name="level")
+    layer = PLELayer(
+        TASKS, num_specific_experts=(2, 1), num_shared_experts=2, expert_units=(3,), name="level"
+    )
     layer(x)
     (group,) = layer.gate_weights(x, task_names=("ctr", "cvr"))
     assert (group.title, group.rows) == ("level experts", ["ctr", "cvr", "shared gate"])

@@ -13,17 +13,21 @@ E = RNG.normal(size=(4, 5)).astype("float32")
 PRIORS = RNG.normal(size=(4, 3)).astype("float32")
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"units": (4, 3), "bias_initializer": "random_normal"},
-    {"units": (3,), "gate_hidden_units": 2, "dropout": 0.1, "kernel_regularizer": "l2"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"units": (4, 3), "bias_initializer": "random_normal"},
+        {"units": (3,), "gate_hidden_units": 2, "dropout": 0.1, "kernel_regularizer": "l2"},
+    ],
+)
 def test_ppnet_from_every_side_equals_the_formula(kwargs):
     layer = PPNetLayer(2, **kwargs)
     out = layer([E, PRIORS]).numpy()
     np.testing.assert_allclose(out, ref.ppnet(layer, E, PRIORS), rtol=1e-5, atol=1e-5)
     depth = len(kwargs["units"])
-    check_layer(lambda: PPNetLayer(2, **kwargs), [E, PRIORS],
-                num_trainable_weights=2 * depth + 4 * depth)
+    check_layer(
+        lambda: PPNetLayer(2, **kwargs), [E, PRIORS], num_trainable_weights=2 * depth + 4 * depth
+    )
 
 
 def test_no_gradient_into_the_embeddings_through_the_gates():
@@ -40,8 +44,12 @@ def test_no_gradient_into_the_embeddings_through_the_gates():
         h = tf.einsum("btu,tuv->btv", h, layer.kernels[1]) + layer.biases[1]
         expected = tf.reduce_sum(tf.nn.relu(h) * gates[1])
     np.testing.assert_allclose(loss.numpy(), expected.numpy(), rtol=1e-5)
-    np.testing.assert_allclose(tape.gradient(loss, embeddings).numpy(),
-                               tape.gradient(expected, embeddings).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        tape.gradient(loss, embeddings).numpy(),
+        tape.gradient(expected, embeddings).numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_ppnet_rejects_bad_arguments():

@@ -19,9 +19,7 @@ EMBEDDINGS = np.array(
     dtype="float32",
 )
 # Row 0: 2 values, row 1: 3 values, row 2: only padding.
-STRING_VALUES = np.array(
-    [["a", "b", "", ""], ["c", "d", "e", ""], ["", "", "", ""]]
-)
+STRING_VALUES = np.array([["a", "b", "", ""], ["c", "d", "e", ""], ["", "", "", ""]])
 INT_VALUES = np.array([[4, 9, 0, 0], [1, 2, 3, 0], [0, 0, 0, 0]], dtype="int64")
 MASK = INT_VALUES != 0  # the same positions in both encodings
 
@@ -55,9 +53,7 @@ def test_pooling_over_non_padded_positions(mode, pad):
     np.testing.assert_array_equal(out[2], [0.0, 0.0])  # all-padding row
 
 
-@pytest.mark.parametrize(
-    "mode, pad", [("mean", "string"), ("max", "int"), ("sum", "int")]
-)
+@pytest.mark.parametrize("mode, pad", [("mean", "string"), ("max", "int"), ("sum", "int")])
 def test_sequence_pooling_from_every_side(mode, pad):
     pad_value, values = PADS[pad]
     out = check_layer(
@@ -78,9 +74,7 @@ WEIGHTS = np.array(
 def test_weighted_pooling(mode):
     expected = _numpy_pool(mode, EMBEDDINGS, MASK, WEIGHTS)
     # By hand for row 0: 0.5·[1, -2] + 2·[3, -4] = [6.5, -9]; mean divides by 2.
-    np.testing.assert_allclose(
-        expected[0], [6.5, -9.0] if mode == "sum" else [3.25, -4.5]
-    )
+    np.testing.assert_allclose(expected[0], [6.5, -9.0] if mode == "sum" else [3.25, -4.5])
     out = check_layer(
         lambda: SequencePooling(mode, pad_value=""),
         [EMBEDDINGS, STRING_VALUES, WEIGHTS],

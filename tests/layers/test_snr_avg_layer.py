@@ -19,8 +19,9 @@ def _u():
 
 
 def _layer(**kwargs):
-    return SNRAvgLayer(UPPER, log_alpha_initializer=tf.keras.initializers.Constant(
-        LOG_ALPHA.tolist()), **kwargs)
+    return SNRAvgLayer(
+        UPPER, log_alpha_initializer=tf.keras.initializers.Constant(LOG_ALPHA.tolist()), **kwargs
+    )
 
 
 def test_snr_avg_layer_from_every_side_equals_gated_sums():
@@ -58,8 +59,9 @@ def test_training_samples_and_inference_does_not():
 def test_l0_penalty_reaches_the_layer_losses():
     layer = _layer(l0_coefficient=0.1)
     layer(_u())
-    assert float(tf.add_n(layer.losses)) == pytest.approx(0.1 * ref.expected_l0(LOG_ALPHA),
-                                                          rel=1e-6)
+    assert float(tf.add_n(layer.losses)) == pytest.approx(
+        0.1 * ref.expected_l0(LOG_ALPHA), rel=1e-6
+    )
 
 
 @pytest.mark.parametrize(

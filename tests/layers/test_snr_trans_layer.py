@@ -26,20 +26,25 @@ def _log_alpha(seed=1):
     [({}, 3), ({"use_bias": False, "activation": "relu", "kernel_regularizer": "l2"}, 2)],
 )
 def test_snr_trans_layer_from_every_side(kwargs, num_trainable):
-    out = check_layer(lambda: SNRTransLayer(UPPER, UNITS, **kwargs), _u(),
-                      num_trainable_weights=num_trainable)
+    out = check_layer(
+        lambda: SNRTransLayer(UPPER, UNITS, **kwargs), _u(), num_trainable_weights=num_trainable
+    )
     assert out.shape == (BATCH, UPPER, UNITS)
 
 
 def test_inference_equals_connection_by_connection_numpy():
     log_alpha = _log_alpha()
     layer = SNRTransLayer(
-        UPPER, UNITS, activation="relu", bias_initializer="random_normal",
+        UPPER,
+        UNITS,
+        activation="relu",
+        bias_initializer="random_normal",
         log_alpha_initializer=tf.keras.initializers.Constant(log_alpha.tolist()),
     )
     u = _u()
-    expected = ref.snr_trans(layer_after_call(layer, u), u,
-                             ref.hard_concrete_estimator(log_alpha), ref.relu)
+    expected = ref.snr_trans(
+        layer_after_call(layer, u), u, ref.hard_concrete_estimator(log_alpha), ref.relu
+    )
     np.testing.assert_allclose(layer(u).numpy(), expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(layer(u).numpy(), layer(u, training=False).numpy())
 
@@ -52,8 +57,12 @@ def layer_after_call(layer, u):
 @pytest.mark.parametrize("log_alpha, open_", [(50.0, True), (-50.0, False)])
 def test_saturated_gates_in_training(log_alpha, open_):
     """Gates with a huge |log α| are sampled exactly 1 (all open) or 0 (closed)."""
-    layer = SNRTransLayer(UPPER, UNITS, bias_initializer="ones",
-                          log_alpha_initializer=tf.keras.initializers.Constant(log_alpha))
+    layer = SNRTransLayer(
+        UPPER,
+        UNITS,
+        bias_initializer="ones",
+        log_alpha_initializer=tf.keras.initializers.Constant(log_alpha),
+    )
     u = _u()
     out = layer(u, training=True).numpy()
     z = np.ones((UPPER, LOWER)) if open_ else np.zeros((UPPER, LOWER))
@@ -69,9 +78,12 @@ def test_training_draws_gates_per_row():
 
 def test_l0_penalty_reaches_the_layer_losses():
     log_alpha = _log_alpha()
-    layer = SNRTransLayer(UPPER, UNITS, l0_coefficient=0.5,
-                          log_alpha_initializer=tf.keras.initializers.Constant(
-                              log_alpha.tolist()))
+    layer = SNRTransLayer(
+        UPPER,
+        UNITS,
+        l0_coefficient=0.5,
+        log_alpha_initializer=tf.keras.initializers.Constant(log_alpha.tolist()),
+    )
     layer(_u())
     assert len(layer.losses) == 1
     assert float(layer.losses[0]) == pytest.approx(0.5 * ref.expected_l0(log_alpha), rel=1e-6)

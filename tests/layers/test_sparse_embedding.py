@@ -13,8 +13,12 @@ def test_from_every_side_and_hand_computed_rows():
     ids = np.array([[0, 3], [2, 2]], dtype=np.int64)
     # config round trip needs a serializable initializer; the rows themselves
     # are checked against a constant table below
-    check_layer(lambda: SparseEmbedding(4, 3, embeddings_initializer="ones"),
-                ids, expected_output=np.ones((2, 2, 3), np.float32), num_trainable_weights=1)
+    check_layer(
+        lambda: SparseEmbedding(4, 3, embeddings_initializer="ones"),
+        ids,
+        expected_output=np.ones((2, 2, 3), np.float32),
+        num_trainable_weights=1,
+    )
     layer = SparseEmbedding(4, 3, embeddings_initializer=tf.constant_initializer(TABLE))
     np.testing.assert_array_equal(layer(ids).numpy(), TABLE[ids])
 

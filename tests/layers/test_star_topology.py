@@ -28,9 +28,12 @@ def _weights(seed=1):
     rng = np.random.default_rng(seed)
     out, fan_in = [], INPUT_DIM
     for width in UNITS:
-        out += [rng.normal(size=(fan_in, width)), rng.normal(size=(width,)),
-                rng.normal(size=(NUM_DOMAINS, fan_in, width)),
-                rng.normal(size=(NUM_DOMAINS, width))]
+        out += [
+            rng.normal(size=(fan_in, width)),
+            rng.normal(size=(width,)),
+            rng.normal(size=(NUM_DOMAINS, fan_in, width)),
+            rng.normal(size=(NUM_DOMAINS, width)),
+        ]
         fan_in = width
     return out
 
@@ -42,7 +45,7 @@ def _by_hand(x, domains, weights, combine, linear_output):
         known = 0 <= p < NUM_DOMAINS
         shared, own = row, row
         for i in range(len(UNITS)):
-            w, b, wd, bd = weights[4 * i: 4 * i + 4]
+            w, b, wd, bd = weights[4 * i : 4 * i + 4]
             last = linear_output and i == len(UNITS) - 1
             act = (lambda z: z) if last else _relu
             if combine == "multiply":
@@ -65,8 +68,9 @@ def _by_hand(x, domains, weights, combine, linear_output):
 )
 def test_star_topology_from_every_side(kwargs, num_trainable):
     kwargs = {"num_domains": NUM_DOMAINS, "units": UNITS, **kwargs}
-    out = check_layer(lambda: StarTopology(**kwargs), [_x(), DOMAINS],
-                      num_trainable_weights=num_trainable)
+    out = check_layer(
+        lambda: StarTopology(**kwargs), [_x(), DOMAINS], num_trainable_weights=num_trainable
+    )
     assert out.shape == (len(DOMAINS), kwargs["units"][-1])
 
 
@@ -96,8 +100,12 @@ def test_domains_start_as_the_shared_network():
 
 
 def test_add_mode_domain_networks_start_different():
-    layer = StarTopology(NUM_DOMAINS, UNITS, combine="add",
-                         kernel_initializer=tf.keras.initializers.GlorotUniform(seed=3))
+    layer = StarTopology(
+        NUM_DOMAINS,
+        UNITS,
+        combine="add",
+        kernel_initializer=tf.keras.initializers.GlorotUniform(seed=3),
+    )
     layer([_x(), DOMAINS])
     first = layer.domain_kernels[0].numpy()
     assert not np.allclose(first[0], first[1])
@@ -119,12 +127,21 @@ def test_a_row_trains_only_its_domains_weights():
 
 def test_regularizer_spares_multiplicative_domain_kernels():
     x = _x()
-    multiply = StarTopology(NUM_DOMAINS, (2,), kernel_initializer="ones",
-                            kernel_regularizer=tf.keras.regularizers.L2(0.1))
+    multiply = StarTopology(
+        NUM_DOMAINS,
+        (2,),
+        kernel_initializer="ones",
+        kernel_regularizer=tf.keras.regularizers.L2(0.1),
+    )
     multiply([x, DOMAINS])
     np.testing.assert_allclose(float(tf.add_n(multiply.losses)), 0.1 * INPUT_DIM * 2, rtol=1e-6)
-    add = StarTopology(NUM_DOMAINS, (2,), combine="add", kernel_initializer="ones",
-                       kernel_regularizer=tf.keras.regularizers.L2(0.1))
+    add = StarTopology(
+        NUM_DOMAINS,
+        (2,),
+        combine="add",
+        kernel_initializer="ones",
+        kernel_regularizer=tf.keras.regularizers.L2(0.1),
+    )
     add([x, DOMAINS])
     np.testing.assert_allclose(float(tf.add_n(add.losses)), 0.1 * INPUT_DIM * 2 * 3, rtol=1e-6)
 
@@ -134,8 +151,9 @@ def test_domain_ids_of_shape_batch_by_one():
     layer = StarTopology(NUM_DOMAINS, UNITS)
     layer([x, DOMAINS[:, None]])
     layer.set_weights(weights)
-    np.testing.assert_allclose(layer([x, DOMAINS[:, None]]).numpy(),
-                               layer([x, DOMAINS]).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        layer([x, DOMAINS[:, None]]).numpy(), layer([x, DOMAINS]).numpy(), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,23 @@ TASKS = 2
 X = np.random.default_rng(3).normal(size=(4, TASKS + 1, 5)).astype("float32")
 
 
-@pytest.mark.parametrize("kwargs, num_trainable", [
-    ({"expert_units": (4, 3), "bias_initializer": "random_normal"}, 4 + 3 * 2),
-    ({"num_specific_experts": 2, "num_shared_experts": 2, "expert_units": (4,),
-      "shared_gate": False, "dropout": 0.1, "kernel_regularizer": "l2"}, 2 + 2 * 2),
-])
+@pytest.mark.parametrize(
+    "kwargs, num_trainable",
+    [
+        ({"expert_units": (4, 3), "bias_initializer": "random_normal"}, 4 + 3 * 2),
+        (
+            {
+                "num_specific_experts": 2,
+                "num_shared_experts": 2,
+                "expert_units": (4,),
+                "shared_gate": False,
+                "dropout": 0.1,
+                "kernel_regularizer": "l2",
+            },
+            2 + 2 * 2,
+        ),
+    ],
+)
 def test_stem_layer_from_every_side_equals_the_formula(kwargs, num_trainable):
     layer = STEMLayer(TASKS, **kwargs)
     out = layer(X).numpy()
@@ -38,9 +50,9 @@ def test_task_loss_reaches_no_other_tasks_experts_or_branch():
         assert np.any(grads[0].numpy()[:, TASKS] != 0)  # shared branch
         for grad in grads[1:]:  # (E, ...): experts 2·other, 2·other + 1 are the other's
             grad = grad.numpy()
-            assert np.all(grad[2 * other:2 * other + 2] == 0)
-            assert np.any(grad[2 * task:2 * task + 2] != 0)
-            assert np.any(grad[2 * TASKS:] != 0)
+            assert np.all(grad[2 * other : 2 * other + 2] == 0)
+            assert np.any(grad[2 * task : 2 * task + 2] != 0)
+            assert np.any(grad[2 * TASKS :] != 0)
 
 
 def test_the_shared_gate_trains_every_expert():

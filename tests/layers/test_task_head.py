@@ -26,9 +26,7 @@ def test_task_head_from_every_side(task_type):
     assert out.shape == (4, 1)
 
 
-@pytest.mark.parametrize(
-    "task_type, expected", [("binary", 0.5), ("regression", 0.0)]
-)
+@pytest.mark.parametrize("task_type, expected", [("binary", 0.5), ("regression", 0.0)])
 def test_zero_kernel_head(task_type, expected):
     # Zero kernel and bias → logit 0 → sigmoid 0.5 (binary), 0 (regression).
     check_layer(
@@ -42,9 +40,7 @@ def test_zero_kernel_head(task_type, expected):
 def test_constant_kernel_head_by_hand():
     x = _inputs()
     check_layer(
-        lambda: TaskHead(
-            "regression", kernel_initializer=tf.keras.initializers.Constant(0.5)
-        ),
+        lambda: TaskHead("regression", kernel_initializer=tf.keras.initializers.Constant(0.5)),
         x,
         expected_output=0.5 * x.sum(axis=1, keepdims=True),
         num_trainable_weights=2,

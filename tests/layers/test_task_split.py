@@ -16,8 +16,9 @@ def test_task_split_from_every_side_gives_each_task_its_slice():
 
 
 def test_task_split_checks_the_task_axis():
-    with pytest.raises(ValueError, match=re.escape("(batch, 2, units)") + ".*" +
-                       re.escape("(4, 3, 2)")):
+    with pytest.raises(
+        ValueError, match=re.escape("(batch, 2, units)") + ".*" + re.escape("(4, 3, 2)")
+    ):
         TaskSplit(2)(np.ones((4, 3, 2), "float32"))
 
 

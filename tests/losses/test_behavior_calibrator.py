@@ -25,20 +25,24 @@ def test_calibrator_equals_hand_computation():
 @pytest.fixture(scope="module")
 def funnel():
     df = keras_mtl.data.funnel_data(rows=2000, seed=0, click_rate=0.3, action_rate=0.99)
-    feats = keras_mtl.features.adapt([
-        keras_mtl.SparseFeat("user_id", embedding_dim=4),
-        keras_mtl.SparseFeat("item_id", embedding_dim=4),
-        keras_mtl.SparseFeat("category", embedding_dim=2),
-        keras_mtl.DenseFeat("price", log1p=True, normalize=True),
-        keras_mtl.DenseFeat("user_activity", normalize=True),
-    ], df)
+    feats = keras_mtl.features.adapt(
+        [
+            keras_mtl.SparseFeat("user_id", embedding_dim=4),
+            keras_mtl.SparseFeat("item_id", embedding_dim=4),
+            keras_mtl.SparseFeat("category", embedding_dim=2),
+            keras_mtl.DenseFeat("price", log1p=True, normalize=True),
+            keras_mtl.DenseFeat("user_activity", normalize=True),
+        ],
+        df,
+    )
     return df, feats
 
 
 def _trained_aitm(funnel, alpha, epochs):
     df, feats = funnel
-    model = keras_mtl.AITM(feats, task_names=TASKS, tower_units=(16,), attention_units=8,
-                           calibrator_alpha=alpha)
+    model = keras_mtl.AITM(
+        feats, task_names=TASKS, tower_units=(16,), attention_units=8, calibrator_alpha=alpha
+    )
     model.compile(optimizer=tf.keras.optimizers.Adam(0.02))
     ds = keras_mtl.data.df_to_dataset(df, feats, list(TASKS), batch_size=256)
     model.fit(ds, epochs=epochs, verbose=0)
@@ -73,8 +77,9 @@ def test_calibrator_leaves_fewer_rows_out_of_funnel_order(funnel):
 
 def test_calibrator_is_saved_with_the_model(funnel, tmp_path):
     df, feats = funnel
-    model = keras_mtl.AITM(feats, task_names=TASKS, tower_units=(4,), attention_units=4,
-                           calibrator_alpha=1.5)
+    model = keras_mtl.AITM(
+        feats, task_names=TASKS, tower_units=(4,), attention_units=4, calibrator_alpha=1.5
+    )
     config = model.get_config()
     json.dumps(config)
     (term,) = keras_mtl.MultiTaskModel.from_config(config).auxiliary_losses
@@ -117,8 +122,10 @@ def test_auxiliary_names_must_differ_from_logged_metrics():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"task_names": ("a",)}, "at least two"), ({"task_names": ("a", "b"), "alpha": -1},
-                                                 "alpha=-1")],
+    [
+        ({"task_names": ("a",)}, "at least two"),
+        ({"task_names": ("a", "b"), "alpha": -1}, "alpha=-1"),
+    ],
 )
 def test_calibrator_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -22,8 +22,11 @@ CLIP = 0.1
 
 
 def inputs():
-    y_pred = {"ctr": tf.constant(P_CTR[:, None]), "cvr": tf.constant(P_CVR[:, None]),
-              "cvr_imputation": tf.constant(IMPUTED[:, None])}
+    y_pred = {
+        "ctr": tf.constant(P_CTR[:, None]),
+        "cvr": tf.constant(P_CVR[:, None]),
+        "cvr_imputation": tf.constant(IMPUTED[:, None]),
+    }
     labels = {"ctr": tf.constant(CLICK[:, None]), "ctcvr": tf.constant(BUY[:, None])}
     weights = {"ctr": tf.constant(WEIGHT), "ctcvr": tf.constant(WEIGHT)}
     return y_pred, labels, weights
@@ -52,8 +55,11 @@ def test_ips_dr_and_imputation_losses_equal_numpy(weight):
 
 def test_propensity_clipping_at_zero_bounds_the_weight():
     y_pred, labels, weights = inputs()
-    one = {"ctr": tf.constant([[0.0]]), "cvr": tf.constant([[0.5]]),
-           "cvr_imputation": tf.constant([[0.0]])}
+    one = {
+        "ctr": tf.constant([[0.0]]),
+        "cvr": tf.constant([[0.5]]),
+        "cvr_imputation": tf.constant([[0.0]]),
+    }
     clicked = {"ctr": tf.constant([[1.0]]), "ctcvr": tf.constant([[1.0]])}
     ones = {"ctr": tf.ones(1), "ctcvr": tf.ones(1)}
     for clip in (0.05, 0.5, 1.0):
@@ -78,8 +84,9 @@ def test_gradients_are_stopped_where_the_formulas_say():
     assert tape.gradient(dr, y_pred["cvr_imputation"]) is None
     assert tape.gradient(imputation, y_pred["cvr"]) is None
     # with δ̂ stopped, DR's gradient on pCVR is IPS's: o·∂e/∂q / (p̂·N) per row
-    np.testing.assert_allclose(tape.gradient(dr, y_pred["cvr"]),
-                               tape.gradient(ips, y_pred["cvr"]), rtol=1e-6)
+    np.testing.assert_allclose(
+        tape.gradient(dr, y_pred["cvr"]), tape.gradient(ips, y_pred["cvr"]), rtol=1e-6
+    )
     p = np.maximum(P_CTR, 0.05)
     d_e = (P_CVR - BUY) / (P_CVR * (1 - P_CVR))  # ∂BCE/∂q
     expected = WEIGHT * CLICK * d_e / p / WEIGHT.sum()
@@ -87,8 +94,15 @@ def test_gradients_are_stopped_where_the_formulas_say():
 
 
 def test_config_round_trip_and_bad_arguments():
-    term = DoublyRobustLoss(click="click", conversion="buy", conversion_label="click_buy",
-                            imputation="err", weight=0.3, propensity_clip=0.2, name="dr")
+    term = DoublyRobustLoss(
+        click="click",
+        conversion="buy",
+        conversion_label="click_buy",
+        imputation="err",
+        weight=0.3,
+        propensity_clip=0.2,
+        name="dr",
+    )
     config = tf.keras.utils.serialize_keras_object(term)
     clone = tf.keras.utils.deserialize_keras_object(config)
     assert type(clone) is DoublyRobustLoss and clone.get_config() == term.get_config()

@@ -12,13 +12,22 @@ from tests.routing_reference import sigmoid
 X = np.random.default_rng(7).normal(size=(5, 3)).astype("float32")
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"num_task_experts": 1, "num_shared_experts": 0},  # AdaTT-sp, unit residual
-    {"num_task_experts": 2, "num_shared_experts": 1},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"num_task_experts": 1, "num_shared_experts": 0},  # AdaTT-sp, unit residual
+        {"num_task_experts": 2, "num_shared_experts": 1},
+    ],
+)
 def test_adatt_equals_its_formula(kwargs):
-    model = keras_mtl.AdaTT([keras_mtl.DenseFeat("x", dimension=3)], task_names=("a", "b"),
-                            num_levels=3, expert_units=(4,), tower_units=(2,), **kwargs)
+    model = keras_mtl.AdaTT(
+        [keras_mtl.DenseFeat("x", dimension=3)],
+        task_names=("a", "b"),
+        num_levels=3,
+        expert_units=(4,),
+        tower_units=(2,),
+        **kwargs,
+    )
     h = X
     for level in (1, 2, 3):
         layer = model.get_layer(f"fusion_{level}")

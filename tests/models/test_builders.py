@@ -116,8 +116,11 @@ def test_every_builder_has_one_tiny_case():
         "tests/models/builder_cases.py"
     )
     stale = sorted(set(builder_cases.TINY) - set(keras_mtl.models.__all__))
-    stale += [variant for variant, (base, _) in builder_cases.VARIANTS.items()
-              if base not in builder_cases.TINY]
+    stale += [
+        variant
+        for variant, (base, _) in builder_cases.VARIANTS.items()
+        if base not in builder_cases.TINY
+    ]
     assert not stale, f"test cases of no builder in keras_mtl.models.__all__: {stale}"
     names = [builder.__name__ for builder in builder_cases.BUILDERS]
     assert sorted(names) == sorted([*keras_mtl.models.__all__, *builder_cases.VARIANTS])

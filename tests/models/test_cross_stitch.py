@@ -13,20 +13,26 @@ TASKS = ("a", "b", "c")
 
 
 def test_cross_stitch_equals_numpy_columns_and_mixing():
-    model = keras_mtl.CrossStitch(FEATURES, task_names=TASKS, column_units=(5, 4),
-                                  tower_units=(3,))
+    model = keras_mtl.CrossStitch(FEATURES, task_names=TASKS, column_units=(5, 4), tower_units=(3,))
     rng = np.random.default_rng(0)
     for level in (1, 2):  # move α away from its initial value
         unit = model.get_layer(f"cross_stitch_{level}")
         unit.alpha.assign(rng.normal(size=(3, 3)))
     first = model.get_layer("columns_1")
     kernel, bias = first.kernels[0].numpy(), first.biases[0].numpy()
-    h = np.stack([ref.relu(X @ kernel[:, 5 * k:5 * (k + 1)] + bias[5 * k:5 * (k + 1)])
-                  for k in range(3)], axis=1)  # column k's first layer: (B, 3, 5)
+    h = np.stack(
+        [
+            ref.relu(X @ kernel[:, 5 * k : 5 * (k + 1)] + bias[5 * k : 5 * (k + 1)])
+            for k in range(3)
+        ],
+        axis=1,
+    )  # column k's first layer: (B, 3, 5)
     h = ref.cross_stitch(model.get_layer("cross_stitch_1").alpha.numpy(), h)
     second = model.get_layer("columns_2")
-    h = np.stack([ref.relu(h[:, k] @ second.kernel.numpy()[k] + second.bias.numpy()[k])
-                  for k in range(3)], axis=1)  # (B, 3, 4)
+    h = np.stack(
+        [ref.relu(h[:, k] @ second.kernel.numpy()[k] + second.bias.numpy()[k]) for k in range(3)],
+        axis=1,
+    )  # (B, 3, 4)
     h = ref.cross_stitch(model.get_layer("cross_stitch_2").alpha.numpy(), h)
     out = model({"x": tf.constant(X)})
     for k, task in enumerate(TASKS):
@@ -34,13 +40,15 @@ def test_cross_stitch_equals_numpy_columns_and_mixing():
         for dense in model.get_layer(f"tower_{task}").dense_layers:
             t = ref.relu(t @ dense.kernel.numpy() + dense.bias.numpy())
         head_kernel, head_bias = model.get_layer(task).get_weights()
-        np.testing.assert_allclose(np.asarray(out[task]), ref.sigmoid(t @ head_kernel + head_bias),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            np.asarray(out[task]), ref.sigmoid(t @ head_kernel + head_bias), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_identity_stitches_keep_the_columns_apart():
-    model = keras_mtl.CrossStitch(FEATURES, task_names=("a", "b"), column_units=(4,),
-                                  tower_units=(), self_weight=1.0)
+    model = keras_mtl.CrossStitch(
+        FEATURES, task_names=("a", "b"), column_units=(4,), tower_units=(), self_weight=1.0
+    )
     before = model({"x": tf.constant(X)})
     kernel = model.get_layer("columns_1").kernels[0]
     value = kernel.numpy()

@@ -5,9 +5,9 @@ import pytest
 import tensorflow as tf
 
 import keras_mtl
+from keras_mtl.data import df_to_dataset
 from keras_mtl.data import funnel_data
 from keras_mtl.data import funnel_features
-from keras_mtl.data import df_to_dataset
 
 ROWS = 128
 
@@ -31,12 +31,18 @@ def _bce(y, q):
 @pytest.mark.parametrize("counterfactual", ["ips", "dr"])
 def test_total_loss_equals_hand_computation_from_predictions(funnel, counterfactual):
     df, feats = funnel
-    model = keras_mtl.ESCM2(feats, counterfactual=counterfactual, tower_units=(4,),
-                            counterfactual_weight=0.7, propensity_clip=0.2)
+    model = keras_mtl.ESCM2(
+        feats,
+        counterfactual=counterfactual,
+        tower_units=(4,),
+        counterfactual_weight=0.7,
+        propensity_clip=0.2,
+    )
     model.compile(optimizer="sgd", loss_weights={"ctr": 1.0, "ctcvr": 0.5})  # λ_g = 0.5
     logs = model.evaluate(_batch(df, feats), return_dict=True, verbose=0)
-    pred = {k: v[:, 0].astype("float64") for k, v in
-            model.predict(_batch(df, feats), verbose=0).items()}
+    pred = {
+        k: v[:, 0].astype("float64") for k, v in model.predict(_batch(df, feats), verbose=0).items()
+    }
     o, buy = df["click"].to_numpy("float64"), df["purchase"].to_numpy("float64")
     p = np.maximum(pred["ctr"], 0.2)
     e = _bce(buy, pred["cvr"])
@@ -47,12 +53,15 @@ def test_total_loss_equals_hand_computation_from_predictions(funnel, counterfact
         terms = {"cvr_ips_loss": 0.7 * np.mean(o * e / p)}
     else:
         d = pred["cvr_imputation"]
-        terms = {"cvr_dr_loss": 0.7 * np.mean(d + o * (e - d) / p),
-                 "imputation_loss": 0.7 * np.mean(o * (e - d) ** 2 / p)}
+        terms = {
+            "cvr_dr_loss": 0.7 * np.mean(d + o * (e - d) / p),
+            "imputation_loss": 0.7 * np.mean(o * (e - d) ** 2 / p),
+        }
     for name, value in terms.items():
         assert logs[name] == pytest.approx(value, rel=1e-4)
-    assert logs["loss"] == pytest.approx(ctr_loss + 0.5 * ctcvr_loss + sum(terms.values()),
-                                         rel=1e-4)
+    assert logs["loss"] == pytest.approx(
+        ctr_loss + 0.5 * ctcvr_loss + sum(terms.values()), rel=1e-4
+    )
     np.testing.assert_allclose(pred["ctcvr"], pred["ctr"] * pred["cvr"], rtol=1e-5)
 
 
@@ -76,11 +85,13 @@ def test_ips_model_reloads_from_a_keras_file_with_its_loss(funnel, tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"counterfactual": "snips"}, "counterfactual='snips'"),
-     ({"task_names": ("ctr", "cvr", "buy")}, "two task names"),
-     ({"imputation_name": "ctr"}, "unique"),
-     ({"propensity_clip": 1.5}, "propensity_clip=1.5"),
-     ({"counterfactual_weight": -0.1}, "weight=-0.1")],
+    [
+        ({"counterfactual": "snips"}, "counterfactual='snips'"),
+        ({"task_names": ("ctr", "cvr", "buy")}, "two task names"),
+        ({"imputation_name": "ctr"}, "unique"),
+        ({"propensity_clip": 1.5}, "propensity_clip=1.5"),
+        ({"counterfactual_weight": -0.1}, "weight=-0.1"),
+    ],
 )
 def test_bad_arguments_are_named(funnel, kwargs, message):
     with pytest.raises(ValueError, match=message):

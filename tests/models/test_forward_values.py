@@ -45,8 +45,9 @@ def predict(model):
 
 
 def test_shared_bottom():
-    model = keras_mtl.SharedBottom(FEATURES, task_names=("a", "b"),
-                                   bottom_units=(6, 4), tower_units=(3,))
+    model = keras_mtl.SharedBottom(
+        FEATURES, task_names=("a", "b"), bottom_units=(6, 4), tower_units=(3,)
+    )
     shared = mlp(model, "shared_bottom", X)
     out = predict(model)
     for task in ("a", "b"):
@@ -56,8 +57,9 @@ def test_shared_bottom():
 
 @pytest.mark.parametrize("builder", [keras_mtl.MMoE, keras_mtl.OMoE], ids=["MMoE", "OMoE"])
 def test_mixture_of_experts(builder):
-    model = builder(FEATURES, task_names=("a", "b"), num_experts=4,
-                    expert_units=(6, 5), tower_units=(3,))
+    model = builder(
+        FEATURES, task_names=("a", "b"), num_experts=4, expert_units=(6, 5), tower_units=(3,)
+    )
     expert_out = experts(model, X, 4)
     out = predict(model)
     for task in ("a", "b"):
@@ -75,8 +77,9 @@ def test_mmoe_gates_differ_per_task_and_omoe_shares_one():
 
 
 def test_esmm_products():
-    model = keras_mtl.ESMM(FEATURES, task_names=("click", "buy"), ctcvr_name="click_buy",
-                           tower_units=(4, 3))
+    model = keras_mtl.ESMM(
+        FEATURES, task_names=("click", "buy"), ctcvr_name="click_buy", tower_units=(4, 3)
+    )
     out = predict(model)
     ctr = head(model, "click", mlp(model, "tower_click", X))
     cvr = head(model, "buy", mlp(model, "tower_buy", X))

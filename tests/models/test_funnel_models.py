@@ -22,7 +22,11 @@ def test_esm2_outputs_follow_the_product_formulas(data):
     ds = keras_mtl.data.df_to_dataset(df, feats, ["ctr", "ctavr", "ctcvr"], batch_size=32)
     history = model.fit(ds, epochs=2, verbose=0).history
     assert {k for k in history if k.endswith("_loss")} == {
-        "ctr_loss", "ctavr_loss", "ctcvr_loss", "regularization_loss"}  # conditionals are not trained
+        "ctr_loss",
+        "ctavr_loss",
+        "ctcvr_loss",
+        "regularization_loss",
+    }  # conditionals are not trained
     p = {k: v[:, 0].astype("float64") for k, v in model.predict(x, verbose=0).items()}
     y1, y2, y3, y4 = p["ctr"], p["p_action"], p["p_buy_after_action"], p["p_buy_after_other"]
     np.testing.assert_allclose(p["ctavr"], y1 * y2, rtol=1e-5)
@@ -34,8 +38,13 @@ def test_esm2_outputs_follow_the_product_formulas(data):
 
 def test_aitm_wires_one_ait_module_per_later_task(data):
     feats = data[1]
-    model = keras_mtl.AITM(feats, task_names=("click", "cart", "buy"), tower_units=(4,),
-                           attention_units=3, head_units=(2,))
+    model = keras_mtl.AITM(
+        feats,
+        task_names=("click", "cart", "buy"),
+        tower_units=(4,),
+        attention_units=3,
+        head_units=(2,),
+    )
     names = [layer.name for layer in model.layers]
     assert [n for n in names if n.startswith("ait_")] == ["ait_cart", "ait_buy"]
     assert model.get_layer("ait_buy").get_config()["units"] == 3
@@ -47,9 +56,15 @@ def test_aitm_wires_one_ait_module_per_later_task(data):
 
 def test_metaheac_meta_training_moves_shared_and_task_weights(data):
     df, feats, x = data
-    model = keras_mtl.MetaHeac(feats, task_names=("ctr", "cvr"), task_types=("binary", "regression"),
-                               num_experts=2, expert_units=(4,), critic_units=(3,),
-                               inner_learning_rate=0.1)
+    model = keras_mtl.MetaHeac(
+        feats,
+        task_names=("ctr", "cvr"),
+        task_types=("binary", "regression"),
+        num_experts=2,
+        expert_units=(4,),
+        critic_units=(3,),
+        inner_learning_rate=0.1,
+    )
     assert isinstance(model.training_procedure, keras_mtl.training.MetaLearningStep)
     assert model.training_procedure.inner_learning_rate == 0.1
     experts = model.get_layer("experts").kernels[0].numpy()
@@ -60,7 +75,8 @@ def test_metaheac_meta_training_moves_shared_and_task_weights(data):
     assert np.isfinite(history["loss"][0]) and "cvr_mse" in history
     assert not np.allclose(model.get_layer("experts").kernels[0].numpy(), experts)
     assert not np.allclose(
-        model.get_layer("hybrid_experts_critics").task_embeddings.numpy(), embeddings)
+        model.get_layer("hybrid_experts_critics").task_embeddings.numpy(), embeddings
+    )
     plain = keras_mtl.MetaHeac(feats, num_experts=2, expert_units=(4,), meta_learning=False)
     assert plain.training_procedure is None
 

@@ -13,9 +13,14 @@ from tests.models.test_forward_values import mlp
 
 
 def test_towers_read_the_hierarchy_outputs():
-    model = keras_mtl.HoME(FEATURES, task_names=("a", "b", "c"),
-                           task_categories={"inter": ["a", "b"], "watch": "c"},
-                           expert_units=(4,), tower_units=(3,), feature_gate_rank=2)
+    model = keras_mtl.HoME(
+        FEATURES,
+        task_names=("a", "b", "c"),
+        task_categories={"inter": ["a", "b"], "watch": "c"},
+        expert_units=(4,),
+        tower_units=(3,),
+        feature_gate_rank=2,
+    )
     layer = model.get_layer("home")
     assert layer.task_categories == ("inter", "inter", "watch")
     randomize(layer)
@@ -30,20 +35,32 @@ def test_towers_read_the_hierarchy_outputs():
 def test_categories_default_and_errors():
     model = keras_mtl.HoME(FEATURES, expert_units=(4,))
     assert model.get_layer("home").categories == ("ctr", "cvr")
-    assert keras_mtl.HoME(FEATURES, task_categories=("x", "x"),
-                          expert_units=(4,)).get_layer("home").categories == ("x",)
-    for categories, message in [({"i": ["ctr"]}, r"leaves tasks \['cvr'\]"),
-                                ({"i": ["ctr", "cvr"], "j": ["cvr"]}, "exactly one category"),
-                                (("i",), "one category per task")]:
+    assert keras_mtl.HoME(FEATURES, task_categories=("x", "x"), expert_units=(4,)).get_layer(
+        "home"
+    ).categories == ("x",)
+    for categories, message in [
+        ({"i": ["ctr"]}, r"leaves tasks \['cvr'\]"),
+        ({"i": ["ctr", "cvr"], "j": ["cvr"]}, "exactly one category"),
+        (("i",), "one category per task"),
+    ]:
         with pytest.raises(ValueError, match=message):
             keras_mtl.HoME(FEATURES, task_categories=categories)
 
 
 @pytest.mark.parametrize("builder", [keras_mtl.MMoE, keras_mtl.CGC, keras_mtl.PLE])
 def test_dselect_k_gates_in_builders(builder):
-    model = builder(FEATURES, task_names=("a", "b"), expert_units=(4,), gate="dselect_k", k=1,
-                    **({"num_experts": 4} if builder is keras_mtl.MMoE else
-                       {"num_specific_experts": 2, "num_shared_experts": 2}))
+    model = builder(
+        FEATURES,
+        task_names=("a", "b"),
+        expert_units=(4,),
+        gate="dselect_k",
+        k=1,
+        **(
+            {"num_experts": 4}
+            if builder is keras_mtl.MMoE
+            else {"num_specific_experts": 2, "num_shared_experts": 2}
+        ),
+    )
     gates = [l for l in model.layers if isinstance(l, keras_mtl.layers.DSelectKGate)]
     nested = [g for l in model.layers for g in getattr(l, "task_gates", [])]
     assert all(isinstance(g, keras_mtl.layers.DSelectKGate) for g in gates + nested)

@@ -32,20 +32,29 @@ def _numpy_model(model, num_levels):
 
 @pytest.mark.parametrize("num_levels", [1, 2, 3])
 def test_ple_equals_numpy_level_by_level(num_levels):
-    model = keras_mtl.PLE(FEATURES, task_names=TASKS, num_levels=num_levels,
-                          num_specific_experts=(1, 2, 1), num_shared_experts=2,
-                          expert_units=(5, 4), gate_units=(3,), tower_units=(3,))
+    model = keras_mtl.PLE(
+        FEATURES,
+        task_names=TASKS,
+        num_levels=num_levels,
+        num_specific_experts=(1, 2, 1),
+        num_shared_experts=2,
+        expert_units=(5, 4),
+        gate_units=(3,),
+        tower_units=(3,),
+    )
     out, expected = _predict(model), _numpy_model(model, num_levels)
     for task in TASKS:
         np.testing.assert_allclose(out[task], expected[task], rtol=1e-5, atol=1e-6)
 
 
 def test_cgc_is_one_level_ple():
-    cgc = keras_mtl.CGC(FEATURES, task_names=TASKS, num_specific_experts=2,
-                        expert_units=(4,), tower_units=(3,))
+    cgc = keras_mtl.CGC(
+        FEATURES, task_names=TASKS, num_specific_experts=2, expert_units=(4,), tower_units=(3,)
+    )
     assert cgc.name == "cgc"
     assert [l.name for l in cgc.layers if isinstance(l, keras_mtl.layers.PLELayer)] == [
-        "extraction_1"]
+        "extraction_1"
+    ]
     assert cgc.shared_layer == "extraction_1"
     out, expected = _predict(cgc), _numpy_model(cgc, 1)
     for task in TASKS:
@@ -59,7 +68,10 @@ def test_shared_gate_on_every_level_but_the_last():
     assert [level.shared_gate_layer is not None for level in levels] == [True, True, False]
     # tasks, then shared, feed the next level; the last level gives the tasks only
     assert [tuple(level.output.shape) for level in levels] == [
-        (None, 4, 4), (None, 4, 4), (None, 3, 4)]
+        (None, 4, 4),
+        (None, 4, 4),
+        (None, 3, 4),
+    ]
     assert model.shared_layer == "extraction_3"
 
 
@@ -76,14 +88,16 @@ def _redraw_moves_only_task_b(model, level):
 
 
 def test_cgc_task_output_does_not_change_with_another_tasks_experts():
-    model = keras_mtl.CGC(FEATURES, task_names=TASKS, num_specific_experts=2,
-                          expert_units=(5, 4), tower_units=(3,))
+    model = keras_mtl.CGC(
+        FEATURES, task_names=TASKS, num_specific_experts=2, expert_units=(5, 4), tower_units=(3,)
+    )
     _redraw_moves_only_task_b(model, "extraction_1")
 
 
 def test_ple_routes_other_tasks_experts_only_through_the_shared_gate():
-    model = keras_mtl.PLE(FEATURES, task_names=TASKS, num_levels=2, expert_units=(5, 4),
-                          tower_units=(3,))
+    model = keras_mtl.PLE(
+        FEATURES, task_names=TASKS, num_levels=2, expert_units=(5, 4), tower_units=(3,)
+    )
     # last level: task b's experts reach task b only
     after = _redraw_moves_only_task_b(model, "extraction_2")
     # first level: task b's experts reach every task, through the shared gate

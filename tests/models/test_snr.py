@@ -14,8 +14,15 @@ TASKS = ("a", "b")
 
 
 def _snr(variant, **kwargs):
-    return keras_mtl.SNR(FEATURES, task_names=TASKS, variant=variant, num_subnetworks=(3, 2),
-                         subnetwork_units=(5, 4), tower_units=(3,), **kwargs)
+    return keras_mtl.SNR(
+        FEATURES,
+        task_names=TASKS,
+        variant=variant,
+        num_subnetworks=(3, 2),
+        subnetwork_units=(5, 4),
+        tower_units=(3,),
+        **kwargs,
+    )
 
 
 def _predict(model, training=False):
@@ -29,8 +36,13 @@ def _z(layer):
 def _numpy_snr(model, variant):
     first = model.get_layer("subnetworks_1")  # ExpertLayer with one layer per sub-network
     kernel, bias = first.kernels[0].numpy(), first.biases[0].numpy()
-    u = np.stack([ref.relu(X @ kernel[:, 5 * j:5 * (j + 1)] + bias[5 * j:5 * (j + 1)])
-                  for j in range(3)], axis=1)  # (B, 3, 5)
+    u = np.stack(
+        [
+            ref.relu(X @ kernel[:, 5 * j : 5 * (j + 1)] + bias[5 * j : 5 * (j + 1)])
+            for j in range(3)
+        ],
+        axis=1,
+    )  # (B, 3, 5)
     if variant == "trans":
         layer = model.get_layer("subnetworks_2")
         u = ref.snr_trans(layer, u, _z(layer), ref.relu)  # (B, 2, 4)
@@ -39,8 +51,10 @@ def _numpy_snr(model, variant):
     else:
         v = ref.snr_avg(u, _z(model.get_layer("connections_2")))  # (B, 2, 5)
         dense = model.get_layer("subnetworks_2")
-        u = np.stack([ref.relu(v[:, n] @ dense.kernel.numpy()[n] + dense.bias.numpy()[n])
-                      for n in range(2)], axis=1)  # (B, 2, 4)
+        u = np.stack(
+            [ref.relu(v[:, n] @ dense.kernel.numpy()[n] + dense.bias.numpy()[n]) for n in range(2)],
+            axis=1,
+        )  # (B, 2, 4)
         v = ref.snr_avg(u, _z(model.get_layer("task_connections")))  # (B, T, 4)
     out = {}
     for k, task in enumerate(TASKS):
@@ -78,8 +92,7 @@ def test_snr_inference_equals_numpy_with_the_gate_estimator(variant):
 def test_l0_penalty_is_part_of_the_model_loss(variant):
     model = _snr(variant, l0_coefficient=0.05)
     _randomize_log_alpha(model, seed=1)
-    gates = [l.gate for l in model.layers if isinstance(getattr(l, "gate", None),
-                                                        HardConcreteGate)]
+    gates = [l.gate for l in model.layers if isinstance(getattr(l, "gate", None), HardConcreteGate)]
     assert len(gates) == 2  # layer 1 → 2 and layer 2 → towers
     penalty = 0.05 * sum(ref.expected_l0(g.log_alpha.numpy()) for g in gates)
     model.compile(optimizer="sgd")

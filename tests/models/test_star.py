@@ -11,8 +11,10 @@ from tests.routing_reference import sigmoid
 
 X = np.random.RandomState(7).normal(size=(6, 3)).astype("float32")
 DOMAIN = np.array([0, 1, 2, 1, 0, 7], "int64")  # 7: unknown domain
-FEATURES = [keras_mtl.DenseFeat("x", dimension=3),
-            keras_mtl.SparseFeat("domain", vocabulary_size=3, embedding_dim=2)]
+FEATURES = [
+    keras_mtl.DenseFeat("x", dimension=3),
+    keras_mtl.SparseFeat("domain", vocabulary_size=3, embedding_dim=2),
+]
 INPUTS = {"x": X, "domain": DOMAIN}
 EPS = 1e-3
 
@@ -20,8 +22,10 @@ EPS = 1e-3
 def _randomize(model, seed=0):
     """Random weights everywhere (moving variances kept positive)."""
     rng = np.random.default_rng(seed)
-    weights = [rng.uniform(0.5, 1.5, w.shape) if "variance" in _name(w) else
-               rng.normal(size=w.shape) for w in model.weights]
+    weights = [
+        rng.uniform(0.5, 1.5, w.shape) if "variance" in _name(w) else rng.normal(size=w.shape)
+        for w in model.weights
+    ]
     model.set_weights(weights)
 
 
@@ -37,8 +41,9 @@ def test_forward_pass_equals_the_formula():
     model = keras_mtl.STAR(FEATURES, star_units=(4,), tower_units=(3,), auxiliary_units=(2,))
     _randomize(model)
     slots = np.where(DOMAIN < 3, DOMAIN, 3)
-    gamma, beta, domain_gamma, domain_beta, mean, variance = (
-        model.get_layer("partitioned_norm").get_weights())
+    gamma, beta, domain_gamma, domain_beta, mean, variance = model.get_layer(
+        "partitioned_norm"
+    ).get_weights()
     scale = np.concatenate([gamma * domain_gamma, gamma[None]])
     offset = np.concatenate([beta + domain_beta, beta[None]])
     h = scale[slots] * (X - mean[slots]) / np.sqrt(variance[slots] + EPS) + offset[slots]
@@ -48,29 +53,39 @@ def test_forward_pass_equals_the_formula():
     k0, b0 = model.get_layer("auxiliary_ctr").get_weights()
     k1, b1 = model.get_layer("auxiliary_logit_ctr").get_weights()
     auxiliary = relu(embedding @ k0 + b0) @ k1 + b1
-    np.testing.assert_allclose(model(INPUTS)["ctr"].numpy(), sigmoid(main + auxiliary),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model(INPUTS)["ctr"].numpy(), sigmoid(main + auxiliary), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_auxiliary_logit_is_added_to_the_main_logit():
     model = keras_mtl.STAR(FEATURES, task_names=("ctr", "cvr"), star_units=(4,))
     _randomize(model, seed=1)
-    logits = tf.keras.Model(model.inputs, [model.get_layer("star_tower_cvr").output,
-                                           model.get_layer("auxiliary_logit_cvr").output])
+    logits = tf.keras.Model(
+        model.inputs,
+        [model.get_layer("star_tower_cvr").output, model.get_layer("auxiliary_logit_cvr").output],
+    )
     main, auxiliary = (t.numpy() for t in logits(INPUTS))
     assert np.abs(auxiliary).min() > 0
-    np.testing.assert_allclose(model(INPUTS)["cvr"].numpy(), sigmoid(main + auxiliary),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model(INPUTS)["cvr"].numpy(), sigmoid(main + auxiliary), rtol=1e-5, atol=1e-6
+    )
     head = model.get_layer("auxiliary_logit_cvr")
     kernel, bias = head.get_weights()
     head.set_weights([kernel, bias + 2.0])
-    np.testing.assert_allclose(model(INPUTS)["cvr"].numpy(), sigmoid(main + auxiliary + 2.0),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model(INPUTS)["cvr"].numpy(), sigmoid(main + auxiliary + 2.0), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_without_auxiliary_network_and_regression_task():
-    model = keras_mtl.STAR(FEATURES, task_types="regression", auxiliary_units=None,
-                           partitioned_norm=False, star_units=(4,))
+    model = keras_mtl.STAR(
+        FEATURES,
+        task_types="regression",
+        auxiliary_units=None,
+        partitioned_norm=False,
+        star_units=(4,),
+    )
     names = [layer.name for layer in model.layers]
     assert not any(n.startswith("auxiliary") or n == "partitioned_norm" for n in names)
     main = tf.keras.Model(model.inputs, model.get_layer("star_tower_ctr").output)
@@ -112,8 +127,11 @@ def test_unknown_domain_is_served_by_shared_weights(combine):
     "features, kwargs, message",
     [
         (FEATURES, {"domain_feature": "country"}, "domain_feature='country' is not among"),
-        ([keras_mtl.DenseFeat("x"), keras_mtl.SparseFeat("domain", vocabulary=("a", "b"))],
-         {}, "pre-encoded integer domain ids"),
+        (
+            [keras_mtl.DenseFeat("x"), keras_mtl.SparseFeat("domain", vocabulary=("a", "b"))],
+            {},
+            "pre-encoded integer domain ids",
+        ),
         (FEATURES, {"num_domains": 4}, "num_domains=4 differs"),
         (FEATURES[1:], {}, "features besides the domain feature"),
         (FEATURES, {"combine": "concat"}, "combine='concat'"),

@@ -22,28 +22,39 @@ def _tower(model, task, h):
 
 def test_stem_equals_its_formula():
     # a dense feature only: every branch x_t = x_s = x
-    model = keras_mtl.STEM([keras_mtl.DenseFeat("x", dimension=3)], task_names=TASKS,
-                           num_specific_experts=2, expert_units=(4, 3), tower_units=(2,))
+    model = keras_mtl.STEM(
+        [keras_mtl.DenseFeat("x", dimension=3)],
+        task_names=TASKS,
+        num_specific_experts=2,
+        expert_units=(4, 3),
+        tower_units=(2,),
+    )
     level = ref.stem_level(model.get_layer("stem_1"), np.stack([X] * 4, axis=1))
     out = model({"x": X})
     for t, task in enumerate(TASKS):
-        np.testing.assert_allclose(out[task].numpy(), _tower(model, task, level[:, t]),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            out[task].numpy(), _tower(model, task, level[:, t]), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_task_loss_reaches_only_its_own_and_the_shared_tables_and_experts():
-    features = [keras_mtl.SparseFeat("item", vocabulary_size=6, embedding_dim=2),
-                keras_mtl.DenseFeat("price")]
+    features = [
+        keras_mtl.SparseFeat("item", vocabulary_size=6, embedding_dim=2),
+        keras_mtl.DenseFeat("price"),
+    ]
     # tanh: no dead units, so every gradient the routing allows is non-zero
-    model = keras_mtl.STEM(features, task_names=TASKS, expert_units=(4,), tower_units=(2,),
-                           activation="tanh")
+    model = keras_mtl.STEM(
+        features, task_names=TASKS, expert_units=(4,), tower_units=(2,), activation="tanh"
+    )
     inputs = {"item": tf.constant([0, 1, 2, 5]), "price": tf.constant([0.5, 1.0, -1.0, 2.0])}
     experts = model.get_layer("stem_1").expert_layers[0].kernel  # (E, d, u): a, b, c, shared
     for t, task in enumerate(TASKS):
         with tf.GradientTape() as tape:
             loss = tf.reduce_sum(tf.math.log(model(inputs)[task]))
-        tables = {name: model.get_layer(f"{name}item_embedding").embeddings
-                  for name in ("a_", "b_", "c_", "")}
+        tables = {
+            name: model.get_layer(f"{name}item_embedding").embeddings
+            for name in ("a_", "b_", "c_", "")
+        }
         grads = tape.gradient(loss, list(tables.values()) + [experts])
         for (name, _), grad in zip(tables.items(), grads[:-1]):
             values = 0 if grad is None else tf.convert_to_tensor(grad).numpy()

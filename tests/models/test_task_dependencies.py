@@ -24,8 +24,13 @@ def data():
 @pytest.mark.parametrize("builder", BUILDERS, ids=[b.__name__ for b in BUILDERS])
 def test_cvr_reads_ctr_prediction_without_training_it(builder, data, tmp_path):
     feats, inputs = data
-    model, _ = builder_cases.build(builder, feats, task_names=("ctr", "cvr"), tower_units=(4,),
-                                   task_dependencies={"cvr": "ctr"})
+    model, _ = builder_cases.build(
+        builder,
+        feats,
+        task_names=("ctr", "cvr"),
+        tower_units=(4,),
+        task_dependencies={"cvr": "ctr"},
+    )
     assert model.get_layer("tower_input_cvr") is not None
     ctr_head = model.get_layer("ctr")
     with tf.GradientTape(persistent=True) as tape:
@@ -41,8 +46,9 @@ def test_cvr_reads_ctr_prediction_without_training_it(builder, data, tmp_path):
     path = str(tmp_path / "dep.keras")
     model.save(path)
     loaded = tf.keras.models.load_model(path)
-    np.testing.assert_allclose(loaded(inputs)["cvr"].numpy(), model(inputs)["cvr"].numpy(),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        loaded(inputs)["cvr"].numpy(), model(inputs)["cvr"].numpy(), atol=1e-6
+    )
 
 
 def test_dependencies_must_point_to_earlier_known_tasks(data):

@@ -27,8 +27,9 @@ def reference(table, steps, amsgrad=False):
 
 
 def sparse(ids, rows, num_rows):
-    return tf.IndexedSlices(tf.constant(rows, tf.float32), tf.constant(ids),
-                            tf.constant([num_rows, len(rows[0])]))
+    return tf.IndexedSlices(
+        tf.constant(rows, tf.float32), tf.constant(ids), tf.constant([num_rows, len(rows[0])])
+    )
 
 
 STEPS = [
@@ -62,8 +63,7 @@ def test_under_xla_duplicates_are_summed_as_the_reference(rows):
     table = tf.Variable(start)
     optimizer = LazyAdam(LR, beta_1=B1, beta_2=B2, epsilon=EPS)
     optimizer.build([table])
-    step = tf.function(lambda grad: optimizer.apply_gradients([(grad, table)]),
-                       jit_compile=True)
+    step = tf.function(lambda grad: optimizer.apply_gradients([(grad, table)]), jit_compile=True)
     for ids, values in STEPS:
         step(sparse(ids, values, rows))
     expected, _, _ = reference(start, STEPS)

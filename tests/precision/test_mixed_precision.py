@@ -21,8 +21,11 @@ from tests.weighting import strategy_cases
 POLICIES = ("mixed_bfloat16", "mixed_float16")
 #: Every builder, and of builder_cases' variants the DSelect-k gate (its own
 #: arithmetic); the other variants rewire layers whose dtypes are tested here.
-BUILDERS = [b for b in builder_cases.BUILDERS
-            if b.__name__ not in builder_cases.VARIANTS or b.__name__ == "MMoE_dselect"]
+BUILDERS = [
+    b
+    for b in builder_cases.BUILDERS
+    if b.__name__ not in builder_cases.VARIANTS or b.__name__ == "MMoE_dselect"
+]
 IDS = [b.__name__ for b in BUILDERS]
 
 
@@ -41,8 +44,9 @@ def policy(request):
 
 def _fit(model, labels, data, eager=False, **compile_args):
     df, feats = data
-    model.compile(**{"optimizer": tf.keras.optimizers.Adam(0.01), "run_eagerly": eager,
-                     **compile_args})
+    model.compile(
+        **{"optimizer": tf.keras.optimizers.Adam(0.01), "run_eagerly": eager, **compile_args}
+    )
     ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=32)  # two steps
     return model.fit(ds, epochs=1, verbose=0).history
 
@@ -117,14 +121,16 @@ def test_scaled_tape_returns_true_gradients():
         other = 3.0 * tf.reduce_sum(x)
     scaled = loss_scaling.ScaledTape(tape, tf.constant(1024.0))
     np.testing.assert_allclose(scaled.gradient(loss, x).numpy(), [2.0, -4.0, 6.0])
-    both = scaled.gradient([loss, other], [x], output_gradients=[tf.constant(0.5),
-                                                                   tf.constant(2.0)])
+    both = scaled.gradient(
+        [loss, other], [x], output_gradients=[tf.constant(0.5), tf.constant(2.0)]
+    )
     np.testing.assert_allclose(both[0].numpy(), [7.0, 4.0, 9.0])  # 0.5·2x + 2·3
 
 
 def test_loss_scale_skips_non_finite_steps_in_every_group_and_grows():
     towers = tf.keras.mixed_precision.LossScaleOptimizer(
-        tf.keras.optimizers.SGD(1.0), initial_scale=8.0, dynamic_growth_steps=2)
+        tf.keras.optimizers.SGD(1.0), initial_scale=8.0, dynamic_growth_steps=2
+    )
     shared = tf.keras.mixed_precision.LossScaleOptimizer(tf.keras.optimizers.SGD(1.0))
     a, b = tf.Variable([1.0]), tf.Variable([2.0])
     towers.build([a])
@@ -136,6 +142,7 @@ def test_loss_scale_skips_non_finite_steps_in_every_group_and_grows():
         def apply():
             loss_scaling.unwrapped(towers).apply_gradients([(tf.constant([ga]), a)])
             loss_scaling.unwrapped(shared).apply_gradients([(tf.constant([gb]), b)])
+
         return bool(scale.apply(apply, [tf.constant([ga]), tf.constant([gb])]))
 
     assert not step(1.0, np.inf)  # one group overflows: neither applies, S halves
@@ -150,9 +157,11 @@ def test_loss_scale_skips_non_finite_steps_in_every_group_and_grows():
 @pytest.mark.parametrize("policy", POLICIES, indirect=True)
 def test_optimizer_groups_train(policy, data):
     model, labels = builder_cases.build(keras_mtl.MMoE, data[1])
-    optimizer = {"embeddings": tf.keras.optimizers.SGD(0.1),
-                 "shared": tf.keras.optimizers.Adam(0.01),
-                 "towers": tf.keras.optimizers.Adam(0.01)}
+    optimizer = {
+        "embeddings": tf.keras.optimizers.SGD(0.1),
+        "shared": tf.keras.optimizers.Adam(0.01),
+        "towers": tf.keras.optimizers.Adam(0.01),
+    }
     history = _fit(model, labels, data, optimizer=optimizer)
     _check_trained(model, labels, history, data)
     for optimizer in [o for o, _ in model.training_state.optimizer_groups.distinct()]:
@@ -166,7 +175,8 @@ def test_mamdr_trains(policy, data):
     model.compile(optimizer="adam")
     ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=64)
     history = keras_mtl.training.MAMDR(model, "domain", num_domains=3, seed=0).fit(
-        ds, epochs=1, verbose=0)
+        ds, epochs=1, verbose=0
+    )
     assert all(np.isfinite(history.history[f"{t}_loss"][-1]) for t in labels)
     assert {tf.as_dtype(v.dtype) for v in model.weights} <= {tf.float32, tf.int64, tf.int32}
 
@@ -182,7 +192,8 @@ def test_export_serves_float32(policy, data, tmp_path):
     expected = {k: v.numpy() for k, v in model(rows).items()}
     path = keras_mtl.export.export_saved_model(model, str(tmp_path / "sm"), examples=rows)
     served = tf.saved_model.load(path).signatures["serving_default"](
-        **{k: tf.constant(v) for k, v in rows.items()})
+        **{k: tf.constant(v) for k, v in rows.items()}
+    )
     limit = keras_mtl.export.precision.MIXED_ATOL  # the SavedModel computes in bfloat16 too
     for task, value in expected.items():
         assert served[task].dtype == tf.float32

@@ -46,15 +46,18 @@ def free_port():
 
 def local_cluster():
     """Starts the servers; returns a cluster resolver for the coordinator."""
-    spec = tf.train.ClusterSpec({
-        "worker": [f"127.0.0.1:{free_port()}" for _ in range(NUM_WORKERS)],
-        "ps": [f"127.0.0.1:{free_port()}" for _ in range(NUM_PS)],
-    })
+    spec = tf.train.ClusterSpec(
+        {
+            "worker": [f"127.0.0.1:{free_port()}" for _ in range(NUM_WORKERS)],
+            "ps": [f"127.0.0.1:{free_port()}" for _ in range(NUM_PS)],
+        }
+    )
     config = tf.compat.v1.ConfigProto()
     config.inter_op_parallelism_threads = NUM_WORKERS + 1  # as TF's guide, on few cores
     for index in range(NUM_WORKERS):
-        tf.distribute.Server(spec, job_name="worker", task_index=index, config=config,
-                             protocol="grpc")
+        tf.distribute.Server(
+            spec, job_name="worker", task_index=index, config=config, protocol="grpc"
+        )
     for index in range(NUM_PS):
         tf.distribute.Server(spec, job_name="ps", task_index=index, protocol="grpc")
     return tf.distribute.cluster_resolver.SimpleClusterResolver(spec, rpc_layer="grpc")
@@ -62,8 +65,10 @@ def local_cluster():
 
 def data(df, feats, labels):
     """A DatasetCreator: the dataset function runs on each worker."""
+
     def dataset_fn(context):
         return keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=BATCH).repeat()
+
     return tf.keras.utils.experimental.DatasetCreator(dataset_fn)
 
 
@@ -80,8 +85,12 @@ def every_builder(strategy, df, feats, runs):
             model.compile(optimizer="adam", weighting=strategy_cases.make(weighting))
         before = [v.numpy() for v in model.trainable_variables]
         history = model.fit(data(df, feats, labels), epochs=1, steps_per_epoch=3, verbose=0)
-        report[name] = {"weighting": weighting, "loss": history.history["loss"],
-                        "moved": moved(before, model), "variables": len(before)}
+        report[name] = {
+            "weighting": weighting,
+            "loss": history.history["loss"],
+            "moved": moved(before, model),
+            "variables": len(before),
+        }
     return report
 
 
@@ -107,30 +116,47 @@ def mmoe(strategy, df, feats, out):
     predictions = {k: np.asarray(v).tolist() for k, v in model.predict(rows, verbose=0).items()}
 
     report = {
-        "type": type(table).__name__, "shards": shards, "table_rows": int(table.shape[0]),
-        "loss": history.history["loss"], "predictions": predictions,
+        "type": type(table).__name__,
+        "shards": shards,
+        "table_rows": int(table.shape[0]),
+        "loss": history.history["loss"],
+        "predictions": predictions,
         "rows": {k: v.tolist() for k, v in rows.items()},
-        "group_of_shards": sorted({model.training_state.optimizer_groups.group_of(p)
-                                   for p in table.variables}),
+        "group_of_shards": sorted(
+            {model.training_state.optimizer_groups.group_of(p) for p in table.variables}
+        ),
         "embedding_optimizer": type(model.training_state.embedding_optimizer).__name__,
     }
     report["saved_model"] = keras_mtl.export.export_saved_model(model, os.path.join(out, "ranker"))
-    onnx = keras_mtl.export.export_onnx(model, os.path.join(out, "ranker.onnx"), examples=rows,
-                                        external_data=True)
+    onnx = keras_mtl.export.export_onnx(
+        model, os.path.join(out, "ranker.onnx"), examples=rows, external_data=True
+    )
     report["onnx_max_abs_diff"] = max(onnx.max_abs_diff.values())
     # each table's initializer holds its shards' rows, joined in order
-    import onnx as onnx_lib  # noqa: PLC0415
+    import onnx as onnx_lib
 
-    stored = {t.name: onnx_lib.numpy_helper.to_array(t)
-              for t in onnx_lib.load(onnx.path).graph.initializer}
+    stored = {
+        t.name: onnx_lib.numpy_helper.to_array(t)
+        for t in onnx_lib.load(onnx.path).graph.initializer
+    }
     report["onnx_tables"] = {
-        name: float(np.max(np.abs(stored[name] - np.concatenate(
-            [v.numpy() for v in model.get_layer(name.split("/")[0]).weights]))))
-        for name in onnx.tables}
+        name: float(
+            np.max(
+                np.abs(
+                    stored[name]
+                    - np.concatenate(
+                        [v.numpy() for v in model.get_layer(name.split("/")[0]).weights]
+                    )
+                )
+            )
+        )
+        for name in onnx.tables
+    }
 
     def export_in_scope():
         with strategy.scope():
             keras_mtl.export.export_saved_model(model, os.path.join(out, "in_scope"))
+
     report["export_in_scope"] = refusal(export_in_scope)
     report["mamdr"] = refusal(lambda: keras_mtl.training.MAMDR(model, "domain", num_domains=3))
 
@@ -146,12 +172,16 @@ def mmoe(strategy, df, feats, out):
         resharded.compile(optimizer="adam")
     resharded.load_weights(path)
     report["checkpoint_to_unsharded"] = max(
-        float(np.abs(a - b).max()) for a, b in zip(whole, flat.get_weights()))
+        float(np.abs(a - b).max()) for a, b in zip(whole, flat.get_weights())
+    )
     report["checkpoint_to_sharded"] = max(
-        float(np.abs(a - b).max()) for a, b in zip(whole, sharding.whole_weights(resharded)))
-    report["checkpoint_steps"] = [int(model.optimizer.iterations),
-                                  int(flat.optimizer.iterations),
-                                  int(resharded.optimizer.iterations)]
+        float(np.abs(a - b).max()) for a, b in zip(whole, sharding.whole_weights(resharded))
+    )
+    report["checkpoint_steps"] = [
+        int(model.optimizer.iterations),
+        int(flat.optimizer.iterations),
+        int(resharded.optimizer.iterations),
+    ]
 
     # resume: a run stopped after its 2nd epoch's backup; a new model given
     # the same backup goes on from the 3rd epoch with the saved state
@@ -172,21 +202,24 @@ def mmoe(strategy, df, feats, out):
                 self.state = [v.numpy().tolist() for v in self.model.weighting.variables]
 
     watchers = {"stopped": Stop(), "resumed": Seen()}
-    for run_name, watcher in watchers.items():
+    for watcher in watchers.values():
         with strategy.scope():
             run = keras_mtl.MMoE(feats, **kwargs)
             run.compile(optimizer="adam", weighting=keras_mtl.weighting.UncertaintyWeighting())
         callbacks = [tf.keras.callbacks.BackupAndRestore(backup), watcher]
         try:
-            history = run.fit(data(df, feats, labels), epochs=4, steps_per_epoch=2,
-                              verbose=0, callbacks=callbacks)
+            history = run.fit(
+                data(df, feats, labels), epochs=4, steps_per_epoch=2, verbose=0, callbacks=callbacks
+            )
         except KeyboardInterrupt:
             continue
     stopped, resumed = watchers["stopped"], watchers["resumed"]
     report["resume"] = {
-        "resumed_epochs": len(history.history["loss"]), "first_resumed_epoch": resumed.epoch,
+        "resumed_epochs": len(history.history["loss"]),
+        "first_resumed_epoch": resumed.epoch,
         "max_diff_at_resume": max(
-            float(np.abs(a - b).max()) for a, b in zip(stopped.weights, resumed.weights)),
+            float(np.abs(a - b).max()) for a, b in zip(stopped.weights, resumed.weights)
+        ),
         "strategy_state": [stopped.state, resumed.state],
         "loss": history.history["loss"],
     }
@@ -198,12 +231,16 @@ def main(out, runs):
     strategy = tf.distribute.experimental.ParameterServerStrategy(
         resolver,
         variable_partitioner=tf.distribute.experimental.partitioners.MinSizePartitioner(
-            min_shard_bytes=MIN_SHARD_BYTES, max_shards=NUM_PS))
+            min_shard_bytes=MIN_SHARD_BYTES, max_shards=NUM_PS
+        ),
+    )
     tf.keras.utils.set_random_seed(0)
     df = builder_cases.frame(256)
     feats = builder_cases.features(df)
-    report = {"mmoe": mmoe(strategy, df, feats, out),
-              "builders": every_builder(strategy, df, feats, runs)}
+    report = {
+        "mmoe": mmoe(strategy, df, feats, out),
+        "builders": every_builder(strategy, df, feats, runs),
+    }
     with open(os.path.join(out, "report.json"), "w") as f:
         json.dump(report, f)
 

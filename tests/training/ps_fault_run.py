@@ -47,11 +47,19 @@ import tensorflow as tf  # noqa: E402
 import keras_mtl  # noqa: E402
 from keras_mtl.export import sharding  # noqa: E402
 from tests.models import builder_cases  # noqa: E402
-from tests.training.parameter_server_run import MIN_SHARD_BYTES, data  # noqa: E402
+from tests.training.parameter_server_run import MIN_SHARD_BYTES  # noqa: E402
+from tests.training.parameter_server_run import data  # noqa: E402
 
 #: what TensorFlow's ClusterCoordinator logs when a task fails and when a worker is back
-WATCHED = ("failed with", "recovered", "Putting back", "Clearing", "_on_worker_recovery",
-           "Parameter server failure", "encountered the following error")
+WATCHED = (
+    "failed with",
+    "recovered",
+    "Putting back",
+    "Clearing",
+    "_on_worker_recovery",
+    "Parameter server failure",
+    "encountered the following error",
+)
 
 
 class _Name(str):
@@ -138,11 +146,20 @@ def backups_written(model, train, folder):
     written = {}
     for save_freq in (1, "epoch"):
         path = os.path.join(folder, str(save_freq))
-        model.fit(train, epochs=2, steps_per_epoch=2, verbose=0, callbacks=[
-            tf.keras.callbacks.BackupAndRestore(path, save_freq=save_freq,
-                                                delete_checkpoint=False)])
-        written[str(save_freq)] = any(name.endswith(".index") for _, _, names in os.walk(path)
-                                      for name in names)
+        model.fit(
+            train,
+            epochs=2,
+            steps_per_epoch=2,
+            verbose=0,
+            callbacks=[
+                tf.keras.callbacks.BackupAndRestore(
+                    path, save_freq=save_freq, delete_checkpoint=False
+                )
+            ],
+        )
+        written[str(save_freq)] = any(
+            name.endswith(".index") for _, _, names in os.walk(path) for name in names
+        )
     return written
 
 
@@ -152,10 +169,13 @@ def main(cluster, out, plan):
     tf.get_logger().setLevel(logging.INFO)
     timings = {"imports_s": round(time.monotonic() - STARTED, 2)}
     strategy = tf.distribute.experimental.ParameterServerStrategy(
-        tf.distribute.cluster_resolver.SimpleClusterResolver(tf.train.ClusterSpec(cluster),
-                                                             rpc_layer="grpc"),
+        tf.distribute.cluster_resolver.SimpleClusterResolver(
+            tf.train.ClusterSpec(cluster), rpc_layer="grpc"
+        ),
         variable_partitioner=tf.distribute.experimental.partitioners.MinSizePartitioner(
-            min_shard_bytes=MIN_SHARD_BYTES, max_shards=len(cluster["ps"])))
+            min_shard_bytes=MIN_SHARD_BYTES, max_shards=len(cluster["ps"])
+        ),
+    )
     tf.keras.utils.set_random_seed(0)
     df = builder_cases.frame(256)
     feats = builder_cases.features(df)
@@ -165,29 +185,47 @@ def main(cluster, out, plan):
     train = data(df, feats, ["ctr", "cvr"])
     table = model.get_layer("item_id_embedding").embeddings
     path = os.path.join(out, plan["name"])
-    pause = Pause({int(step): name for step, name in plan["pauses"].items()},
-                  plan["steps_per_epoch"], timeline)
+    pause = Pause(
+        {int(step): name for step, name in plan["pauses"].items()},
+        plan["steps_per_epoch"],
+        timeline,
+    )
     backups = Backups(path)
     callbacks = [pause, backups]
     if plan["backup"]:
         callbacks.insert(0, tf.keras.callbacks.BackupAndRestore(plan["backup"]))
-    report = {"shard_devices": [part.device for part in table.variables],
-              "error": None, "history": None, "iterations": None}
+    report = {
+        "shard_devices": [part.device for part in table.variables],
+        "error": None,
+        "history": None,
+        "iterations": None,
+    }
     timings["setup_s"] = round(time.monotonic() - STARTED - timings["imports_s"], 2)
     start = time.monotonic()
     try:
-        history = model.fit(train, epochs=plan["epochs"],
-                            steps_per_epoch=plan["steps_per_epoch"], verbose=0,
-                            callbacks=callbacks)
+        history = model.fit(
+            train,
+            epochs=plan["epochs"],
+            steps_per_epoch=plan["steps_per_epoch"],
+            verbose=0,
+            callbacks=callbacks,
+        )
         report["history"] = {"epochs": history.epoch, "loss": history.history["loss"]}
         report["iterations"] = int(model.optimizer.iterations.numpy())
-    except Exception as error:  # noqa: BLE001  (reported: the test checks which)
+    except Exception as error:
         timeline.add(f"fit raised {type(error).__name__}")
-        report["error"] = {"type": f"{type(error).__module__}.{type(error).__name__}",
-                           "message": str(error)[:3000]}
+        report["error"] = {
+            "type": f"{type(error).__module__}.{type(error).__name__}",
+            "message": str(error)[:3000],
+        }
     timings["fit_s"] = round(time.monotonic() - start, 2)
-    report.update(pauses=pause.ran, start=backups.start, last_backup=backups.last,
-                  timeline=timeline.events, timings=timings)
+    report.update(
+        pauses=pause.ran,
+        start=backups.start,
+        last_backup=backups.last,
+        timeline=timeline.events,
+        timings=timings,
+    )
     if plan.get("check_step_backups") and report["error"] is None:
         start = time.monotonic()
         report["backups_written"] = backups_written(model, train, path + "_backup_check")

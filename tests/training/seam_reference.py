@@ -22,11 +22,13 @@ FLAVOUR = "tf_keras" if LEGACY_KERAS else "keras3"
 
 def _frame(rows=64, seed=0):
     rng = np.random.RandomState(seed)
-    df = pd.DataFrame({
-        "color": np.array(["red", "green", "blue"])[rng.randint(0, 3, rows)],
-        "item": rng.randint(0, 10, rows).astype("int64"),
-        "price": rng.lognormal(size=rows).astype("float32"),
-    })
+    df = pd.DataFrame(
+        {
+            "color": np.array(["red", "green", "blue"])[rng.randint(0, 3, rows)],
+            "item": rng.randint(0, 10, rows).astype("int64"),
+            "price": rng.lognormal(size=rows).astype("float32"),
+        }
+    )
     score = (df["color"] == "red") * 1.5 + df["price"] * 0.3 - 1.0
     df["ctr"] = (score + rng.normal(size=rows) > 0).astype("float32")
     df["cvr"] = (score + rng.normal(size=rows) > 0.5).astype("float32")
@@ -35,11 +37,14 @@ def _frame(rows=64, seed=0):
 
 
 def _features(df):
-    return keras_mtl.features.adapt([
-        keras_mtl.SparseFeat("color", embedding_dim=3),
-        keras_mtl.SparseFeat("item", vocabulary_size=10, embedding_dim=3),
-        keras_mtl.DenseFeat("price", log1p=True, normalize=True),
-    ], df)
+    return keras_mtl.features.adapt(
+        [
+            keras_mtl.SparseFeat("color", embedding_dim=3),
+            keras_mtl.SparseFeat("item", vocabulary_size=10, embedding_dim=3),
+            keras_mtl.DenseFeat("price", log1p=True, normalize=True),
+        ],
+        df,
+    )
 
 
 def _builder_case(builder, compile_kwargs, epochs=3, **kwargs):
@@ -103,24 +108,38 @@ def cases():
     """`{name: function returning the run's numbers}` for this Keras version."""
     w = keras_mtl.weighting
     out = {
-        "mmoe_fixed": lambda: _builder_case(keras_mtl.MMoE, lambda: dict(
-            optimizer=_adam(),
-            loss_weights={"ctr": 1.0, "cvr": 0.5}), **_mixture()),
-        "mmoe_gradnorm": lambda: _builder_case(keras_mtl.MMoE, lambda: dict(
-            optimizer=_adam(), weighting=w.GradNorm()), **_mixture()),
-        "mmoe_groups_mgda": lambda: _builder_case(keras_mtl.MMoE, lambda: dict(
-            optimizer={"shared": tf.keras.optimizers.SGD(0.05),
-                       "towers": tf.keras.optimizers.Adam(0.01)},
-            weighting=w.MGDA()), **_mixture()),
-        "ple_pcgrad": lambda: _builder_case(keras_mtl.PLE, lambda: dict(
-            optimizer=_adam(), weighting=w.PCGrad(seed=1)),
-            **_experts()),
-        "mmoe_uncertainty": lambda: _builder_case(keras_mtl.MMoE, lambda: dict(
-            optimizer=_adam(),
-            weighting=w.UncertaintyWeighting()), **_mixture()),
-        "ple_dwa_l2": lambda: _builder_case(keras_mtl.PLE, lambda: dict(
-            optimizer=_adam(), weighting=w.DWA()),
-            **_experts(l2_reg=1e-3)),
+        "mmoe_fixed": lambda: _builder_case(
+            keras_mtl.MMoE,
+            lambda: dict(optimizer=_adam(), loss_weights={"ctr": 1.0, "cvr": 0.5}),
+            **_mixture(),
+        ),
+        "mmoe_gradnorm": lambda: _builder_case(
+            keras_mtl.MMoE, lambda: dict(optimizer=_adam(), weighting=w.GradNorm()), **_mixture()
+        ),
+        "mmoe_groups_mgda": lambda: _builder_case(
+            keras_mtl.MMoE,
+            lambda: dict(
+                optimizer={
+                    "shared": tf.keras.optimizers.SGD(0.05),
+                    "towers": tf.keras.optimizers.Adam(0.01),
+                },
+                weighting=w.MGDA(),
+            ),
+            **_mixture(),
+        ),
+        "ple_pcgrad": lambda: _builder_case(
+            keras_mtl.PLE, lambda: dict(optimizer=_adam(), weighting=w.PCGrad(seed=1)), **_experts()
+        ),
+        "mmoe_uncertainty": lambda: _builder_case(
+            keras_mtl.MMoE,
+            lambda: dict(optimizer=_adam(), weighting=w.UncertaintyWeighting()),
+            **_mixture(),
+        ),
+        "ple_dwa_l2": lambda: _builder_case(
+            keras_mtl.PLE,
+            lambda: dict(optimizer=_adam(), weighting=w.DWA()),
+            **_experts(l2_reg=1e-3),
+        ),
     }
     if LEGACY_KERAS:
         out["tfrs_uw"] = lambda: _tfrs_case("uw")

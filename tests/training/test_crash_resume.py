@@ -56,7 +56,11 @@ def _run(folder, kill_at, *names):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
     return subprocess.run(
         [sys.executable, str(folder / "train.py"), str(folder), str(kill_at), *names],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

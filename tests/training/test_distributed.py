@@ -26,8 +26,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 LOSS_ONLY = [name for name in strategy_cases.NAMES if strategy_cases.loss_only(name)]
 GRADIENT = [name for name in strategy_cases.NAMES if not strategy_cases.loss_only(name)]
 #: builder name -> the weighting strategy it trains with on two replicas
-RUNS = {name: strategy_cases.NAMES[i % len(strategy_cases.NAMES)]
-        for i, name in enumerate(keras_mtl.models.__all__)}
+RUNS = {
+    name: strategy_cases.NAMES[i % len(strategy_cases.NAMES)]
+    for i, name in enumerate(keras_mtl.models.__all__)
+}
 
 SCRIPT = textwrap.dedent(
     """
@@ -156,9 +158,14 @@ def results(tmp_path_factory):
     script, out = folder / "run.py", folder / "out.json"
     script.write_text(SCRIPT)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
-    run = subprocess.run([sys.executable, str(script), str(out), json.dumps(RUNS)],
-                         capture_output=True,
-                         text=True, env=env, cwd=ROOT, timeout=1200)
+    run = subprocess.run(
+        [sys.executable, str(script), str(out), json.dumps(RUNS)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=1200,
+    )
     assert run.returncode == 0, run.stderr[-4000:]
     return json.loads(out.read_text())
 
@@ -216,7 +223,7 @@ def test_every_builder_trains_on_two_replicas(results, name):
 
 
 def test_every_builder_and_strategy_ran_on_two_replicas(results):
-    ran = [k[len("builder:"):] for k in results if k.startswith("builder:")]
+    ran = [k[len("builder:") :] for k in results if k.startswith("builder:")]
     assert ran == list(keras_mtl.models.__all__)
     assert set(RUNS.values()) == set(strategy_cases.NAMES)
 

@@ -14,11 +14,10 @@ def test_old_module_path_is_the_new_module(old):
 
 
 def test_old_names_still_import():
+    import keras_mtl
     from keras_mtl.training.focal_loss import FocalLoss
     from keras_mtl.training.losses import masked_loss
     from keras_mtl.training.mamdr import MAMDR
-
-    import keras_mtl
 
     assert FocalLoss is keras_mtl.losses.FocalLoss
     assert masked_loss is keras_mtl.losses.masked.masked_loss

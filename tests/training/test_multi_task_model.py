@@ -22,7 +22,8 @@ def linear_model(regularizer=None):
     a = TaskHead("binary", kernel_regularizer=regularizer, name="a")
     b = TaskHead("regression", name="b")
     model = keras_mtl.MultiTaskModel(
-        inputs={"x": x}, outputs={"a": a(h), "b": b(h)},
+        inputs={"x": x},
+        outputs={"a": a(h), "b": b(h)},
         task_types={"a": "binary", "b": "regression"},
     )
     a.set_weights([W_A, B_A])
@@ -132,8 +133,10 @@ def test_epoch_losses_are_over_rows_not_a_mean_of_batch_means():
     # the total is per batch (each batch's own weighted sum), weighted by rows
     p = sigmoid(X @ W_A + B_A)[:, 0]
     bce = -(Y_A * np.log(p) + (1 - Y_A) * np.log(1 - p))
-    totals = [2.0 * np.nanmean(bce[rows]) + 0.5 * np.nanmean(((v - Y_B) ** 2)[rows])
-              for rows in (slice(0, 3), slice(3, 4))]
+    totals = [
+        2.0 * np.nanmean(bce[rows]) + 0.5 * np.nanmean(((v - Y_B) ** 2)[rows])
+        for rows in (slice(0, 3), slice(3, 4))
+    ]
     assert logs["loss"] == pytest.approx((3 * totals[0] + totals[1]) / 4, rel=1e-5)
     # a batch with no label for task b adds nothing to b's loss (not a 0)
     y_b = np.array([np.nan, np.nan, 1.0, 2.0], "float32")
@@ -159,8 +162,7 @@ def test_regularization_is_added_to_total():
 
 def test_per_task_loss_and_extra_metrics():
     model = linear_model()
-    model.compile(optimizer="sgd", loss={"b": "mean_absolute_error"},
-                  metrics={"a": ["accuracy"]})
+    model.compile(optimizer="sgd", loss={"b": "mean_absolute_error"}, metrics={"a": ["accuracy"]})
     logs = model.evaluate(dataset(), return_dict=True, verbose=0)
     _, _, _, v, mb = by_hand()
     assert logs["b_loss"] == pytest.approx(np.abs(v - Y_B)[mb].mean(), rel=1e-5)
@@ -177,10 +179,21 @@ def test_history_callbacks_and_progress_bar():
     callback = tf.keras.callbacks.LambdaCallback(
         on_epoch_end=lambda epoch, logs: seen.append(sorted(logs))
     )
-    history = model.fit(dataset(), validation_data=dataset(), epochs=3, verbose=1,
-                        callbacks=[callback])
-    for key in ("loss", "a_loss", "b_loss", "weight_a", "a_auc", "a_logloss",
-                "b_mse", "b_mae", "val_loss", "val_a_auc"):
+    history = model.fit(
+        dataset(), validation_data=dataset(), epochs=3, verbose=1, callbacks=[callback]
+    )
+    for key in (
+        "loss",
+        "a_loss",
+        "b_loss",
+        "weight_a",
+        "a_auc",
+        "a_logloss",
+        "b_mse",
+        "b_mae",
+        "val_loss",
+        "val_a_auc",
+    ):
         assert len(history.history[key]) == 3, key
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert "val_b_mae" in seen[0]

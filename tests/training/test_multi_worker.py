@@ -72,12 +72,18 @@ def workers(tmp_path_factory):
     procs = []
     for index in range(2):
         config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-        env = dict(os.environ, TF_CONFIG=json.dumps(config), TF_CPP_MIN_LOG_LEVEL="3",
-                   PYTHONPATH=ROOT)
-        procs.append(subprocess.Popen(
-            [sys.executable, str(script), str(out), *STRATEGIES],
-            env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True,
-        ))
+        env = dict(
+            os.environ, TF_CONFIG=json.dumps(config), TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT
+        )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(script), str(out), *STRATEGIES],
+                env=env,
+                cwd=ROOT,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     errors = []
     for proc in procs:
         try:

@@ -30,13 +30,18 @@ def data(frame, feats):
 
 def _mmoe(feats, seed=0):
     tf.keras.utils.set_random_seed(seed)
-    return keras_mtl.MMoE(feats, task_names=("ctr", "cvr"), num_experts=2,
-                          expert_units=(4,), tower_units=(2,))
+    return keras_mtl.MMoE(
+        feats, task_names=("ctr", "cvr"), num_experts=2, expert_units=(4,), tower_units=(2,)
+    )
 
 
 def _tables(model):
-    return {id(v) for layer in model.layers if isinstance(layer, tf.keras.layers.Embedding)
-            for v in layer.trainable_variables}
+    return {
+        id(v)
+        for layer in model.layers
+        if isinstance(layer, tf.keras.layers.Embedding)
+        for v in layer.trainable_variables
+    }
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "adam_instance"])
@@ -79,11 +84,19 @@ def test_three_explicit_groups(feats, data):
     gates = {id(v) for v in model.get_layer("gate_ctr").trainable_variables}
     for v in model.trainable_variables:
         group = state.optimizer_groups.group_of(v)
-        assert group == ("embeddings" if id(v) in _tables(model) else
-                         "shared" if id(v) in experts else "towers" if id(v) in gates
-                         else group)
-        assert state.optimizer_of(v) is {"embeddings": sgd, "shared": adagrad,
-                                         "towers": model.optimizer}[group]
+        assert group == (
+            "embeddings"
+            if id(v) in _tables(model)
+            else "shared"
+            if id(v) in experts
+            else "towers"
+            if id(v) in gates
+            else group
+        )
+        assert (
+            state.optimizer_of(v)
+            is {"embeddings": sgd, "shared": adagrad, "towers": model.optimizer}[group]
+        )
     model.fit(data, epochs=1, verbose=0)
     assert int(sgd.iterations) == int(adagrad.iterations) == int(model.optimizer.iterations) == 4
 
@@ -96,7 +109,7 @@ def test_groups_fall_through_and_adagrad_gets_its_row_wise_twin():
     assert OptimizerGroups(keras_mtl.optimizers.LazyAdam()).derived is None
     with pytest.raises(ValueError, match=r"expected optimizer groups among .*Received: \['tables'"):
         OptimizerGroups({"tables": "adam", "towers": "adam"})
-    with pytest.raises(ValueError, match="\"towers\" included"):
+    with pytest.raises(ValueError, match='"towers" included'):
         OptimizerGroups({"embeddings": "adam"})
 
 
@@ -140,8 +153,9 @@ def test_first_step_equals_dense_adam_under_every_strategy(feats, data):
         weights = []
         for optimizer in ("adam", {"embeddings": DenseAdam(), "towers": "adam"}):
             model = _mmoe(feats, seed=3)
-            model.compile(optimizer=optimizer, weighting=strategy_cases.make(name),
-                          run_eagerly=True)  # one step: tracing would cost more
+            model.compile(
+                optimizer=optimizer, weighting=strategy_cases.make(name), run_eagerly=True
+            )  # one step: tracing would cost more
             model.train_on_batch(*batch)
             weights.append(model.get_weights())
         for lazy, dense in zip(*weights):
@@ -155,7 +169,10 @@ def test_keras_file_restores_the_lazy_slots_and_training_continues_equal(feats, 
     path = os.path.join(tmp_path, "model.keras")
     model.save(path)
     restored = tf.keras.models.load_model(path)
-    lazy, back = model.training_state.embedding_optimizer, restored.training_state.embedding_optimizer
+    lazy, back = (
+        model.training_state.embedding_optimizer,
+        restored.training_state.embedding_optimizer,
+    )
     assert type(back) is LazyAdam and int(back.iterations) == int(lazy.iterations) == 4
     for a, b in zip(lazy.variables, back.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
@@ -175,7 +192,10 @@ def test_checkpoints_hold_the_lazy_slots(feats, data, tmp_path):
     other.compile(optimizer="adam")
     other.fit(data.take(1), epochs=1, verbose=0)  # slots exist, with other values
     tf.train.Checkpoint(model=other).restore(prefix).assert_existing_objects_matched()
-    mine, theirs = model.training_state.embedding_optimizer, other.training_state.embedding_optimizer
+    mine, theirs = (
+        model.training_state.embedding_optimizer,
+        other.training_state.embedding_optimizer,
+    )
     assert int(theirs.iterations) == 4
     for a, b in zip(mine.variables, theirs.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -51,7 +51,8 @@ SHARDS = [f"/job:ps/replica:0/task:{i}/device:CPU:0" for i in (0, 1)]
 pytestmark = pytest.mark.skipif(
     not LEGACY_KERAS,
     reason="ParameterServerStrategy needs tf_keras 2 (TF_USE_LEGACY_KERAS=1): "
-           "Keras 3 does not support it (keras-team/keras#18624)")
+    "Keras 3 does not support it (keras-team/keras#18624)",
+)
 
 
 def _free_port():
@@ -64,13 +65,25 @@ class Process:
     """A child process talked to by lines: stdin written, stdout read against a deadline."""
 
     def __init__(self, args, log, deadline):
-        env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2",
-                   PYTHONPATH=ROOT, **{PARENT_PID: str(os.getpid())})
+        env = dict(
+            os.environ,
+            TF_USE_LEGACY_KERAS="1",
+            TF_CPP_MIN_LOG_LEVEL="2",
+            PYTHONPATH=ROOT,
+            **{PARENT_PID: str(os.getpid())},
+        )
         self.log, self.deadline = log, deadline
         with open(log, "a") as stderr:
             self.popen = subprocess.Popen(
-                [sys.executable, *args], cwd=ROOT, env=env, text=True, bufsize=1,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+                [sys.executable, *args],
+                cwd=ROOT,
+                env=env,
+                text=True,
+                bufsize=1,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+            )
         self.lines = queue.Queue()  # a thread reads: select() would miss buffered lines
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -87,8 +100,9 @@ class Process:
             except queue.Empty:
                 raise AssertionError(f"no {prefixes} line in time\n{self.tail()}") from None
             if line is None:
-                raise AssertionError(f"exited ({self.popen.wait()}) before a {prefixes} "
-                                     f"line\n{self.tail()}")
+                raise AssertionError(
+                    f"exited ({self.popen.wait()}) before a {prefixes} line\n{self.tail()}"
+                )
             if line.startswith(prefixes):
                 return line.split()
 
@@ -121,10 +135,15 @@ class Cluster:
     def __init__(self, folder, workers=2, ps=2):
         self.folder = folder
         self.deadline = time.monotonic() + DEADLINE_S
-        self.spec = {"worker": [f"127.0.0.1:{_free_port()}" for _ in range(workers)],
-                     "ps": [f"127.0.0.1:{_free_port()}" for _ in range(ps)]}
-        self.tasks = Process([os.path.join(HERE, "ps_task.py"), json.dumps(self.spec)],
-                             str(folder / "tasks.log"), self.deadline)
+        self.spec = {
+            "worker": [f"127.0.0.1:{_free_port()}" for _ in range(workers)],
+            "ps": [f"127.0.0.1:{_free_port()}" for _ in range(ps)],
+        }
+        self.tasks = Process(
+            [os.path.join(HERE, "ps_task.py"), json.dumps(self.spec)],
+            str(folder / "tasks.log"),
+            self.deadline,
+        )
         self.coordinators, self.pids = [], set()
 
     def start(self, *tasks):
@@ -141,12 +160,24 @@ class Cluster:
         assert self.tasks.expect("killed")[1:3] == [job, str(index)]
 
     def coordinator(self, name, pauses=(), backup=None, check_step_backups=False):
-        plan = {"name": name, "epochs": EPOCHS, "steps_per_epoch": STEPS,
-                "pauses": dict(pauses), "backup": backup,
-                "check_step_backups": check_step_backups}
-        process = Process([os.path.join(HERE, "ps_fault_run.py"), json.dumps(self.spec),
-                           str(self.folder), json.dumps(plan)],
-                          str(self.folder / f"{name}.log"), self.deadline)
+        plan = {
+            "name": name,
+            "epochs": EPOCHS,
+            "steps_per_epoch": STEPS,
+            "pauses": dict(pauses),
+            "backup": backup,
+            "check_step_backups": check_step_backups,
+        }
+        process = Process(
+            [
+                os.path.join(HERE, "ps_fault_run.py"),
+                json.dumps(self.spec),
+                str(self.folder),
+                json.dumps(plan),
+            ],
+            str(self.folder / f"{name}.log"),
+            self.deadline,
+        )
         self.coordinators.append(process)
         return process
 
@@ -231,13 +262,14 @@ def test_ps_failure_fails_fit_and_a_restart_resumes_from_the_last_backup(cluster
 
     # the recovery: the PS task back (empty), a new coordinator program
     cluster.start(("ps", 1))
-    resumed = cluster.report(cluster.coordinator("resumed", backup=backup,
-                                                 check_step_backups=True))
+    resumed = cluster.report(cluster.coordinator("resumed", backup=backup, check_step_backups=True))
     assert resumed["error"] is None, resumed["error"]
     assert resumed["start"] == {"epoch": 3, "iterations": 12}  # 2 steps lost (<= 4)
     assert resumed["start"]["iterations"] >= 14 - STEPS
-    with np.load(tmp_path / "first_backup.npz") as saved, \
-            np.load(tmp_path / "resumed_start.npz") as start:
+    with (
+        np.load(tmp_path / "first_backup.npz") as saved,
+        np.load(tmp_path / "resumed_start.npz") as start,
+    ):
         assert saved.files == start.files and len(saved.files) > 0
         for key in saved.files:  # every weight, the sharded item table joined whole
             np.testing.assert_array_equal(start[key], saved[key])

@@ -29,16 +29,20 @@ TIMEOUT_S = 900
 
 
 def run(args, env_legacy, timeout=TIMEOUT_S):
-    env = dict(os.environ, TF_USE_LEGACY_KERAS="1" if env_legacy else "0",
-               TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
-    done = subprocess.run([sys.executable, *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    env = dict(
+        os.environ,
+        TF_USE_LEGACY_KERAS="1" if env_legacy else "0",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        PYTHONPATH=ROOT,
+    )
+    done = subprocess.run(
+        [sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     return done.stdout
 
 
 if not LEGACY_KERAS:
-
     REFUSAL = textwrap.dedent(
         """
         import json, socket
@@ -92,7 +96,9 @@ if not LEGACY_KERAS:
         assert not out["keras"].startswith("tf_keras")
         assert sorted(out["errors"]) == ["build", "compile", "fit"]
         for what, message in out["errors"].items():
-            assert message.startswith(f"cannot {what} a keras_mtl model under ParameterServerStrategy")
+            assert message.startswith(
+                f"cannot {what} a keras_mtl model under ParameterServerStrategy"
+            )
             assert "TF_USE_LEGACY_KERAS=1" in message
             assert "keras-team/keras#18624" in message
             assert keras_mtl.keras_compat.PARAMETER_SERVER_DOC in message
@@ -101,20 +107,30 @@ if not LEGACY_KERAS:
         anchor = keras_mtl.keras_compat.PARAMETER_SERVER_DOC.split("#")[1]
         with open(os.path.join(ROOT, "docs", "distributed.md")) as f:
             titles = [line.lstrip("#").strip() for line in f if line.startswith("## ")]
-        slugs = ["".join(c for c in t.lower() if c.isalnum() or c in " -").replace(" ", "-")
-                 for t in titles]
+        slugs = [
+            "".join(c for c in t.lower() if c.isalnum() or c in " -").replace(" ", "-")
+            for t in titles
+        ]
         assert anchor in slugs
 
 else:
     #: builder name -> the weighting strategy it trains with (round robin)
-    RUNS = {name: strategy_cases.NAMES[i % len(strategy_cases.NAMES)]
-            for i, name in enumerate(keras_mtl.models.__all__)}
+    RUNS = {
+        name: strategy_cases.NAMES[i % len(strategy_cases.NAMES)]
+        for i, name in enumerate(keras_mtl.models.__all__)
+    }
 
     @pytest.fixture(scope="module")
     def report(tmp_path_factory):
         out = tmp_path_factory.mktemp("parameter_servers")
-        run([os.path.join(ROOT, "tests", "training", "parameter_server_run.py"), str(out),
-             json.dumps(RUNS)], env_legacy=True)
+        run(
+            [
+                os.path.join(ROOT, "tests", "training", "parameter_server_run.py"),
+                str(out),
+                json.dumps(RUNS),
+            ],
+            env_legacy=True,
+        )
         with open(out / "report.json") as f:
             return json.load(f)
 
@@ -136,8 +152,10 @@ else:
         assert shapes == [[11, 3], [10, 3]]  # 21 rows (20 ids + out of vocabulary), by rows
         assert sum(s[0] for s in shapes) == mmoe["table_rows"]
         devices = [s["device"] for s in mmoe["shards"]]
-        assert devices == ["/job:ps/replica:0/task:0/device:CPU:0",
-                           "/job:ps/replica:0/task:1/device:CPU:0"]
+        assert devices == [
+            "/job:ps/replica:0/task:0/device:CPU:0",
+            "/job:ps/replica:0/task:1/device:CPU:0",
+        ]
         # the shards are the "embeddings" group: sparse row updates on each
         assert mmoe["group_of_shards"] == ["embeddings"]
         assert mmoe["embedding_optimizer"] == "LazyAdam"
@@ -151,13 +169,15 @@ else:
         mmoe = report["mmoe"]
         served = tf.saved_model.load(mmoe["saved_model"]).signatures["serving_default"]
         rows = {name: np.asarray(values) for name, values in mmoe["rows"].items()}
-        rows = {name: v.astype("float32") if v.dtype == np.float64 else v
-                for name, v in rows.items()}
+        rows = {
+            name: v.astype("float32") if v.dtype == np.float64 else v for name, v in rows.items()
+        }
         out = served(**{name: tf.constant(v) for name, v in rows.items()})
         assert sorted(out) == sorted(mmoe["predictions"]) == ["ctr", "cvr"]
         for task, expected in mmoe["predictions"].items():
-            np.testing.assert_allclose(out[task].numpy().reshape(-1),
-                                       np.asarray(expected).reshape(-1), atol=1e-6)
+            np.testing.assert_allclose(
+                out[task].numpy().reshape(-1), np.asarray(expected).reshape(-1), atol=1e-6
+            )
         assert mmoe["onnx_max_abs_diff"] < 1e-5
         assert "item_id_embedding/embeddings" in mmoe["onnx_tables"]  # a sharded table, whole
         assert set(mmoe["onnx_tables"].values()) == {0.0}
@@ -179,5 +199,6 @@ else:
     def test_refusals_say_what_to_do(report):
         mmoe = report["mmoe"]
         assert mmoe["export_in_scope"].startswith(
-            "RuntimeError: cannot export a sharded model inside ParameterServerStrategy.scope()")
+            "RuntimeError: cannot export a sharded model inside ParameterServerStrategy.scope()"
+        )
         assert mmoe["mamdr"].startswith("ValueError: MAMDR runs in one process")

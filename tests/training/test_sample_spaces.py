@@ -9,13 +9,26 @@ import tensorflow as tf
 import keras_mtl
 from keras_mtl.layers import TaskHead
 
-X = np.array([[1.0, 2.0], [0.5, -1.0], [-1.0, 0.0], [2.0, 1.0], [0.0, 1.5], [-0.5, -0.5],
-              [1.5, -2.0], [0.2, 0.3]], dtype="float32")
+X = np.array(
+    [
+        [1.0, 2.0],
+        [0.5, -1.0],
+        [-1.0, 0.0],
+        [2.0, 1.0],
+        [0.0, 1.5],
+        [-0.5, -0.5],
+        [1.5, -2.0],
+        [0.2, 0.3],
+    ],
+    dtype="float32",
+)
 CLICK = np.array([1, 0, 1, 1, 0, 1, 1, 0], dtype="float32")
 # conversion: defined on clicks; a value (not NaN) off the clicks must not count
 BUY = np.array([1, 1, 0, 1, 1, 0, np.nan, 0], dtype="float32")
-W = {"ctr": (np.array([[0.3], [-0.2]], "float32"), np.array([0.1], "float32")),
-     "cvr": (np.array([[0.5], [0.25]], "float32"), np.array([-0.2], "float32"))}
+W = {
+    "ctr": (np.array([[0.3], [-0.2]], "float32"), np.array([0.1], "float32")),
+    "cvr": (np.array([[0.5], [0.25]], "float32"), np.array([-0.2], "float32")),
+}
 
 
 def model(seen=False):
@@ -26,8 +39,11 @@ def model(seen=False):
         inputs["seen"] = tf.keras.Input(shape=(1,), name="seen")
         h = tf.keras.layers.Concatenate()([x, inputs["seen"]])
     heads = {t: TaskHead("binary", name=t) for t in W}
-    out = keras_mtl.MultiTaskModel(inputs, {t: head(h) for t, head in heads.items()},
-                                   task_types={"ctr": "binary", "cvr": "binary"})
+    out = keras_mtl.MultiTaskModel(
+        inputs,
+        {t: head(h) for t, head in heads.items()},
+        task_types={"ctr": "binary", "cvr": "binary"},
+    )
     for task, head in heads.items():
         kernel = np.concatenate([W[task][0], np.zeros((1, 1), "float32")]) if seen else W[task][0]
         head.set_weights([kernel, W[task][1]])
@@ -74,8 +90,9 @@ def test_one_sgd_step_follows_the_clicked_rows_only_and_rows_sum_over_batches():
     net.compile(optimizer=tf.keras.optimizers.SGD(0.1), sample_spaces={"cvr": "ctr"})
     history = net.fit(data(batch=8), epochs=1, verbose=0).history
     _, _, grad_w, rows = by_hand()
-    np.testing.assert_allclose(net.get_layer("cvr").get_weights()[0][:, 0],
-                               W["cvr"][0][:, 0] - 0.1 * grad_w, rtol=1e-5)
+    np.testing.assert_allclose(
+        net.get_layer("cvr").get_weights()[0][:, 0], W["cvr"][0][:, 0] - 0.1 * grad_w, rtol=1e-5
+    )
     assert history["cvr_rows"] == [rows]
     net = model()
     net.compile(optimizer="sgd", sample_spaces={"cvr": "ctr"})
@@ -88,8 +105,9 @@ def test_indicator_can_be_an_extra_label_or_a_feature():
     loss = by_hand()[0]
     net = model()
     net.compile(optimizer="sgd", sample_spaces={"cvr": "clicked"})
-    logs = net.evaluate(data(labels={"ctr": CLICK, "cvr": BUY, "clicked": CLICK}),
-                        return_dict=True, verbose=0)
+    logs = net.evaluate(
+        data(labels={"ctr": CLICK, "cvr": BUY, "clicked": CLICK}), return_dict=True, verbose=0
+    )
     assert logs["cvr_loss"] == pytest.approx(loss, rel=1e-5)
     as_feature = model(seen=True)
     as_feature.compile(optimizer="sgd", sample_spaces={"cvr": "seen"})

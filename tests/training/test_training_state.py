@@ -19,16 +19,20 @@ def feats():
 
 
 def _mmoe(feats):
-    return keras_mtl.MMoE(feats, task_names=("ctr", "cvr"), num_experts=2,
-                          expert_units=(4,), tower_units=(2,))
+    return keras_mtl.MMoE(
+        feats, task_names=("ctr", "cvr"), num_experts=2, expert_units=(4,), tower_units=(2,)
+    )
 
 
 def test_compile_builds_the_training_state(feats):
     model = _mmoe(feats)
     assert model.training_state is None and model.weighting is None
     sgd = tf.keras.optimizers.SGD(0.1)
-    model.compile(optimizer={"shared": sgd, "towers": "adam"}, loss={"cvr": "mse"},
-                  loss_weights={"ctr": 1.0, "cvr": 0.5})
+    model.compile(
+        optimizer={"shared": sgd, "towers": "adam"},
+        loss={"cvr": "mse"},
+        loss_weights={"ctr": 1.0, "cvr": 0.5},
+    )
     state = model.training_state
     assert isinstance(state, TrainingState)
     assert state.task_names == ("ctr", "cvr") and state.weighting is model.weighting
@@ -39,7 +43,8 @@ def test_compile_builds_the_training_state(feats):
     shared = model.shared_variables
     assert {id(v) for v in experts} <= {id(v) for v in shared}
     assert not {id(v) for v in model.get_layer("gate_ctr").trainable_variables} & {
-        id(v) for v in shared}
+        id(v) for v in shared
+    }
     assert {id(v) for v in shared} == set(state.shared_ids)
     assert set(state.last_shared_ids) == {id(v) for v in experts}
     for v in model.trainable_variables:
@@ -49,8 +54,15 @@ def test_compile_builds_the_training_state(feats):
 def test_apply_gradients_sends_each_variable_to_its_group():
     a, b = tf.Variable([1.0, 2.0]), tf.Variable([3.0])
     shared_sgd, towers_sgd = tf.keras.optimizers.SGD(0.5), tf.keras.optimizers.SGD(0.1)
-    state = TrainingState({"t": "binary"}, {}, FixedWeights(), None, towers_sgd,
-                          shared_optimizer=shared_sgd, shared_ids={id(a)})
+    state = TrainingState(
+        {"t": "binary"},
+        {},
+        FixedWeights(),
+        None,
+        towers_sgd,
+        shared_optimizer=shared_sgd,
+        shared_ids={id(a)},
+    )
     state.build_optimizers([a, b])
     state.apply_gradients([tf.constant([1.0, 1.0]), tf.constant([2.0])], [a, b], replicas=2)
     np.testing.assert_allclose(a.numpy(), [1.0 - 0.5 * 0.5, 2.0 - 0.5 * 0.5])
@@ -58,9 +70,14 @@ def test_apply_gradients_sends_each_variable_to_its_group():
     # IndexedSlices (embedding rows) stay sparse and are scaled too
     rows = tf.IndexedSlices(tf.constant([[4.0]]), tf.constant([0]), tf.constant([2, 1]))
     table = tf.Variable([[0.0], [0.0]])
-    state = TrainingState({"t": "binary"}, {}, FixedWeights(), None,
-                          tf.keras.optimizers.SGD(0.1),
-                          shared_optimizer=tf.keras.optimizers.SGD(0.5))
+    state = TrainingState(
+        {"t": "binary"},
+        {},
+        FixedWeights(),
+        None,
+        tf.keras.optimizers.SGD(0.1),
+        shared_optimizer=tf.keras.optimizers.SGD(0.5),
+    )
     state.set_shared({id(table)}, set())
     state.build_optimizers([table, b])
     state.apply_gradients([rows, None], [table, b], replicas=2)
@@ -68,8 +85,14 @@ def test_apply_gradients_sends_each_variable_to_its_group():
 
 
 def test_optimizer_groups_need_shared_variables():
-    state = TrainingState({"t": "binary"}, {}, FixedWeights(), None,
-                          tf.keras.optimizers.SGD(), shared_optimizer=tf.keras.optimizers.SGD())
+    state = TrainingState(
+        {"t": "binary"},
+        {},
+        FixedWeights(),
+        None,
+        tf.keras.optimizers.SGD(),
+        shared_optimizer=tf.keras.optimizers.SGD(),
+    )
     with pytest.raises(ValueError, match="optimizer groups need shared variables"):
         state.build_optimizers([tf.Variable(1.0)])
 
@@ -77,17 +100,29 @@ def test_optimizer_groups_need_shared_variables():
 def test_reporting_weights_epoch_figures_by_rows_and_labelled_rows():
     reporting = Reporting({"a": "binary", "b": "regression"}, auxiliary_names=("aux",))
     assert [m.name for m in reporting.metrics] == [
-        "loss", "regularization_loss", "a_loss", "b_loss", "weight_a", "weight_b", "aux",
-        "a_auc", "a_logloss", "b_mse", "b_mae"]
+        "loss",
+        "regularization_loss",
+        "a_loss",
+        "b_loss",
+        "weight_a",
+        "weight_b",
+        "aux",
+        "a_auc",
+        "a_logloss",
+        "b_mse",
+        "b_mae",
+    ]
     batches = [  # (rows, labelled a, labelled b, loss a, loss b, regularization)
         (3.0, 2.0, 3.0, 0.5, 2.0, 0.25),
         (1.0, 1.0, 0.0, 1.0, 0.0, 0.25),
     ]
     for rows, la, lb, a, b, reg in batches:
         out = types.SimpleNamespace(
-            rows=tf.constant(rows), task_losses={"a": tf.constant(a), "b": tf.constant(b)},
+            rows=tf.constant(rows),
+            task_losses={"a": tf.constant(a), "b": tf.constant(b)},
             labelled={"a": tf.constant(la), "b": tf.constant(lb)},
-            regularization=tf.constant(reg), auxiliary={"aux": tf.constant(rows)},
+            regularization=tf.constant(reg),
+            auxiliary={"aux": tf.constant(rows)},
             labels={"a": tf.zeros((int(rows), 1)), "b": tf.zeros((int(rows), 1))},
             y_pred={"a": tf.fill((int(rows), 1), 0.5), "b": tf.zeros((int(rows), 1))},
             row_weights={"a": tf.ones((int(rows),)), "b": tf.ones((int(rows),))},

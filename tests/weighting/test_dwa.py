@@ -12,9 +12,9 @@ def test_weights_after_three_epochs_equal_formula_from_recorded_losses():
     history = model.fit(toy.dataset(batch_size=4), epochs=4, verbose=0).history
     assert history["weight_a"][:2] == [1.0, 1.0] and history["weight_b"][:2] == [1.0, 1.0]
     for epoch in (2, 3):
-        r = np.array([
-            history[f"{t}_loss"][epoch - 1] / history[f"{t}_loss"][epoch - 2] for t in "ab"
-        ])
+        r = np.array(
+            [history[f"{t}_loss"][epoch - 1] / history[f"{t}_loss"][epoch - 2] for t in "ab"]
+        )
         expected = 2 * np.exp(r / 2.0) / np.exp(r / 2.0).sum()
         assert history["weight_a"][epoch] == pytest.approx(expected[0], rel=1e-5)
         assert history["weight_b"][epoch] == pytest.approx(expected[1], rel=1e-5)

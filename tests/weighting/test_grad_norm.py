@@ -14,8 +14,7 @@ def times_100(y_true, y_pred):
 def compiled(strategy, lr=0.01):
     """Two regression tasks; task b's loss is scaled ×100."""
     model = toy.model(("regression", "regression"))
-    model.compile(optimizer=tf.keras.optimizers.SGD(lr), loss={"b": times_100},
-                  weighting=strategy)
+    model.compile(optimizer=tf.keras.optimizers.SGD(lr), loss={"b": times_100}, weighting=strategy)
     return model
 
 
@@ -53,10 +52,12 @@ def test_network_update_is_the_gradient_of_the_weighted_sum():
     network = model.trainable_variables
     with tf.GradientTape() as tape:
         out = model({"x": tf.constant(toy.X)})
-        total = 0.5 * tf.reduce_mean((out["a"][:, 0] - toy.Y_A) ** 2) + 1.5 * 100.0 * tf.reduce_mean(
-            (out["b"][:, 0] - toy.Y_B) ** 2
-        )
-    expected = [v.numpy() - 0.01 * g.numpy() for v, g in zip(network, tape.gradient(total, network))]
+        total = 0.5 * tf.reduce_mean(
+            (out["a"][:, 0] - toy.Y_A) ** 2
+        ) + 1.5 * 100.0 * tf.reduce_mean((out["b"][:, 0] - toy.Y_B) ** 2)
+    expected = [
+        v.numpy() - 0.01 * g.numpy() for v, g in zip(network, tape.gradient(total, network))
+    ]
     model.fit(toy.dataset(), epochs=1, verbose=0)
     for variable, value in zip(network, expected):
         np.testing.assert_allclose(variable.numpy(), value, rtol=1e-5, atol=1e-6)
@@ -80,8 +81,8 @@ def test_needs_a_shared_layer():
     import keras_mtl
 
     model = keras_mtl.MultiTaskModel(
-        inputs={"x": x}, outputs={"a": TaskHead("binary", name="a")(x),
-                                  "b": TaskHead("binary", name="b")(x)},
+        inputs={"x": x},
+        outputs={"a": TaskHead("binary", name="a")(x), "b": TaskHead("binary", name="b")(x)},
     )
     model.compile(weighting=GradNorm())
     with pytest.raises(ValueError, match="last shared layer"):

@@ -32,8 +32,10 @@ def test_step_uses_weights_from_gradients_at_the_representation():
     z_model = tf.keras.Model(model.inputs, [model.output, model.get_layer("shared").output])
     with tf.GradientTape(persistent=True) as tape:
         out, z = z_model({"x": x})
-        losses = [tf.reduce_mean(tf.keras.losses.binary_crossentropy(y[:, None], out[t]))
-                  for t, y in (("a", toy.Y_A), ("b", toy.Y_B))]
+        losses = [
+            tf.reduce_mean(tf.keras.losses.binary_crossentropy(y[:, None], out[t]))
+            for t, y in (("a", toy.Y_A), ("b", toy.Y_B))
+        ]
     at_z = np.stack([tf.reshape(tape.gradient(l, z), (-1,)).numpy() for l in losses])
     g1, g2 = at_z
     first = np.clip((g2 - g1) @ g2 / ((g1 - g2) @ (g1 - g2)), 0, 1)

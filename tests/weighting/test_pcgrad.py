@@ -46,14 +46,19 @@ def test_training_step_projects_shared_and_keeps_task_gradients():
     head_a = model.get_layer("a").trainable_variables
     with tf.GradientTape(persistent=True) as tape:
         out = model({"x": x})
-        losses = [tf.reduce_mean(tf.keras.losses.binary_crossentropy(y[:, None], out[t]))
-                  for t, y in (("a", toy.Y_A), ("b", toy.Y_B))]
-    flat = [tf.concat([tf.reshape(g, (-1,)) for g in tape.gradient(l, shared)], 0).numpy()
-            for l in losses]
+        losses = [
+            tf.reduce_mean(tf.keras.losses.binary_crossentropy(y[:, None], out[t]))
+            for t, y in (("a", toy.Y_A), ("b", toy.Y_B))
+        ]
+    flat = [
+        tf.concat([tf.reshape(g, (-1,)) for g in tape.gradient(l, shared)], 0).numpy()
+        for l in losses
+    ]
     projected = project_by_hand(np.array(flat), [[0, 1], [0, 1]])
     expected_shared = np.concatenate([v.numpy().ravel() for v in shared]) - 0.1 * projected
-    expected_head = [v.numpy() - 0.1 * g.numpy()
-                     for v, g in zip(head_a, tape.gradient(losses[0], head_a))]
+    expected_head = [
+        v.numpy() - 0.1 * g.numpy() for v, g in zip(head_a, tape.gradient(losses[0], head_a))
+    ]
     model.fit(toy.dataset(), epochs=1, verbose=0)
     np.testing.assert_allclose(
         np.concatenate([v.numpy().ravel() for v in shared]), expected_shared, atol=1e-5

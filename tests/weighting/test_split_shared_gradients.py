@@ -17,7 +17,10 @@ def test_shared_get_the_strategy_gradient_others_the_sum_plus_extra():
     variables = [own_a, shared, own_b]
     context = types.SimpleNamespace(shared=[False, True, False], extra_loss=extra)
     grads = weighting_strategy.split_shared_gradients(
-        tape, [loss_a, loss_b], variables, context,
+        tape,
+        [loss_a, loss_b],
+        variables,
+        context,
         lambda vs: tape.gradient([loss_a, loss_b], vs, output_gradients=[0.25, 0.75]),
     )
     np.testing.assert_allclose([float(g) for g in grads], [2.0, 0.25 * 3 + 0.75 * 20, 4 + 5])

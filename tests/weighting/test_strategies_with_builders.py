@@ -31,8 +31,10 @@ def _refusal(model, name):
     """What compile's error names when it refuses this pair, else None:
     MetaLearningStep (MetaHeac's) gives strategies per-task query gradients,
     not the shared representation some strategies differentiate at."""
-    if (getattr(weighting, name).needs_representation
-            and type(model.training_procedure).__name__ == "MetaLearningStep"):
+    if (
+        getattr(weighting, name).needs_representation
+        and type(model.training_procedure).__name__ == "MetaLearningStep"
+    ):
         return f"shared representation that {name} needs"
     return None
 
@@ -85,8 +87,11 @@ def test_strategy_trains_every_builder(builder, strategy, data):
         with pytest.raises(ValueError, match=refusal):
             model.compile(weighting=strategy_cases.make(strategy))
         return
-    model.compile(optimizer=tf.keras.optimizers.Adam(0.01),
-                  weighting=strategy_cases.make(strategy), run_eagerly=True)
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(0.01),
+        weighting=strategy_cases.make(strategy),
+        run_eagerly=True,
+    )
     ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=builder_cases.ROWS)
     history = model.fit(ds, epochs=3, verbose=0).history
     for task in labels:
@@ -129,8 +134,9 @@ def test_strategy_state_saves_but_stays_out_of_serving(strategy, data, tmp_path)
 def test_optimizer_groups_train_shared_and_towers_separately(data):
     df, feats = data
     model, labels = builder_cases.build(keras_mtl.MMoE, feats)
-    model.compile(optimizer={"shared": tf.keras.optimizers.SGD(0.0),
-                             "towers": tf.keras.optimizers.Adam(0.01)})
+    model.compile(
+        optimizer={"shared": tf.keras.optimizers.SGD(0.0), "towers": tf.keras.optimizers.Adam(0.01)}
+    )
     experts = model.get_layer("experts").kernels[0].numpy()
     embedding = model.get_layer("color_embedding").embeddings.numpy()
     tower = model.get_layer("tower_ctr").get_weights()[0]

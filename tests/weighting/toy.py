@@ -18,7 +18,9 @@ def model(task_types=("binary", "binary")):
     shared = MLP((4,), name="shared")(x)
     heads = {t: TaskHead(kind, name=t)(shared) for t, kind in zip("ab", task_types)}
     return keras_mtl.MultiTaskModel(
-        inputs={"x": x}, outputs=heads, task_types=dict(zip("ab", task_types)),
+        inputs={"x": x},
+        outputs=heads,
+        task_types=dict(zip("ab", task_types)),
         shared_layer="shared",
     )
 

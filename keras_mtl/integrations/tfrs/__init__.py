@@ -24,8 +24,6 @@ except ImportError as error:
         'pip install "keras_mtl[tfrs]".'
     ) from error
 
-from keras_mtl.integrations.tfrs.multi_task_recommender import (  # noqa: E402
-    MultiTaskRecommender,
-)
+from keras_mtl.integrations.tfrs.multi_task_recommender import MultiTaskRecommender
 
 __all__ = ["MultiTaskRecommender"]

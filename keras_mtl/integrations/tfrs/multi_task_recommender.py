@@ -93,8 +93,7 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
         for layer in shared_layers:
             if not isinstance(layer, (str, tf.keras.layers.Layer)):
                 raise TypeError(
-                    "expected shared_layers as layers or attribute names. "
-                    f"Received: {layer!r}"
+                    f"expected shared_layers as layers or attribute names. Received: {layer!r}"
                 )
         # A plain namespace: Keras tracks neither the names nor the layers in
         # it (the layers are tracked as the attributes they also are).
@@ -160,8 +159,7 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
         # The tasks' losses are computed by the subclass, so there are no
         # per-task loss functions; the shared variables and the embedding
         # tables are found at the first step, once the layers are built.
-        self.set_training_state(TrainingState(self.task_types, {}, weighting, reporting,
-                                              groups))
+        self.set_training_state(TrainingState(self.task_types, {}, weighting, reporting, groups))
 
     def framework_metrics(self):
         """The metrics of the TFRS tasks (tfrs.Model's own)."""
@@ -187,8 +185,7 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
             total, weights = step.total(state, out)
         state.set_embeddings(structure.embedding_table_ids(self.submodules))
         state.set_shared(*self._shared_ids())
-        weights, total = step.descend(self, state, tape, total, weights, task_losses, z,
-                                      out.extra)
+        weights, total = step.descend(self, state, tape, total, weights, task_losses, z, out.extra)
         del tape
         return step.update_metrics(self, state, total, weights, out)
 
@@ -201,8 +198,9 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
 
     def _outputs(self, inputs, task_losses):
         """The step's outputs; every row counts for every task's loss."""
-        rows = masked.global_rows(tf.nest.flatten(inputs)[0],
-                                  self.distribute_strategy.num_replicas_in_sync)
+        rows = masked.global_rows(
+            tf.nest.flatten(inputs)[0], self.distribute_strategy.num_replicas_in_sync
+        )
         return step.outputs(self, rows, task_losses)
 
     def _task_losses(self, inputs, training):

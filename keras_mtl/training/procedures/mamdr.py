@@ -9,7 +9,6 @@ from keras_mtl.training.procedures import round_loop
 from keras_mtl.training.procedures.domain_variables import declared_domain_variables
 from keras_mtl.training.procedures.variable_snapshots import VariableSnapshots
 
-
 INNER_OPTIMIZERS = {
     "adam": tf.keras.optimizers.Adam,
     "sgd": tf.keras.optimizers.SGD,
@@ -131,16 +130,33 @@ class MAMDR:
         Multi-Domain Recommendation", ICDE 2023.
     """
 
-    def __init__(self, model, domain_feature, num_domains, inner_lr=0.01, outer_lr=1e-3,
-                 regularization_lr=1e-3, num_sampled_domains=0, inner_optimizer="sgd",
-                 outer_optimizer="adam", rounds="batch", domain_variables=None, seed=None):
+    def __init__(
+        self,
+        model,
+        domain_feature,
+        num_domains,
+        inner_lr=0.01,
+        outer_lr=1e-3,
+        regularization_lr=1e-3,
+        num_sampled_domains=0,
+        inner_optimizer="sgd",
+        outer_optimizer="adam",
+        rounds="batch",
+        domain_variables=None,
+        seed=None,
+    ):
         mamdr_steps.check_model(model, domain_feature)
-        for name, value in (("inner_lr", inner_lr), ("outer_lr", outer_lr),
-                            ("regularization_lr", regularization_lr)):
+        for name, value in (
+            ("inner_lr", inner_lr),
+            ("outer_lr", outer_lr),
+            ("regularization_lr", regularization_lr),
+        ):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"expected a number > 0. Received: {name}={value!r}")
-        for name, value, least in (("num_domains", num_domains, 1),
-                                   ("num_sampled_domains", num_sampled_domains, 0)):
+        for name, value, least in (
+            ("num_domains", num_domains, 1),
+            ("num_sampled_domains", num_sampled_domains, 0),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValueError(f"expected an integer ≥ {least}. Received: {name}={value!r}")
         self.model = model
@@ -188,8 +204,14 @@ class MAMDR:
         if not variables:
             return None
         optimizer = INNER_OPTIMIZERS[self.inner_optimizer](learning_rate=self.inner_lr)
-        return mamdr_steps.inner_step(self.model, variables, optimizer, self.domain_feature,
-                                      self.num_domains, by_share=self.rounds == "batch")
+        return mamdr_steps.inner_step(
+            self.model,
+            variables,
+            optimizer,
+            self.domain_feature,
+            self.num_domains,
+            by_share=self.rounds == "batch",
+        )
 
     def _outer_step(self, variables, rate):
         if self.outer_optimizer == "sgd" or not variables:
@@ -243,8 +265,7 @@ class MAMDR:
             for j in sampled[i]:
                 for x, y, w in passes(j):
                     self._domain_step(x, y, w, domain[j], domain[i])
-            own.extend(self._domain_step(x, y, w, domain[i], domain[i])[0]
-                       for x, y, w in passes(i))
+            own.extend(self._domain_step(x, y, w, domain[i], domain[i])[0] for x, y, w in passes(i))
             if self._domain_outer is None:
                 self._domain.interpolate(start, self.regularization_lr)
             else:  # every domain starts from `first`; one outer step for all
@@ -280,8 +301,7 @@ class MAMDR:
 
         return x.unbatch().filter(of_domain).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
-    def fit(self, x, epochs=1, callbacks=None, validation_data=None, verbose=1,
-            batch_size=None):
+    def fit(self, x, epochs=1, callbacks=None, validation_data=None, verbose=1, batch_size=None):
         """Trains for `epochs` passes over `x`; returns a Keras `History`.
 
         With `rounds="batch"`, every batch of `x` is one round
@@ -322,9 +342,15 @@ class MAMDR:
         rounds = self._epoch_rounds(x, batch_size) if self.rounds == "epoch" else None
         steps = 1 if rounds else round_loop.steps_per_epoch(x, verbose)
         return round_loop.fit_rounds(
-            self.model, (lambda: [None]) if rounds else (lambda: x),
-            (lambda _: rounds()) if rounds else self.train_step, epochs=epochs, steps=steps,
-            callbacks=callbacks, validation_data=validation_data, verbose=verbose)
+            self.model,
+            (lambda: [None]) if rounds else (lambda: x),
+            (lambda _: rounds()) if rounds else self.train_step,
+            epochs=epochs,
+            steps=steps,
+            callbacks=callbacks,
+            validation_data=validation_data,
+            verbose=verbose,
+        )
 
     def _epoch_rounds(self, x, batch_size):
         """A function running one epoch-long round over the domains of `x`."""

@@ -7,7 +7,7 @@ from keras_mtl.training import step as step_lib
 
 
 def check_model(model, domain_feature):
-    """Raises unless MAMDR can train `model` (compiled, one replica, a fit strategy, the feature)."""
+    """Raises unless MAMDR can train `model` (compiled, 1 replica, a fit strategy, the feature)."""
     if getattr(model, "task_types", None) is None:
         raise TypeError(
             "MAMDR expected a keras_mtl MultiTaskModel (a builder's model). "
@@ -34,8 +34,7 @@ def check_model(model, domain_feature):
             "loss=..., loss_weights=... or weighting=...) first."
         )
     strategy = state.weighting
-    if strategy.persistent_tape or strategy.needs_representation or (
-            strategy.trainable_variables):
+    if strategy.persistent_tape or strategy.needs_representation or (strategy.trainable_variables):
         raise ValueError(
             f"MAMDR cannot train with {type(strategy).__name__}: its inner SGD steps "
             "take one gradient of the combined loss and update the model's variables "
@@ -93,8 +92,9 @@ def inner_step(model, variables, optimizer, domain_feature, num_domains, by_shar
         known = tf.logical_and(flat >= 0, flat < num_domains)
         if by_share:  # the share of the domain whose variables train (`route_to`)
             owner = tf.equal(flat, tf.cast(route_to, ids.dtype))
-            share = (tf.reduce_sum(tf.cast(owner, tf.float32))
-                     / tf.maximum(tf.reduce_sum(tf.cast(known, tf.float32)), 1.0))
+            share = tf.reduce_sum(tf.cast(owner, tf.float32)) / tf.maximum(
+                tf.reduce_sum(tf.cast(known, tf.float32)), 1.0
+            )
         else:  # rounds="epoch": batches of one domain's rows
             share = tf.constant(1.0)
         mask = tf.cast(mine, tf.float32)
@@ -102,18 +102,18 @@ def inner_step(model, variables, optimizer, domain_feature, num_domains, by_shar
         if sample_weight is None:
             sample_weight = mask
         x = dict(x)
-        x[domain_feature] = tf.where(tf.reshape(mine, tf.shape(ids)),
-                                     tf.cast(route_to, ids.dtype), ids)
+        x[domain_feature] = tf.where(
+            tf.reshape(mine, tf.shape(ids)), tf.cast(route_to, ids.dtype), ids
+        )
         state = model.training_state
         with tf.GradientTape() as tape:
             out = step_lib.forward(model, state, x, y, sample_weight, training=True)
             loss, _ = step_lib.total(state, out)
             scaled = loss * share
         grads = tape.gradient(scaled, variables)
-        optimizer.apply_gradients([
-            (tf.zeros(v.shape, v.dtype) if g is None else g, v)
-            for g, v in zip(grads, variables)
-        ])
+        optimizer.apply_gradients(
+            [(tf.zeros(v.shape, v.dtype) if g is None else g, v) for g, v in zip(grads, variables)]
+        )
         return loss, out.task_losses
 
     return step

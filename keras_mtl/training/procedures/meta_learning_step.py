@@ -57,9 +57,11 @@ class MetaLearningStep(TrainingProcedure):
     """
 
     def __init__(self, inner_learning_rate=0.01, support_fraction=0.5):
-        if (isinstance(inner_learning_rate, bool)
-                or not isinstance(inner_learning_rate, (int, float))
-                or inner_learning_rate <= 0):
+        if (
+            isinstance(inner_learning_rate, bool)
+            or not isinstance(inner_learning_rate, (int, float))
+            or inner_learning_rate <= 0
+        ):
             raise ValueError(
                 "expected a number inner_learning_rate > 0. "
                 f"Received: inner_learning_rate={inner_learning_rate!r}"
@@ -95,9 +97,7 @@ class MetaLearningStep(TrainingProcedure):
         support = tf.cast(tf.floor(tf.cast(rows, tf.float32) * self.support_fraction), tf.int32)
 
         def take(part):
-            return tf.nest.map_structure(
-                lambda t: None if t is None else part(t), data
-            )
+            return tf.nest.map_structure(lambda t: None if t is None else part(t), data)
 
         return take(lambda t: t[:support]), take(lambda t: t[support:])
 
@@ -109,8 +109,7 @@ class MetaLearningStep(TrainingProcedure):
         start = [tf.identity(v) for v in variables]  # θ
         with tf.GradientTape(persistent=True) as tape:  # one support pass at θ
             inner = step.forward(model, state, *support, training=True)
-        inner_grads = {t: tape.gradient(inner.task_losses[t], variables)
-                       for t in state.task_names}
+        inner_grads = {t: tape.gradient(inner.task_losses[t], variables) for t in state.task_names}
         del tape
         adapted = {}
         for task in state.task_names:  # a few tasks: unrolled into the graph
@@ -133,15 +132,16 @@ class MetaLearningStep(TrainingProcedure):
         strategy = state.weighting
         with tf.GradientTape(persistent=strategy.persistent_tape) as tape:
             losses = {
-                t: _surrogate(adapted[t][0].task_losses[t], adapted[t][1], variables)
-                for t in tasks
+                t: _surrogate(adapted[t][0].task_losses[t], adapted[t][1], variables) for t in tasks
             }
             extra = None
             if first.extra is not None:
-                extra = tf.add_n([
-                    _surrogate(adapted[t][0].extra / num, adapted[t][2], variables, num)
-                    for t in tasks
-                ])
+                extra = tf.add_n(
+                    [
+                        _surrogate(adapted[t][0].extra / num, adapted[t][2], variables, num)
+                        for t in tasks
+                    ]
+                )
             total, weights = strategy.combine(losses)
             if extra is not None:
                 total += extra
@@ -149,15 +149,17 @@ class MetaLearningStep(TrainingProcedure):
         del tape
         report = types.SimpleNamespace(
             rows=first.rows,
-            regularization=None if first.regularization is None else tf.add_n(
-                [adapted[t][0].regularization for t in tasks]) / num,
+            regularization=None
+            if first.regularization is None
+            else tf.add_n([adapted[t][0].regularization for t in tasks]) / num,
             task_losses={t: adapted[t][0].task_losses[t] for t in tasks},
             y_pred={t: adapted[t][0].y_pred[t] for t in tasks},
             labels={t: adapted[t][0].labels[t] for t in tasks},
             row_weights={t: adapted[t][0].row_weights[t] for t in tasks},
             labelled={t: adapted[t][0].labelled[t] for t in tasks},
-            space_rows={t: adapted[t][0].space_rows[t] for t in tasks
-                        if t in adapted[t][0].space_rows},
+            space_rows={
+                t: adapted[t][0].space_rows[t] for t in tasks if t in adapted[t][0].space_rows
+            },
             auxiliary={
                 name: tf.add_n([adapted[t][0].auxiliary[name] for t in tasks]) / num
                 for name in first.auxiliary
@@ -184,8 +186,9 @@ def _surrogate(value, grads, variables, scale=1.0):
             continue
         if isinstance(g, tf.IndexedSlices):
             rows = tf.gather(v, g.indices)  # (n, ...) touched rows only
-            out += tf.reduce_sum(tf.stop_gradient(g.values / scale)
-                                 * (rows - tf.stop_gradient(rows)))
+            out += tf.reduce_sum(
+                tf.stop_gradient(g.values / scale) * (rows - tf.stop_gradient(rows))
+            )
         else:
             out += tf.reduce_sum(tf.stop_gradient(g / scale) * (v - tf.stop_gradient(v)))
     return out

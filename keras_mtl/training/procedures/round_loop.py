@@ -20,19 +20,25 @@ def steps_per_epoch(x, verbose):
     return None
 
 
-def fit_rounds(model, epoch_batches, train_step, epochs, steps, callbacks=None,
-               validation_data=None, verbose=1):
+def fit_rounds(
+    model, epoch_batches, train_step, epochs, steps, callbacks=None, validation_data=None, verbose=1
+):
     """Runs `train_step` on each of `epoch_batches()`, `epochs` times, with Keras callbacks.
 
     Returns a `History`. `train_step(batch)` returns a step's logs (a dict
-    of floats); an epoch's logs are their means, plus `val_` scores of `model.evaluate(validation_data)`. The
+    of floats); an epoch's logs are their means, plus `val_` scores of
+    `model.evaluate(validation_data)`. The
     model's weighting strategy gets its epoch-end update (DWA) as in
     `model.fit`; `model.stop_training` (EarlyStopping) ends the loop.
     """
     history = tf.keras.callbacks.History()
     callback_list = tf.keras.callbacks.CallbackList(
         [WeightingCallback(model.weighting)] + list(callbacks or []) + [history],
-        add_progbar=verbose != 0, model=model, epochs=epochs, verbose=verbose, steps=steps,
+        add_progbar=verbose != 0,
+        model=model,
+        epochs=epochs,
+        verbose=verbose,
+        steps=steps,
     )
     model.stop_training = False
     callback_list.on_train_begin()
@@ -56,4 +62,3 @@ def fit_rounds(model, epoch_batches, train_step, epochs, steps, callbacks=None,
             break
     callback_list.on_train_end(logs)
     return history
-

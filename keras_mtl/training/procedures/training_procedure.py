@@ -25,9 +25,7 @@ class TrainingProcedure:
 
     def train_step(self, model, data):
         """Returns the logs of one training step on `data`."""
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement train_step(model, data)."
-        )
+        raise NotImplementedError(f"{type(self).__name__} must implement train_step(model, data).")
 
     def get_config(self):
         return {}

@@ -15,7 +15,8 @@ class VariableSnapshots:
         self.take = tf.function(lambda: [tf.identity(v) for v in self.variables])
         self.interpolate = tf.function(self._interpolate)
         self.moved = tf.function(
-            lambda start: [b - tf.convert_to_tensor(v) for v, b in zip(self.variables, start)])
+            lambda start: [b - tf.convert_to_tensor(v) for v, b in zip(self.variables, start)]
+        )
 
     def _interpolate(self, start, rate):
         """`v ← start + rate · (v − start)` (rate 0 restores `start`)."""

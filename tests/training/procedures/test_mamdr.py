@@ -18,8 +18,9 @@ def _toy_model():
     x = tf.keras.Input((DIM,), name="x")
     domain = tf.keras.Input((), dtype="int64", name="domain")
     star = StarTopology(NUM_DOMAINS, (1,), linear_output=True, combine="add", name="y")
-    model = keras_mtl.MultiTaskModel({"x": x, "domain": domain}, {"y": star([x, domain])},
-                                     task_types={"y": "regression"})
+    model = keras_mtl.MultiTaskModel(
+        {"x": x, "domain": domain}, {"y": star([x, domain])}, task_types={"y": "regression"}
+    )
     model.compile(optimizer="sgd")  # MAMDR trains with the compiled losses
     return model
 
@@ -97,11 +98,22 @@ def _random_weights(model):
 def test_one_step_equals_domain_negotiation_and_regularization(num_sampled):
     model = _toy_model()
     weights = _random_weights(model)
-    mamdr = MAMDR(model, "domain", NUM_DOMAINS, inner_lr=ALPHA, outer_lr=BETA,
-                  regularization_lr=GAMMA, num_sampled_domains=num_sampled,
-                  inner_optimizer="sgd", outer_optimizer="sgd", seed=3)
+    mamdr = MAMDR(
+        model,
+        "domain",
+        NUM_DOMAINS,
+        inner_lr=ALPHA,
+        outer_lr=BETA,
+        regularization_lr=GAMMA,
+        num_sampled_domains=num_sampled,
+        inner_optimizer="sgd",
+        outer_optimizer="sgd",
+        seed=3,
+    )
     assert [v.name.split("/")[-1].split(":")[0] for v in mamdr.domain_variables] == [
-        "domain_kernel_0", "domain_bias_0"]
+        "domain_kernel_0",
+        "domain_bias_0",
+    ]
     batch = _toy_batch()
     for _ in range(2):  # a second step starts from the first one's result
         logs = mamdr.train_step(batch)
@@ -120,8 +132,16 @@ def test_adam_outer_step_applies_adam_to_the_negotiated_gradient():
     DR steps of all domains in one Adam step from the same start."""
     model = _toy_model()
     weights = _random_weights(model)
-    mamdr = MAMDR(model, "domain", NUM_DOMAINS, inner_lr=ALPHA, outer_lr=BETA,
-                  regularization_lr=GAMMA, num_sampled_domains=1, seed=5)
+    mamdr = MAMDR(
+        model,
+        "domain",
+        NUM_DOMAINS,
+        inner_lr=ALPHA,
+        outer_lr=BETA,
+        regularization_lr=GAMMA,
+        num_sampled_domains=1,
+        seed=5,
+    )
     assert (mamdr.inner_optimizer, mamdr.outer_optimizer) == ("sgd", "adam")
     batch = _toy_batch()
     mamdr.train_step(batch)
@@ -135,9 +155,19 @@ def test_epoch_rounds_pass_over_each_domain_in_batches_of_its_own_rows():
     batch of them), every step at rate α."""
     model = _toy_model()
     weights = _random_weights(model)
-    mamdr = MAMDR(model, "domain", NUM_DOMAINS, inner_lr=ALPHA, outer_lr=BETA,
-                  regularization_lr=GAMMA, num_sampled_domains=2, inner_optimizer="sgd",
-                  outer_optimizer="sgd", rounds="epoch", seed=1)
+    mamdr = MAMDR(
+        model,
+        "domain",
+        NUM_DOMAINS,
+        inner_lr=ALPHA,
+        outer_lr=BETA,
+        regularization_lr=GAMMA,
+        num_sampled_domains=2,
+        inner_optimizer="sgd",
+        outer_optimizer="sgd",
+        rounds="epoch",
+        seed=1,
+    )
     batch = _toy_batch()
     data = tf.data.Dataset.from_tensor_slices(batch).batch(4)  # mixed batches of 4 rows
     history = mamdr.fit(data, epochs=1, verbose=0, batch_size=8).history
@@ -150,9 +180,17 @@ def test_epoch_rounds_pass_over_each_domain_in_batches_of_its_own_rows():
 def test_without_domain_variables_everything_is_negotiated():
     model = _toy_model()
     weights = _random_weights(model)
-    mamdr = MAMDR(model, "domain", NUM_DOMAINS, inner_lr=ALPHA, outer_lr=BETA,
-                  inner_optimizer="sgd", outer_optimizer="sgd",
-                  domain_variables=[], seed=0)
+    mamdr = MAMDR(
+        model,
+        "domain",
+        NUM_DOMAINS,
+        inner_lr=ALPHA,
+        outer_lr=BETA,
+        inner_optimizer="sgd",
+        outer_optimizer="sgd",
+        domain_variables=[],
+        seed=0,
+    )
     batch = _toy_batch()
     assert set(mamdr.train_step(batch)) == {"loss", "y_loss"}
     expected = _expected(weights, batch, mamdr.last_schedule, domain_step=False)
@@ -175,8 +213,11 @@ def test_mamdr_fit_trains_star_which_then_saves_and_serves(data, tmp_path):
     before = pn.moving_mean.numpy().copy()
     ds = keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=32)
     stop = tf.keras.callbacks.EarlyStopping(monitor="loss", patience=10)
-    history = MAMDR(model, "domain", num_domains=3, inner_lr=0.05, seed=0).fit(
-        ds, epochs=2, validation_data=ds, callbacks=[stop], verbose=0).history
+    history = (
+        MAMDR(model, "domain", num_domains=3, inner_lr=0.05, seed=0)
+        .fit(ds, epochs=2, validation_data=ds, callbacks=[stop], verbose=0)
+        .history
+    )
     assert len(history["loss"]) == 2 and np.all(np.isfinite(history["loss"]))
     assert "regularization_loss" in history and "val_ctr_auc" in history
     assert not np.allclose(pn.moving_mean.numpy(), before)
@@ -201,14 +242,14 @@ def test_mamdr_trains_a_builder_without_domain_weights(data):
     mamdr = MAMDR(model, "domain", num_domains=3, seed=0)
     assert mamdr.domain_variables == []
     kernel = model.get_layer("shared_bottom").get_weights()[0].copy()
-    balanced = keras_mtl.data.domain_balanced_dataset(df, feats, labels, "domain",
-                                                      num_domains=3, batch_size=8, seed=0)
+    balanced = keras_mtl.data.domain_balanced_dataset(
+        df, feats, labels, "domain", num_domains=3, batch_size=8, seed=0
+    )
     history = mamdr.fit(balanced, epochs=1, verbose=0).history
     assert sorted(history) == ["ctr_loss", "cvr_loss", "loss"]
     # the loss is the compiled one: Σ_k w_k L_k with the loss weights given
     logs = mamdr.train_step(next(iter(balanced)))
-    np.testing.assert_allclose(logs["loss"], logs["ctr_loss"] + 0.5 * logs["cvr_loss"],
-                               rtol=1e-5)
+    np.testing.assert_allclose(logs["loss"], logs["ctr_loss"] + 0.5 * logs["cvr_loss"], rtol=1e-5)
     with pytest.raises(TypeError, match="df_to_dataset"):
         mamdr.fit(df)
     assert not np.allclose(model.get_layer("shared_bottom").get_weights()[0], kernel)
@@ -253,8 +294,9 @@ def test_mamdr_rejects_bad_arguments(data):
 
 def _two_domains(seed=0):
     """A seeded two-domain problem (1,500 and 300 rows), 70 / 30 train / validation."""
-    df = keras_mtl.data.make_multi_domain(domain_sizes=(1500, 300), num_dense=4, num_items=20,
-                                          seed=seed)
+    df = keras_mtl.data.make_multi_domain(
+        domain_sizes=(1500, 300), num_dense=4, num_items=20, seed=seed
+    )
     valid = np.random.default_rng(seed).random(len(df)) < 0.3
     feats = [keras_mtl.DenseFeat(f"x{j}") for j in range(4)] + [
         keras_mtl.SparseFeat("item", vocabulary_size=20, embedding_dim=4),
@@ -272,14 +314,17 @@ def test_default_mamdr_does_not_fall_below_the_base_model(builder):
     for way in ("fit", "mamdr"):
         tf.keras.utils.set_random_seed(0)
         if builder == "STAR":
-            model = keras_mtl.STAR(feats, task_names=("ctr",), star_units=(16,), tower_units=(8,),
-                                   auxiliary_units=(4,))
+            model = keras_mtl.STAR(
+                feats, task_names=("ctr",), star_units=(16,), tower_units=(8,), auxiliary_units=(4,)
+            )
         else:
-            model = keras_mtl.SharedBottom(feats, task_names=("ctr",), bottom_units=(16,),
-                                           tower_units=(8,))
+            model = keras_mtl.SharedBottom(
+                feats, task_names=("ctr",), bottom_units=(16,), tower_units=(8,)
+            )
         model.compile(optimizer=tf.keras.optimizers.Adam(1e-3))
-        train = keras_mtl.data.df_to_dataset(train_df, feats, ["ctr"], batch_size=64,
-                                             shuffle=True, seed=0)
+        train = keras_mtl.data.df_to_dataset(
+            train_df, feats, ["ctr"], batch_size=64, shuffle=True, seed=0
+        )
         if way == "fit":
             model.fit(train, epochs=4, verbose=0)
         else:

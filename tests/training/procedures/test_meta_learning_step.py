@@ -20,15 +20,25 @@ W0, SCALE_B, INNER, OUTER = 0.5, 2.0, 0.1, 0.05
 def toy(procedure):
     """One shared weight w: a = w·x, b = 2·w·x (fixed head), both regression."""
     x = tf.keras.Input(shape=(1,), name="x")
-    shared = tf.keras.layers.Dense(1, use_bias=False, name="shared",
-                                   kernel_initializer=tf.keras.initializers.Constant(W0))(x)
-    a = tf.keras.layers.Dense(1, use_bias=False, trainable=False, name="a",
-                              kernel_initializer="ones")(shared)
-    b = tf.keras.layers.Dense(1, use_bias=False, trainable=False, name="b",
-                              kernel_initializer=tf.keras.initializers.Constant(SCALE_B))(shared)
+    shared = tf.keras.layers.Dense(
+        1, use_bias=False, name="shared", kernel_initializer=tf.keras.initializers.Constant(W0)
+    )(x)
+    a = tf.keras.layers.Dense(
+        1, use_bias=False, trainable=False, name="a", kernel_initializer="ones"
+    )(shared)
+    b = tf.keras.layers.Dense(
+        1,
+        use_bias=False,
+        trainable=False,
+        name="b",
+        kernel_initializer=tf.keras.initializers.Constant(SCALE_B),
+    )(shared)
     return keras_mtl.MultiTaskModel(
-        {"x": x}, {"a": a, "b": b}, task_types={"a": "regression", "b": "regression"},
-        shared_layer="shared", training_procedure=procedure,
+        {"x": x},
+        {"a": a, "b": b},
+        task_types={"a": "regression", "b": "regression"},
+        shared_layer="shared",
+        training_procedure=procedure,
     )
 
 
@@ -54,8 +64,10 @@ def by_hand(weights):
         meta += weights[task] * grad(adapted, query, y, scale)  # first order
         query_losses[task] = loss(adapted, query, y, scale)
     everything = [0, 1, 2, 3]
-    plain = sum(weights[t] * grad(W0, everything, y, s)
-                for t, y, s in (("a", Y_A, 1.0), ("b", Y_B, SCALE_B)))
+    plain = sum(
+        weights[t] * grad(W0, everything, y, s)
+        for t, y, s in (("a", Y_A, 1.0), ("b", Y_B, SCALE_B))
+    )
     return W0 - OUTER * meta, W0 - OUTER * plain, query_losses
 
 
@@ -68,14 +80,18 @@ def test_meta_step_updates_shared_weight_as_computed_by_hand(weights):
         model = toy(procedure)
         model.compile(optimizer=tf.keras.optimizers.SGD(OUTER), loss_weights=weights)
         history = model.fit(dataset(), epochs=1, verbose=0).history
-        results[procedure is None] = (float(model.get_layer("shared").get_weights()[0].item()), history)
+        results[procedure is None] = (
+            float(model.get_layer("shared").get_weights()[0].item()),
+            history,
+        )
     (meta, history), (plain, _) = results[False], results[True]
     assert meta == pytest.approx(meta_w, rel=1e-5)
     assert plain == pytest.approx(plain_w, rel=1e-5)
     for task in "ab":  # logged: query losses at the adapted weight
         assert history[f"{task}_loss"][0] == pytest.approx(query_losses[task], rel=1e-5)
     assert history["loss"][0] == pytest.approx(
-        sum(weights[t] * query_losses[t] for t in "ab"), rel=1e-5)
+        sum(weights[t] * query_losses[t] for t in "ab"), rel=1e-5
+    )
 
 
 def test_meta_step_leaves_no_adapted_weight_behind_and_saves(tmp_path):
@@ -95,15 +111,18 @@ def test_meta_step_refuses_what_it_cannot_run():
     with pytest.raises(ValueError, match="shared representation that MGDA needs"):
         model.compile(weighting=keras_mtl.weighting.MGDA())
     mirrored = types.SimpleNamespace(
-        distribute_strategy=types.SimpleNamespace(num_replicas_in_sync=2))
+        distribute_strategy=types.SimpleNamespace(num_replicas_in_sync=2)
+    )
     with pytest.raises(ValueError, match="runs on one replica.*2 replicas"):
         MetaLearningStep().check(mirrored, keras_mtl.weighting.FixedWeights())
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"inner_learning_rate": 0}, "inner_learning_rate=0"),
-     ({"support_fraction": 1.0}, "support_fraction=1.0")],
+    [
+        ({"inner_learning_rate": 0}, "inner_learning_rate=0"),
+        ({"support_fraction": 1.0}, "support_fraction=1.0"),
+    ],
 )
 def test_meta_step_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
