@@ -1,13 +1,33 @@
-"""Export for serving: SavedModel (TF Serving layout) and ONNX."""
+"""Export for serving: SavedModel (TF Serving layout) and ONNX.
 
-from keras_mtl.export.onnx_export import OnnxExport
-from keras_mtl.export.onnx_export import OnnxExportError
-from keras_mtl.export.onnx_export import export_onnx
-from keras_mtl.export.onnx_export import export_onnx_version
+The ONNX names load `keras_mtl.export.onnx_export` (and onnx, tf2onnx) when first used, so
+`import keras_mtl` needs none of the `keras_mtl[onnx]` extra.
+"""
+
+import importlib
+
 from keras_mtl.export.saved_model import export_saved_model
 from keras_mtl.export.saved_model import next_version
 from keras_mtl.export.signature import show_signature
 from keras_mtl.export.warmup import write_warmup_requests
+
+_LAZY = {
+    "OnnxExport": "keras_mtl.export.onnx_export",
+    "OnnxExportError": "keras_mtl.export.onnx_export",
+    "export_onnx": "keras_mtl.export.onnx_export",
+    "export_onnx_version": "keras_mtl.export.onnx_export",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'keras_mtl.export' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
+
 
 __all__ = [
     "OnnxExport",

@@ -15,15 +15,17 @@ import contextlib
 import logging
 
 import numpy as np
-import onnx
 import tensorflow as tf
-from onnx import TensorProto
 
 from keras_mtl.export import onnx_external_data
 from keras_mtl.export import onnx_farmhash
 from keras_mtl.export.onnx_rewrites import ML_DOMAIN
 from keras_mtl.export.onnx_rewrites import Rewrites
 from keras_mtl.layers.sparse_embedding import SparseEmbedding
+from keras_mtl.optional_import import optional_import
+
+onnx = optional_import("onnx", "onnx", "ONNX export")
+TensorProto = onnx.TensorProto
 
 _TABLE_INPUT = "keras_mtl_table_{}"
 
@@ -86,7 +88,7 @@ def convert(function, signature, rewrites, opset):
     The storage is tf2onnx's own, used when the weights it converts exceed
     `onnx_external_data.LARGE_MODEL_BYTES`.
     """
-    import tf2onnx
+    tf2onnx = optional_import("tf2onnx", "onnx", "ONNX export")
 
     concrete = function.get_concrete_function(*signature)
     captured = sum(int(np.prod(v.shape)) * v.dtype.size for v in concrete.graph.variables)

@@ -3,8 +3,12 @@
 import itertools
 
 import numpy as np
-from onnx import TensorProto
-from onnx import helper
+
+from keras_mtl.optional_import import optional_import
+
+onnx = optional_import("onnx", "onnx", "ONNX export")
+TensorProto = onnx.TensorProto
+helper = onnx.helper
 
 _U64 = (1 << 64) - 1
 

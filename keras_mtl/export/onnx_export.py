@@ -12,6 +12,7 @@ from keras_mtl.export.conversion_twin import conversion_twin
 from keras_mtl.export.signature import serving_specs
 from keras_mtl.export.staged_onnx_files import StagedOnnxFiles
 from keras_mtl.export.table_source import TableSource
+from keras_mtl.optional_import import optional_import
 
 MAX_OPSET = 18  # the highest opset tf2onnx 1.17 writes
 
@@ -71,11 +72,11 @@ class OnnxExport:
 
 def session_options(custom_ops=None):
     """ONNX Runtime session options, registering `custom_ops`' library if any."""
-    import onnxruntime
+    onnxruntime = optional_import("onnxruntime", "onnx", "ONNX export")
 
     options = onnxruntime.SessionOptions()
     if custom_ops == EXTENSIONS_PACKAGE:
-        import onnxruntime_extensions
+        onnxruntime_extensions = optional_import(EXTENSIONS_PACKAGE, "onnx", "ONNX hashing")
 
         options.register_custom_ops_library(onnxruntime_extensions.get_library_path())
     elif custom_ops is not None:
@@ -234,7 +235,7 @@ def export_onnx(
 
 
 def _parity(model, staged, specs, examples, custom_ops, atol):
-    import onnxruntime
+    onnxruntime = optional_import("onnxruntime", "onnx", "ONNX export")
 
     session = onnxruntime.InferenceSession(
         staged, session_options(custom_ops), providers=["CPUExecutionProvider"]

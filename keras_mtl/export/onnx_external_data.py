@@ -12,9 +12,12 @@ import contextlib
 import os
 
 import numpy as np
-from onnx import TensorProto
 
 from keras_mtl.export import table_source
+from keras_mtl.optional_import import optional_import
+
+onnx = optional_import("onnx", "onnx", "ONNX export")
+TensorProto = onnx.TensorProto
 
 #: Rest-of-model weights (the tables excluded) above which tf2onnx converts
 #: through its large-model path (its tensors in external storage). A protobuf

@@ -38,10 +38,13 @@ about 0.1 us a byte. Serving needs the extensions library registered::
 import functools
 
 import numpy as np
-from onnx import TensorProto
-from onnx import helper
 
 from keras_mtl.export.onnx_emitter import OnnxEmitter
+from keras_mtl.optional_import import optional_import
+
+onnx = optional_import("onnx", "onnx", "ONNX export")
+TensorProto = onnx.TensorProto
+helper = onnx.helper
 
 EXTENSIONS_DOMAIN = "ai.onnx.contrib"
 MICROSOFT_DOMAIN = "com.microsoft"

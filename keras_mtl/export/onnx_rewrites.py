@@ -34,10 +34,13 @@ subgraph.
 
 import numpy as np
 import tensorflow as tf
-from onnx import TensorProto
-from onnx import helper
 
 from keras_mtl.export import onnx_farmhash
+from keras_mtl.optional_import import optional_import
+
+onnx = optional_import("onnx", "onnx", "ONNX export")
+TensorProto = onnx.TensorProto
+helper = onnx.helper
 
 ML_DOMAIN = "ai.onnx.ml"
 #: Domain of the placeholder nodes `finish` replaces (never in a written model).
