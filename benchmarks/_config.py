@@ -14,6 +14,18 @@ TASKS = ("ctr", "cvr")
 # PLE: two levels of 4 shared + 2 specific experts per task (8 per level, as MMoE)
 PLE_LEVELS, PLE_SHARED, PLE_SPECIFIC = 2, 4, 2
 LEARNING_RATE = 1e-3
+#: each model's keras_mtl builder and its own settings (`_harness.config_model`)
+MODELS = {
+    "mmoe": ("MMoE", {"num_experts": NUM_EXPERTS}),
+    "ple": (
+        "PLE",
+        {
+            "num_levels": PLE_LEVELS,
+            "num_shared_experts": PLE_SHARED,
+            "num_specific_experts": PLE_SPECIFIC,
+        },
+    ),
+}
 
 CATEGORICAL = tuple(f"c{i}" for i in range(NUM_CATEGORICAL))
 NUMERIC = tuple(f"n{i}" for i in range(NUM_NUMERIC))

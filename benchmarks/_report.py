@@ -11,6 +11,9 @@ import platform
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "benchmarks.md")
 _HEADER = (
@@ -32,7 +35,7 @@ def machine():
                     break
     except OSError:
         pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = _harness.cores()
     import tensorflow as tf  # imported late: some callers set TF env vars first
 
     # tf_keras 2 (TF_USE_LEGACY_KERAS=1) has no tf.keras.__version__

@@ -50,14 +50,12 @@ test AUC per precision next to float32's.
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness
 import _report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -81,6 +79,22 @@ MODELS = (
 #: PEPNet's domain: the row's sex as an encoded id (census has no domains;
 #: the field stays an ordinary input too); its PPNet priors: that domain.
 DOMAIN_SOURCE = "sex"
+#: widths every model shares (each builder takes those it has, `_harness.COMMON`)
+COMMON = dict(tower_units=(32,), expert_units=(64,), num_specific_experts=2, num_shared_experts=2)
+#: model name -> (keras_mtl builder, its own settings)
+BUILDS = {
+    "SingleTask": ("SharedBottom", dict(bottom_units=(64,))),
+    "SharedBottom": ("SharedBottom", dict(bottom_units=(256,))),
+    "OMoE": ("OMoE", dict(num_experts=8)),
+    "MMoE": ("MMoE", dict(num_experts=8)),
+    "CrossStitch": ("CrossStitch", dict(column_units=(128,))),
+    "CGC": ("CGC", {}),
+    "PLE": ("PLE", dict(num_levels=2)),
+    "PEPNet": ("PEPNet", dict(domain_feature="domain", tower_units=(64, 32))),
+    "STEM": ("STEM", {}),
+    "AdaTT": ("AdaTT", dict(num_levels=2, num_task_experts=2)),
+    "HoME": ("HoME", dict(num_category_experts=1, num_task_experts=2)),
+}
 LABELS = {"income": "income", "never_married": "marital", "college": "education"}
 
 #: Published mean / best test AUC (../shared/SPEC.md). MMoE paper, Group 1:
@@ -128,10 +142,6 @@ def parse_args(argv):
         help="the embedding tables' Adam: lazy (compile's default, updates "
         "the rows of the batch) or dense (every row, every step)",
     )
-    parser.add_argument(
-        "--worker", nargs=3, metavar=("MODEL", "GROUP", "SEED"), help=argparse.SUPPRESS
-    )
-    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -148,10 +158,6 @@ def _precisions(value):
     return names
 
 
-def _peak_rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def load_frames(data_dir):
     """(train, validation, test) frames, as read (no hand preprocessing)."""
     from keras_mtl.data import census_income
@@ -162,46 +168,8 @@ def load_frames(data_dir):
 
 
 def build(name, features, tasks):
-    import keras_mtl
-
-    towers = {"tower_units": (32,)}
-    experts = {"expert_units": (64,), **towers}
-    routed = {"num_specific_experts": 2, "num_shared_experts": 2, **experts}
-    if name == "SingleTask":
-        return keras_mtl.SharedBottom(features, task_names=tasks, bottom_units=(64,), **towers)
-    if name == "SharedBottom":
-        return keras_mtl.SharedBottom(features, task_names=tasks, bottom_units=(256,), **towers)
-    if name == "CrossStitch":
-        return keras_mtl.CrossStitch(features, task_names=tasks, column_units=(128,), **towers)
-    if name in ("OMoE", "MMoE"):
-        return getattr(keras_mtl, name)(features, task_names=tasks, num_experts=8, **experts)
-    if name == "CGC":
-        return keras_mtl.CGC(features, task_names=tasks, **routed)
-    if name == "STEM":
-        return keras_mtl.STEM(features, task_names=tasks, **routed)
-    if name == "AdaTT":
-        return keras_mtl.AdaTT(
-            features,
-            task_names=tasks,
-            num_levels=2,
-            num_task_experts=2,
-            num_shared_experts=2,
-            **experts,
-        )
-    if name == "PEPNet":
-        return keras_mtl.PEPNet(
-            features, domain_feature="domain", task_names=tasks, tower_units=(64, 32)
-        )
-    if name == "HoME":
-        return keras_mtl.HoME(
-            features,
-            task_names=tasks,
-            num_shared_experts=2,
-            num_category_experts=1,
-            num_task_experts=2,
-            **experts,
-        )
-    return keras_mtl.PLE(features, task_names=tasks, num_levels=2, **routed)
+    builder, own = BUILDS[name]
+    return _harness.build(builder, features, task_names=tasks, **{**COMMON, **own})
 
 
 def with_domain(frames):
@@ -249,41 +217,39 @@ def train_one(name, frames, tasks, seed, tables="lazy"):
             df, features, tasks, batch_size=BATCH, shuffle=shuffle, seed=seed
         )
 
-    start = time.time()
-    history = model.fit(
-        dataset(train_df, shuffle=True),
-        epochs=EPOCHS,
-        validation_data=dataset(valid_df),
-        callbacks=[
-            tf.keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=PATIENCE, restore_best_weights=True
-            )
-        ],
-        verbose=0,
-    )
-    seconds = time.time() - start
+    with _harness.Timer() as timer:
+        history = model.fit(
+            dataset(train_df, shuffle=True),
+            epochs=EPOCHS,
+            validation_data=dataset(valid_df),
+            callbacks=[
+                tf.keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=PATIENCE, restore_best_weights=True
+                )
+            ],
+            verbose=0,
+        )
     predictions = model.predict(dataset(test_df), verbose=0)
     aucs = {t: keras_mtl.evaluation.roc_auc(test_df[t], predictions[t]) for t in tasks}
     return {
         "auc": aucs,
         "epochs": len(history.history["loss"]),
-        "seconds": seconds,
+        "seconds": timer.wall_s,
         "parameters": int(model.count_params()),
     }
 
 
-def worker(args):
+def worker(data_dir, name, group, seed, precision, tables):
+    """One (model, group, seed, precision) in its own process: its peak RSS is this training's."""
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
-    name, group, seed = args.worker[0], int(args.worker[1]), int(args.worker[2])
-    (precision,) = args.precision
     tf.keras.mixed_precision.set_global_policy(POLICIES[precision])
-    frames = load_frames(args.data_dir)
+    frames = load_frames(data_dir)
     tasks = GROUPS[group]
     if name == "SingleTask":
         # one network per task, trained one after the other in this process
-        runs = [train_one(name, frames, (task,), seed, args.tables) for task in tasks]
+        runs = [train_one(name, frames, (task,), seed, tables) for task in tasks]
         result = {
             "auc": {task: run["auc"][task] for task, run in zip(tasks, runs)},
             "epochs": [run["epochs"] for run in runs],
@@ -291,39 +257,27 @@ def worker(args):
             "parameters": sum(run["parameters"] for run in runs),
         }
     else:
-        result = train_one(name, frames, tasks, seed, args.tables)
+        result = train_one(name, frames, tasks, seed, tables)
     result.update(
         model=name,
         group=group,
         seed=seed,
         precision=precision,
-        tables=args.tables,
-        peak_rss_mib=_peak_rss_mib(),
+        tables=tables,
+        peak_rss_mib=_harness.max_rss_bytes() / _harness.MIB,
     )
-    print("RESULT " + json.dumps(result), flush=True)
+    return result
 
 
-def baseline(args):
+def baseline(data_dir):
+    """Peak RSS of a process that imports TensorFlow and loads the data, nothing more."""
     import tensorflow  # noqa: F401  (the import itself is what is measured)
 
-    load_frames(args.data_dir)
-    print("RESULT " + json.dumps({"peak_rss_mib": _peak_rss_mib()}), flush=True)
+    load_frames(data_dir)
+    return {"peak_rss_mib": _harness.max_rss_bytes() / _harness.MIB}
 
 
 # ---------------------------------------------------------- orchestrator side
-
-
-def _subprocess(extra, data_dir):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
-    command = [sys.executable, os.path.abspath(__file__), data_dir] + extra
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(
-            f"census worker {extra} failed with exit code {done.returncode}:\n"
-            + done.stderr[-3000:]
-        )
-    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def _load(path):
@@ -439,8 +393,11 @@ def precision_table(results):
                     if p == "float32":
                         continue
                     both = sorted(set(by[p]) & set(by.get("float32", {})))
-                    gaps = [by[p][s]["auc"][task] - by["float32"][s]["auc"][task] for s in both]
-                    deltas.append(_fmt(np.mean(gaps) if both else None))
+                    gap = both and _harness.paired(
+                        [by[p][s]["auc"][task] for s in both],
+                        [by["float32"][s]["auc"][task] for s in both],
+                    )
+                    deltas.append(_fmt(gap.mean if both else None))
                 lines.append(
                     f"| {group} | {model} | {LABELS[task]} | "
                     + " | ".join(means)
@@ -453,10 +410,6 @@ def precision_table(results):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.worker:
-        return worker(args)
-    if args.baseline:
-        return baseline(args)
     results = _load(args.out)
     done = {
         (r["model"], r["group"], r["seed"], r.get("precision", "float32"))
@@ -464,31 +417,31 @@ def main(argv=None):
         if r.get("tables", "lazy") == args.tables
     }
     if results.get("baseline_rss_mib") is None:
-        results["baseline_rss_mib"] = _subprocess(["--baseline"], args.data_dir)["peak_rss_mib"]
+        baseline_run = _harness.call(__file__, "baseline", {"data_dir": args.data_dir})
+        results["baseline_rss_mib"] = baseline_run["peak_rss_mib"]
         _save(results, args.out)
-    start = time.time()
+    timer = _harness.Timer().start()
     for seed in range(args.seeds):
         for group in args.groups:
             for model, precision in [(m, p) for m in args.models for p in args.precision]:
                 if (model, group, seed, precision) in done:
                     continue
-                run = _subprocess(
-                    [
-                        "--worker",
-                        model,
-                        str(group),
-                        str(seed),
-                        "--precision",
-                        precision,
-                        "--tables",
-                        args.tables,
-                    ],
-                    args.data_dir,
+                run = _harness.call(
+                    __file__,
+                    "worker",
+                    dict(
+                        data_dir=args.data_dir,
+                        name=model,
+                        group=group,
+                        seed=seed,
+                        precision=precision,
+                        tables=args.tables,
+                    ),
                 )
                 results["runs"].append(run)
                 _save(results, args.out)
                 print(
-                    f"[{time.time() - start:6.0f} s] group {group} seed {seed} {model} "
+                    f"[{timer.wall_s:6.0f} s] group {group} seed {seed} {model} "
                     f"{precision}: "
                     + ", ".join(f"{t} {a:.4f}" for t, a in run["auc"].items())
                     + f" ({run['epochs']} epochs, {run['seconds']:.0f} s, "

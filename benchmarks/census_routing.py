@@ -24,9 +24,11 @@ Reference (PLE paper, same setup): PLE 0.9522 income / 0.9945 marital, MMoE
 import argparse
 import os
 import sys
-import time
 
 import tensorflow as tf
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness
 
 import keras_mtl
 from keras_mtl.data import census_income
@@ -81,16 +83,16 @@ def census_features(train_df, embedding_dim, buckets=None):
 
 
 def build(name, features, args):
-    kwargs = dict(
+    return _harness.build(
+        name,
+        features,
         task_names=TASKS,
+        num_levels=args.num_levels,  # PLE only (CGC is one level)
         num_specific_experts=args.num_specific_experts,
         num_shared_experts=args.num_shared_experts,
         expert_units=tuple(args.expert_units),
         tower_units=tuple(args.tower_units),
     )
-    if name == "PLE":
-        return keras_mtl.PLE(features, num_levels=args.num_levels, **kwargs)
-    return keras_mtl.CGC(features, **kwargs)
 
 
 def run(name, frames, args, buckets):
@@ -105,25 +107,25 @@ def run(name, frames, args, buckets):
             df, features, TASKS, batch_size=args.batch_size, shuffle=shuffle, seed=args.seed
         )
 
-    start = time.time()
-    history = model.fit(
-        dataset(train_df, shuffle=True),
-        epochs=args.epochs,
-        validation_data=dataset(valid_df),
-        callbacks=[
-            tf.keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=args.patience, restore_best_weights=True
-            )
-        ],
-        verbose=2,
-    )
-    predictions = model.predict(dataset(test_df), verbose=0)
-    aucs = {t: keras_mtl.evaluation.roc_auc(test_df[t], predictions[t]) for t in TASKS}
+    with _harness.Timer() as timer:
+        history = model.fit(
+            dataset(train_df, shuffle=True),
+            epochs=args.epochs,
+            validation_data=dataset(valid_df),
+            callbacks=[
+                tf.keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=args.patience, restore_best_weights=True
+                )
+            ],
+            verbose=2,
+        )
+        predictions = model.predict(dataset(test_df), verbose=0)
+        aucs = {t: keras_mtl.evaluation.roc_auc(test_df[t], predictions[t]) for t in TASKS}
     epochs = len(history.history["loss"])
     print(
         f"{name}: test AUC "
         + ", ".join(f"{t} {a:.4f}" for t, a in aucs.items())
-        + f" ({epochs} epochs, {time.time() - start:.0f} s, "
+        + f" ({epochs} epochs, {timer.wall_s:.0f} s, "
         f"{model.count_params()} parameters)",
         flush=True,
     )

@@ -36,11 +36,11 @@ import argparse
 import json
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness
 import _report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,13 +73,12 @@ def parse_args(argv):
 
 
 def build(name, features, balance, depth):
-    import keras_mtl
-
     common = dict(
         task_names=TASKS, task_types="regression", expert_units=(64,) * depth, tower_units=(16,)
     )
     if name == "HoME":
-        return keras_mtl.HoME(
+        return _harness.build(
+            "HoME",
             features,
             num_shared_experts=4,
             num_category_experts=2,
@@ -87,7 +86,8 @@ def build(name, features, balance, depth):
             normalization="layer",
             **common,
         )
-    return keras_mtl.MMoE(
+    return _harness.build(
+        "MMoE",
         features,
         num_experts=8,
         load_balance=balance if name == "MMoE + balance" else 0.0,
@@ -107,22 +107,21 @@ def run(name, args, data):
     model = build(name, features, args.balance, args.depth)
     model.compile(optimizer=tf.keras.optimizers.Adam(args.lr))
     health = keras_mtl.training.ExpertHealthCallback({"x": measure["x"]})
-    start = time.time()
-    history = model.fit(
-        {"x": train["x"]},
-        {t: train[t] for t in TASKS},
-        epochs=args.epochs,
-        batch_size=256,
-        verbose=0,
-        callbacks=[health],
-    )
-    seconds = time.time() - start
+    with _harness.Timer() as timer:
+        history = model.fit(
+            {"x": train["x"]},
+            {t: train[t] for t in TASKS},
+            epochs=args.epochs,
+            batch_size=256,
+            verbose=0,
+            callbacks=[health],
+        )
     predictions = model.predict({"x": test["x"]}, batch_size=1024, verbose=0)
     mse = {t: float(np.mean((predictions[t][:, 0] - test[t]) ** 2)) for t in TASKS}
     keys = [k for k in history.history if k.startswith(("gate_entropy", "expert_"))]
     return {
         "model": name,
-        "seconds": seconds,
+        "seconds": timer.wall_s,
         "test_mse": mse,
         "epochs": {k: [float(v) for v in history.history[k]] for k in keys},
         "final": keras_mtl.evaluation.expert_health.as_json(health.reports[-1]),

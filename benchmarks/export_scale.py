@@ -23,20 +23,18 @@ section of docs/benchmarks.md.
 
 import argparse
 import gc
+import itertools
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import _config as cfg  # noqa: E402
-import _memory  # noqa: E402
+import _harness  # noqa: E402
 
-_MARK = "EXPORT_SCALE "
 TEST_ROWS = 1000
 GB = 1e9
 
@@ -52,49 +50,35 @@ def _disk_bytes(*paths):
 
 
 def _build(vocab):
-    import keras_mtl
-
-    feats = [
-        keras_mtl.SparseFeat(c, vocabulary_size=vocab, embedding_dim=cfg.DIM)
-        for c in cfg.CATEGORICAL
-    ] + [keras_mtl.DenseFeat(n) for n in cfg.NUMERIC]
-    return keras_mtl.MMoE(
-        feats,
-        task_names=cfg.TASKS,
-        num_experts=cfg.NUM_EXPERTS,
-        expert_units=cfg.EXPERT_UNITS,
-        tower_units=cfg.TOWER_UNITS,
-    )
+    return _harness.config_model("mmoe", _harness.config_features(vocab))
 
 
 def train_worker(vocab, steps, workdir):
     """Trains the model and saves its weights (no optimizer state)."""
     import tensorflow as tf
 
-    sys.path.insert(0, os.path.dirname(HERE))
-    import keras_mtl
+    from keras_mtl.export import onnx_external_data  # a submodule: `keras_mtl.export` is lazy
 
     tf.keras.utils.set_random_seed(0)
     model = _build(vocab)
     model.compile(optimizer=tf.keras.optimizers.Adagrad(0.05))
     x, y = cfg.synthetic(steps * 1024, vocab=vocab, zipf=1.1)
-    start = time.perf_counter()
-    model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(1024), verbose=0)
+    with _harness.Timer() as timer:
+        model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(1024), verbose=0)
     out = {
-        "train_s": time.perf_counter() - start,
-        "peak_training_bytes": _memory.peak_bytes(),
+        "train_s": timer.wall_s,
+        "peak_training_bytes": _harness.peak_bytes(),
         "table_bytes": 16 * vocab * cfg.DIM * 4,
-        "weight_bytes": keras_mtl.export.onnx_external_data.weight_bytes(model),
+        "weight_bytes": onnx_external_data.weight_bytes(model),
     }
     model.save_weights(os.path.join(workdir, "trained.weights.h5"))
-    print(_MARK + json.dumps(out), flush=True)
+    return out
 
 
 def export_worker(vocab, workdir, kind):
     """Loads the trained weights into a new model, exports `kind` ("onnx" or "saved_model")."""
     import numpy as np
 
-    sys.path.insert(0, os.path.dirname(HERE))
     import keras_mtl
 
     model = _build(vocab)
@@ -108,10 +92,10 @@ def export_worker(vocab, workdir, kind):
         **{f"y/{k}": np.asarray(v) for k, v in expected.items()},
     )
     gc.collect()
-    before = _memory.rss_bytes()
-    anonymous = _memory.PeakSampler("RssAnon")
-    _memory.reset_peak()
-    start = time.perf_counter()
+    before = _harness.rss_bytes()
+    anonymous = _harness.PeakSampler("RssAnon")
+    _harness.reset_peak()
+    timer = _harness.Timer().start()
     with anonymous:
         if kind == "onnx":
             path = os.path.join(workdir, "onnx", "mmoe.onnx")
@@ -124,13 +108,13 @@ def export_worker(vocab, workdir, kind):
             paths = (path,)
     out[kind] = {
         "rss_before_export_bytes": before,
-        "export_s": time.perf_counter() - start,
-        "peak_over_before_bytes": _memory.peak_bytes() - before,
+        "export_s": timer.wall_s,
+        "peak_over_before_bytes": _harness.peak_bytes() - before,
         "peak_anonymous_over_before_bytes": anonymous.peak - anonymous.start,
         "disk_bytes": _disk_bytes(*paths),
         "path": path,
     }
-    print(_MARK + json.dumps(out), flush=True)
+    return out
 
 
 def _latency(call, rows, batch, calls):
@@ -148,11 +132,8 @@ def _latency(call, rows, batch, calls):
     ]
     for feed in feeds[:5]:
         call(feed)
-    times = []
-    for i in range(calls):
-        start = time.perf_counter()
-        call(feeds[i % count])
-        times.append((time.perf_counter() - start) * 1e3)
+    feed = itertools.cycle(feeds)
+    times = _harness.latencies_ms(lambda: call(next(feed)), calls)
     return {"p50_ms": float(np.percentile(times, 50)), "p99_ms": float(np.percentile(times, 99))}
 
 
@@ -163,8 +144,8 @@ def serve_worker(kind, path, workdir, calls):
     data = np.load(os.path.join(workdir, f"keras_{kind}.npz"))
     rows = {k[2:]: data[k] for k in data.files if k.startswith("x/")}
     expected = {k[2:]: data[k] for k in data.files if k.startswith("y/")}
-    before = _memory.rss_bytes()
-    start = time.perf_counter()
+    before = _harness.rss_bytes()
+    timer = _harness.Timer().start()
     if kind == "onnx":
         import onnxruntime
 
@@ -185,8 +166,8 @@ def serve_worker(kind, path, workdir, calls):
             return {k: v.numpy() for k, v in out.items()}
 
     out = {
-        "load_s": time.perf_counter() - start,
-        "rss_after_load_bytes": _memory.rss_bytes() - before,
+        "load_s": timer.wall_s,
+        "rss_after_load_bytes": _harness.rss_bytes() - before,
     }
     got = call(rows)
     out["max_abs_diff"] = max(
@@ -194,21 +175,15 @@ def serve_worker(kind, path, workdir, calls):
     )
     out["batch_1"] = _latency(call, rows, 1, calls)
     out["batch_256"] = _latency(call, rows, 256, max(calls // 4, 20))
-    print(_MARK + json.dumps(out), flush=True)
+    return out
 
 
-def _run(args):
-    proc = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(args)],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-    )
-    found = [line for line in proc.stdout.splitlines() if line.startswith(_MARK)]
-    if found:
-        return json.loads(found[0][len(_MARK) :])
-    tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
-    return {"error": tail[-600:]}
+def _run(function, **kwargs):
+    """`function(**kwargs)` in a fresh process; `{"error": its stderr's tail}` when it fails."""
+    try:
+        return _harness.call(__file__, function, kwargs)
+    except _harness.WorkerError as error:
+        return {"error": " ".join(error.tail(3))[-600:]}
 
 
 def _row(r, kind):
@@ -272,14 +247,9 @@ def main(argv=None):
     parser.add_argument("--vocab", default="1000,1000000,5000000,10000000")
     parser.add_argument("--steps", type=int, default=5, help="training steps of 1,024 rows")
     parser.add_argument("--calls", type=int, default=400, help="timed batch-1 calls")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=os.path.join(HERE, "results", "export_scale.json"))
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args(argv)
-    if args.worker:
-        spec = json.loads(args.worker)
-        role = spec.pop("role")
-        return {"train": train_worker, "export": export_worker, "serve": serve_worker}[role](**spec)
     import _report
 
     results = []
@@ -288,24 +258,20 @@ def main(argv=None):
         try:
             result = {
                 "vocab": vocab,
-                **_run({"role": "train", "vocab": vocab, "steps": args.steps, "workdir": workdir}),
+                **_run("train_worker", vocab=vocab, steps=args.steps, workdir=workdir),
             }
             for kind in ("onnx", "saved_model"):
-                exported = _run(
-                    {"role": "export", "vocab": vocab, "workdir": workdir, "kind": kind}
-                )
+                exported = _run("export_worker", vocab=vocab, workdir=workdir, kind=kind)
                 if kind not in exported:
                     result[kind + "_served"] = exported  # the error
                     continue
                 result.update(exported)
                 result[f"{kind}_served"] = _run(
-                    {
-                        "role": "serve",
-                        "kind": kind,
-                        "path": exported[kind]["path"],
-                        "workdir": workdir,
-                        "calls": args.calls,
-                    }
+                    "serve_worker",
+                    kind=kind,
+                    path=exported[kind]["path"],
+                    workdir=workdir,
+                    calls=args.calls,
                 )
                 shutil.rmtree(
                     os.path.dirname(exported[kind]["path"])

@@ -51,7 +51,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -63,6 +62,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import _harness  # noqa: E402
 import _report  # noqa: E402
 
 import keras_mtl  # noqa: E402
@@ -112,9 +112,9 @@ def build(name, features, args):
     if name == "naive":
         return naive_model(features, units), ["ctr", "cvr"], {"sample_spaces": {"cvr": "ctr"}}
     if name == "ESMM":
-        return keras_mtl.ESMM(features, tower_units=units), ["ctr", "ctcvr"], {}
+        return _harness.build("ESMM", features, tower_units=units), ["ctr", "ctcvr"], {}
     counterfactual = name.split("-")[1].lower()
-    model = keras_mtl.ESCM2(features, counterfactual=counterfactual, tower_units=units)
+    model = _harness.build("ESCM2", features, counterfactual=counterfactual, tower_units=units)
     return model, ["ctr", "ctcvr"], {}
 
 
@@ -168,7 +168,7 @@ def funnel_seed(seed, args):
     clicked = test["click"].to_numpy() == 1
     out = {}
     for name in args.models:
-        start = time.time()
+        timer = _harness.Timer().start()
         pred = fit_predict(name, features, train, test, args, seed)
         p = pred["cvr"]
         out[name] = {
@@ -178,7 +178,7 @@ def funnel_seed(seed, args):
             "true_cvr_mean_all": float(truth.mean()),
             "cvr_auc_clicked": _auc_or_nan(test["purchase"].to_numpy()[clicked], p[clicked]),
             "ctr_auc": _auc_or_nan(test["click"], pred["ctr"]),
-            "seconds": round(time.time() - start, 1),
+            "seconds": round(timer.wall_s, 1),
         }
         print(
             f"seed {seed} {name:10s} "
@@ -229,26 +229,25 @@ def ali_ccp(args):
     return out
 
 
-def _mean_se(values):
-    values = np.asarray(values, "float64")
-    se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
-    return float(values.mean()), float(se)
+def _paired(runs, name, base, key):
+    gap = _harness.paired([r[name][key] for r in runs], [r[base][key] for r in runs])
+    return gap.mean, gap.se
 
 
 def summarize(runs, models):
+    mean_se = _harness.mean_se
     keys = ("cvr_auc_all", "cvr_ece_all", "cvr_mean_all", "cvr_auc_clicked", "ctr_auc")
-    summary = {name: {k: _mean_se([r[name][k] for r in runs]) for k in keys} for name in models}
+    summary = {name: {k: mean_se([r[name][k] for r in runs]) for k in keys} for name in models}
     gaps = {}
     if "ESCM2-DR" in models:
         for base in ("naive", "ESMM", "ESCM2-IPS"):
             if base in models:
                 gaps[f"ESCM2-DR - {base}"] = {
-                    k: _mean_se([r["ESCM2-DR"][k] - r[base][k] for r in runs])
-                    for k in ("cvr_auc_all", "cvr_ece_all")
+                    k: _paired(runs, "ESCM2-DR", base, k) for k in ("cvr_auc_all", "cvr_ece_all")
                 }
     truth = {
-        "true_cvr_mean_all": _mean_se([r[models[0]]["true_cvr_mean_all"] for r in runs]),
-        "true_cvr_auc_all": _mean_se([r["true_cvr_auc_all"] for r in runs]),
+        "true_cvr_mean_all": mean_se([r[models[0]]["true_cvr_mean_all"] for r in runs]),
+        "true_cvr_auc_all": mean_se([r["true_cvr_auc_all"] for r in runs]),
     }
     return summary, gaps, truth
 
@@ -324,10 +323,10 @@ def markdown(summary, gaps, truth, ali, args, seconds):
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.time()
-    runs = [funnel_seed(seed, args) for seed in args.seeds]
-    ali = ali_ccp(args) if os.path.isdir(args.ali_ccp) else None
-    seconds = time.time() - start
+    with _harness.Timer() as timer:
+        runs = [funnel_seed(seed, args) for seed in args.seeds]
+        ali = ali_ccp(args) if os.path.isdir(args.ali_ccp) else None
+    seconds = timer.wall_s
     summary, gaps, truth = summarize(runs, args.models)
     if args.quick:
         print(json.dumps({"runs": runs, "ali_ccp": ali}, indent=1))

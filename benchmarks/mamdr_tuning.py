@@ -27,7 +27,6 @@ import json
 import os
 import re
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -39,6 +38,7 @@ import keras_mtl
 from keras_mtl.data import make_multi_domain
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness
 import multi_domain
 
 TASK = multi_domain.TASK
@@ -179,19 +179,12 @@ def run(model_name, setting, feats, data, num_domains, seed, epochs):
     stop = tf.keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=2, restore_best_weights=True
     )
-    start = time.process_time()
-    if args is None or args == "dense":
-        history = model.fit(
-            dataset(data["train"], shuffle=True),
-            epochs=epochs,
-            validation_data=dataset(data["valid"]),
-            callbacks=[stop],
-            verbose=0,
-        )
-    else:
-        trainer = keras_mtl.training.MAMDR(
-            model, "domain", num_domains=num_domains, seed=seed, **args
-        )
+    with _harness.Timer() as timer:
+        trainer = model
+        if args is not None and args != "dense":
+            trainer = keras_mtl.training.MAMDR(
+                model, "domain", num_domains=num_domains, seed=seed, **args
+            )
         history = trainer.fit(
             dataset(data["train"], shuffle=True),
             epochs=epochs,
@@ -199,7 +192,7 @@ def run(model_name, setting, feats, data, num_domains, seed, epochs):
             callbacks=[stop],
             verbose=0,
         )
-    seconds = time.process_time() - start
+    seconds = timer.cpu_s
     table = keras_mtl.evaluation.evaluate_by_domain(model, dataset(data["valid"]), "domain")
     return table[f"{TASK}_auc"].to_dict(), len(history.history["loss"]), seconds
 

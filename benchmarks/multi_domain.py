@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -49,6 +48,7 @@ import keras_mtl
 from keras_mtl.data import make_multi_domain
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness
 import _report
 
 TASK = "ctr"
@@ -101,8 +101,8 @@ def features(num_dense, num_items, num_domains):
 def build(name, feats):
     name = name.split("+MAMDR")[0]
     if name == "SharedBottom":
-        return keras_mtl.SharedBottom(
-            feats, task_names=(TASK,), bottom_units=(64, 32), tower_units=(16,)
+        return _harness.build(
+            "SharedBottom", feats, task_names=(TASK,), bottom_units=(64, 32), tower_units=(16,)
         )
     if name.startswith("PEPNet"):
         # PEPNet-domain: no personal features, PPNet's gates read the domain
@@ -111,11 +111,21 @@ def build(name, feats):
             "+layers": dict(domain_units=(64,), tower_units=(32, 16)),
             "+star": dict(domain_units=(64, 32), tower_units=(16,)),
         }.get(name[name.find("+") :] if "+" in name else "", dict(tower_units=(64, 32, 16)))
-        return keras_mtl.PEPNet(
-            feats, task_names=(TASK,), personal_features=personal, domain_towers=True, **layers
+        return _harness.build(
+            "PEPNet",
+            feats,
+            task_names=(TASK,),
+            personal_features=personal,
+            domain_towers=True,
+            **layers,
         )
-    return keras_mtl.STAR(
-        feats, task_names=(TASK,), star_units=(64, 32), tower_units=(16,), auxiliary_units=(16,)
+    return _harness.build(
+        "STAR",
+        feats,
+        task_names=(TASK,),
+        star_units=(64, 32),
+        tower_units=(16,),
+        auxiliary_units=(16,),
     )
 
 
@@ -132,11 +142,12 @@ def train(name, feats, data, args, seed):
     stop = tf.keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=2, restore_best_weights=True
     )
-    start = time.process_time()
-    if name.endswith("+MAMDR"):  # MAMDR's defaults, on the same batches
-        trainer = keras_mtl.training.MAMDR(
-            model, "domain", num_domains=len(args.domain_sizes), seed=seed
-        )
+    with _harness.Timer() as timer:
+        trainer = model
+        if name.endswith("+MAMDR"):  # MAMDR's defaults, on the same batches
+            trainer = keras_mtl.training.MAMDR(
+                model, "domain", num_domains=len(args.domain_sizes), seed=seed
+            )
         history = trainer.fit(
             dataset(data["train"], shuffle=True),
             epochs=args.epochs,
@@ -144,15 +155,7 @@ def train(name, feats, data, args, seed):
             callbacks=[stop],
             verbose=0,
         )
-    else:
-        history = model.fit(
-            dataset(data["train"], shuffle=True),
-            epochs=args.epochs,
-            validation_data=dataset(data["valid"]),
-            callbacks=[stop],
-            verbose=0,
-        )
-    seconds = time.process_time() - start  # CPU seconds
+    seconds = timer.cpu_s
     table = keras_mtl.evaluation.evaluate_by_domain(model, dataset(data["test"]), "domain")
     return table[f"{TASK}_auc"].to_dict(), len(history.history["loss"]), seconds
 
@@ -218,10 +221,9 @@ def main(argv=None):
     spread = "standard error" if args.mamdr else "standard deviation"
 
     def interval(values):
-        values = np.asarray(values)
         if args.mamdr:
-            return values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
-        return values.std()
+            return _harness.mean_se(values, single=0.0)[1]
+        return np.asarray(values).std()
 
     header = "domain (train rows)".ljust(22) + "".join(f"{n:>18}" for n in names + ["true logit"])
     print(f"\nmean test AUC over seeds {args.seeds} (± {spread})\n" + header)
@@ -335,9 +337,10 @@ def paired_differences(results, keys, pairs):
     for name, base in pairs:
         cells = []
         for key in keys:
-            d = np.array([m[key] - b[key] for m, b in zip(results[name], results[base])])
-            se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
-            cells.append(f"{d.mean():+.4f} ± {se:.4f} ({int((d > 0).sum())}/{len(d)})")
+            d = _harness.paired(
+                [m[key] for m in results[name]], [b[key] for b in results[base]], single=0.0
+            )
+            cells.append(f"{d.mean:+.4f} ± {d.se:.4f} ({d.higher}/{len(d.diffs)})")
         lines.append(f"| {name} − {base} | " + " | ".join(cells) + " |")
     return lines
 
@@ -353,15 +356,10 @@ def plot(results, oracle, keys, path):
     fig, ax = plt.subplots(figsize=(7, 3.6))
     width = 0.8 / (len(results) + 1)
     for n, (name, runs) in enumerate(list(results.items()) + [("true logit", oracle)]):
-        values = np.array([[run[d] for d in domains] for run in runs])
-        se = (
-            values.std(axis=0, ddof=1) / np.sqrt(len(values))
-            if len(values) > 1
-            else np.zeros(len(domains))
-        )
+        mean, se = _harness.mean_se([[run[d] for d in domains] for run in runs], axis=0, single=0.0)
         ax.bar(
             np.arange(len(domains)) + (n - len(results) / 2) * width,
-            values.mean(axis=0),
+            mean,
             width,
             yerr=se,
             capsize=2,

@@ -39,9 +39,7 @@ import gc
 import json
 import os
 import socket
-import subprocess
 import sys
-import time
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -50,7 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
-import _memory  # noqa: E402
+import _harness  # noqa: E402
 import _report  # noqa: E402
 
 DEFAULT_OUT = os.path.join(HERE, "results", "parameter_server.json")
@@ -81,37 +79,17 @@ def parse_args(argv):
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--no-doc", action="store_true")
-    parser.add_argument(
-        "--role", choices=("ps", "worker", "single", "serve"), help=argparse.SUPPRESS
-    )
-    parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--cluster", help=argparse.SUPPRESS)
-    parser.add_argument("--saved-model", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
-def status_mib(field, pid="self"):
-    """A memory field of /proc/<pid>/status in MiB: "VmHWM" (peak resident) or "VmRSS" (now)."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024.0
-    raise RuntimeError(f"no {field} for process {pid}")
-
-
 def vm_hwm_mib(pid="self"):
-    return status_mib("VmHWM", pid)
+    """Peak resident memory (VmHWM) of this process or of task `pid`, in MiB."""
+    return _harness.peak_bytes(pid) / _harness.MIB
 
 
 def vm_rss_mib(pid="self"):
-    return status_mib("VmRSS", pid)
-
-
-def cpu_seconds(pid="self"):
-    """User + system CPU seconds of a running process."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """Resident memory now (VmRSS) of this process or of task `pid`, in MiB."""
+    return _harness.rss_bytes(pid) / _harness.MIB
 
 
 def features(args):
@@ -161,9 +139,9 @@ def dataset_fn(args, labels=True):
 
 
 def build(args):
-    import keras_mtl
-
-    model = keras_mtl.MMoE(features(args), num_experts=4, expert_units=(64, 32), tower_units=(16,))
+    model = _harness.build(
+        "MMoE", features(args), num_experts=4, expert_units=(64, 32), tower_units=(16,)
+    )
     model.compile(optimizer=args.optimizer)
     return model
 
@@ -178,47 +156,46 @@ def table_bytes(model):
 def timed_fit(model, data, steps):
     """Trains `WARM_STEPS` (tracing), then `steps`; returns (seconds, own CPU seconds)."""
     model.fit(data, epochs=1, steps_per_epoch=WARM_STEPS, verbose=0)
-    start, cpu = time.perf_counter(), cpu_seconds()
-    model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
-    return time.perf_counter() - start, cpu_seconds() - cpu
+    with _harness.Timer() as timer:
+        model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
+    return timer.wall_s, timer.cpu_s
 
 
-def run_single(args):
+def run_single(settings):
+    """`single`, in its own process: `settings` are the run's ids, dim, steps and optimizer."""
     import tensorflow as tf
 
+    args = argparse.Namespace(**settings)
     model = build(args)
     wall, cpu = timed_fit(model, dataset_fn(args)(), args.steps)
     tables, dense = table_bytes(model)
-    print(
-        json.dumps(
-            {
-                "rows_per_s": args.steps * BATCH / wall,
-                "cpu_s": cpu,
-                "wall_s": wall,
-                "peak_rss_mib": vm_hwm_mib(),
-                "table_bytes": tables,
-                "dense_bytes": dense,
-                "tf": tf.__version__,
-            }
-        )
-    )
+    return {
+        "rows_per_s": args.steps * BATCH / wall,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "peak_rss_mib": vm_hwm_mib(),
+        "table_bytes": tables,
+        "dense_bytes": dense,
+        "tf": tf.__version__,
+    }
 
 
-def serve_task(args):
+def serve_task(role, index, cluster):
+    """A parameter-server or worker task of `cluster`: serves until it is killed."""
     import tensorflow as tf
 
-    spec = tf.train.ClusterSpec(json.loads(args.cluster))
+    spec = tf.train.ClusterSpec(cluster)
     config = tf.compat.v1.ConfigProto()
-    if args.role == "worker":
+    if role == "worker":
         config.inter_op_parallelism_threads = 4
     server = tf.distribute.Server(
-        spec, job_name=args.role, task_index=args.index, config=config, protocol="grpc"
+        spec, job_name=role, task_index=index, config=config, protocol="grpc"
     )
     server.join()
 
 
 def serve_check(path):
-    """Serves the rows saved beside the SavedModel at `path`; prints the largest difference."""
+    """Serves the rows saved beside the SavedModel at `path`; returns the largest difference."""
     import numpy as np
     import tensorflow as tf
 
@@ -229,7 +206,7 @@ def serve_check(path):
         float(np.abs(saved[f"y_{t}"].reshape(-1) - served[t].numpy().reshape(-1)).max())
         for t in ("ctr", "cvr")
     )
-    print(json.dumps({"max_abs_diff": diff, "peak_rss_mib": vm_hwm_mib()}))
+    return {"max_abs_diff": diff, "peak_rss_mib": vm_hwm_mib()}
 
 
 def free_port():
@@ -251,18 +228,8 @@ def run_cluster(args):
     tasks = {}
     for role in ("ps", "worker"):
         for index in range(len(cluster[role])):
-            tasks[f"{role}{index}"] = subprocess.Popen(
-                [
-                    sys.executable,
-                    os.path.abspath(__file__),
-                    "--role",
-                    role,
-                    "--index",
-                    str(index),
-                    "--cluster",
-                    json.dumps(cluster),
-                ],
-                env=dict(os.environ),
+            tasks[f"{role}{index}"] = _harness.Worker(
+                __file__, "serve_task", {"role": role, "index": index, "cluster": cluster}
             )
     try:
         resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
@@ -282,9 +249,11 @@ def run_cluster(args):
         # a table under MinSizePartitioner's 256 KiB stays whole
         shards = [[list(p.shape), p.device] for p in getattr(table, "variables", [table])]
         data = tf.keras.utils.experimental.DatasetCreator(dataset_fn(args))
-        cpu_before = {name: cpu_seconds(task.pid) for name, task in tasks.items()}
+        cpu_before = {name: _harness.cpu_seconds(task.pid) for name, task in tasks.items()}
         wall, cpu = timed_fit(model, data, args.steps)
-        task_cpu = {name: cpu_seconds(task.pid) - cpu_before[name] for name, task in tasks.items()}
+        task_cpu = {
+            name: _harness.cpu_seconds(task.pid) - cpu_before[name] for name, task in tasks.items()
+        }
         rss = {name: vm_hwm_mib(task.pid) for name, task in tasks.items()}
         coordinator_rss = vm_hwm_mib()
         tables, dense = table_bytes(model)
@@ -297,12 +266,12 @@ def run_cluster(args):
         expected = model.predict(rows, verbose=0)
         gc.collect()
         before_export = vm_rss_mib()
-        _memory.reset_peak()  # the export's own peak, from here
-        start = time.perf_counter()
-        path = keras_mtl.export.export_saved_model(
-            model, os.path.join("/tmp", f"keras_mtl_ps_{os.getpid()}", "ranker")
-        )
-        export_s = time.perf_counter() - start
+        _harness.reset_peak()  # the export's own peak, from here
+        with _harness.Timer() as export_timer:
+            path = keras_mtl.export.export_saved_model(
+                model, os.path.join("/tmp", f"keras_mtl_ps_{os.getpid()}", "ranker")
+            )
+        export_s = export_timer.wall_s
         # the parameter servers send their shards during the export: their peaks so far
         rss_export = {name: vm_hwm_mib(task.pid) for name, task in tasks.items()}
         coordinator_export = vm_hwm_mib()
@@ -315,27 +284,10 @@ def run_cluster(args):
             **{f"x_{k}": v for k, v in rows.items()},
             **{f"y_{t}": np.asarray(expected[t]) for t in ("ctr", "cvr")},
         )
-        served = json.loads(
-            subprocess.run(
-                [
-                    sys.executable,
-                    os.path.abspath(__file__),
-                    "--role",
-                    "serve",
-                    "--saved-model",
-                    path,
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
+        served = _harness.call(__file__, "serve_check", {"path": path})
     finally:
         for task in tasks.values():
             task.kill()
-            task.wait()
     return {
         "rows_per_s": args.steps * BATCH / wall,
         "wall_s": wall,
@@ -478,31 +430,8 @@ def markdown(result, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.role in ("ps", "worker"):
-        return serve_task(args)
-    if args.role == "single":
-        return run_single(args)
-    if args.role == "serve":
-        return serve_check(args.saved_model)
-    own = [
-        sys.executable,
-        os.path.abspath(__file__),
-        "--role",
-        "single",
-        "--ids",
-        str(args.ids),
-        "--dim",
-        str(args.dim),
-        "--steps",
-        str(args.steps),
-        "--optimizer",
-        args.optimizer,
-    ]
-    single = json.loads(
-        subprocess.run(own, check=True, capture_output=True, text=True)
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    settings = {key: getattr(args, key) for key in ("ids", "dim", "steps", "optimizer")}
+    single = _harness.call(__file__, "run_single", {"settings": settings})
     print("single", json.dumps(single), flush=True)
     cluster = run_cluster(args)
     print("cluster", json.dumps(cluster), flush=True)

@@ -28,15 +28,12 @@ one DataFrame; the vocabularies are compared.
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import _config as cfg  # noqa: E402
+import _harness  # noqa: E402
 import _report  # noqa: E402
 
 DEFAULT_DIR = "/tmp/keras_mtl_pipeline"
@@ -52,12 +49,11 @@ def parse_args(argv):
     parser.add_argument("--dir", default=DEFAULT_DIR, help="where the files are written (once)")
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--no-doc", action="store_true")
-    parser.add_argument("--worker", choices=("write", "adapt") + PIPELINES, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def _peak_rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return _harness.max_rss_bytes() / _harness.MIB
 
 
 def _chunks(args):
@@ -66,13 +62,6 @@ def _chunks(args):
     for index, start in enumerate(range(0, args.rows, args.chunk_rows)):
         x, y = cfg.synthetic(min(args.chunk_rows, args.rows - start), seed=index)
         yield index, pd.DataFrame({**x, **y})
-
-
-def _train_specs(keras_mtl):
-    return [
-        keras_mtl.SparseFeat(c, vocabulary_size=cfg.VOCAB, embedding_dim=cfg.DIM)
-        for c in cfg.CATEGORICAL
-    ] + [keras_mtl.DenseFeat(n) for n in cfg.NUMERIC]
 
 
 def _paths(args):
@@ -90,38 +79,22 @@ def write(args):
     os.makedirs(parquet_dir, exist_ok=True)
     seconds = {"tfrecord": 0.0, "parquet": 0.0}
     for index, df in _chunks(args):
-        start = time.time()
-        keras_mtl.data.write_tfrecords(
-            df,
-            os.path.join(tfrecord_dir, f"part{index:04d}"),
-            _train_specs(keras_mtl),
-            list(cfg.TASKS),
-        )
-        seconds["tfrecord"] += time.time() - start
-        start = time.time()
-        df.to_parquet(os.path.join(parquet_dir, f"part{index:04d}.parquet"))
-        seconds["parquet"] += time.time() - start
+        with _harness.Timer() as timer:
+            keras_mtl.data.write_tfrecords(
+                df,
+                os.path.join(tfrecord_dir, f"part{index:04d}"),
+                _harness.config_features(),
+                list(cfg.TASKS),
+            )
+        seconds["tfrecord"] += timer.wall_s
+        with _harness.Timer() as timer:
+            df.to_parquet(os.path.join(parquet_dir, f"part{index:04d}.parquet"))
+        seconds["parquet"] += timer.wall_s
     sizes = {
         kind: sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
         for kind, folder in (("tfrecord", tfrecord_dir), ("parquet", parquet_dir))
     }
     return {"write_seconds": seconds, "bytes": sizes}
-
-
-def _timer(tf):
-    class Timer(tf.keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            if batch == WARM_STEPS:
-                self.start, self.cpu = time.time(), time.process_time()
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.steps = batch + 1
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds = time.time() - self.start
-            self.cpu_seconds = time.process_time() - self.cpu
-
-    return Timer()
 
 
 def train(args, pipeline):
@@ -131,7 +104,7 @@ def train(args, pipeline):
     import keras_mtl
 
     tf.keras.utils.set_random_seed(0)
-    specs = _train_specs(keras_mtl)
+    specs = _harness.config_features()
     tfrecord_dir, parquet_dir = _paths(args)
     if pipeline == "memory":
         parts = [
@@ -159,25 +132,20 @@ def train(args, pipeline):
         data = keras_mtl.data.parquet_dataset(
             os.path.join(parquet_dir, "*.parquet"), specs, list(cfg.TASKS), batch_size=BATCH
         )
-    model = keras_mtl.MMoE(
-        specs,
-        task_names=cfg.TASKS,
-        num_experts=cfg.NUM_EXPERTS,
-        expert_units=cfg.EXPERT_UNITS,
-        tower_units=cfg.TOWER_UNITS,
-    )
+    model = _harness.config_model("mmoe", specs)
     model.compile(optimizer=tf.keras.optimizers.Adam(cfg.LEARNING_RATE), jit_compile=True)
-    timer = _timer(tf)
-    start = time.time()
-    history = model.fit(data, epochs=1, verbose=0, callbacks=[timer])
-    timed_rows = (timer.steps - WARM_STEPS) * BATCH
+    timer = _harness.fit_timer(skip_steps=WARM_STEPS)
+    with _harness.Timer() as epoch:
+        history = model.fit(data, epochs=1, verbose=0, callbacks=[timer])
+    timed = timer.epochs[-1]
+    timed.rows = (timer.steps - WARM_STEPS) * BATCH
     return {
         "pipeline": pipeline,
         "rows": args.rows,
         "steps": timer.steps,
-        "epoch_seconds": time.time() - start,
-        "rows_per_s": timed_rows / timer.seconds,
-        "rows_per_cpu_s": timed_rows / timer.cpu_seconds,
+        "epoch_seconds": epoch.wall_s,
+        "rows_per_s": timed.rows_per_s,
+        "rows_per_cpu_s": timed.rows_per_cpu_s,
         "loss": float(history.history["loss"][-1]),
         "peak_rss_mib": _peak_rss_mib(),
     }
@@ -192,14 +160,12 @@ def adapt(args):
         keras_mtl.DenseFeat(n, normalize=True) for n in cfg.NUMERIC
     ]
     tfrecord_dir, _ = _paths(args)
-    start = time.time()
-    streamed = keras_mtl.features.adapt(specs, os.path.join(tfrecord_dir, "*.tfrecord"))
-    stream_seconds = time.time() - start
+    with _harness.Timer() as stream_timer:
+        streamed = keras_mtl.features.adapt(specs, os.path.join(tfrecord_dir, "*.tfrecord"))
     stream_rss = _peak_rss_mib()
     df = pd.concat([df for _, df in _chunks(args)], ignore_index=True)
-    start = time.time()
-    in_memory = keras_mtl.features.adapt(specs, df)
-    memory_seconds = time.time() - start
+    with _harness.Timer() as memory_timer:
+        in_memory = keras_mtl.features.adapt(specs, df)
     vocabularies_equal = all(
         a.vocabulary == b.vocabulary
         for a, b in zip(streamed, in_memory)
@@ -212,39 +178,28 @@ def adapt(args):
     )
     return {
         "rows": args.rows,
-        "stream_seconds": stream_seconds,
+        "stream_seconds": stream_timer.wall_s,
         "stream_peak_rss_mib": stream_rss,
-        "in_memory_seconds": memory_seconds,
+        "in_memory_seconds": memory_timer.wall_s,
         "vocabularies_equal": vocabularies_equal,
         "max_mean_gap": mean_gap,
         "peak_rss_mib": _peak_rss_mib(),
     }
 
 
-def _subprocess(args, worker):
-    env = dict(
-        os.environ,
-        TF_CPP_MIN_LOG_LEVEL="3",
-        PYTHONUNBUFFERED="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
-    )
-    command = [
-        sys.executable,
-        os.path.abspath(__file__),
-        "--rows",
-        str(args.rows),
-        "--chunk-rows",
-        str(args.chunk_rows),
-        "--dir",
-        args.dir,
-        "--worker",
-        worker,
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"worker {worker} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT ") :])
+def worker(role, settings):
+    """`role` ("write", "adapt" or a pipeline) in its own process; `settings` as `args`."""
+    args = argparse.Namespace(**settings)
+    if role == "write":
+        return write(args)
+    if role == "adapt":
+        return adapt(args)
+    return train(args, role)
+
+
+def _subprocess(args, role):
+    settings = {key: getattr(args, key) for key in ("rows", "chunk_rows", "dir")}
+    return _harness.call(__file__, "worker", {"role": role, "settings": settings})
 
 
 def table(results):
@@ -279,12 +234,6 @@ def table(results):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.worker:
-        result = {"write": write, "adapt": adapt}.get(args.worker, lambda a: train(a, args.worker))(
-            args
-        )
-        print("RESULT " + json.dumps(result), flush=True)
-        return result
     results = {"rows": args.rows, "write": _subprocess(args, "write"), "train": {}}
     print(f"files written: {results['write']}", flush=True)
     for name in PIPELINES:

@@ -29,7 +29,6 @@ import json
 import os
 import statistics
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -38,6 +37,7 @@ import tensorflow as tf
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import _config  # noqa: E402
+import _harness  # noqa: E402
 import _report  # noqa: E402
 
 BATCH = 1024
@@ -101,11 +101,11 @@ def make_step(variables, dtype, jit):
 
 def rows_per_cpu_s(step, x, y, steps):
     step(x, y)  # trace and warm
-    start = time.process_time()
-    for _ in range(steps):
-        loss = step(x, y)
-    loss.numpy()
-    return steps * BATCH / (time.process_time() - start)
+    with _harness.Timer(rows=steps * BATCH) as timer:
+        for _ in range(steps):
+            loss = step(x, y)
+        loss.numpy()
+    return timer.rows_per_cpu_s
 
 
 def main(argv=None):

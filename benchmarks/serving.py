@@ -19,13 +19,11 @@ faster and steadier at both batch sizes.
 """
 
 import argparse
-import inspect
 import json
 import os
 import platform
 import sys
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -33,68 +31,46 @@ import numpy as np
 import onnxruntime
 import tensorflow as tf
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import keras_mtl
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import _config as cfg  # noqa: E402
+import _harness  # noqa: E402
 
-NUM_CATEGORICAL, VOCAB, DIM, NUM_NUMERIC = 16, 1000, 8, 8
-EXPERT_UNITS, TOWER_UNITS, NUM_EXPERTS = (256, 128), (64,), 8
-TASKS = ("ctr", "cvr")
+import keras_mtl  # noqa: E402
 
 
 def features(encoding):
-    cats = []
-    for i in range(NUM_CATEGORICAL):
-        if encoding == "ids":
-            cats.append(keras_mtl.SparseFeat(f"c{i}", vocabulary_size=VOCAB, embedding_dim=DIM))
-        else:
-            vocab = tuple(f"v{j}" for j in range(VOCAB))
-            cats.append(keras_mtl.SparseFeat(f"c{i}", vocabulary=vocab, embedding_dim=DIM))
-    nums = [keras_mtl.DenseFeat(f"n{i}") for i in range(NUM_NUMERIC)]
-    return cats + nums
+    """The throughput benchmark's features, ids pre-encoded or raw strings (StringLookup)."""
+    if encoding == "ids":
+        return _harness.config_features()
+    vocab = tuple(f"v{j}" for j in range(cfg.VOCAB))
+    cats = [
+        keras_mtl.SparseFeat(c, vocabulary=vocab, embedding_dim=cfg.DIM) for c in cfg.CATEGORICAL
+    ]
+    return cats + [keras_mtl.DenseFeat(n) for n in cfg.NUMERIC]
 
 
 def rows(encoding, n, seed=0):
     rng = np.random.RandomState(seed)
     x = {}
-    for i in range(NUM_CATEGORICAL):
-        ids = rng.randint(0, VOCAB, n)
-        x[f"c{i}"] = (
+    for c in cfg.CATEGORICAL:
+        ids = rng.randint(0, cfg.VOCAB, n)
+        x[c] = (
             ids.astype("int64")
             if encoding == "ids"
             else np.array([f"v{j}" for j in ids], dtype=object)
         )
-    for i in range(NUM_NUMERIC):
-        x[f"n{i}"] = rng.normal(size=n).astype("float32")
+    for name in cfg.NUMERIC:
+        x[name] = rng.normal(size=n).astype("float32")
     return x
-
-
-def build(name, feats):
-    common = {"task_names": TASKS, "expert_units": EXPERT_UNITS, "tower_units": TOWER_UNITS}
-    if name == "mmoe":
-        return keras_mtl.MMoE(feats, num_experts=NUM_EXPERTS, **common)
-    builder = keras_mtl.PLE
-    # 8 experts per level as in MMoE: 4 shared + 2 per task, two levels
-    wanted = {
-        "num_levels": 2,
-        "num_shared_experts": 4,
-        "num_task_experts": 2,
-        "num_specific_experts": 2,
-        **common,
-    }
-    accepted = inspect.signature(builder).parameters
-    return builder(feats, **{k: v for k, v in wanted.items() if k in accepted})
 
 
 def timed(fn, seconds, min_calls=50):
     """Per-call latencies (ms) of `fn()` for about `seconds`, after warmup."""
     for _ in range(10):
         fn()
-    latencies, start = [], time.perf_counter()
-    while time.perf_counter() - start < seconds or len(latencies) < min_calls:
-        t = time.perf_counter_ns()
-        fn()
-        latencies.append((time.perf_counter_ns() - t) / 1e6)
-    return np.array(latencies)
+    return _harness.latencies_ms(fn, min_calls, seconds)
 
 
 def ort_session(path, threads):
@@ -124,7 +100,8 @@ def paths(model, saved_model_dir, onnx_path, threads):
 
 def benchmark(name, encoding, batches, seconds, threads, tmp):
     feats = features(encoding)
-    model = build(name, feats)
+    # PLE: 8 experts per level as in MMoE, 4 shared + 2 per task, two levels
+    model = _harness.config_model(name, feats)
     sample = rows(encoding, 256, seed=1)
     saved = keras_mtl.export.export_saved_model(model, os.path.join(tmp, f"{name}_{encoding}"))
     onnx_path = os.path.join(tmp, f"{name}_{encoding}.onnx")

@@ -53,7 +53,6 @@ show, and what earlier configurations showed: docs/benchmarks.md.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -64,6 +63,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness  # noqa: E402
 import _report  # noqa: E402
 
 TASKS = ("y1", "y2")
@@ -138,7 +138,6 @@ def parse_args(argv):
         help="name of the docs/benchmarks.md section to rewrite (default "
         "synthetic; a variant run can write its own section)",
     )
-    parser.add_argument("--worker", type=int, metavar="SEED", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.steps % args.eval_every:
         parser.error(
@@ -149,12 +148,11 @@ def parse_args(argv):
         args.correlations, args.seeds = [1.0, 0.0], [0]
         args.steps, args.eval_every, args.test_rows = 300, 100, 2000
         args.no_report = True
-    elif args.worker is None:
+    else:
         args.out = args.out or DEFAULT_OUT
         args.plot = args.plot or DEFAULT_PLOT
     if args.jobs is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        args.jobs = max(1, min(cores or 1, len(args.seeds)))
+        args.jobs = max(1, min(_harness.cores() or 1, len(args.seeds)))
     return args
 
 
@@ -164,24 +162,19 @@ def parse_args(argv):
 def build(name, args):
     import keras_mtl
 
-    features = [keras_mtl.DenseFeat("x", dimension=args.dim)]
-    common = dict(
-        task_names=TASKS, task_types=("regression", "regression"), tower_units=(args.tower_units,)
-    )
-    experts = dict(expert_units=(args.expert_units,))
-    if name == "SharedBottom":
-        return keras_mtl.SharedBottom(features, bottom_units=tuple(args.bottom_units), **common)
-    if name == "OMoE":
-        return keras_mtl.OMoE(features, num_experts=args.num_experts, **experts, **common)
-    if name == "MMoE":
-        return keras_mtl.MMoE(features, num_experts=args.num_experts, **experts, **common)
-    return keras_mtl.PLE(
-        features,
+    # every model's own widths; each builder takes those it has (_harness.COMMON)
+    return _harness.build(
+        name,
+        [keras_mtl.DenseFeat("x", dimension=args.dim)],
+        task_names=TASKS,
+        task_types=("regression", "regression"),
+        tower_units=(args.tower_units,),
+        bottom_units=tuple(args.bottom_units),
+        num_experts=args.num_experts,
+        expert_units=(args.expert_units,),
         num_levels=2,
         num_specific_experts=args.ple_specific,
         num_shared_experts=args.ple_shared,
-        **experts,
-        **common,
     )
 
 
@@ -203,16 +196,15 @@ def train(name, data, args, seed):
         .prefetch(8)
     )  # every row seen once
     test = ({"x": data["x"][n:]}, {t: data[t][n:] for t in TASKS})
-    start = time.time()
-    history = model.fit(
-        train,
-        steps_per_epoch=args.eval_every,
-        epochs=args.steps // args.eval_every,
-        validation_data=test,
-        validation_batch_size=5000,
-        verbose=0,
-    ).history
-    seconds = time.time() - start
+    with _harness.Timer() as timer:
+        history = model.fit(
+            train,
+            steps_per_epoch=args.eval_every,
+            epochs=args.steps // args.eval_every,
+            validation_data=test,
+            validation_batch_size=5000,
+            verbose=0,
+        ).history
 
     def mean_over_tasks(prefix):  # (evaluations,)
         return np.mean([history[f"{prefix}{t}_loss"] for t in TASKS], axis=0).tolist()
@@ -224,21 +216,22 @@ def train(name, data, args, seed):
         "test_curve": test_curve,
         "train_curve": mean_over_tasks(""),
         "params": int(model.count_params()),
-        "seconds": seconds,
+        "seconds": timer.wall_s,
     }
 
 
-def worker(args):
-    """Every (correlation, model) of one seed; prints one RESULT line of JSON."""
+def worker(settings, seed):
+    """Every (correlation, model) of one seed (`settings`: CONFIG and jobs), in its own process."""
     import tensorflow as tf
 
+    args = argparse.Namespace(**settings)
     tf.get_logger().setLevel("ERROR")
     if args.jobs > 1:
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
     from keras_mtl.data import make_correlated_tasks
 
-    seed, runs = args.worker, {}
+    runs = {}
     for p in args.correlations:
         data = make_correlated_tasks(
             rows=args.steps * args.batch_size + args.test_rows,
@@ -252,7 +245,7 @@ def worker(args):
         for name in args.models:
             runs.setdefault(name, {})[str(p)] = {"seed": seed, **train(name, data, args, seed)}
         del data
-    print("RESULT " + json.dumps(runs), flush=True)
+    return runs
 
 
 # ---------------------------------------------------------- orchestrator side
@@ -277,14 +270,6 @@ CONFIG = (
     "ple_shared",
     "tower_units",
 )
-
-
-def _worker_command(args, seed):
-    command = [sys.executable, os.path.abspath(__file__), "--worker", str(seed), "--no-report"]
-    for key in CONFIG + ("jobs",):
-        value = getattr(args, key)
-        command += [f"--{key.replace('_', '-')}"] + [str(v) for v in np.atleast_1d(value)]
-    return command
 
 
 def _same(saved, value):
@@ -367,7 +352,6 @@ def _rounded(value):
 
 def run_seeds(args, saved=None, saved_seconds=0.0):
     """{model: {p: [per-seed result]}} of args.seeds, --jobs at a time; reuses `saved` runs."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
     runs = {name: {str(p): [] for p in args.correlations} for name in args.models}
     have = {
         run["seed"]
@@ -385,39 +369,30 @@ def run_seeds(args, saved=None, saved_seconds=0.0):
             + " and ".join(f for f in (args.out, args.reuse) if f),
             flush=True,
         )
-    active, start = {}, time.time()
+    settings = {key: getattr(args, key) for key in CONFIG + ("jobs",)}
+    active, timer = {}, _harness.Timer().start()
     while pending or active:
         while pending and len(active) < args.jobs:
             seed = pending.pop(0)
-            active[seed] = subprocess.Popen(
-                _worker_command(args, seed),
-                env=env,
-                text=True,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
+            active[seed] = _harness.Worker(__file__, "worker", {"settings": settings, "seed": seed})
         time.sleep(0.5)
         for seed, proc in list(active.items()):
-            if proc.poll() is None:
+            if not proc.done():
                 continue
-            out, err = proc.communicate()
             del active[seed]
-            lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
-            if proc.returncode != 0 or not lines:
+            try:
+                result = proc.result()
+            except _harness.WorkerError:
                 for other in active.values():
                     other.kill()
-                raise RuntimeError(
-                    f"synthetic worker for seed {seed} failed with exit code "
-                    f"{proc.returncode}:\n{err[-3000:]}"
-                )
-            result = json.loads(lines[-1][len("RESULT ") :])
+                raise
             for name in args.models:
                 for p in args.correlations:
                     runs[name][str(p)].append(result[name][str(p)])
             if args.out:  # progress survives an interruption
-                _save(args, runs, saved_seconds + time.time() - start)
+                _save(args, runs, saved_seconds + timer.wall_s)
             print(
-                f"[{time.time() - start:5.0f} s] seed {seed}: "
+                f"[{timer.wall_s:5.0f} s] seed {seed}: "
                 + "; ".join(
                     f"p={p:g} "
                     + " ".join(
@@ -442,9 +417,8 @@ def _values(runs, name, p, key):
 
 def _paired_gap(runs, baseline, p, key):
     """baseline − MMoE per seed: mean and standard error."""
-    diff = _values(runs, baseline, p, key) - _values(runs, "MMoE", p, key)
-    sem = float(np.std(diff, ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
-    return float(np.mean(diff)), sem
+    gap = _harness.paired(_values(runs, baseline, p, key), _values(runs, "MMoE", p, key))
+    return gap.mean, gap.se
 
 
 def summarize(runs, args):
@@ -477,11 +451,11 @@ def growth(runs, args, baseline, p, key):
     of gap_s(p) − gap_s(p_max); > 0 means MMoE's advantage grows as p falls.
     """
     high = max(args.correlations)
-    change = (_values(runs, baseline, p, key) - _values(runs, "MMoE", p, key)) - (
-        _values(runs, baseline, high, key) - _values(runs, "MMoE", high, key)
+    change = _harness.paired(
+        _values(runs, baseline, p, key) - _values(runs, "MMoE", p, key),
+        _values(runs, baseline, high, key) - _values(runs, "MMoE", high, key),
     )
-    sem = float(np.std(change, ddof=1) / np.sqrt(len(change))) if len(change) > 1 else float("nan")
-    return float(np.mean(change)), sem, float(np.median(change)), int(np.sum(change > 0))
+    return change.mean, change.se, change.median, change.higher
 
 
 def _count(seeds):
@@ -742,8 +716,6 @@ def plot(summary, runs, args, path):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.worker is not None:
-        return worker(args)
     if args.replot:
         with open(args.replot, encoding="utf-8") as saved:
             saved = json.load(saved)
@@ -767,9 +739,9 @@ def main(argv=None):
             _report.write_section(args.section, text)
         return summary
     saved, saved_seconds = saved_runs(args)
-    start = time.time()
-    runs = run_seeds(args, saved, saved_seconds)
-    total = saved_seconds + time.time() - start
+    with _harness.Timer() as timer:
+        runs = run_seeds(args, saved, saved_seconds)
+    total = saved_seconds + timer.wall_s
     summary = summarize(runs, args)
     command, machine = _report.command(), _report.machine()
     text = markdown(summary, runs, args, total, command, machine)

@@ -37,19 +37,17 @@ TensorFlow and NumPy on the same machine.
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import _config as cfg  # noqa: E402
+import _harness  # noqa: E402
 
 LIBRARIES = ("keras_mtl", "keras_mtl+nojit", "deepctr", "torch_rechub")
 PEERS = ("deepctr", "torch_rechub")
-_MARK = "THROUGHPUT_RESULT "
 
 
 # What the profile of keras_mtl's step showed when this benchmark was written
@@ -114,20 +112,12 @@ without XLA and DeepCTR were level in wall-clock rows/s.
 # ---------------------------------------------------------------- workers ---
 
 
-def _epoch_timer(tf):
-    class EpochTimer(tf.keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds, self.cpu_seconds = [], []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.perf_counter(), time.process_time()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self._start[0])
-            self.cpu_seconds.append(time.process_time() - self._start[1])
-
-    return EpochTimer()
+def _epoch_times(timer):
+    """`fit_timer`'s epochs as the result's wall and CPU seconds lists."""
+    return {
+        "epoch_seconds": [epoch.wall_s for epoch in timer.epochs],
+        "cpu_seconds": [epoch.cpu_s for epoch in timer.epochs],
+    }
 
 
 def _tf_threads(tf):
@@ -145,30 +135,9 @@ def _keras_params(model):
 def run_keras_mtl(model_name, rows, batch, options):
     import tensorflow as tf
 
-    sys.path.insert(0, os.path.dirname(HERE))
-    import keras_mtl
-
     tf.keras.utils.set_random_seed(0)
     vocab = options.get("vocab", cfg.VOCAB)
-    feats = [
-        keras_mtl.SparseFeat(c, vocabulary_size=vocab, embedding_dim=cfg.DIM)
-        for c in cfg.CATEGORICAL
-    ] + [keras_mtl.DenseFeat(n) for n in cfg.NUMERIC]
-    common = {
-        "task_names": cfg.TASKS,
-        "expert_units": cfg.EXPERT_UNITS,
-        "tower_units": cfg.TOWER_UNITS,
-    }
-    if model_name == "mmoe":
-        model = keras_mtl.MMoE(feats, num_experts=cfg.NUM_EXPERTS, **common)
-    else:
-        model = keras_mtl.PLE(
-            feats,
-            num_levels=cfg.PLE_LEVELS,
-            num_shared_experts=cfg.PLE_SHARED,
-            num_specific_experts=cfg.PLE_SPECIFIC,
-            **common,
-        )
+    model = _harness.config_model(model_name, _harness.config_features(vocab))
     jit = {"jit": True, "nojit": False, "auto": "auto"}[options.get("jit", "jit")]
     compile_args = {"jit_compile": jit}
     if "spe" in options:
@@ -181,11 +150,10 @@ def run_keras_mtl(model_name, rows, batch, options):
     data = (
         tf.data.Dataset.from_tensor_slices((x, y)).batch(batch).cache().prefetch(tf.data.AUTOTUNE)
     )
-    timer = _epoch_timer(tf)
+    timer = _harness.fit_timer()
     history = model.fit(data, epochs=2, verbose=0, callbacks=[timer])
     return {
-        "epoch_seconds": timer.seconds,
-        "cpu_seconds": timer.cpu_seconds,
+        **_epoch_times(timer),
         "params": _keras_params(model),
         "threads": _tf_threads(tf),
         "compile": {k: str(v) for k, v in compile_args.items()},
@@ -232,7 +200,7 @@ def run_deepctr(model_name, rows, batch, options):
         loss=["binary_crossentropy"] * len(cfg.TASKS),
     )
     x, y = cfg.synthetic(rows, vocab=vocab, zipf=options.get("zipf", 0.0))
-    timer = _epoch_timer(tf)
+    timer = _harness.fit_timer()
     model.fit(
         x,
         [y[t] for t in cfg.TASKS],
@@ -243,8 +211,7 @@ def run_deepctr(model_name, rows, batch, options):
         callbacks=[timer],
     )
     return {
-        "epoch_seconds": timer.seconds,
-        "cpu_seconds": timer.cpu_seconds,
+        **_epoch_times(timer),
         "params": _keras_params(model),
         "threads": _tf_threads(tf),
         "keras": tf.keras.__name__,
@@ -290,16 +257,16 @@ def run_torch_rechub(model_name, rows, batch, options):
     model.train()
     seconds, cpu_seconds = [], []
     for _ in range(2):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        for xb, yb in batches:
-            pred = model(xb)
-            tasks = range(len(cfg.TASKS))
-            loss = sum(loss_fn(pred[:, i], yb[:, i]) for i in tasks) / len(cfg.TASKS)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        seconds.append(time.perf_counter() - start)
-        cpu_seconds.append(time.process_time() - cpu_start)
+        with _harness.Timer() as epoch:
+            for xb, yb in batches:
+                pred = model(xb)
+                tasks = range(len(cfg.TASKS))
+                loss = sum(loss_fn(pred[:, i], yb[:, i]) for i in tasks) / len(cfg.TASKS)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        seconds.append(epoch.wall_s)
+        cpu_seconds.append(epoch.cpu_s)
     return {
         "epoch_seconds": seconds,
         "cpu_seconds": cpu_seconds,
@@ -332,13 +299,9 @@ def run_peak(model_name, rows, batch, options):
         flops = 2 * int(np.prod(shape_a)) * shape_b[-1]
         matmul = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b)[..., :1], tf.float32)))
         matmul().numpy()
-        times, cpu_start = [], time.process_time()
-        for _ in range(calls):
-            start = time.perf_counter()
-            matmul().numpy()
-            times.append(time.perf_counter() - start)
-        cpu = time.process_time() - cpu_start
-        return flops / min(times) / 1e9, flops * calls / cpu / 1e9
+        with _harness.Timer() as timer:
+            times = _harness.latencies_ms(lambda: matmul().numpy(), calls) / 1e3
+        return flops / min(times) / 1e9, flops * calls / timer.cpu_s / 1e9
 
     out = {}
     for dtype, name in ((tf.float32, "tf"), (tf.bfloat16, "tf_bf16")):
@@ -351,11 +314,7 @@ def run_peak(model_name, rows, batch, options):
     a = np.random.RandomState(0).normal(size=(1024, 2048)).astype("float32")
     b = np.random.RandomState(1).normal(size=(2048, 2048)).astype("float32")
     a @ b
-    times = []
-    for _ in range(10):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
+    times = _harness.latencies_ms(lambda: a @ b, 10) / 1e3
     out["numpy_gflops"] = 2 * 1024 * 2048 * 2048 / min(times) / 1e9
     return out
 
@@ -372,6 +331,7 @@ RUNNERS = {
 
 
 def worker(spec):
+    """One run of `spec` (library, model, rows, batch, options) in its own process."""
     lib, _, flags = spec["lib"].partition("+")
     options = {key: spec[key] for key in ("vocab", "zipf") if key in spec}
     if spec.get("precision", "float32") != "float32":
@@ -387,38 +347,32 @@ def worker(spec):
         else:
             options["jit"] = flag
     result = RUNNERS[lib](spec["model"], spec["rows"], spec["batch"], options)
-    # peak resident memory of this worker process (Linux reports KiB)
-    result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    # peak resident memory of this worker process
+    result["peak_rss_gb"] = _harness.max_rss_bytes() / 2**30
     if "epoch_seconds" in result:
         result["rows_per_s"] = spec["rows"] / result["epoch_seconds"][-1]
         result["rows_per_cpu_s"] = spec["rows"] / result["cpu_seconds"][-1]
-    print(_MARK + json.dumps(result), flush=True)
+    return result
 
 
 # ------------------------------------------------------------------ driver ---
 
 
 def spawn(lib, model, args, **extra):
+    """`(result, None)` of one run in its own process, or `(None, why it failed)`."""
     spec = {"lib": lib, "model": model, "rows": args.rows, "batch": args.batch, **extra}
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env = {}
     if lib.startswith("torch_rechub") and not args.torch_omp_active:
         # PyTorch's OpenMP threads spin while they wait; on a machine whose
         # cores are busy with other work that multiplied its CPU time per
         # step by 5-10 (the thread count stays at PyTorch's default)
-        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        env["OMP_WAIT_POLICY"] = os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
     if args.legacy_keras:
         env["TF_USE_LEGACY_KERAS"] = "1"
-    proc = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith(_MARK):
-            return json.loads(line[len(_MARK) :]), None
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-    return None, " | ".join(tail) or f"exit {proc.returncode}"
+    try:
+        return _harness.call(__file__, "worker", {"spec": spec}, env=env), None
+    except _harness.WorkerError as error:
+        return None, " | ".join(error.tail(3)) or f"exit {error.returncode}"
 
 
 def importable(lib):
@@ -427,10 +381,7 @@ def importable(lib):
         return None
     code = f"import {module}"
     proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_harness.worker_env()
     )
     if proc.returncode:
         return (proc.stderr.strip().splitlines() or ["import failed"])[-1]
@@ -558,7 +509,6 @@ def _vocab_sweep_libs():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument(
         "--libs",
         default=None,
@@ -626,9 +576,6 @@ def main(argv=None):
         help="do not rewrite the throughput section of docs/benchmarks.md",
     )
     args = parser.parse_args(argv)
-    if args.worker:
-        return worker(json.loads(args.worker))
-
     import _report
 
     if args.from_json:
@@ -681,9 +628,7 @@ def main(argv=None):
         "repeats": args.repeats,
         "rows": args.rows,
         "batch": args.batch,
-        "cores": len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
+        "cores": _harness.cores(),
         "missing": missing,
     }
     table = markdown(summary, runs, libs, models, flops, peak, meta)

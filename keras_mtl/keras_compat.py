@@ -7,6 +7,8 @@ version needs it and why. No other module of the package reads a private
 attribute of a Keras or TensorFlow object.
 """
 
+from typing import Any
+
 import tensorflow as tf
 
 #: Whether `tf.keras` is tf_keras 2 (else Keras 3).
@@ -96,7 +98,7 @@ class CheckpointExtras:
     left as they are.
     """
 
-    def checkpoint_extras(self):
+    def checkpoint_extras(self) -> dict[str, Any]:
         """`{name: trackable}` saved with the model's checkpoints."""
         return {}
 

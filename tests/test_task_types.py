@@ -23,9 +23,3 @@ def test_task_names_must_be_identifiers():
     for bad in ("2nd", "click rate", "naïve", 3):
         with pytest.raises(ValueError, match="identifiers"):
             task_types.check_task_name(bad)
-
-
-def test_every_user_of_task_types_reads_this_module():
-    from keras_mtl.layers import task_head
-
-    assert task_head.TASK_TYPES is task_types.TASK_TYPES

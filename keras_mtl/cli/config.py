@@ -53,10 +53,11 @@ OPTIMIZERS = {
     "adamax": "Adamax",
 }
 TASK_TYPES = ("binary", "regression")
-FORMATS = ("auto", "csv", "parquet", "tfrecord")
-CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-TFRECORD_SUFFIXES = (".tfrecord", ".tfrecords", ".tfr")
+# The file formats and suffixes are keras_mtl.data.DataSource's reader table.
+FORMATS = keras_mtl.data.data_source.FORMATS
+CSV_SUFFIXES = keras_mtl.data.DataSource.suffixes("csv")
+PARQUET_SUFFIXES = keras_mtl.data.DataSource.suffixes("parquet")
+TFRECORD_SUFFIXES = keras_mtl.data.DataSource.suffixes("tfrecord")
 PARQUET_ENGINES = ("pyarrow", "fastparquet")
 
 
@@ -123,19 +124,15 @@ def apply_overrides(raw, overrides):
 def _data_format(path, file_path, declared):
     if declared != "auto":
         return declared
-    lower = file_path.lower()
-    if lower.endswith(PARQUET_SUFFIXES):
-        return "parquet"
-    if lower.endswith(CSV_SUFFIXES):
-        return "csv"
-    if lower.endswith(TFRECORD_SUFFIXES):
-        return "tfrecord"
-    raise ConfigError(
-        path,
-        f"cannot tell the format of {file_path!r} from its name (expected one of "
-        f"{CSV_SUFFIXES + PARQUET_SUFFIXES + TFRECORD_SUFFIXES}); set data.format to "
-        "csv, parquet or tfrecord",
-    )
+    try:
+        return keras_mtl.data.DataSource.detect(file_path)[0]
+    except ValueError:
+        raise ConfigError(
+            path,
+            f"cannot tell the format of {file_path!r} from its name (expected one of "
+            f"{keras_mtl.data.DataSource.suffixes()}); set data.format to "
+            "csv, parquet or tfrecord",
+        ) from None
 
 
 def parquet_engine():

@@ -6,10 +6,11 @@ weights for the inputs its `call` takes as a list of
 `keras_mtl.layers.GateGroup(title, rows, columns, weights)`. A probe
 sub-model maps the model's inputs to the inputs of every such layer; the
 layers then compute the weights with their own trained variables, and the
-weights are averaged over the rows. The layers of keras_mtl with the method
-are `GateLayer` and `DSelectKGate` (MMoE `gate_<task>`, OMoE `gate`),
-`PLELayer` (PLE, CGC), `MetaHeacLayer` and `HoMELayer`.
+weights are averaged over the rows. `gated_layer_names()` lists the layers
+of keras_mtl with the method.
 """
+
+import inspect
 
 import numpy as np
 import tensorflow as tf
@@ -27,15 +28,28 @@ def builder_of(model):
     return model.name
 
 
+def _is_gated(layer_or_class):
+    return callable(getattr(layer_or_class, "gate_weights", None))
+
+
+def gated_layer_names():
+    """The layer classes of `keras_mtl.layers` with a `gate_weights` method,
+    sorted by name: read from the classes, so the list follows the layers."""
+    return sorted(
+        name
+        for name, value in vars(keras_mtl.layers).items()
+        if inspect.isclass(value) and _is_gated(value)
+    )
+
+
 def gated_layers(model):
     """The layers of `model` with a `gate_weights` method, in layer order."""
-    layers = [layer for layer in model.layers if callable(getattr(layer, "gate_weights", None))]
+    layers = [layer for layer in model.layers if _is_gated(layer)]
     if not layers:
         raise CommandError(
             f"model {model.name!r} (builder {builder_of(model)}) has no softmax gates to "
             "plot: plot-gates reads layers with a gate_weights(inputs, task_names) method "
-            "(GateLayer, DSelectKGate, PLELayer, MetaHeacLayer and HoMELayer: builders MMoE, "
-            "OMoE, PLE, CGC, MetaHeac, HoME)."
+            f"(in keras_mtl: {', '.join(gated_layer_names())})."
         )
     return layers
 
@@ -85,9 +99,8 @@ def mean_gate_weights(model, arrays, batch_size=1024):
     """Mean gate weight of each expert for each task over the rows `arrays`.
 
     Args:
-        model: a trained keras_mtl model with gates (MMoE, OMoE, PLE, CGC,
-            MetaHeac), e.g. loaded from the `.keras` file `keras-mtl train`
-            writes.
+        model: a trained model with gated layers (`gated_layers`), e.g.
+            loaded from the `.keras` file `keras-mtl train` writes.
         arrays: `{input name: array}` rows (`features_to_arrays`).
         batch_size: rows per forward pass.
 

@@ -5,39 +5,12 @@ import os
 
 from tensorflow.core.framework import types_pb2
 
+from keras_mtl.cli import health_report
+from keras_mtl.cli import loading
 from keras_mtl.cli.command_error import CommandError
+from keras_mtl.export import layout
 from keras_mtl.export import show_signature
 from keras_mtl.export.signature import signature_def
-
-BUNDLED_KERAS = os.path.join("assets.extra", "model.keras")  # as `train` writes it
-
-
-def resolve_version(path):
-    """`(version folder, note)` for a version folder or a base folder.
-
-    A base folder (TF Serving's model folder) holds numbered versions; the
-    newest is taken and the note says which.
-    """
-    if not os.path.isdir(path):
-        raise CommandError(f"expected a SavedModel folder, got {path!r} (not a folder)")
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
-        return path, None
-    versions = sorted(
-        int(name)
-        for name in os.listdir(path)
-        if name.isdigit() and os.path.isfile(os.path.join(path, name, "saved_model.pb"))
-    )
-    if not versions:
-        raise CommandError(
-            f"{path} holds no saved_model.pb and no numbered version folders with one: "
-            "expected a SavedModel version folder or a base folder of versions "
-            "(as keras_mtl.export.export_saved_model writes)"
-        )
-    newest = os.path.join(path, str(versions[-1]))
-    return newest, (
-        f"{path} holds versions {', '.join(map(str, versions))}; "
-        f"showing the newest, {versions[-1]} ({newest})"
-    )
 
 
 def _shape(info):
@@ -70,11 +43,10 @@ def run_health(path, data_path, batch_size=1024, separator="|", print_fn=print):
     """Prints the expert health (gate entropy, utilisation, zero and dead
     units) of the model at `path` (`.keras` file or SavedModel folder with a
     bundled one) over the rows of `data_path`; returns the report."""
-    from keras_mtl.cli import plot_gates
     from keras_mtl.evaluation import expert_health
 
-    model = plot_gates.load_model(path, print_fn)
-    _, arrays = plot_gates.load_rows(model, data_path, separator)
+    model = loading.load_model(path, print_fn)
+    _, arrays = loading.load_rows(model, data_path, separator)
     try:
         health = expert_health.expert_health(model, arrays, batch_size)
     except ValueError as error:
@@ -89,7 +61,7 @@ def run_health(path, data_path, batch_size=1024, separator="|", print_fn=print):
                 f"    {row}: entropy {h:.2f} | "
                 + " ".join("-" if w != w else f"{w:.2f}" for w in weights)
             )
-    for line in plot_gates.health_lines(health)[len(health["gates"]) :]:
+    for line in health_report.expert_lines(health):
         print_fn("  " + line)
     return health
 
@@ -103,7 +75,7 @@ def run_inspect(
     if data_path is not None and str(path).endswith(".keras"):
         run_health(path, data_path, batch_size, print_fn=print_fn)
         return path
-    version_dir, note = resolve_version(path)
+    version_dir, note = loading.resolve_version(path)
     if note:
         print_fn(note)
     print_fn(f"SavedModel {version_dir}, signature {signature_name!r}")
@@ -111,7 +83,7 @@ def run_inspect(
         print_fn(summary(version_dir, signature_name))
     except KeyError as error:
         raise CommandError(str(error.args[0])) from None
-    bundled = os.path.join(version_dir, BUNDLED_KERAS)
+    bundled = os.path.join(version_dir, layout.BUNDLED_KERAS)
     if os.path.isfile(bundled):
         print_fn(f"Keras model bundled at {bundled} (plot-gates reads it)")
     print_fn("")

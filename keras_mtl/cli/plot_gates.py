@@ -4,48 +4,24 @@ import json
 import os
 
 import numpy as np
-import tensorflow as tf
 
-import keras_mtl  # noqa: F401  (registers the layers load_model revives)
-from keras_mtl.cli import data_io
 from keras_mtl.cli import gates
-from keras_mtl.cli import inspect_command
+from keras_mtl.cli import health_report
+from keras_mtl.cli import loading
 from keras_mtl.cli.command_error import CommandError
 from keras_mtl.evaluation import expert_health
-
-PLOT_INSTALL = 'pip install "keras_mtl[plot]"'
+from keras_mtl.optional_import import optional_import
 
 
 def _pyplot():
     try:
-        import matplotlib
-    except ImportError:
-        raise CommandError(
-            f"plot-gates draws with matplotlib, which is not installed: {PLOT_INSTALL}"
-        ) from None
+        matplotlib = optional_import("matplotlib", "plot", "plot-gates")
+    except ImportError as error:
+        raise CommandError(str(error)) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def load_model(path, print_fn=print):
-    """A `.keras` file, or the one `train` bundles in a SavedModel folder."""
-    if os.path.isdir(path):
-        version_dir, note = inspect_command.resolve_version(path)
-        if note:
-            print_fn(note)
-        path = os.path.join(version_dir, inspect_command.BUNDLED_KERAS)
-        if not os.path.isfile(path):
-            raise CommandError(
-                f"{version_dir} is a SavedModel without a bundled Keras model "
-                f"({inspect_command.BUNDLED_KERAS}); a SavedModel keeps only the serving "
-                "function, not the gate layers. Pass the .keras file instead "
-                "(`keras-mtl train` writes it to output.keras_model)."
-            )
-    elif not path.endswith(".keras") or not os.path.isfile(path):
-        raise CommandError(f"expected a .keras file or a SavedModel folder, got {path!r}")
-    return tf.keras.models.load_model(path, compile=False)
 
 
 def _history_curves(path):
@@ -67,25 +43,6 @@ def _history_curves(path):
     }
 
 
-def health_lines(health):
-    """Text lines of an expert-health report: entropy per gate row, then
-    zero outputs / dead units per expert."""
-    lines = [
-        f"gate entropy ({g['title']}, 1 = uniform): "
-        + "; ".join(f"{row} {h:.2f}" for row, h in zip(g["rows"], g["normalized_entropy"]))
-        for g in health["gates"]
-    ]
-    lines += [
-        f"expert health ({e['title']}, zero outputs / dead units): "
-        + "; ".join(
-            f"{c} {z:.2f}/{d:.2f}"
-            for c, z, d in zip(e["columns"], e["zero_fraction"], e["dead_fraction"])
-        )
-        for e in health["experts"]
-    ]
-    return lines
-
-
 def _heatmap(ax, group):
     mean = np.asarray(group["mean"], "float64")
     shown = np.ma.masked_invalid(mean)
@@ -105,19 +62,6 @@ def _heatmap(ax, group):
             color = "black" if np.isnan(value) or value > bright else "white"
             ax.text(c, r, text, ha="center", va="center", color=color, fontsize=8)
     return image
-
-
-def load_rows(model, data_path, separator="|"):
-    """`(DataFrame, {input name: array})` of the CSV / Parquet rows at `data_path`."""
-    string_inputs = [
-        name
-        for name, t in model.input.items()
-        if str(getattr(t.dtype, "name", t.dtype)) == "string"
-    ]
-    df = data_io.read_table(data_path, data_io.format_of(data_path), string_inputs)
-    if len(df) == 0:
-        raise CommandError(f"--data {data_path} has no rows")
-    return df, data_io.model_input_arrays(df, model, separator)
 
 
 def _health_bars(ax, group):
@@ -149,8 +93,8 @@ def run_plot_gates(
     """
     plt = _pyplot()  # fail before any model is loaded
     curves = _history_curves(history_path) if history_path else None
-    model = load_model(model_path, print_fn)
-    df, arrays = load_rows(model, data_path, separator)
+    model = loading.load_model(model_path, print_fn)
+    df, arrays = loading.load_rows(model, data_path, separator)
     groups = gates.mean_gate_weights(model, arrays, batch_size)
     health = expert_health.expert_health(model, arrays, batch_size)
     entropy = {
@@ -233,7 +177,7 @@ def run_plot_gates(
                 for row, values in zip(group["rows"], np.asarray(group["mean"]))
             )
         )
-    for line in health_lines(health):
+    for line in health_report.gate_lines(health) + health_report.expert_lines(health):
         print_fn(line)
     print_fn(f"wrote {out} and {numbers}")
     return groups

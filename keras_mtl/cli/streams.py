@@ -11,19 +11,22 @@ import keras_mtl
 from keras_mtl.cli.command_error import CommandError
 
 
-def _separator(cfg):
-    separators = set(cfg.separators.values())
-    if len(separators) > 1:
-        raise CommandError(
-            f"streamed CSV takes one list separator; the features use {sorted(separators)}"
+def source(cfg, split):
+    """The `keras_mtl.data.DataSource` of `split`: its format (data.format, or
+    by suffix), and each list feature's separator."""
+    try:
+        return keras_mtl.data.DataSource(
+            cfg.data[split], format=cfg.data["format"][split], list_separator=cfg.separators
         )
-    return separators.pop() if separators else "|"
+    except (ValueError, FileNotFoundError) as error:
+        raise CommandError(f"data.{split} ({cfg.data[split]}): {error}") from None
 
 
 def adapt(cfg):
     """The config's features adapted in one streaming pass over data.train."""
+    train = source(cfg, "train")
     with guard(cfg, "train"):
-        return keras_mtl.features.adapt(cfg.features, cfg.data["train"])
+        return keras_mtl.features.adapt(cfg.features, train)
 
 
 def dataset(cfg, split, features, labels, shuffle=False):
@@ -36,7 +39,7 @@ def dataset(cfg, split, features, labels, shuffle=False):
         if fmt == "parquet":
             return keras_mtl.data.parquet_dataset(cfg.data[split], features, labels, **kwargs)
         return keras_mtl.data.csv_dataset(
-            cfg.data[split], features, labels, list_separator=_separator(cfg), **kwargs
+            cfg.data[split], features, labels, list_separator=cfg.separators, **kwargs
         )
     except (KeyError, ValueError, FileNotFoundError) as error:
         raise CommandError(f"data.{split} ({cfg.data[split]}): {error}") from None

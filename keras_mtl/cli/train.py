@@ -4,7 +4,6 @@ import contextlib
 import json
 import math
 import os
-import shutil
 import types
 
 import numpy as np
@@ -13,55 +12,17 @@ import tensorflow as tf
 import keras_mtl
 from keras_mtl.cli import checks
 from keras_mtl.cli import config as config_lib
-from keras_mtl.cli import data_io
-from keras_mtl.cli import inspect_command
+from keras_mtl.cli import loading
 from keras_mtl.cli import streams
 from keras_mtl.cli.command_error import CommandError
 from keras_mtl.cli.config_error import ConfigError
 from keras_mtl.evaluation import evaluate_tasks
 from keras_mtl.evaluation import results_table
+from keras_mtl.export import targets
 from keras_mtl.export import versions
 
-#: Where `train` bundles the `.keras` model inside the SavedModel version
-#: folder (TF Serving ignores assets.extra/ but for warmup requests), so
-#: `plot-gates --model <savedmodel>` finds the layers the export drops.
-BUNDLED_KERAS = inspect_command.BUNDLED_KERAS
+#: Sample rows (of the evaluation split) every export is checked on.
 PARITY_ROWS = 16
-
-
-def _read_frames(cfg):
-    string_columns = [
-        s.name
-        for s in cfg.features
-        if getattr(s, "dtype", None) == "string" or s.name in cfg.separators
-    ]
-    frames = {}
-    for split in ("train", "validation", "test"):
-        path = cfg.data[split]
-        if path is None:
-            frames[split] = None
-            continue
-        df = data_io.read_table(path, cfg.data["format"][split], string_columns)
-        _check_columns(cfg, split, path, df)
-        frames[split] = data_io.with_list_cells(df, cfg.features, cfg.separators)
-    return frames
-
-
-def _check_columns(cfg, split, path, df):
-    needed = [(spec.name, cfg.feature_paths[spec.name]) for spec in cfg.features]
-    needed += [
-        (spec.weight_name, cfg.feature_paths[spec.name] + ".weight_name")
-        for spec in cfg.features
-        if getattr(spec, "weight_name", None)
-    ]
-    needed += [(task.label, f"{task.path}.label") for task in cfg.tasks]
-    for column, where in needed:
-        if column not in df.columns:
-            raise ConfigError(
-                where,
-                f"column {column!r} is not in data.{split} ({path}). Received "
-                f"columns: {', '.join(map(str, df.columns))}",
-            )
 
 
 def _build(cfg, features):
@@ -142,46 +103,26 @@ def _write_json(path, value):
 
 
 def _export(cfg, model, examples, print_fn):
-    """SavedModel (+ bundled .keras, parity check) and optional ONNX."""
-    out = cfg.output
-    saved_model = None
-    if out.saved_model is not None:
-
-        def bundle(version_dir):  # the .keras model inside the version, before it appears
-            bundled = os.path.join(version_dir, BUNDLED_KERAS)
-            os.makedirs(os.path.dirname(bundled), exist_ok=True)
-            if out.keras_model is not None:
-                shutil.copyfile(out.keras_model, bundled)
-            else:
-                model.save(bundled)
-
-        saved_model = keras_mtl.export.export_saved_model(
-            model,
-            out.saved_model,
-            examples={k: v[:4] for k, v in examples.items()},
-            add_files=bundle,
-        )
-        serving = tf.saved_model.load(saved_model).signatures["serving_default"]
-        served = serving(**{k: tf.constant(v) for k, v in examples.items()})
-        expected = model({k: tf.constant(v) for k, v in examples.items()}, training=False)
-        diff = max(
-            float(np.max(np.abs(served[k].numpy() - np.asarray(v)))) for k, v in expected.items()
-        )
-        print_fn(
-            f"SavedModel: {saved_model} (serving_default vs Keras on "
-            f"{len(next(iter(examples.values())))} rows: max |diff| {diff:.2e})"
-        )
-    onnx = None
-    if out.onnx is not None:
+    """`{target name: what it wrote, or None}`: every export target whose
+    `output:` path is set, written and checked against Keras on `examples`."""
+    rows = len(next(iter(examples.values())))
+    written = {}
+    for target in targets.TARGETS:
+        path = getattr(cfg.output, target.name)
+        if path is None:
+            written[target.name] = None
+            continue
         try:
-            onnx = keras_mtl.export.export_onnx(model, out.onnx, examples=examples)
-        except keras_mtl.export.OnnxExportError as error:
-            raise CommandError(f"output.onnx: {error}") from None
+            result = target.write(model, path, examples, keras_file=cfg.output.keras_model)
+            diffs = target.parity(model, result, examples)
+        except targets.ExportError as error:
+            raise CommandError(f"output.{target.name}: {error}") from None
         print_fn(
-            f"ONNX: {onnx.path} (opset {onnx.opset}, ONNX Runtime vs Keras max |diff| "
-            f"{max(onnx.max_abs_diff.values()):.2e})"
+            f"{target.title}: {target.describe(result)} ({target.served_by} vs Keras on "
+            f"{rows} rows: max |diff| {max(diffs.values()):.2e})"
         )
-    return saved_model, onnx
+        written[target.name] = result
+    return written
 
 
 def run_train(cfg, print_fn=print):
@@ -189,12 +130,13 @@ def run_train(cfg, print_fn=print):
 
     Returns:
         A namespace with `model`, `features`, `history` (`{key: [per epoch]}`),
-        `evaluation` (`{task: metrics}` or None), `eval_split`, `saved_model`
-        (the version folder or None) and `onnx` (an `OnnxExport` or None).
+        `evaluation` (`{task: metrics}` or None), `eval_split`, and per
+        export target (`keras_mtl.export.targets.TARGETS`) what it wrote or
+        None: `saved_model` (the version folder), `onnx` (an `OnnxExport`).
     """
     tf.keras.utils.set_random_seed(cfg.seed)
     streamed = cfg.data["stream"]  # TFRecord, several files or data.stream: read in batches
-    frames = None if streamed else _read_frames(cfg)
+    frames = None if streamed else loading.read_splits(cfg)
     features = (
         streams.adapt(cfg) if streamed else keras_mtl.features.adapt(cfg.features, frames["train"])
     )
@@ -279,13 +221,12 @@ def run_train(cfg, print_fn=print):
         examples = keras_mtl.data.features_to_arrays(
             frames[sample_split].head(PARITY_ROWS), features
         )
-    saved_model, onnx = _export(cfg, model, examples, print_fn)
+    exports = _export(cfg, model, examples, print_fn)
     return types.SimpleNamespace(
         model=model,
         features=features,
         history=history,
         evaluation=evaluation,
         eval_split=eval_split,
-        saved_model=saved_model,
-        onnx=onnx,
+        **exports,
     )

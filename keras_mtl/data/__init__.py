@@ -5,6 +5,7 @@ from keras_mtl.data.check_tfrecords import CorruptRecordError
 from keras_mtl.data.check_tfrecords import check_tfrecords
 from keras_mtl.data.correlated_tasks import make_correlated_tasks
 from keras_mtl.data.csv_dataset import csv_dataset
+from keras_mtl.data.data_source import DataSource
 from keras_mtl.data.dataframe import df_to_dataset
 from keras_mtl.data.dataframe import features_to_arrays
 from keras_mtl.data.dataframe import labels_to_arrays
@@ -17,9 +18,15 @@ from keras_mtl.data.synthetic import funnel_data
 from keras_mtl.data.synthetic import funnel_features
 from keras_mtl.data.tfrecord_dataset import tfrecord_dataset
 from keras_mtl.data.write_tfrecords import write_tfrecords
+from keras_mtl.features._stream import register_file_source
+
+# `keras_mtl.features.adapt(features, "train-*.parquet")` reads the files as
+# `DataSource(pattern)`: keras_mtl.features never imports keras_mtl.data.
+register_file_source(DataSource)
 
 __all__ = [
     "CorruptRecordError",
+    "DataSource",
     "check_tfrecords",
     "csv_dataset",
     "df_to_dataset",

@@ -1,32 +1,18 @@
-"""Parquet / CSV files streamed in record batches into tf.data (pyarrow)."""
-
-import math
+"""Parquet / CSV files streamed in chunks of rows into tf.data (pyarrow)."""
 
 import numpy as np
-import pandas as pd
 import tensorflow as tf
 
-from keras_mtl.data._files import match_files
+from keras_mtl.data._arrow_read import feature_columns
+from keras_mtl.data.dataframe import features_to_arrays
+from keras_mtl.data.dataframe import label_columns
+from keras_mtl.data.dataframe import labels_to_arrays
 from keras_mtl.features.dense_feat import DenseFeat
-from keras_mtl.features.feature_inputs import validate_features
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
-
-
-def require_pyarrow():
-    try:
-        import pyarrow.dataset
-    except ImportError:
-        raise ImportError(
-            "streaming Parquet / CSV files needs pyarrow, which is not installed: "
-            "pip install pyarrow"
-        ) from None
-    return pyarrow.dataset
 
 
 def element_signature(features, labels):
     """The `tf.TensorSpec`s of one batch: `{input: spec}` or `(inputs, labels)`."""
-    from keras_mtl.data.dataframe import label_columns
-
     x = {}
     for spec in features:
         if isinstance(spec, DenseFeat):
@@ -44,89 +30,17 @@ def element_signature(features, labels):
 
 
 def columns_read(features, labels):
-    from keras_mtl.data.dataframe import label_columns
-
-    names = []
-    for spec in features:
-        names.append(spec.name)
-        if getattr(spec, "weight_name", None) is not None:
-            names.append(spec.weight_name)
+    """The feature (and sequence weight) columns, then the label columns."""
+    names = feature_columns(features)
     return names + [c for c in label_columns(labels or {}).values() if c not in names]
 
 
-def split_list_cells(df, features, separator):
-    """Text cells of list columns ("3|5|8") -> lists, for CSV files."""
-    for spec in features:
-        is_list = isinstance(spec, VarLenSparseFeat) or (
-            isinstance(spec, DenseFeat) and spec.dimension > 1
-        )
-        names = [spec.name] + ([spec.weight_name] if getattr(spec, "weight_name", None) else [])
-        for name in names if is_list else ():
-            if pd.api.types.is_numeric_dtype(df[name]):  # one value per cell
-                df[name] = df[name].map(lambda v: [] if pd.isna(v) else [v])
-                continue
-            kind = (
-                float
-                if name != spec.name or isinstance(spec, DenseFeat)
-                else (int if spec.dtype == "int64" else str)
-            )
-            df[name] = df[name].map(
-                lambda v, kind=kind: (
-                    []
-                    if v is None or v == "" or (not isinstance(v, str) and pd.isna(v))
-                    else [kind(p) for p in str(v).split(separator) if p != ""]
-                )
-            )
-    return df
-
-
-def arrow_dataset(
-    file_pattern,
-    file_format,
-    features,
-    labels,
-    batch_size,
-    shuffle,
-    seed,
-    chunk_rows,
-    num_rows,
-    drop_remainder,
-    list_separator=None,
-):
-    """The shared body of `parquet_dataset` and `csv_dataset`."""
-    from keras_mtl.data.dataframe import features_to_arrays
-    from keras_mtl.data.dataframe import labels_to_arrays
-
-    pads = require_pyarrow()
-    features = validate_features(features)
-    for name, value in (("batch_size", batch_size), ("chunk_rows", chunk_rows)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"expected a positive integer. Received: {name}={value!r}")
-    files = match_files(file_pattern, f"{file_format} files")
+def arrow_dataset(source, features, labels, batch_size, shuffle, seed, drop_remainder):
+    """The batches of a CSV / Parquet `DataSource` (the body of `parquet_dataset`
+    and `csv_dataset`), not yet given a length nor prefetched."""
     columns = columns_read(features, labels)
-    file_format_object = file_format
-    if file_format == "csv":
-        import pyarrow
-        import pyarrow.csv
-
-        text = {
-            spec.name: pyarrow.string()
-            for spec in features
-            if getattr(spec, "dtype", None) == "string"
-        }
-        file_format_object = pads.CsvFileFormat(
-            convert_options=pyarrow.csv.ConvertOptions(column_types=text)
-        )
-    for file in files[:1] + files[-1:]:
-        schema = pads.dataset(file, format=file_format_object).schema
-        missing = [c for c in columns if c not in schema.names]
-        if missing:
-            raise KeyError(
-                f"{file}: expected columns {missing} (features and labels). Received "
-                f"columns: {sorted(schema.names)}"
-            )
-    if num_rows is None and file_format == "parquet":
-        num_rows = pads.dataset(files, format="parquet").count_rows()  # from the footers
+    source.check_columns(columns)  # the first and last files, before training starts
+    files = source.files
     epochs = [0]
 
     def chunks():
@@ -135,13 +49,7 @@ def arrow_dataset(
         order = rng.permutation(len(files)) if shuffle else range(len(files))
         for index in order:
             file = files[index]
-            batches = pads.dataset(file, format=file_format_object).to_batches(
-                columns=columns, batch_size=chunk_rows
-            )
-            for record_batch in batches:
-                df = record_batch.to_pandas()
-                if list_separator is not None:
-                    df = split_list_cells(df, features, list_separator)
+            for df in source.file_chunks(file, features, columns):
                 try:
                     x = features_to_arrays(df, features)
                     element = x if labels is None else (x, labels_to_arrays(df, labels))
@@ -157,8 +65,4 @@ def arrow_dataset(
     )
     if shuffle:
         ds = ds.shuffle(4, seed=seed, reshuffle_each_iteration=True)  # mixes whole chunks
-    ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
-    if num_rows:
-        batches = num_rows // batch_size if drop_remainder else math.ceil(num_rows / batch_size)
-        ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.rebatch(batch_size, drop_remainder=drop_remainder)

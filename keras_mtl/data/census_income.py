@@ -1,6 +1,8 @@
 """The UCI Census-Income (KDD) data, as the MMoE and PLE papers use it."""
 
 import os
+from typing import Optional
+from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -105,7 +107,9 @@ def read_census_file(path):
     return df
 
 
-def load_census_income(data_dir=None):
+def load_census_income(
+    data_dir: Optional[Union[str, os.PathLike]] = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Returns `(train_df, test_df)` of Census-Income.
 
     Args:

@@ -1,5 +1,9 @@
 """Finding the corrupt file among TFRecord files."""
 
+from collections.abc import Sequence
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.data._files import match_files
@@ -9,7 +13,10 @@ class CorruptRecordError(ValueError):
     """A TFRecord file that cannot be read to its end."""
 
 
-def check_tfrecords(file_pattern, compression_type=None):
+def check_tfrecords(
+    file_pattern: Union[str, Sequence[str]],
+    compression_type: Optional[str] = None,
+) -> dict[str, int]:
     """Reads every file to its end; returns `{file: record count}`.
 
     TensorFlow's DataLossError for a corrupt or truncated file says where in

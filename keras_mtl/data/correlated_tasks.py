@@ -28,14 +28,14 @@ def _check(rows, correlation, dim, scale, num_sines, noise_std):
 
 
 def make_correlated_tasks(
-    rows,
-    correlation,
-    dim=512,
-    scale=1.0,
-    num_sines=10,
-    noise_std=0.1,
-    seed=0,
-):
+    rows: int,
+    correlation: float,
+    dim: int = 512,
+    scale: float = 1.0,
+    num_sines: int = 10,
+    noise_std: float = 0.1,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
     """Inputs and two regression labels whose weight vectors have cosine p.
 
     The synthetic data of Ma et al. (KDD 2018, §3.2). Draw orthonormal

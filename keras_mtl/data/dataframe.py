@@ -1,11 +1,18 @@
 """pandas DataFrame -> model inputs and batched tf.data pipelines."""
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Literal
+from typing import Optional
+
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import LabelColumns
 from keras_mtl.data import validation
-from keras_mtl.features.adapt import require_column
+from keras_mtl.features.columns import require_column
 from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.feature_inputs import validate_features
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
@@ -58,7 +65,7 @@ def _dense_array(spec, series):
     return values
 
 
-def features_to_arrays(df, features):
+def features_to_arrays(df: pd.DataFrame, features: Sequence[FeatureSpec]) -> dict[str, np.ndarray]:
     """`{input name: numpy array}` the model takes, from DataFrame columns.
 
     Strings stay strings (missing → "", the OOV row), integers stay integers,
@@ -90,7 +97,11 @@ def label_columns(labels):
     return labels
 
 
-def labels_to_arrays(df, labels, task_types=None):
+def labels_to_arrays(
+    df: pd.DataFrame,
+    labels: LabelColumns,
+    task_types: Optional[Mapping[str, str]] = None,
+) -> dict[str, np.ndarray]:
     """`{task: float32 array}`; NaN (missing label) is kept and masked later.
 
     Args:
@@ -121,16 +132,16 @@ def labels_to_arrays(df, labels, task_types=None):
 
 
 def df_to_dataset(
-    df,
-    features,
-    labels=None,
-    batch_size=256,
-    shuffle=False,
-    seed=None,
-    drop_remainder=False,
-    task_types=None,
-    unused_columns="ignore",
-):
+    df: pd.DataFrame,
+    features: Sequence[FeatureSpec],
+    labels: Optional[LabelColumns] = None,
+    batch_size: int = 256,
+    shuffle: bool = False,
+    seed: Optional[int] = None,
+    drop_remainder: bool = False,
+    task_types: Optional[Mapping[str, str]] = None,
+    unused_columns: Literal["ignore", "warn", "error"] = "ignore",
+) -> tf.data.Dataset:
     """A batched `tf.data.Dataset` of `(features, labels)` from a DataFrame.
 
     Bad input fails here with an error naming the column and rows: a missing

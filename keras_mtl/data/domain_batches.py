@@ -1,18 +1,29 @@
 """Batches with the same number of rows from every domain."""
 
 import math
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import LabelColumns
 from keras_mtl.data.dataframe import features_to_arrays
 from keras_mtl.data.dataframe import labels_to_arrays
-from keras_mtl.features.adapt import require_column
+from keras_mtl.features.columns import require_column
 
 
 def domain_balanced_dataset(
-    df, features, labels, domain_feature, num_domains, batch_size=64, seed=None
-):
+    df: pd.DataFrame,
+    features: Sequence[FeatureSpec],
+    labels: LabelColumns,
+    domain_feature: str,
+    num_domains: int,
+    batch_size: int = 64,
+    seed: Optional[int] = None,
+) -> tf.data.Dataset:
     """A `tf.data.Dataset` whose every batch holds `batch_size` rows per domain.
 
     One batch from each domain per step, so a small domain weighs as much as

@@ -1,5 +1,7 @@
 """Synthetic multi-domain click data: shared and domain-specific signal."""
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -26,15 +28,15 @@ def _check(domain_sizes, num_dense, num_items, domain_specificity, signal, task_
 
 
 def make_multi_domain(
-    domain_sizes=(20000, 10000, 2000, 1000, 500),
-    num_dense=8,
-    num_items=100,
-    domain_specificity=0.5,
-    signal=2.0,
-    task_names=("ctr",),
-    with_logits=False,
-    seed=0,
-):
+    domain_sizes: Sequence[int] = (20000, 10000, 2000, 1000, 500),
+    num_dense: int = 8,
+    num_items: int = 100,
+    domain_specificity: float = 0.5,
+    signal: float = 2.0,
+    task_names: Sequence[str] = ("ctr",),
+    with_logits: bool = False,
+    seed: int = 0,
+) -> pd.DataFrame:
     """A shuffled DataFrame of rows from D domains of unequal sizes.
 
     A row of domain p has dense features x ~ N(0, I_F) and an item id drawn

@@ -1,27 +1,35 @@
 """Parquet files streamed into batched tf.data pipelines."""
 
+from collections.abc import Sequence
+from typing import Optional
+from typing import Union
+
+import tensorflow as tf
+
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import LabelColumns
+from keras_mtl.data import _file_pipeline
 from keras_mtl.data._arrow_stream import arrow_dataset
 
 
 def parquet_dataset(
-    file_pattern,
-    features,
-    labels=None,
-    batch_size=256,
-    shuffle=False,
-    seed=None,
-    chunk_rows=65_536,
-    drop_remainder=False,
-):
+    file_pattern: Union[str, Sequence[str]],
+    features: Sequence[FeatureSpec],
+    labels: Optional[LabelColumns] = None,
+    batch_size: int = 256,
+    shuffle: bool = False,
+    seed: Optional[int] = None,
+    chunk_rows: int = 65_536,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
     """A batched `tf.data.Dataset` of `(features, labels)` from Parquet files.
 
-    The files are read with `pyarrow.dataset` in record batches of at most
-    `chunk_rows` rows, one file after the other, so memory holds a few
-    chunks, never a whole file. Each chunk is checked and converted as
-    `df_to_dataset` does (errors name the file, the column and the rows),
-    then re-batched to `batch_size` in tf.data. The row count comes from
-    the files' footers, so the dataset's length (and Keras' progress bar
-    total) is known.
+    The files are read with pyarrow in chunks of `chunk_rows` rows, one
+    file after the other, so memory holds a few chunks, never a whole file.
+    Each chunk is checked and converted as `df_to_dataset` does (errors
+    name the file, the column and the rows), then re-batched to
+    `batch_size` in tf.data. The row count comes from the files' footers,
+    so the dataset's length (and Keras' progress bar total) is known.
 
     Args:
         file_pattern: glob pattern, or list of patterns / paths.
@@ -47,15 +55,8 @@ def parquet_dataset(
     >>> len(ds), [y["click"].numpy().tolist() for _, y in ds]
     (2, [[0.0, 1.0], [1.0]])
     """
-    return arrow_dataset(
-        file_pattern,
-        "parquet",
-        features,
-        labels,
-        batch_size,
-        shuffle,
-        seed,
-        chunk_rows,
-        None,
-        drop_remainder,
+    source, features = _file_pipeline.open_files(
+        file_pattern, "parquet", features, batch_size, None, chunk_rows=chunk_rows
     )
+    ds = arrow_dataset(source, features, labels, batch_size, shuffle, seed, drop_remainder)
+    return _file_pipeline.finish(ds, batch_size, source.num_rows(), drop_remainder)

@@ -1,7 +1,14 @@
 """Serialized tf.Example rows -> the model's input dict (and labels)."""
 
+from collections.abc import Sequence
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import LabelColumns
+from keras_mtl.data.dataframe import label_columns
 from keras_mtl.data.parse_spec import parse_spec
 from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
@@ -15,7 +22,12 @@ def fixed_width(sparse, width, pad):
     return tf.sparse.to_dense(kept, default_value=pad)  # (batch, width)
 
 
-def parse_examples(serialized, features, labels=None, names=None):
+def parse_examples(
+    serialized: tf.Tensor,
+    features: Sequence[FeatureSpec],
+    labels: Optional[LabelColumns] = None,
+    names: Optional[tf.Tensor] = None,
+) -> Union[dict[str, tf.Tensor], tuple[dict[str, tf.Tensor], dict[str, tf.Tensor]]]:
     """Parses a batch of serialized `tf.Example`s into model inputs.
 
     The layout and the defaults for missing values are those of
@@ -42,8 +54,6 @@ def parse_examples(serialized, features, labels=None, names=None):
     >>> x["item"].numpy().tolist()
     [3]
     """
-    from keras_mtl.data.dataframe import label_columns
-
     parsed = tf.io.parse_example(serialized, parse_spec(features, labels), example_names=names)
     x = {}
     for spec in features:

@@ -1,7 +1,14 @@
 """The `tf.io.parse_example` spec of feature specs (and labels)."""
 
+from collections.abc import Sequence
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import LabelColumns
+from keras_mtl.data.dataframe import label_columns
 from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
 
@@ -18,7 +25,10 @@ def _require_dtype(spec):
     return _DTYPES[spec.dtype]
 
 
-def parse_spec(features, labels=None):
+def parse_spec(
+    features: Sequence[FeatureSpec],
+    labels: Optional[LabelColumns] = None,
+) -> dict[str, Union[tf.io.FixedLenFeature, tf.io.VarLenFeature]]:
     """`{key: tf.io.FixedLenFeature | tf.io.VarLenFeature}` for tf.Example rows.
 
     The record layout `keras_mtl.data.write_tfrecords` writes and
@@ -63,8 +73,6 @@ def parse_spec(features, labels=None):
             default = "" if dtype == tf.string else None
             spec_by_key[spec.name] = tf.io.FixedLenFeature([], dtype, default_value=default)
     if labels is not None:
-        from keras_mtl.data.dataframe import label_columns
-
         for key in label_columns(labels).values():
             spec_by_key[key] = tf.io.FixedLenFeature([], tf.float32, default_value=float("nan"))
     return spec_by_key

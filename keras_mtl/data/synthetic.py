@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from keras_mtl._types import FeatureSpec
 from keras_mtl.features.adapt import adapt
 from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.sparse_feat import SparseFeat
@@ -35,17 +36,17 @@ def _calibrated(logits, rate, rows):
 
 
 def funnel_data(
-    rows=10000,
-    seed=0,
-    click_rate=0.2,
-    action_rate=0.3,
-    purchase_after_action_rate=0.3,
-    purchase_after_other_rate=0.03,
-    num_users=1000,
-    num_items=500,
-    num_categories=20,
-    signal=1.0,
-):
+    rows: int = 10000,
+    seed: int = 0,
+    click_rate: float = 0.2,
+    action_rate: float = 0.3,
+    purchase_after_action_rate: float = 0.3,
+    purchase_after_other_rate: float = 0.03,
+    num_users: int = 1000,
+    num_items: int = 500,
+    num_categories: int = 20,
+    signal: float = 1.0,
+) -> pd.DataFrame:
     """A DataFrame of impressions with funnel labels from known probabilities.
 
     Each impression has a user, an item (with a category and a price) and the
@@ -186,7 +187,7 @@ def funnel_data(
     )
 
 
-def funnel_features(df, embedding_dim=8):
+def funnel_features(df: pd.DataFrame, embedding_dim: int = 8) -> tuple[FeatureSpec, ...]:
     """Feature specs for `funnel_data`'s columns, adapted to `df`.
 
     Ids and categories are embedded (`embedding_dim` wide); price is

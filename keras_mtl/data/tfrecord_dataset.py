@@ -1,17 +1,20 @@
 """TFRecord files of tf.Example -> batched tf.data pipelines."""
 
-import math
+from collections.abc import Sequence
+from typing import Optional
+from typing import Union
 
 import tensorflow as tf
 
-from keras_mtl.data._files import match_files
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import LabelColumns
+from keras_mtl.data import _file_pipeline
+from keras_mtl.data import validation
+from keras_mtl.data._tfrecord_read import COMPRESSION_TYPES
 from keras_mtl.data.parse_examples import parse_examples
-from keras_mtl.features.feature_inputs import validate_features
 
-
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"expected a positive integer. Received: {name}={value!r}")
+#: `compression_type` -> `DataSource`'s compression (None: by the suffix).
+_COMPRESSIONS = {None: "auto", "": None, "GZIP": "gzip", "ZLIB": "zlib"}
 
 
 def _records(file, compression_type):
@@ -20,24 +23,24 @@ def _records(file, compression_type):
         (
             tf.data.Dataset.from_tensors(file).repeat(),
             tf.data.Dataset.range(2**62),
-            tf.data.TFRecordDataset(file, compression_type=compression_type or ""),
+            tf.data.TFRecordDataset(file, compression_type=compression_type),
         )
     )
 
 
 def tfrecord_dataset(
-    file_pattern,
-    features,
-    labels=None,
-    batch_size=256,
-    shuffle=False,
-    seed=None,
-    shuffle_buffer=10_000,
-    num_parallel_reads=4,
-    num_rows=None,
-    drop_remainder=False,
-    compression_type=None,
-):
+    file_pattern: Union[str, Sequence[str]],
+    features: Sequence[FeatureSpec],
+    labels: Optional[LabelColumns] = None,
+    batch_size: int = 256,
+    shuffle: bool = False,
+    seed: Optional[int] = None,
+    shuffle_buffer: int = 10_000,
+    num_parallel_reads: int = 4,
+    num_rows: Optional[int] = None,
+    drop_remainder: bool = False,
+    compression_type: Optional[str] = None,
+) -> tf.data.Dataset:
     """A batched `tf.data.Dataset` of `(features, labels)` from TFRecord files.
 
     Files are read `num_parallel_reads` at a time and interleaved; records
@@ -69,7 +72,8 @@ def tfrecord_dataset(
         num_rows: the total row count when known; the dataset then has a
             known length (Keras' progress bar shows the total).
         drop_remainder: drop a last, smaller batch.
-        compression_type: "", "ZLIB" or "GZIP" (as `tf.data.TFRecordDataset`).
+        compression_type: "", "ZLIB" or "GZIP" (as `tf.data.TFRecordDataset`);
+            None: by the suffix (`.gz`: GZIP, else none; `DataSource`).
 
     Returns:
         A prefetched `tf.data.Dataset`.
@@ -84,13 +88,23 @@ def tfrecord_dataset(
     >>> x["item"].numpy().tolist(), y["click"].numpy().tolist()
     ([1, 2, 3], [0.0, 1.0, nan])
     """
-    features = validate_features(features)
-    _check_positive("batch_size", batch_size)
-    _check_positive("num_parallel_reads", num_parallel_reads)
-    _check_positive("shuffle_buffer", shuffle_buffer)
-    if num_rows is not None:
-        _check_positive("num_rows", num_rows)
-    files = match_files(file_pattern, "TFRecord files")
+    validation.positive_int("num_parallel_reads", num_parallel_reads)
+    validation.positive_int("shuffle_buffer", shuffle_buffer)
+    if compression_type not in _COMPRESSIONS:
+        raise ValueError(
+            f"expected compression_type in {tuple(_COMPRESSIONS)}. "
+            f"Received: compression_type={compression_type!r}"
+        )
+    source, features = _file_pipeline.open_files(
+        file_pattern,
+        "tfrecord",
+        features,
+        batch_size,
+        num_rows,
+        compression=_COMPRESSIONS[compression_type],
+    )
+    files = list(source.files)
+    compression_type = COMPRESSION_TYPES[source.compression]
     ds = tf.data.Dataset.from_tensor_slices(files)
     if shuffle:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
@@ -110,7 +124,4 @@ def tfrecord_dataset(
         return parse_examples(serialized, features, labels, names=names)
 
     ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
-    if num_rows is not None:
-        batches = num_rows // batch_size if drop_remainder else math.ceil(num_rows / batch_size)
-        ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return _file_pipeline.finish(ds, batch_size, num_rows, drop_remainder)

@@ -82,3 +82,10 @@ def unused_columns(df, used, mode):
     if mode == "error":
         raise ValueError(message)
     warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def positive_int(name, value):
+    """`value` when it is a positive integer (not a bool), else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"expected a positive integer. Received: {name}={value!r}")
+    return value

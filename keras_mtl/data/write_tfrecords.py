@@ -2,15 +2,21 @@
 
 import math
 import os
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import LabelColumns
 from keras_mtl.data import _example_encoding as encoding
 from keras_mtl.data import validation
-from keras_mtl.features.adapt import column_dtype
-from keras_mtl.features.adapt import require_column
+from keras_mtl.data.dataframe import label_columns
+from keras_mtl.data.dataframe import labels_to_arrays
+from keras_mtl.features.columns import column_dtype
+from keras_mtl.features.columns import require_column
 from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
 
@@ -21,9 +27,6 @@ def _missing(cell):
 
 def _columns(df, features, labels):
     """`{key: per-row encoded map entries (None: left out)}`, checked like df_to_dataset."""
-    from keras_mtl.data.dataframe import label_columns
-    from keras_mtl.data.dataframe import labels_to_arrays
-
     columns = {}
     for spec in features:
         series = require_column(df, spec.name)
@@ -74,7 +77,13 @@ def _columns(df, features, labels):
     return columns
 
 
-def write_tfrecords(df, path, features, labels=None, rows_per_file=None):
+def write_tfrecords(
+    df: pd.DataFrame,
+    path: str,
+    features: Sequence[FeatureSpec],
+    labels: Optional[LabelColumns] = None,
+    rows_per_file: Optional[int] = None,
+) -> list[str]:
     """Writes `df` as TFRecord files of `tf.Example`, one record per row.
 
     The layout is `keras_mtl.data.parse_spec`'s: what `tfrecord_dataset`

@@ -2,6 +2,15 @@
 
 import dataclasses
 import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Literal
+from typing import Optional
+from typing import Union
+
+import numpy as np
+import tensorflow as tf
 
 from keras_mtl.export import onnx_conversion
 from keras_mtl.export import onnx_external_data
@@ -13,6 +22,9 @@ from keras_mtl.export.signature import serving_specs
 from keras_mtl.export.staged_onnx_files import StagedOnnxFiles
 from keras_mtl.export.table_source import TableSource
 from keras_mtl.optional_import import optional_import
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 MAX_OPSET = 18  # the highest opset tf2onnx 1.17 writes
 
@@ -58,19 +70,19 @@ class OnnxExport:
 
     path: str
     opset: int
-    max_abs_diff: dict
-    external_data: str = None
-    tables: dict = dataclasses.field(default_factory=dict)
+    max_abs_diff: dict[int, float]
+    external_data: Optional[str] = None
+    tables: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
     table_dtype: str = "float32"
-    custom_ops: str = None
+    custom_ops: Optional[str] = None
 
-    def session_options(self):
+    def session_options(self) -> "onnxruntime.SessionOptions":
         """`onnxruntime.SessionOptions` that run this model (with the
         extensions' library registered when `custom_ops` says so)."""
         return session_options(self.custom_ops)
 
 
-def session_options(custom_ops=None):
+def session_options(custom_ops: Optional[str] = None) -> "onnxruntime.SessionOptions":
     """ONNX Runtime session options, registering `custom_ops`' library if any."""
     onnxruntime = optional_import("onnxruntime", "onnx", "ONNX export")
 
@@ -112,15 +124,15 @@ def _write(staged, proto, entries, data):
 
 
 def export_onnx(
-    model,
-    path,
-    opset=MAX_OPSET,
-    examples=None,
-    atol=1e-5,
-    check_memory=True,
-    table_dtype="float32",
-    external_data=None,
-):
+    model: tf.keras.Model,
+    path: Union[str, os.PathLike],
+    opset: int = MAX_OPSET,
+    examples: Optional[Mapping[str, np.ndarray]] = None,
+    atol: float = 1e-5,
+    check_memory: bool = True,
+    table_dtype: Literal["float32", "float16"] = "float32",
+    external_data: Optional[bool] = None,
+) -> OnnxExport:
     """Converts `model` to ONNX and checks it against Keras on sample rows.
 
     The serving function (`model(features, training=False)` on raw features
@@ -206,10 +218,7 @@ def export_onnx(
     missing = sorted(set(specs) - set(examples))
     if missing:
         raise ValueError(f"examples lack inputs {missing}. Expected: {sorted(specs)}.")
-    if precision.is_mixed(model):  # converted in float32, checked against the mixed model
-        atol = max(atol, precision.MIXED_ATOL)
-    if table_dtype == "float16":
-        atol = max(atol, FLOAT16_ATOL)
+    atol = parity_atol(model, table_dtype, atol)
     entries = onnx_external_data.storage_entries(proto, storage) + [
         (tensor, table.blocks(table_dtype))
         for tensor, table in onnx_conversion.attach_tables(proto, tables, table_dtype)
@@ -222,7 +231,10 @@ def export_onnx(
     with StagedOnnxFiles(path) as staged:
         _write(staged.onnx, proto, entries, staged.data if external_data else None)
         del proto, entries
-        diffs = _parity(model, staged.onnx, specs, examples, custom_ops, atol)
+        try:
+            diffs = check_parity(model, staged.onnx, examples, custom_ops, atol)
+        except OnnxExportError as error:
+            raise OnnxExportError(f"{error} Nothing was written.") from None
     return OnnxExport(
         path=path,
         opset=opset,
@@ -234,27 +246,53 @@ def export_onnx(
     )
 
 
-def _parity(model, staged, specs, examples, custom_ops, atol):
+def parity_atol(model, table_dtype="float32", atol=1e-5):
+    """The largest |onnx - keras| `export_onnx` accepts for `model`: `atol`,
+    raised to `precision.MIXED_ATOL` for a mixed precision model (it converts
+    as its float32 twin) and to `FLOAT16_ATOL` for float16 tables."""
+    if precision.is_mixed(model):  # converted in float32, checked against the mixed model
+        atol = max(atol, precision.MIXED_ATOL)
+    if table_dtype == "float16":
+        atol = max(atol, FLOAT16_ATOL)
+    return atol
+
+
+def check_parity(model, path, examples, custom_ops=None, atol=1e-5):
+    """ONNX Runtime running the .onnx file `path` against `model` on `examples`.
+
+    Returns:
+        `{batch size: max |onnx - keras|}` over every output, at batch sizes 1
+        and all rows (`onnx_parity.max_abs_diff`).
+
+    Raises:
+        OnnxExportError: the outputs are not the model's, or differ by more
+            than `atol`.
+    """
     onnxruntime = optional_import("onnxruntime", "onnx", "ONNX export")
 
     session = onnxruntime.InferenceSession(
-        staged, session_options(custom_ops), providers=["CPUExecutionProvider"]
+        path, session_options(custom_ops), providers=["CPUExecutionProvider"]
     )
     try:
-        diffs = onnx_parity.max_abs_diff(model, session, specs, examples)
+        diffs = onnx_parity.max_abs_diff(model, session, serving_specs(model), examples)
     except ValueError as error:
         raise OnnxExportError(str(error)) from None
     worst = max(diffs.values())
     if not worst <= atol:  # NaN fails too
         raise OnnxExportError(
             f"ONNX Runtime differs from the Keras model by {worst:.3g} "
-            f"(max |difference| by batch size: {diffs}); expected <= {atol}. "
-            "Nothing was written."
+            f"(max |difference| by batch size: {diffs}); expected <= {atol}."
         )
     return diffs
 
 
-def export_onnx_version(model, base_dir, version=None, filename="model.onnx", **kwargs):
+def export_onnx_version(
+    model: tf.keras.Model,
+    base_dir: Union[str, os.PathLike],
+    version: Optional[int] = None,
+    filename: str = "model.onnx",
+    **kwargs: Any,
+) -> OnnxExport:
     """`export_onnx` into `base_dir/<version>/<filename>`, the version appearing whole.
 
     The layout of Triton's model repository (and of TF Serving's base path):

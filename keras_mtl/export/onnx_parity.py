@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_mtl.export import warmup
+from keras_mtl.export.serving_inputs import num_rows
 
 
 def feed(examples, specs, rows):
@@ -51,7 +51,7 @@ def max_abs_diff(model, session, specs, examples):
         ValueError: the ONNX outputs are not the model's.
     """
     names = [o.name for o in session.get_outputs()]
-    rows = warmup.num_rows(examples)
+    rows = num_rows(examples)
     diffs = {}
     for batch in sorted({1, rows}):
         arrays = feed(examples, specs, slice(0, batch))

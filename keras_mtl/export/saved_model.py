@@ -2,14 +2,25 @@
 
 import contextlib
 import io
+import os
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
 
+import numpy as np
 import tensorflow as tf
 
+from keras_mtl._types import FeatureSpec
 from keras_mtl.export import example_signature as example_lib
 from keras_mtl.export import sharding
 from keras_mtl.export import signature
 from keras_mtl.export import versions
 from keras_mtl.export import warmup
+from keras_mtl.export.serving_inputs import named_inputs
+from keras_mtl.export.serving_inputs import num_rows
 from keras_mtl.export.versions import next_version  # noqa: F401  (keras_mtl.export.next_version)
 
 
@@ -77,14 +88,14 @@ def _lookup_tables(model):
 
 
 def export_saved_model(
-    model,
-    base_dir,
-    version=None,
-    examples=None,
-    example_signature=False,
-    features=None,
-    add_files=None,
-):
+    model: tf.keras.Model,
+    base_dir: Union[str, os.PathLike],
+    version: Optional[int] = None,
+    examples: Optional[Mapping[str, np.ndarray]] = None,
+    example_signature: bool = False,
+    features: Optional[Sequence[FeatureSpec]] = None,
+    add_files: Optional[Callable[[str], Any]] = None,
+) -> str:
     """Writes `model` as a SavedModel to `base_dir/<version>/`.
 
     The `serving_default` signature takes the raw features by name (the
@@ -148,8 +159,8 @@ def export_saved_model(
     """
     versions.check_version(base_dir, version)  # before anything is traced or written
     if examples is not None:  # checked before anything is written
-        inputs = warmup.named_inputs(model)
-        warmup.num_rows(examples)
+        inputs = named_inputs(model)
+        num_rows(examples)
         missing = sorted(set(inputs) - set(examples))
         if missing:
             raise ValueError(

@@ -2,6 +2,11 @@
 
 import json
 import os
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
+from typing import Optional
+from typing import Union
 
 import numpy as np
 import tensorflow as tf
@@ -10,7 +15,9 @@ from tensorflow.core.framework import tensor_pb2
 from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 
-from keras_mtl.export import warmup
+from keras_mtl.export import layout
+from keras_mtl.export.serving_inputs import named_inputs
+from keras_mtl.export.serving_inputs import num_rows
 from keras_mtl.features.names import internal_name
 
 _VALUE_FIELDS = {  # TensorProto field holding each dtype's values
@@ -34,13 +41,13 @@ def serving_specs(model):
         name: tf.TensorSpec(
             (None,) + tuple(t.shape[1:]), tf.as_dtype(t.dtype), name=internal_name(name)
         )
-        for name, t in warmup.named_inputs(model).items()
+        for name, t in named_inputs(model).items()
     }
 
 
 def _read_saved_model(path):
     saved_model = saved_model_pb2.SavedModel()
-    with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+    with open(os.path.join(path, layout.SAVED_MODEL_FILE), "rb") as f:
         saved_model.ParseFromString(f.read())
     return saved_model
 
@@ -68,7 +75,7 @@ def key_signature_inputs(path, names):
             for key in [k for k in sig.inputs if by_internal.get(k, k) != k]:
                 sig.inputs[by_internal[key]].CopyFrom(sig.inputs[key])
                 del sig.inputs[key]
-    with open(os.path.join(path, "saved_model.pb"), "wb") as f:
+    with open(os.path.join(path, layout.SAVED_MODEL_FILE), "wb") as f:
         f.write(saved_model.SerializeToString())
     # The one public-API gap: TensorFlow writes fingerprint.pb only from
     # tf.saved_model.save; its writer lives in a private module.
@@ -161,7 +168,7 @@ def _grpc_tensor(values, dtype):
 
 def request_bodies(sig, examples, model_name, signature_name="serving_default", version=None):
     """Example TF Serving requests: REST `predict` and gRPC `PredictRequest`."""
-    rows = warmup.num_rows(examples)
+    rows = num_rows(examples)
     instances = [
         {key: _json_value(np.asarray(examples[key])[row]) for key in sorted(sig.inputs)}
         for row in range(rows)
@@ -185,7 +192,12 @@ def request_bodies(sig, examples, model_name, signature_name="serving_default", 
     }
 
 
-def show_signature(path, examples=None, signature_name="serving_default", print_fn=print):
+def show_signature(
+    path: Union[str, os.PathLike],
+    examples: Optional[Mapping[str, np.ndarray]] = None,
+    signature_name: str = "serving_default",
+    print_fn: Optional[Callable[[str], Any]] = print,
+) -> dict[str, dict[str, Any]]:
     """Prints a SavedModel's signature and returns example request bodies.
 
     The text is what `saved_model_cli show --dir path --tag_set serve

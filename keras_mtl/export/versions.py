@@ -22,12 +22,13 @@ import os
 import shutil
 import socket
 import tempfile
+from typing import Union
 
 #: Names of staging folders (never all digits, so TF Serving skips them).
 STAGING_PREFIX = ".staging-"
 
 
-def next_version(base_dir):
+def next_version(base_dir: Union[str, os.PathLike]) -> int:
     """The next free integer version under `base_dir` (1 when empty)."""
     if not os.path.isdir(base_dir):
         return 1

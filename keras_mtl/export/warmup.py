@@ -6,20 +6,26 @@ initialisation. The records are `tensorflow.serving.PredictionLog` messages
 holding a `PredictLog` whose `PredictRequest` carries the raw features.
 
 The messages are encoded here from their public field numbers (see
-tensorflow_serving/apis/prediction_log.proto, predict.proto, model.proto), with
-TensorFlow's own `TensorProto` for the values. This keeps the export free of
-the `tensorflow-serving-api` package, whose wheels pin a `tensorflow`
-distribution (installing it next to `tensorflow-cpu` or a nightly pulls a
-second TensorFlow). The tests parse the file with `tensorflow-serving-api`'s
-own classes.
+tensorflow_serving/apis/prediction_log.proto, predict.proto, model.proto) by
+the protobuf encoder the tf.Example writer uses
+(`keras_mtl.data._example_encoding`), with TensorFlow's own `TensorProto` for
+the values. This keeps the export free of the `tensorflow-serving-api`
+package, whose wheels pin a `tensorflow` distribution (installing it next to
+`tensorflow-cpu` or a nightly pulls a second TensorFlow). The tests parse the
+file with `tensorflow-serving-api`'s own classes.
 """
 
 import os
+from collections.abc import Mapping
+from typing import Optional
+from typing import Union
 
 import numpy as np
 import tensorflow as tf
 
-WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+from keras_mtl.data import _example_encoding as wire
+from keras_mtl.export.layout import WARMUP_FILE
+from keras_mtl.export.serving_inputs import num_rows
 
 # Field numbers of the TF Serving messages written here.
 _PREDICTION_LOG_PREDICT_LOG = 6  # PredictionLog.predict_log
@@ -29,20 +35,6 @@ _REQUEST_INPUTS = 2  # PredictRequest.inputs, map<string, TensorProto>
 _MODEL_SPEC_NAME = 1  # ModelSpec.name
 _MODEL_SPEC_SIGNATURE_NAME = 3  # ModelSpec.signature_name
 _MAP_KEY, _MAP_VALUE = 1, 2
-
-
-def _varint(value):
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _field(number, payload):
-    """A length-delimited field (wire type 2): strings, bytes and messages."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
 def tensor_proto(values):
@@ -62,49 +54,30 @@ def predict_request(inputs, model_name, signature_name="serving_default"):
         model_name: the model's name on the server (its base_dir folder name).
         signature_name: the signature to call.
     """
-    spec = _field(_MODEL_SPEC_NAME, model_name.encode()) + _field(
+    spec = wire.field(_MODEL_SPEC_NAME, model_name.encode()) + wire.field(
         _MODEL_SPEC_SIGNATURE_NAME, signature_name.encode()
     )
-    request = _field(_REQUEST_MODEL_SPEC, spec)
+    request = wire.field(_REQUEST_MODEL_SPEC, spec)
     for name in sorted(inputs):  # sorted keys: a deterministic encoding
-        entry = _field(_MAP_KEY, name.encode()) + _field(
+        entry = wire.field(_MAP_KEY, name.encode()) + wire.field(
             _MAP_VALUE, tensor_proto(inputs[name]).SerializeToString()
         )
-        request += _field(_REQUEST_INPUTS, entry)
+        request += wire.field(_REQUEST_INPUTS, entry)
     return request
 
 
 def prediction_log(inputs, model_name, signature_name="serving_default"):
     """A serialized `tensorflow.serving.PredictionLog` of one predict request."""
     request = predict_request(inputs, model_name, signature_name)
-    return _field(_PREDICTION_LOG_PREDICT_LOG, _field(_PREDICT_LOG_REQUEST, request))
-
-
-def named_inputs(model):
-    """`{name: input tensor}` of a model whose inputs are a dict, as builders make."""
-    if not isinstance(model.input, dict):
-        raise ValueError(
-            "expected a model with named inputs (a dict of tf.keras.Input, as "
-            f"keras_mtl builders make). Received inputs: {model.inputs}"
-        )
-    return dict(model.input)
-
-
-def num_rows(examples):
-    """Rows in `{name: array}`; every array must have the same number."""
-    counts = {name: len(np.asarray(values)) for name, values in examples.items()}
-    if not counts or len(set(counts.values())) != 1 or 0 in counts.values():
-        raise ValueError(
-            "expected examples as {input name: array} with the same, non-zero "
-            f"number of rows each (keras_mtl.data.features_to_arrays(df.head(4), "
-            f"features)). Received row counts {counts}."
-        )
-    return next(iter(counts.values()))
+    return wire.field(_PREDICTION_LOG_PREDICT_LOG, wire.field(_PREDICT_LOG_REQUEST, request))
 
 
 def write_warmup_requests(
-    saved_model_dir, examples, model_name=None, signature_name="serving_default"
-):
+    saved_model_dir: Union[str, os.PathLike],
+    examples: Mapping[str, np.ndarray],
+    model_name: Optional[str] = None,
+    signature_name: str = "serving_default",
+) -> str:
     """Writes warmup requests for the example rows into the SavedModel.
 
     One request per row (batch 1) and, for more than one row, one request with

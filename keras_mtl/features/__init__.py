@@ -1,6 +1,7 @@
 """Feature specs: what the model's inputs are and how they are encoded."""
 
 from keras_mtl.features.adapt import adapt
+from keras_mtl.features.chunk_source import ChunkSource
 from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.feature_inputs import build_inputs
 from keras_mtl.features.feature_inputs import embed_features
@@ -9,6 +10,7 @@ from keras_mtl.features.sparse_feat import SparseFeat
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
 
 __all__ = [
+    "ChunkSource",
     "DenseFeat",
     "SparseFeat",
     "VarLenSparseFeat",

@@ -18,10 +18,17 @@ what lets a `SparseFeat` and a `VarLenSparseFeat` share a table by
 
 import dataclasses
 import numbers
+from collections.abc import Mapping
+from typing import Any
+from typing import Optional
+from typing import TypeVar
 
 from keras_mtl.features import names
 
 DTYPES = ("string", "int64")
+
+#: A categorical spec class (`SparseFeat` or `VarLenSparseFeat`), for annotations.
+SpecT = TypeVar("SpecT", bound="CategoricalSpec")
 
 
 def normalize_vocabulary(name, vocabulary):
@@ -133,7 +140,7 @@ class CategoricalSpec:
     a JSON-ready config.
     """
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         vocabulary = normalize_vocabulary(self.name, self.vocabulary)
         object.__setattr__(self, "vocabulary", vocabulary)
         validate_categorical(self)
@@ -142,11 +149,11 @@ class CategoricalSpec:
         if self.embedding_name is None:
             object.__setattr__(self, "embedding_name", self.name)
 
-    def _validate_own_fields(self):
+    def _validate_own_fields(self) -> None:
         """Checks of the fields only a subclass has (none here)."""
 
     @property
-    def encoding(self):
+    def encoding(self) -> Optional[str]:
         """'lookup', 'hash', 'encoded', or None before `adapt`."""
         if self.vocabulary is not None:
             return "lookup"
@@ -157,7 +164,7 @@ class CategoricalSpec:
         return None
 
     @property
-    def num_embeddings(self):
+    def num_embeddings(self) -> int:
         """Rows in the embedding table (the OOV row included)."""
         kind = self.encoding
         if kind == "lookup":
@@ -172,16 +179,16 @@ class CategoricalSpec:
             "keras_mtl.features.adapt(features, dataframe) before building a model."
         )
 
-    def replace(self, **changes):
+    def replace(self: SpecT, **changes: Any) -> SpecT:
         """A copy with `changes` applied (specs are immutable)."""
         return dataclasses.replace(self, **changes)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = dataclasses.asdict(self)
         if config["vocabulary"] is not None:
             config["vocabulary"] = list(config["vocabulary"])
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls: type[SpecT], config: Mapping[str, Any]) -> SpecT:
         return cls(**config)

@@ -1,31 +1,25 @@
 """Learning vocabularies, normalisation statistics and bucket edges from data."""
 
+from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Optional
+from typing import Union
+
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from keras_mtl.features import _stream
+from keras_mtl.features.chunk_source import ChunkSource
+from keras_mtl.features.columns import column_dtype
+from keras_mtl.features.columns import require_column
 from keras_mtl.features.dense_feat import DenseFeat
+from keras_mtl.features.feature_spec import FeatureSpec
 from keras_mtl.features.sparse_feat import SparseFeat
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
 
 #: Values per feature kept (a seeded uniform sample) for the bucket quantiles.
 QUANTILE_SAMPLE = 1_000_000
-
-
-def column_dtype(series):
-    """'int64' for integer or boolean columns, else 'string'."""
-    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_integer_dtype(series):
-        return "int64"
-    return "string"
-
-
-def require_column(df, name):
-    if name not in df.columns:
-        raise KeyError(
-            f"Feature '{name}' expected a DataFrame column of that name. "
-            f"Received columns: {sorted(map(str, df.columns))}"
-        )
-    return df[name]
 
 
 def _flat_values(spec, series):
@@ -123,7 +117,15 @@ def _table_groups(features):
     return groups
 
 
-def adapt(features, data, sample_rows=None, max_tokens=None, min_frequency=None):
+def adapt(
+    features: Sequence[FeatureSpec],
+    data: Union[
+        pd.DataFrame, Iterable[pd.DataFrame], tf.data.Dataset, ChunkSource, str, Sequence[str]
+    ],
+    sample_rows: Optional[int] = None,
+    max_tokens: Optional[int] = None,
+    min_frequency: Optional[int] = None,
+) -> tuple[FeatureSpec, ...]:
     """Returns `features` with vocabularies, statistics and bucket edges learned.
 
     Categorical specs without `vocabulary`, `hash_bins` or `vocabulary_size`
@@ -148,10 +150,15 @@ def adapt(features, data, sample_rows=None, max_tokens=None, min_frequency=None)
 
     Args:
         features: sequence of SparseFeat, VarLenSparseFeat and DenseFeat.
-        data: a pandas DataFrame of training rows; a `tf.data.Dataset` of
-            feature dicts (or `(features, labels)` pairs) of raw values; or
-            a file pattern (or list) of Parquet (`*.parquet`), CSV (`*.csv`)
-            or TFRecord files (any other name) as `keras_mtl.data` reads them.
+        data: a pandas DataFrame of training rows; an iterable of
+            DataFrames (chunks); a `tf.data.Dataset` of feature dicts (or
+            `(features, labels)` pairs) of raw values; a
+            `keras_mtl.data.DataSource` (or any object whose
+            `chunks(features)` returns DataFrames); or a file pattern (or
+            list), read as `keras_mtl.data.DataSource(pattern)` reads it:
+            the format from the suffix (`DataSource` lists them; an unknown
+            suffix is an error), CSV lists split at "|". State the format,
+            compression or separators with a `DataSource`.
         sample_rows: learn from the first `sample_rows` rows only (a quick
             pass); None reads everything.
         max_tokens: keep at most this many values per vocabulary.

@@ -2,6 +2,9 @@
 
 import dataclasses
 import math
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
 from typing import Optional
 
 from keras_mtl.features import names
@@ -55,11 +58,11 @@ class DenseFeat:
     mean: Optional[float] = None
     variance: Optional[float] = None
     buckets: Optional[int] = None
-    bucket_edges: Optional[tuple] = None
+    bucket_edges: Optional[Sequence[float]] = None
     bucket_embedding_dim: int = 8
     keep_value: bool = True
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         names.check_name(self.name)
         if not isinstance(self.dimension, int) or self.dimension < 1:
             raise ValueError(
@@ -87,7 +90,7 @@ class DenseFeat:
             object.__setattr__(self, "normalize", True)
         self._validate_buckets()
 
-    def _validate_buckets(self):
+    def _validate_buckets(self) -> None:
         if self.buckets is not None and (
             isinstance(self.buckets, bool) or not isinstance(self.buckets, int) or self.buckets < 2
         ):
@@ -128,31 +131,31 @@ class DenseFeat:
             )
 
     @property
-    def is_bucketized(self):
+    def is_bucketized(self) -> bool:
         """True when the feature has (or will learn) a bucket embedding."""
         return self.buckets is not None or self.bucket_edges is not None
 
     @property
-    def num_buckets(self):
+    def num_buckets(self) -> Optional[int]:
         """Rows of the bucket embedding (edges + 1), or None before `adapt`."""
         return None if self.bucket_edges is None else len(self.bucket_edges) + 1
 
     @property
-    def is_adapted(self):
+    def is_adapted(self) -> bool:
         """False while statistics or bucket edges are still to be learned."""
         normalized = not self.normalize or self.mean is not None
         return normalized and (not self.is_bucketized or self.bucket_edges is not None)
 
-    def replace(self, **changes):
+    def replace(self, **changes: Any) -> "DenseFeat":
         """A copy with `changes` applied (specs are immutable)."""
         return dataclasses.replace(self, **changes)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = dataclasses.asdict(self)
         if config["bucket_edges"] is not None:
             config["bucket_edges"] = list(config["bucket_edges"])
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Mapping[str, Any]) -> "DenseFeat":
         return cls(**config)

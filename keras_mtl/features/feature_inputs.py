@@ -1,9 +1,14 @@
 """Turning feature specs into model inputs and the bottom input x."""
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Optional
+
 import tensorflow as tf
 
 from keras_mtl.features import names as feature_names
 from keras_mtl.features.dense_feat import DenseFeat
+from keras_mtl.features.feature_spec import FeatureSpec
 from keras_mtl.features.sparse_feat import SparseFeat
 from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
 from keras_mtl.layers.encoded_id_lookup import EncodedIdLookup
@@ -15,7 +20,7 @@ SPEC_TYPES = (SparseFeat, VarLenSparseFeat, DenseFeat)
 _TABLE_FIELDS = ("encoding", "vocabulary", "hash_bins", "vocabulary_size", "dtype")
 
 
-def validate_features(features):
+def validate_features(features: Sequence[FeatureSpec]) -> tuple[FeatureSpec, ...]:
     """Checks specs are complete, names unique and shared tables consistent.
 
     Input names (and embedding names) must also stay distinct as
@@ -76,7 +81,7 @@ def _input_dtype(spec):
     return "float32" if isinstance(spec, DenseFeat) else spec.dtype
 
 
-def build_inputs(features):
+def build_inputs(features: Sequence[FeatureSpec]) -> dict[str, tf.Tensor]:
     """One `tf.keras.Input` per feature (and per sequence weight), by name.
 
     Scalar features (SparseFeat, DenseFeat of dimension 1) take shape
@@ -134,7 +139,12 @@ def _bucket_embedding(spec, values, embeddings_regularizer, name_prefix=""):
     return table(rows)  # (B, bucket_embedding_dim)
 
 
-def embed_features(inputs, features, embeddings_regularizer=None, name_prefix=""):
+def embed_features(
+    inputs: Mapping[str, tf.Tensor],
+    features: Sequence[FeatureSpec],
+    embeddings_regularizer: Optional[tf.keras.regularizers.Regularizer] = None,
+    name_prefix: str = "",
+) -> tf.Tensor:
     """Concatenates every feature's embedding or values into x `(batch, d)`.
 
     Categorical values are mapped to rows in-graph (lookup, hashing or the

@@ -1,7 +1,10 @@
 """Spec of a single-valued categorical feature."""
 
 import dataclasses
+from collections.abc import Sequence
+from typing import Literal
 from typing import Optional
+from typing import Union
 
 from keras_mtl.features import _categorical
 
@@ -40,9 +43,9 @@ class SparseFeat(_categorical.CategoricalSpec):
     """
 
     name: str
-    vocabulary: Optional[tuple] = None
+    vocabulary: Optional[Sequence[Union[str, int]]] = None
     hash_bins: Optional[int] = None
     vocabulary_size: Optional[int] = None
     embedding_dim: int = 8
     embedding_name: Optional[str] = None
-    dtype: Optional[str] = None
+    dtype: Optional[Literal["string", "int64"]] = None

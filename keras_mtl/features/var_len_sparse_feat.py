@@ -1,7 +1,10 @@
 """Spec of a variable-length categorical feature (a list of ids per row)."""
 
 import dataclasses
+from collections.abc import Sequence
+from typing import Literal
 from typing import Optional
+from typing import Union
 
 from keras_mtl.features import _categorical
 from keras_mtl.features import names
@@ -36,16 +39,16 @@ class VarLenSparseFeat(_categorical.CategoricalSpec):
 
     name: str
     maxlen: int
-    pooling: str = "mean"
-    vocabulary: Optional[tuple] = None
+    pooling: Literal["mean", "sum", "max"] = "mean"
+    vocabulary: Optional[Sequence[Union[str, int]]] = None
     hash_bins: Optional[int] = None
     vocabulary_size: Optional[int] = None
     embedding_dim: int = 8
     embedding_name: Optional[str] = None
-    dtype: Optional[str] = None
+    dtype: Optional[Literal["string", "int64"]] = None
     weight_name: Optional[str] = None
 
-    def _validate_own_fields(self):
+    def _validate_own_fields(self) -> None:
         if self.weight_name is not None:
             names.check_name(self.weight_name, "weight_name")
         if not isinstance(self.maxlen, int) or self.maxlen < 1:
@@ -60,6 +63,6 @@ class VarLenSparseFeat(_categorical.CategoricalSpec):
             )
 
     @property
-    def pad_value(self):
+    def pad_value(self) -> Union[str, int]:
         """The value that marks a padded position."""
         return "" if self.dtype == "string" else 0

@@ -1,6 +1,11 @@
 """One fusion level of AdaTT: task-to-task gates plus a residual of the own experts."""
 
 import math
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
 
 import tensorflow as tf
 
@@ -77,20 +82,20 @@ class AdaTTLayer(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        num_tasks,
-        num_task_experts=1,
-        num_shared_experts=0,
-        expert_units=(64,),
-        gate_units=(),
-        shared_gate=True,
-        self_residual=True,
-        activation="relu",
-        dropout=0.0,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        num_tasks: int,
+        num_task_experts: int = 1,
+        num_shared_experts: int = 0,
+        expert_units: Sequence[int] = (64,),
+        gate_units: Sequence[int] = (),
+        shared_gate: bool = True,
+        self_residual: bool = True,
+        activation: Union[str, Callable] = "relu",
+        dropout: float = 0.0,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        bias_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.num_tasks = _validation.positive_int("num_tasks", num_tasks)
         self.num_task_experts = _validation.positive_int("num_task_experts", num_task_experts)
@@ -263,7 +268,7 @@ class AdaTTLayer(tf.keras.layers.Layer):
             gate_group.GateGroup(f"{self.name} experts", rows, columns, tf.stack(weights, axis=1))
         ]  # (B, modules, E)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
         if self.first_level:
             experts = self.expert_layers[0](inputs, training=training)  # (B, E, units)
         else:

@@ -1,6 +1,11 @@
 """AITM's adaptive information transfer between consecutive funnel tasks."""
 
 import math
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
 
 import tensorflow as tf
 
@@ -55,14 +60,14 @@ class AITModule(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        units=32,
-        transfer_units=(),
-        activation="relu",
-        kernel_initializer="glorot_uniform",
-        kernel_regularizer=None,
-        return_attention=False,
-        **kwargs,
-    ):
+        units: int = 32,
+        transfer_units: Sequence[int] = (),
+        activation: Union[str, Callable] = "relu",
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        return_attention: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.units = _validation.positive_int("units", units)
         self.transfer_units = _validation.positive_int_tuple("transfer_units", transfer_units)
@@ -108,7 +113,11 @@ class AITModule(tf.keras.layers.Layer):
             self.projections.append(dense)
         super().build(input_shape)
 
-    def call(self, inputs, training=None):
+    def call(
+        self,
+        inputs: Sequence[tf.Tensor],
+        training: Optional[bool] = None,
+    ) -> Union[tf.Tensor, tuple[tf.Tensor, tf.Tensor]]:
         previous, own = inputs
         transferred = self.transfer(previous, training=training)  # (B, d_q)
         candidates = tf.stack([transferred, own], axis=1)  # (B, 2, d_q)

@@ -1,5 +1,10 @@
 """Independent dense layers, one per branch of a stacked input, in one pass."""
 
+from collections.abc import Callable
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -41,14 +46,14 @@ class BranchDense(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        units,
-        activation="relu",
-        dropout=0.0,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        units: int,
+        activation: Union[str, Callable] = "relu",
+        dropout: float = 0.0,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        bias_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.units = _validation.positive_int("units", units)
         (
@@ -82,7 +87,7 @@ class BranchDense(tf.keras.layers.Layer):
             self.dropout_layer = tf.keras.layers.Dropout(self.dropout, name="dropout")
         super().build(input_shape)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
         x = tf.transpose(inputs, (1, 0, 2))  # (N, B, d)
         return tf.transpose(self.branch_major(x, training=training), (1, 0, 2))
 

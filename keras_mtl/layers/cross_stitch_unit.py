@@ -1,5 +1,9 @@
 """A cross-stitch unit: trainable linear mixing of the task columns."""
 
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import numpy as np
 import tensorflow as tf
 
@@ -37,7 +41,12 @@ class CrossStitchUnit(tf.keras.layers.Layer):
         CVPR 2016.
     """
 
-    def __init__(self, self_weight=0.9, kernel_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        self_weight: float = 0.9,
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if (
             isinstance(self_weight, bool)
@@ -74,7 +83,7 @@ class CrossStitchUnit(tf.keras.layers.Layer):
         )
         super().build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         # (T, T) x (B, T, units) -> (B, T, units): row k mixes every column j
         return tf.einsum("kj,bju->bku", self.alpha, inputs)
 

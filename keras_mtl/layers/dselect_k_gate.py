@@ -6,10 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
-from keras_mtl.layers import _precision
 from keras_mtl.layers import _validation
-from keras_mtl.layers import gate_group
-from keras_mtl.layers.mlp import MLP
+from keras_mtl.layers._mixture_gate import MixtureGate
 
 #: Keeps logarithms and the renormalisation finite.
 EPSILON = 1e-6
@@ -36,8 +34,13 @@ def selector_entropy(r):
     return tf.reduce_mean(tf.reduce_sum(-r * tf.math.log(r + EPSILON), axis=[1, 2]))
 
 
+def _mixed_selectors(r, alpha):
+    """`α = Σ_i softmax(w)_i r_i` `(batch, n)` of selectors `r` `(batch, k, n)`."""
+    return tf.reduce_sum(alpha[:, :, None] * r, axis=1)  # (B, n)
+
+
 @keras_mtl_export
-class DSelectKGate(tf.keras.layers.Layer):
+class DSelectKGate(MixtureGate):
     """Mixes experts with DSelect-k weights: a smooth, sparse choice of k experts.
 
     Expert e of the n experts has the `m = ⌈log₂ n⌉`-bit code `bit(e)`. Each of
@@ -139,17 +142,6 @@ class DSelectKGate(tf.keras.layers.Layer):
         self.codes = binary_codes(self.num_experts)  # (n, m)
         self.num_bits = self.codes.shape[1]
 
-    def _check_shapes(self, input_shape):
-        gate_shape, expert_shape = _validation.input_pair(
-            "DSelectKGate", "gate_input, experts", input_shape
-        )
-        if len(expert_shape) != 3 or expert_shape[1] != self.num_experts:
-            raise ValueError(
-                f"DSelectKGate expected experts of shape (batch, {self.num_experts}, "
-                f"units). Received: {expert_shape}"
-            )
-        return gate_shape, expert_shape
-
     def _dense(self, units, initializer, offset, name, shape):
         layer = tf.keras.layers.Dense(
             units,
@@ -174,17 +166,7 @@ class DSelectKGate(tf.keras.layers.Layer):
             )
             super().build(input_shape)
             return
-        shape = gate_shape
-        if self.hidden_units:
-            self.hidden = MLP(
-                self.hidden_units,
-                activation=self.activation,
-                kernel_regularizer=self.kernel_regularizer,
-                name="hidden",
-            )
-            with tf.name_scope(self.hidden.name):
-                self.hidden.build(shape)
-            shape = self.hidden.compute_output_shape(shape)
+        shape = self.build_hidden(gate_shape)
         self.z_dense = self._dense(self.k * self.num_bits, self.z_initializer, 0, "z", shape)
         self.w_dense = self._dense(self.k, self.w_initializer, 2, "w", shape)
         super().build(input_shape)
@@ -220,41 +202,14 @@ class DSelectKGate(tf.keras.layers.Layer):
 
     def mixture_weights(self, gate_input, training=None):
         """The weights `α = Σ_i softmax(w)_i r_i`, `(batch, n)` float32."""
-        r, alpha = self.selectors(gate_input, training=training)
-        return tf.reduce_sum(alpha[:, :, None] * r, axis=1)  # (B, n)
-
-    def gate_weights(self, inputs, task_names=None, training=False):
-        """`[GateGroup]`: this gate's weights `(batch, 1, n)`; rows as in `GateLayer`."""
-        if not self.built:
-            self(inputs)
-        prefix = "gate_"
-        task = self.name[len(prefix) :] if self.name.startswith(prefix) else None
-        row = task if task in (task_names or ()) else f"{self.name} (all tasks)"
-        weights = self.mixture_weights(inputs[0], training=training)  # (B, n)
-        return [
-            gate_group.GateGroup(
-                "gates", [row], gate_group.numbered("expert", self.num_experts), weights[:, None, :]
-            )
-        ]  # (B, 1, n)
+        return _mixed_selectors(*self.selectors(gate_input, training=training))
 
     def call(self, inputs, training=None):
         gate_input, experts = inputs
         r, alpha = self.selectors(gate_input, training=training)
         if self.entropy_reg > 0:
             self.add_loss(self.entropy_reg * selector_entropy(r))
-        weights = tf.reduce_sum(alpha[:, :, None] * r, axis=1)  # (B, n)
-        mixing = _precision.like(weights[:, None, :], experts)  # (B, 1, n)
-        mixture = tf.squeeze(tf.matmul(mixing, experts), axis=1)  # (B, units)
-        if self.return_weights:
-            return mixture, weights
-        return mixture
-
-    def compute_output_shape(self, input_shape):
-        _, expert_shape = self._check_shapes(input_shape)
-        mixture = (expert_shape[0], expert_shape[2])
-        if self.return_weights:
-            return mixture, (expert_shape[0], self.num_experts)
-        return mixture
+        return self.mix(_mixed_selectors(r, alpha), experts)
 
     def get_config(self):
         return {

@@ -1,5 +1,7 @@
 """Guard for pre-encoded integer ids."""
 
+from typing import Any
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -31,14 +33,14 @@ class EncodedIdLookup(tf.keras.layers.Layer):
     [0, 2, 3, 3]
     """
 
-    def __init__(self, vocabulary_size, **kwargs):
+    def __init__(self, vocabulary_size: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.vocabulary_size = _validation.positive_int("vocabulary_size", vocabulary_size)
 
     def build(self, input_shape):
         super().build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         ids = tf.cast(inputs, tf.int64)
         valid = tf.logical_and(ids >= 0, ids < self.vocabulary_size)
         oov = tf.fill(tf.shape(ids), tf.constant(self.vocabulary_size, tf.int64))

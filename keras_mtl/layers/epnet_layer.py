@@ -1,5 +1,10 @@
 """PEPNet's EPNet: domain-personalised embeddings."""
 
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -42,13 +47,13 @@ class EPNetLayer(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        hidden_units=None,
-        gamma=2.0,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        hidden_units: Optional[int] = None,
+        gamma: float = 2.0,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        bias_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.hidden_units = (
             None if hidden_units is None else _validation.positive_int("hidden_units", hidden_units)
@@ -88,7 +93,7 @@ class EPNetLayer(tf.keras.layers.Layer):
             self.gate.build((domain_shape[0], domain_shape[-1] + embedding_shape[-1]))
         super().build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
         domain, embeddings = inputs
         gate_input = tf.concat([domain, tf.stop_gradient(embeddings)], axis=-1)  # (B, d_dom + d)
         return self.gate(gate_input) * embeddings  # (B, d)

@@ -1,5 +1,11 @@
 """A bank of identical MLP experts computed in one fused pass."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -48,15 +54,15 @@ class ExpertLayer(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        num_experts,
-        units,
-        activation="relu",
-        dropout=0.0,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        num_experts: int,
+        units: Sequence[int],
+        activation: Union[str, Callable] = "relu",
+        dropout: float = 0.0,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        bias_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.num_experts = _validation.positive_int("num_experts", num_experts)
         self.units = _validation.positive_int_tuple("units", units, allow_empty=False)
@@ -125,7 +131,7 @@ class ExpertLayer(tf.keras.layers.Layer):
         ]
         super().build(input_shape)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
         e, depth = self.num_experts, len(self.units)
         # bias_add, not +: its gradient is one op (a matmul under 16-bit policies)
         x = _precision.bias_add(tf.matmul(inputs, self.kernels[0]), self.biases[0])  # (B, E·u0)

@@ -1,5 +1,9 @@
 """HoME's feature gates: one low-rank, per-expert view of the input."""
 
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -43,12 +47,12 @@ class FeatureGate(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        num_gates,
-        rank=8,
-        kernel_initializer="glorot_uniform",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        num_gates: Optional[int],
+        rank: int = 8,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.num_gates = _validation.positive_int("num_gates", num_gates)
         self.rank = _validation.positive_int("rank", rank)
@@ -79,7 +83,7 @@ class FeatureGate(tf.keras.layers.Layer):
         logits = tf.matmul(tf.matmul(x, self.down), self.up)  # (n, B, r) -> (n, B, d)
         return x * (2.0 * tf.sigmoid(logits))  # (n, B, d)
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         return tf.transpose(self.branch_major(inputs), (1, 0, 2))  # (B, n, d)
 
     def compute_output_shape(self, input_shape):

@@ -5,12 +5,11 @@ import tensorflow as tf
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers import _precision
 from keras_mtl.layers import _validation
-from keras_mtl.layers import gate_group
-from keras_mtl.layers.mlp import MLP
+from keras_mtl.layers._mixture_gate import MixtureGate
 
 
 @keras_mtl_export
-class GateLayer(tf.keras.layers.Layer):
+class GateLayer(MixtureGate):
     """Mixes experts with softmax weights computed from a gate input.
 
     `g(x) = softmax(W_g · h(x) + b_g) ∈ R^E`, where `h` is an optional MLP
@@ -29,8 +28,8 @@ class GateLayer(tf.keras.layers.Layer):
         activation: activation of the hidden layers.
         kernel_initializer: initializer of the gate kernels.
         kernel_regularizer: regularizer of the gate kernels.
-        return_weights: also return the gate weights `(batch, E)` (kept for
-            older code; `gate_weights` gives them without it).
+        return_weights: also return the gate weights `(batch, E)` (the
+            load-balance loss of MMoE and OMoE reads them).
 
     Input shape: a list `[gate_input (batch, d), experts (batch, E, units)]`.
     Output shape: `(batch, units)`, and `(batch, E)` weights when
@@ -72,33 +71,9 @@ class GateLayer(tf.keras.layers.Layer):
         self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
         self.return_weights = bool(return_weights)
 
-    def _check_shapes(self, input_shape):
-        gate_shape, expert_shape = _validation.input_pair(
-            "GateLayer", "gate_input, experts", input_shape
-        )
-        if len(expert_shape) != 3 or expert_shape[1] != self.num_experts:
-            raise ValueError(
-                f"GateLayer expected experts of shape (batch, {self.num_experts}, "
-                f"units). Received: {expert_shape}"
-            )
-        return gate_shape, expert_shape
-
     def build(self, input_shape):
         gate_shape, _ = self._check_shapes(input_shape)
-        shape = gate_shape
-        self.hidden = None
-        if self.hidden_units:
-            self.hidden = MLP(
-                self.hidden_units,
-                activation=self.activation,
-                kernel_initializer=self.kernel_initializer,
-                kernel_regularizer=self.kernel_regularizer,
-                name="hidden",
-            )
-            # Own name scopes keep variable names unique on tf_keras 2 (see MLP).
-            with tf.name_scope(self.hidden.name):
-                self.hidden.build(shape)
-            shape = self.hidden.compute_output_shape(shape)
+        shape = self.build_hidden(gate_shape, self.kernel_initializer)
         self.logits = tf.keras.layers.Dense(
             self.num_experts,
             kernel_initializer=_validation.clone_initializer(
@@ -118,45 +93,9 @@ class GateLayer(tf.keras.layers.Layer):
             h = self.hidden(h, training=training)
         return _precision.softmax(self.logits(h), axis=-1)  # (B, E), float32
 
-    def gate_weights(self, inputs, task_names=None, training=False):
-        """`[GateGroup]`: this gate's weights `(batch, 1, E)` for `inputs`.
-
-        Args:
-            inputs: `[gate_input, experts]`, as for `call` (the weights do
-                not depend on the experts).
-            task_names: the model's task names, to label the row (see the
-                class docstring); None labels it `"<name> (all tasks)"`.
-            training: passed to the hidden MLP.
-        """
-        if not self.built:
-            self(inputs)
-        prefix = "gate_"
-        task = self.name[len(prefix) :] if self.name.startswith(prefix) else None
-        row = task if task in (task_names or ()) else f"{self.name} (all tasks)"
-        weights = self.mixture_weights(inputs[0], training=training)  # (B, E)
-        return [
-            gate_group.GateGroup(
-                "gates", [row], gate_group.numbered("expert", self.num_experts), weights[:, None, :]
-            )
-        ]  # (B, 1, E)
-
     def call(self, inputs, training=None):
         gate_input, experts = inputs
-        weights = self.mixture_weights(gate_input, training=training)  # (B, E)
-        # (B, 1, E) x (B, E, units) -> (B, units): a batched product, not an
-        # einsum (which transposes around it, forward and backward)
-        mixing = _precision.like(weights[:, None, :], experts)  # (B, 1, E)
-        mixture = tf.squeeze(tf.matmul(mixing, experts), axis=1)
-        if self.return_weights:
-            return mixture, weights
-        return mixture
-
-    def compute_output_shape(self, input_shape):
-        _, expert_shape = self._check_shapes(input_shape)
-        mixture = (expert_shape[0], expert_shape[2])
-        if self.return_weights:
-            return mixture, (expert_shape[0], self.num_experts)
-        return mixture
+        return self.mix(self.mixture_weights(gate_input, training=training), experts)
 
     def get_config(self):
         return {

@@ -1,5 +1,9 @@
 """PEPNet's gate neural unit: a two-layer MLP ending in a scaled sigmoid."""
 
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -55,15 +59,15 @@ class GateNU(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        units,
-        hidden_units=None,
-        num_gates=None,
-        gamma=2.0,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        units: int,
+        hidden_units: Optional[int] = None,
+        num_gates: Optional[int] = None,
+        gamma: float = 2.0,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        bias_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.units = _validation.positive_int("units", units)
         self.hidden_units = (
@@ -117,7 +121,7 @@ class GateNU(tf.keras.layers.Layer):
         )
         super().build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         gates = self.num_gates or 1
         hidden = tf.nn.relu(tf.matmul(inputs, self.kernel_0) + self.bias_0)  # (B, G·h)
         hidden = tf.reshape(hidden, (-1, gates, self.hidden_units))  # (B, G, h)

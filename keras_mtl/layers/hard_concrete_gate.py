@@ -1,6 +1,10 @@
 """Hard-concrete gates: differentiable on/off switches with an L0 penalty."""
 
 import math
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
 
 import tensorflow as tf
 
@@ -59,15 +63,15 @@ class HardConcreteGate(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        gate_shape,
-        l0_coefficient=1e-3,
-        beta=2.0 / 3.0,
-        gamma=-0.1,
-        zeta=1.1,
-        log_alpha_initializer="zeros",
-        seed=None,
-        **kwargs,
-    ):
+        gate_shape: Sequence[int],
+        l0_coefficient: float = 1e-3,
+        beta: float = 2.0 / 3.0,
+        gamma: float = -0.1,
+        zeta: float = 1.1,
+        log_alpha_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        seed: Optional[int] = None,
+        **kwargs: Any,
+    ) -> None:
         # log α, the noise and L0 stay float32 under mixed precision policies
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
@@ -93,7 +97,7 @@ class HardConcreteGate(tf.keras.layers.Layer):
         shift = self.beta * math.log(-self.gamma / self.zeta)
         return tf.reduce_sum(tf.sigmoid(self.log_alpha - shift))
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
         if self.l0_coefficient > 0:
             self.add_loss(self.l0_coefficient * self.l0_norm())
         shape = tf.concat([tf.shape(inputs)[:1], self.gate_shape], axis=0)

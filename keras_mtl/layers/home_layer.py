@@ -1,5 +1,11 @@
 """HoME's two-level hierarchy of normalised experts, gated per category and task."""
 
+from collections.abc import Sequence
+from typing import Any
+from typing import Literal
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -80,20 +86,20 @@ class HoMELayer(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        task_categories,
-        num_shared_experts=1,
-        num_category_experts=1,
-        num_task_experts=1,
-        expert_units=(64,),
-        gate_units=(),
-        normalization="batch",
-        feature_gate_rank=8,
-        self_gate=True,
-        dropout=0.0,
-        kernel_initializer="glorot_uniform",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        task_categories: Sequence[str],
+        num_shared_experts: int = 1,
+        num_category_experts: int = 1,
+        num_task_experts: int = 1,
+        expert_units: Sequence[int] = (64,),
+        gate_units: Sequence[int] = (),
+        normalization: Literal["batch", "layer"] = "batch",
+        feature_gate_rank: int = 8,
+        self_gate: bool = True,
+        dropout: float = 0.0,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if (
             isinstance(task_categories, str)
@@ -270,7 +276,7 @@ class HoMELayer(tf.keras.layers.Layer):
     def _task_gate_input(self, z, t):
         return tf.concat([z[0], z[1 + self._category_of[t]]], axis=-1)  # (B, 2u)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
         _, z = self._meta(inputs, training)
         experts = self._task_experts(z, training)  # (B, E2, u)
         outputs = tf.stack(

@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
-from keras_mtl.layers.task_head import TASK_TYPES
+from keras_mtl.task_types import TASK_TYPES
 
 
 @keras_mtl_export

@@ -1,5 +1,11 @@
 """MetaHeac's hybrid experts and critics, gated by task embeddings."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -63,16 +69,16 @@ class MetaHeacLayer(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        num_tasks,
-        num_critics=3,
-        critic_units=(32,),
-        task_embedding_dim=8,
-        activation="relu",
-        kernel_initializer="glorot_uniform",
-        kernel_regularizer=None,
-        return_weights=False,
-        **kwargs,
-    ):
+        num_tasks: int,
+        num_critics: int = 3,
+        critic_units: Sequence[int] = (32,),
+        task_embedding_dim: int = 8,
+        activation: Union[str, Callable] = "relu",
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        return_weights: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.num_tasks = _validation.positive_int("num_tasks", num_tasks)
         self.num_critics = _validation.positive_int("num_critics", num_critics)
@@ -173,7 +179,10 @@ class MetaHeacLayer(tf.keras.layers.Layer):
             ),  # (B, T, M)
         ]
 
-    def call(self, inputs):
+    def call(
+        self,
+        inputs: Sequence[tf.Tensor],
+    ) -> Union[tf.Tensor, tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:
         x, experts = inputs
         expert_weights = self._gate_softmax(x, self.expert_gate)  # (B, T, E)
         mixed = tf.einsum(

@@ -1,5 +1,11 @@
 """A stack of fully connected layers."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -38,14 +44,14 @@ class MLP(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        units,
-        activation="relu",
-        dropout=0.0,
-        use_batch_norm=False,
-        kernel_initializer="glorot_uniform",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        units: Sequence[int],
+        activation: Union[str, Callable] = "relu",
+        dropout: float = 0.0,
+        use_batch_norm: bool = False,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.units = _validation.positive_int_tuple("units", units, allow_empty=False)
         self.activation = tf.keras.activations.get(activation)
@@ -82,7 +88,7 @@ class MLP(tf.keras.layers.Layer):
                 )
         super().build(input_shape)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
         x = inputs
         for i, dense in enumerate(self.dense_layers):
             x = dense(x)

@@ -1,5 +1,11 @@
 """HoME's experts: every layer normalised, then Swish."""
 
+from collections.abc import Sequence
+from typing import Any
+from typing import Literal
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -52,14 +58,14 @@ class NormalizedExperts(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        num_experts,
-        units,
-        normalization="batch",
-        dropout=0.0,
-        kernel_initializer="glorot_uniform",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        num_experts: int,
+        units: Sequence[int],
+        normalization: Literal["batch", "layer"] = "batch",
+        dropout: float = 0.0,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.num_experts = _validation.positive_int("num_experts", num_experts)
         self.units = _validation.positive_int_tuple("units", units, allow_empty=False)
@@ -138,7 +144,7 @@ class NormalizedExperts(tf.keras.layers.Layer):
                 x = self.dropout_layer(x, training=training)
         return x
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
         if len(inputs.shape) == 2:
             x = inputs[None]  # (1, B, d): every expert reads it
         else:

@@ -1,6 +1,10 @@
 """In-graph preprocessing of numeric features."""
 
 import math
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
 
 import tensorflow as tf
 
@@ -41,7 +45,13 @@ class NumericTransform(tf.keras.layers.Layer):
     [[2.0]]
     """
 
-    def __init__(self, log1p=False, mean=None, variance=None, **kwargs):
+    def __init__(
+        self,
+        log1p: bool = False,
+        mean: Optional[Union[float, Sequence[float]]] = None,
+        variance: Optional[Union[float, Sequence[float]]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if (mean is None) != (variance is None):
             raise ValueError(
@@ -57,7 +67,7 @@ class NumericTransform(tf.keras.layers.Layer):
     def build(self, input_shape):
         super().build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         x = tf.cast(inputs, tf.float32)  # float32 also under mixed precision
         if len(x.shape) == 1:
             x = tf.expand_dims(x, -1)  # (B,) -> (B, 1)

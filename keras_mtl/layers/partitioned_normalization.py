@@ -1,5 +1,10 @@
 """STAR's Partitioned Normalization: batch normalisation per domain."""
 
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -59,13 +64,13 @@ class PartitionedNormalization(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        num_domains,
-        momentum=0.99,
-        epsilon=1e-3,
-        gamma_regularizer=None,
-        beta_regularizer=None,
-        **kwargs,
-    ):
+        num_domains: int,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        gamma_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        beta_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         # statistics and moving averages stay float32 under mixed precision
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
@@ -145,7 +150,7 @@ class PartitionedNormalization(tf.keras.layers.Layer):
         new = old * self.momentum + batch_value * (1.0 - self.momentum)
         variable.assign(tf.cast(tf.where(present[:, None], new, old), variable.dtype))
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: Sequence[tf.Tensor], training: Optional[bool] = None) -> tf.Tensor:
         x, domain = inputs
         route = _domain.one_hot(domain, self.num_domains, x.dtype)  # (B, D+1)
         if training and self.trainable:

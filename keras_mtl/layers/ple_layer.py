@@ -1,5 +1,12 @@
 """One extraction level of PLE (CGC when it is the only one)."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+from typing import Literal
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -81,21 +88,21 @@ class PLELayer(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        num_tasks,
-        num_specific_experts=1,
-        num_shared_experts=1,
-        expert_units=(64,),
-        gate_units=(),
-        shared_gate=True,
-        activation="relu",
-        dropout=0.0,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        gate="softmax",
-        k=2,
-        **kwargs,
-    ):
+        num_tasks: int,
+        num_specific_experts: Union[int, Sequence[int]] = 1,
+        num_shared_experts: int = 1,
+        expert_units: Sequence[int] = (64,),
+        gate_units: Sequence[int] = (),
+        shared_gate: bool = True,
+        activation: Union[str, Callable] = "relu",
+        dropout: float = 0.0,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        bias_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        gate: Literal["softmax", "dselect_k"] = "softmax",
+        k: int = 2,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.gate, self.k = _gates.checked(gate, k)
         self.num_tasks = _validation.positive_int("num_tasks", num_tasks)
@@ -290,7 +297,7 @@ class PLELayer(tf.keras.layers.Layer):
         ] + gate_group.numbered("shared", self.num_shared_experts)
         return [(f"{self.name} experts", columns, self._experts(inputs, training))]
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
         experts = self._experts(inputs, training)
         branches = self._branches(inputs)
         outputs = []

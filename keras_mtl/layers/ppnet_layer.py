@@ -1,5 +1,11 @@
 """PEPNet's PPNet: task towers whose hidden layers are gated by personal priors."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -55,17 +61,17 @@ class PPNetLayer(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        num_tasks,
-        units,
-        gate_hidden_units=None,
-        gamma=2.0,
-        activation="relu",
-        dropout=0.0,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        num_tasks: int,
+        units: Sequence[int],
+        gate_hidden_units: Optional[int] = None,
+        gamma: float = 2.0,
+        activation: Union[str, Callable] = "relu",
+        dropout: float = 0.0,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        bias_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.num_tasks = _validation.positive_int("num_tasks", num_tasks)
         self.units = _validation.positive_int_tuple("units", units, allow_empty=False)
@@ -153,7 +159,7 @@ class PPNetLayer(tf.keras.layers.Layer):
             fan_in = width
         super().build(input_shape)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: Sequence[tf.Tensor], training: Optional[bool] = None) -> tf.Tensor:
         embeddings, priors = inputs
         gate_input = tf.concat([priors, tf.stop_gradient(embeddings)], axis=-1)  # (B, p + d)
         t = self.num_tasks

@@ -1,5 +1,10 @@
 """Pooling of a variable-length sequence of embeddings."""
 
+from collections.abc import Sequence
+from typing import Any
+from typing import Literal
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -34,7 +39,12 @@ class SequencePooling(tf.keras.layers.Layer):
     [[2.0]]
     """
 
-    def __init__(self, mode="mean", pad_value="", **kwargs):
+    def __init__(
+        self,
+        mode: Literal["mean", "sum", "max"] = "mean",
+        pad_value: Union[str, int] = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"expected mode in {MODES}. Received: mode={mode!r}")
@@ -51,7 +61,7 @@ class SequencePooling(tf.keras.layers.Layer):
             )
         super().build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: Sequence[tf.Tensor]) -> tf.Tensor:
         embeddings, values = inputs[0], inputs[1]
         mask = tf.cast(tf.not_equal(values, self.pad_value), embeddings.dtype)
         mask = tf.expand_dims(mask, -1)  # (B, L, 1)

@@ -1,5 +1,9 @@
 """SNR-Avg: sub-network connections that are gated sums."""
 
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -44,12 +48,12 @@ class SNRAvgLayer(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        num_outputs,
-        l0_coefficient=1e-3,
-        log_alpha_initializer="zeros",
-        seed=None,
-        **kwargs,
-    ):
+        num_outputs: int,
+        l0_coefficient: float = 1e-3,
+        log_alpha_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        seed: Optional[int] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.num_outputs = _validation.positive_int("num_outputs", num_outputs)
         self.l0_coefficient, self.seed = checked_l0_and_seed(l0_coefficient, seed)
@@ -69,7 +73,7 @@ class SNRAvgLayer(tf.keras.layers.Layer):
         self.gate = _stacked.connection_gate(self, lower, input_shape)
         super().build(input_shape)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
         z = tf.cast(self.gate(inputs, training=training), inputs.dtype)  # (B, M, N)
         return tf.einsum("bij,bjd->bid", z, inputs)  # Σ_j z_ij u_j: (B, M, d)
 

@@ -1,5 +1,10 @@
 """SNR-Trans: sub-network connections with a weight matrix and a gate each."""
 
+from collections.abc import Callable
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -50,18 +55,18 @@ class SNRTransLayer(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        num_outputs,
-        units,
-        activation=None,
-        use_bias=True,
-        l0_coefficient=1e-3,
-        log_alpha_initializer="zeros",
-        seed=None,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        num_outputs: int,
+        units: int,
+        activation: Optional[Union[str, Callable]] = None,
+        use_bias: bool = True,
+        l0_coefficient: float = 1e-3,
+        log_alpha_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        seed: Optional[int] = None,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        bias_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.num_outputs = _validation.positive_int("num_outputs", num_outputs)
         self.units = _validation.positive_int("units", units)
@@ -100,7 +105,7 @@ class SNRTransLayer(tf.keras.layers.Layer):
         self.gate = _stacked.connection_gate(self, lower, input_shape)
         super().build(input_shape)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
         z = tf.cast(self.gate(inputs, training=training), inputs.dtype)  # (B, M, N)
         gated = tf.einsum("bij,bjd->bijd", z, inputs)  # z_ij · u_j: (B, M, N, d)
         # Σ_j W_ij (z_ij u_j): (B, M, N, d) x (M, N, d, units) -> (B, M, units)

@@ -45,7 +45,7 @@ class SparseEmbedding(tf.keras.layers.Embedding):
     TensorShape([1, 2, 2])
     """
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         fed = getattr(_FED, "tables", {}).get(id(self))
         if fed is None and (
             getattr(self, "lora_enabled", False) or getattr(self, "quantization_mode", None)

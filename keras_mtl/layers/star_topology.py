@@ -1,5 +1,12 @@
 """STAR's star-topology fully connected network."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+from typing import Literal
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -69,17 +76,17 @@ class StarTopology(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        num_domains,
-        units,
-        activation="relu",
-        linear_output=False,
-        combine="multiply",
-        dropout=0.0,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        num_domains: int,
+        units: Sequence[int],
+        activation: Union[str, Callable] = "relu",
+        linear_output: bool = False,
+        combine: Literal["multiply", "add"] = "multiply",
+        dropout: float = 0.0,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        bias_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.num_domains = _validation.positive_int("num_domains", num_domains)
         self.units = _validation.positive_int_tuple("units", units, allow_empty=False)
@@ -175,7 +182,7 @@ class StarTopology(tf.keras.layers.Layer):
         # (B, slots, in) x (slots, in, out) -> (B, out)
         return tf.einsum("bdi,dio->bo", routed, kernels) + tf.matmul(route, biases)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: Sequence[tf.Tensor], training: Optional[bool] = None) -> tf.Tensor:
         x, domain = inputs
         route = _domain.one_hot(domain, self.num_domains, x.dtype)  # (B, D+1)
         if self.combine == "multiply":

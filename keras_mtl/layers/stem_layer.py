@@ -1,5 +1,11 @@
 """One level of STEM-Net: shared and task-specific experts, all forward, own backward."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -70,19 +76,19 @@ class STEMLayer(tf.keras.layers.Layer):
 
     def __init__(
         self,
-        num_tasks,
-        num_specific_experts=1,
-        num_shared_experts=1,
-        expert_units=(64,),
-        gate_units=(),
-        shared_gate=True,
-        activation="relu",
-        dropout=0.0,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        **kwargs,
-    ):
+        num_tasks: int,
+        num_specific_experts: int = 1,
+        num_shared_experts: int = 1,
+        expert_units: Sequence[int] = (64,),
+        gate_units: Sequence[int] = (),
+        shared_gate: bool = True,
+        activation: Union[str, Callable] = "relu",
+        dropout: float = 0.0,
+        kernel_initializer: Union[str, tf.keras.initializers.Initializer] = "glorot_uniform",
+        bias_initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        kernel_regularizer: Optional[Union[str, tf.keras.regularizers.Regularizer]] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.num_tasks = _validation.positive_int("num_tasks", num_tasks)
         self.num_specific_experts = _validation.positive_int(
@@ -189,7 +195,7 @@ class STEMLayer(tf.keras.layers.Layer):
             gate_group.GateGroup(f"{self.name} experts", rows, columns, tf.stack(weights, axis=1))
         ]  # (B, T(+1), E)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
         # each expert reads its own branch, expert-major: (T+1, B, d) -> (E, B, d)
         experts = tf.gather(tf.transpose(inputs, (1, 0, 2)), self._expert_branch, axis=0)
         for layer in self.expert_layers:

@@ -30,7 +30,7 @@ class StopGradient(tf.keras.layers.Layer):
     def build(self, input_shape):
         super().build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
         return tf.stop_gradient(inputs)
 
     def compute_output_shape(self, input_shape):

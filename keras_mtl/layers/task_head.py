@@ -2,9 +2,9 @@
 
 import tensorflow as tf
 
+from keras_mtl import task_types
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers import _validation
-from keras_mtl.task_types import TASK_TYPES
 
 
 @keras_mtl_export
@@ -41,9 +41,9 @@ class TaskHead(tf.keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if task_type not in TASK_TYPES:
+        if task_type not in task_types.TASK_TYPES:
             raise ValueError(
-                f"expected task_type in {TASK_TYPES}. Received: task_type={task_type!r}"
+                f"expected task_type in {task_types.TASK_TYPES}. Received: task_type={task_type!r}"
             )
         self.task_type = task_type
         self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)

@@ -1,5 +1,7 @@
 """Splits stacked per-task representations into one tensor per task."""
 
+from typing import Any
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -29,7 +31,7 @@ class TaskSplit(tf.keras.layers.Layer):
     [[3.0, 4.0, 5.0]]
     """
 
-    def __init__(self, num_tasks, **kwargs):
+    def __init__(self, num_tasks: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.num_tasks = _validation.positive_int("num_tasks", num_tasks)
 
@@ -46,7 +48,7 @@ class TaskSplit(tf.keras.layers.Layer):
         self._check_shape(input_shape)
         super().build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: tf.Tensor) -> list[tf.Tensor]:
         return tf.unstack(inputs, num=self.num_tasks, axis=1)  # T × (B, units)
 
     def compute_output_shape(self, input_shape):

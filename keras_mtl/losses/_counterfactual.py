@@ -34,8 +34,11 @@ class CounterfactualRisk(AuxiliaryLoss):
         weight: λ_c >= 0, the term's weight in the total.
         propensity_clip: lower bound of p̂ in (0, 1]; 1/p̂ is at most its
             inverse, so a pCTR of 0 gives a finite loss.
-        name: the term's name in the logs.
+        name: the term's name in the logs; None: the class's `default_name`.
     """
+
+    #: The term's name in the logs unless `name` is given.
+    default_name = "counterfactual_loss"
 
     def __init__(
         self,
@@ -44,9 +47,9 @@ class CounterfactualRisk(AuxiliaryLoss):
         conversion_label="ctcvr",
         weight=1.0,
         propensity_clip=0.05,
-        name="counterfactual_loss",
+        name=None,
     ):
-        super().__init__(name)
+        super().__init__(self.default_name if name is None else name)
         for arg, value in (
             ("click", click),
             ("conversion", conversion),
@@ -106,10 +109,32 @@ class CounterfactualRisk(AuxiliaryLoss):
 
 class ImputedRisk(CounterfactualRisk):
     """A `CounterfactualRisk` that also reads an imputation output δ̂ (the
-    CVR error imputed on every impression)."""
+    CVR error imputed on every impression).
 
-    def __init__(self, imputation="cvr_imputation", **kwargs):
-        super().__init__(**kwargs)
+    Args:
+        imputation: the output holding δ̂.
+        click, conversion, conversion_label, weight, propensity_clip, name:
+            as in `CounterfactualRisk`.
+    """
+
+    def __init__(
+        self,
+        click="ctr",
+        conversion="cvr",
+        conversion_label="ctcvr",
+        imputation="cvr_imputation",
+        weight=1.0,
+        propensity_clip=0.05,
+        name=None,
+    ):
+        super().__init__(
+            click=click,
+            conversion=conversion,
+            conversion_label=conversion_label,
+            weight=weight,
+            propensity_clip=propensity_clip,
+            name=name,
+        )
         if not isinstance(imputation, str) or not imputation:
             raise ValueError(f"expected an output name. Received: imputation={imputation!r}")
         self.imputation = imputation

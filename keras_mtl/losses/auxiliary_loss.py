@@ -66,7 +66,5 @@ def deserialize(configs):
     ]
     for term in terms:
         if not isinstance(term, AuxiliaryLoss):
-            raise TypeError(
-                f"expected keras_mtl.training.AuxiliaryLoss objects. Received: {term!r}"
-            )
+            raise TypeError(f"expected keras_mtl.losses.AuxiliaryLoss objects. Received: {term!r}")
     return terms

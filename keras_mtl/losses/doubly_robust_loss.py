@@ -27,7 +27,7 @@ class DoublyRobustLoss(_counterfactual.ImputedRisk):
         imputation: the output holding δ̂.
         weight: λ_c.
         propensity_clip: lower bound of p̂.
-        name: the term's name in the logs.
+        name: the term's name in the logs; None: `default_name`.
 
     Example:
     >>> dr = DoublyRobustLoss(weight=1.0, propensity_clip=0.1)
@@ -44,25 +44,7 @@ class DoublyRobustLoss(_counterfactual.ImputedRisk):
         Post-Click Conversion Rate Estimation", SIGIR 2022.
     """
 
-    def __init__(
-        self,
-        click="ctr",
-        conversion="cvr",
-        conversion_label="ctcvr",
-        imputation="cvr_imputation",
-        weight=1.0,
-        propensity_clip=0.05,
-        name="cvr_dr_loss",
-    ):
-        super().__init__(
-            imputation=imputation,
-            click=click,
-            conversion=conversion,
-            conversion_label=conversion_label,
-            weight=weight,
-            propensity_clip=propensity_clip,
-            name=name,
-        )
+    default_name = "cvr_dr_loss"
 
     def __call__(self, y_pred, labels, row_weights):
         weights, clicks, errors, propensity = self.clicked_rows(y_pred, labels, row_weights)

@@ -25,7 +25,7 @@ class InversePropensityLoss(_counterfactual.CounterfactualRisk):
             "cvr", "ctcvr": the ctcvr label is the conversion on clicks).
         weight: λ_c.
         propensity_clip: lower bound of p̂ (1/p̂ ≤ 1/propensity_clip).
-        name: the term's name in the logs.
+        name: the term's name in the logs; None: `default_name`.
 
     Example:
     >>> ips = InversePropensityLoss(weight=1.0, propensity_clip=0.1)
@@ -43,23 +43,7 @@ class InversePropensityLoss(_counterfactual.CounterfactualRisk):
         Post-Click Conversion Rate Estimation", SIGIR 2022.
     """
 
-    def __init__(
-        self,
-        click="ctr",
-        conversion="cvr",
-        conversion_label="ctcvr",
-        weight=1.0,
-        propensity_clip=0.05,
-        name="cvr_ips_loss",
-    ):
-        super().__init__(
-            click=click,
-            conversion=conversion,
-            conversion_label=conversion_label,
-            weight=weight,
-            propensity_clip=propensity_clip,
-            name=name,
-        )
+    default_name = "cvr_ips_loss"
 
     def __call__(self, y_pred, labels, row_weights):
         weights, clicks, errors, propensity = self.clicked_rows(y_pred, labels, row_weights)

@@ -1,28 +1,36 @@
 """AdaTT: adaptive task-to-task fusion."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Union
+
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import TaskDependencies
+from keras_mtl._types import TaskTypes
 from keras_mtl.layers.adatt_layer import AdaTTLayer
 from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def AdaTT(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    num_levels=2,
-    num_task_experts=1,
-    num_shared_experts=0,
-    expert_units=(256, 128),
-    gate_units=(),
-    tower_units=(64,),
-    self_residual=True,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="adatt",
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    task_types: TaskTypes = None,
+    num_levels: int = 2,
+    num_task_experts: int = 1,
+    num_shared_experts: int = 0,
+    expert_units: Sequence[int] = (256, 128),
+    gate_units: Sequence[int] = (),
+    tower_units: Sequence[int] = (64,),
+    self_residual: bool = True,
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    task_dependencies: TaskDependencies = None,
+    name: str = "adatt",
+) -> MultiTaskModel:
     """Builds AdaTT: stacked fusion levels `f_t = g_t · O + Σ_j w_{t,j} E_{t,j}(x_t)`.
 
     Level j (an `AdaTTLayer` named `fusion_<j>`) has `num_task_experts`

@@ -1,26 +1,32 @@
 """AITM: adaptive information transfer along a conversion funnel."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Union
+
+from keras_mtl._types import FeatureSpec
 from keras_mtl.layers.ait_module import AITModule
 from keras_mtl.layers.mlp import MLP
 from keras_mtl.layers.task_head import TaskHead
 from keras_mtl.losses.behavior_calibrator import BehaviorCalibrator
 from keras_mtl.models import _builder
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def AITM(
-    features,
-    task_names=("ctr", "ctcvr"),
-    tower_units=(64, 32),
-    attention_units=32,
-    transfer_units=(),
-    head_units=(),
-    calibrator_alpha=0.6,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    name="aitm",
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "ctcvr"),
+    tower_units: Sequence[int] = (64, 32),
+    attention_units: int = 32,
+    transfer_units: Sequence[int] = (),
+    head_units: Sequence[int] = (),
+    calibrator_alpha: float = 0.6,
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    name: str = "aitm",
+) -> MultiTaskModel:
     """Builds AITM: each funnel step fuses what the step before transfers.
 
     Tasks are steps of a funnel in order (impression → click → ... →

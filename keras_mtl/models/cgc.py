@@ -1,26 +1,35 @@
 """CGC: customized gate control, one level of task-specific and shared experts."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Literal
+from typing import Union
+
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import TaskDependencies
+from keras_mtl._types import TaskTypes
 from keras_mtl.models.ple import PLE
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def CGC(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    num_specific_experts=1,
-    num_shared_experts=1,
-    expert_units=(256, 128),
-    gate_units=(),
-    tower_units=(64,),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="cgc",
-    gate="softmax",
-    k=2,
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    task_types: TaskTypes = None,
+    num_specific_experts: Union[int, Sequence[int]] = 1,
+    num_shared_experts: int = 1,
+    expert_units: Sequence[int] = (256, 128),
+    gate_units: Sequence[int] = (),
+    tower_units: Sequence[int] = (64,),
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    task_dependencies: TaskDependencies = None,
+    name: str = "cgc",
+    gate: Literal["softmax", "dselect_k"] = "softmax",
+    k: int = 2,
+) -> MultiTaskModel:
     """Builds CGC: `y_k = tower_k(Σ_i softmax(g_k(x))_i · e_i)` over task k's
     own experts and the shared experts only.
 

@@ -1,26 +1,34 @@
 """Cross-Stitch: one column per task, mixed by cross-stitch units."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Union
+
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import TaskDependencies
+from keras_mtl._types import TaskTypes
 from keras_mtl.layers.branch_dense import BranchDense
 from keras_mtl.layers.cross_stitch_unit import CrossStitchUnit
 from keras_mtl.layers.expert_layer import ExpertLayer
 from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def CrossStitch(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    column_units=(256, 128),
-    tower_units=(64,),
-    self_weight=0.9,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="cross_stitch",
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    task_types: TaskTypes = None,
+    column_units: Sequence[int] = (256, 128),
+    tower_units: Sequence[int] = (64,),
+    self_weight: float = 0.9,
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    task_dependencies: TaskDependencies = None,
+    name: str = "cross_stitch",
+) -> MultiTaskModel:
     """Builds Cross-Stitch: T MLP columns, mixed after each hidden layer.
 
     Column k is task k's MLP over x. After hidden layer l the T activations

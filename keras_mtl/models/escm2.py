@@ -1,30 +1,36 @@
 """ESCM²: entire-space counterfactual multi-task model for post-click conversion."""
 
-import tensorflow as tf
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Literal
+from typing import Union
 
+from keras_mtl._types import FeatureSpec
 from keras_mtl.losses.doubly_robust_loss import DoublyRobustLoss
 from keras_mtl.losses.imputation_loss import ImputationLoss
 from keras_mtl.losses.inverse_propensity_loss import InversePropensityLoss
 from keras_mtl.models import _builder
+from keras_mtl.models import _entire_space
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 COUNTERFACTUALS = ("ips", "dr")
 
 
 def ESCM2(
-    features,
-    task_names=("ctr", "cvr"),
-    ctcvr_name="ctcvr",
-    counterfactual="dr",
-    counterfactual_weight=0.5,
-    propensity_clip=0.05,
-    imputation_name="cvr_imputation",
-    tower_units=(256, 128, 64),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    name="escm2",
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    ctcvr_name: str = "ctcvr",
+    counterfactual: Literal["ips", "dr"] = "dr",
+    counterfactual_weight: float = 0.5,
+    propensity_clip: float = 0.05,
+    imputation_name: str = "cvr_imputation",
+    tower_units: Sequence[int] = (256, 128, 64),
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    name: str = "escm2",
+) -> MultiTaskModel:
     """Builds ESCM²: ESMM plus a counterfactual (IPS or DR) CVR loss.
 
     Over shared embeddings x, `pCTR = tower_ctr(x)`, `pCVR = tower_cvr(x)`
@@ -76,31 +82,22 @@ def ESCM2(
         Wang et al., "ESCM²: Entire Space Counterfactual Multi-Task Model for
         Post-Click Conversion Rate Estimation", SIGIR 2022.
     """
-    task_names, _ = _builder.task_list(task_names, None, min_tasks=2)
-    if len(task_names) != 2:
-        raise ValueError(
-            "ESCM2 expected two task names (click, conversion). "
-            f"Received: task_names={task_names!r}"
-        )
     if counterfactual not in COUNTERFACTUALS:
         raise ValueError(
             f"expected counterfactual in {COUNTERFACTUALS}. "
             f"Received: counterfactual={counterfactual!r}"
         )
-    ctr, cvr = task_names
-    names = (ctr, cvr, ctcvr_name) + ((imputation_name,) if counterfactual == "dr" else ())
-    _builder.task_list(names, None)  # identifiers, unique
-    tower_units = _builder.widths("tower_units", tower_units, allow_empty=False)
-    kernel_reg = _builder.regularizer(l2_reg)
-    inputs, x = _builder.bottom(features, l2_reg_embedding)
-    outputs = {}
-    for task in (ctr, cvr):
-        outputs[task] = _builder.tower_head(
-            x, task, "binary", tower_units, activation, dropout, kernel_reg
-        )
-    # float32 like the towers' outputs, also under mixed precision policies
-    outputs[ctcvr_name] = tf.keras.layers.Multiply(name=ctcvr_name, dtype="float32")(
-        [outputs[ctr], outputs[cvr]]
+    inputs, x, outputs, (ctr, cvr) = _entire_space.click_conversion_towers(
+        "ESCM2",
+        features,
+        task_names,
+        ctcvr_name,
+        tower_units,
+        activation,
+        dropout,
+        l2_reg,
+        l2_reg_embedding,
+        more_towers=(imputation_name,) if counterfactual == "dr" else (),
     )
     common = dict(
         click=ctr,
@@ -112,9 +109,6 @@ def ESCM2(
     if counterfactual == "ips":
         terms = [InversePropensityLoss(**common)]
     else:
-        outputs[imputation_name] = _builder.tower_head(
-            x, imputation_name, "binary", tower_units, activation, dropout, kernel_reg
-        )
         terms = [
             DoublyRobustLoss(imputation=imputation_name, **common),
             ImputationLoss(imputation=imputation_name, **common),

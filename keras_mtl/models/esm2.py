@@ -1,22 +1,28 @@
 """ESM²: entire-space multi-task model over click, action and purchase."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Union
+
 import tensorflow as tf
 
+from keras_mtl._types import FeatureSpec
 from keras_mtl.models import _builder
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def ESM2(
-    features,
-    task_names=("ctr", "ctavr", "ctcvr"),
-    conditional_names=("p_action", "p_buy_after_action", "p_buy_after_other"),
-    cvr_name="cvr",
-    tower_units=(64, 32),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    name="esm2",
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "ctavr", "ctcvr"),
+    conditional_names: Sequence[str] = ("p_action", "p_buy_after_action", "p_buy_after_other"),
+    cvr_name: str = "cvr",
+    tower_units: Sequence[int] = (64, 32),
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    name: str = "esm2",
+) -> MultiTaskModel:
     """Builds ESM²: impression → click → D-action / O-action → purchase.
 
     A D-action (cart, wish list) or an O-action (any other click) follows a

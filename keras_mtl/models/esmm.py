@@ -1,21 +1,26 @@
 """ESMM: entire-space multi-task model for post-click conversion."""
 
-import tensorflow as tf
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Union
 
+from keras_mtl._types import FeatureSpec
 from keras_mtl.models import _builder
+from keras_mtl.models import _entire_space
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def ESMM(
-    features,
-    task_names=("ctr", "cvr"),
-    ctcvr_name="ctcvr",
-    tower_units=(256, 128, 64),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    name="esmm",
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    ctcvr_name: str = "ctcvr",
+    tower_units: Sequence[int] = (256, 128, 64),
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    name: str = "esmm",
+) -> MultiTaskModel:
     """Builds ESMM: `pCTCVR = pCTR · pCVR` over shared embeddings.
 
     Two towers read the shared embedding input: `pCTR = tower_ctr(x)` and
@@ -45,24 +50,16 @@ def ESMM(
         Xiao et al., "Entire Space Multi-Task Model: An Effective Approach for
         Estimating Post-Click Conversion Rate", SIGIR 2018.
     """
-    task_names, _ = _builder.task_list(task_names, None, min_tasks=2)
-    if len(task_names) != 2:
-        raise ValueError(
-            f"ESMM expected two task names (click, conversion). Received: task_names={task_names!r}"
-        )
-    ctr, cvr = task_names
-    _builder.task_list((ctr, cvr, ctcvr_name), None)  # identifiers, unique
-    tower_units = _builder.widths("tower_units", tower_units, allow_empty=False)
-    kernel_reg = _builder.regularizer(l2_reg)
-    inputs, x = _builder.bottom(features, l2_reg_embedding)
-    outputs = {}
-    for task in (ctr, cvr):
-        outputs[task] = _builder.tower_head(
-            x, task, "binary", tower_units, activation, dropout, kernel_reg
-        )
-    # float32 like the towers' outputs, also under mixed precision policies
-    outputs[ctcvr_name] = tf.keras.layers.Multiply(name=ctcvr_name, dtype="float32")(
-        [outputs[ctr], outputs[cvr]]
+    inputs, x, outputs, (ctr, _) = _entire_space.click_conversion_towers(
+        "ESMM",
+        features,
+        task_names,
+        ctcvr_name,
+        tower_units,
+        activation,
+        dropout,
+        l2_reg,
+        l2_reg_embedding,
     )
     trained = (ctr, ctcvr_name)
     return _builder.model(inputs, outputs, trained, ("binary", "binary"), name, x)

@@ -1,31 +1,42 @@
 """HoME: hierarchy of multi-gate experts (Kuaishou)."""
 
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Literal
+from typing import Optional
+from typing import Union
+
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import TaskDependencies
+from keras_mtl._types import TaskTypes
 from keras_mtl.layers.home_layer import HoMELayer
 from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def HoME(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    task_categories=None,
-    num_shared_experts=1,
-    num_category_experts=1,
-    num_task_experts=1,
-    expert_units=(256, 128),
-    gate_units=(),
-    tower_units=(64,),
-    normalization="batch",
-    feature_gate_rank=8,
-    self_gate=True,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="home",
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    task_types: TaskTypes = None,
+    task_categories: Optional[Union[Mapping[str, Sequence[str]], Sequence[str]]] = None,
+    num_shared_experts: int = 1,
+    num_category_experts: int = 1,
+    num_task_experts: int = 1,
+    expert_units: Sequence[int] = (256, 128),
+    gate_units: Sequence[int] = (),
+    tower_units: Sequence[int] = (64,),
+    normalization: Literal["batch", "layer"] = "batch",
+    feature_gate_rank: int = 8,
+    self_gate: bool = True,
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    task_dependencies: TaskDependencies = None,
+    name: str = "home",
+) -> MultiTaskModel:
     """Builds HoME: normalised Swish experts in a category → task hierarchy.
 
     One `HoMELayer` ("home"): meta experts (global shared and per task

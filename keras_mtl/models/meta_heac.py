@@ -1,32 +1,39 @@
 """MetaHeac: meta hybrid experts and critics."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Union
+
 import tensorflow as tf
 
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import TaskTypes
 from keras_mtl.layers.expert_layer import ExpertLayer
 from keras_mtl.layers.meta_heac_layer import MetaHeacLayer
 from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
+from keras_mtl.training.multi_task_model import MultiTaskModel
 from keras_mtl.training.procedures.meta_learning_step import MetaLearningStep
 
 
 def MetaHeac(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    num_experts=4,
-    expert_units=(64,),
-    num_critics=3,
-    critic_units=(32,),
-    task_embedding_dim=8,
-    meta_learning=True,
-    inner_learning_rate=0.01,
-    support_fraction=0.5,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    name="metaheac",
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    task_types: TaskTypes = None,
+    num_experts: int = 4,
+    expert_units: Sequence[int] = (64,),
+    num_critics: int = 3,
+    critic_units: Sequence[int] = (32,),
+    task_embedding_dim: int = 8,
+    meta_learning: bool = True,
+    inner_learning_rate: float = 0.01,
+    support_fraction: float = 0.5,
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    name: str = "metaheac",
+) -> MultiTaskModel:
     """Builds MetaHeac: shared experts and critics mixed per task, meta-trained.
 
     Shared experts (an `ExpertLayer`) read the shared embeddings x. A

@@ -1,27 +1,37 @@
 """MMoE: multi-gate mixture of experts."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Literal
+from typing import Optional
+from typing import Union
+
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import TaskDependencies
+from keras_mtl._types import TaskTypes
 from keras_mtl.models._mixture_of_experts import mixture_of_experts
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def MMoE(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    num_experts=8,
-    expert_units=(256, 128),
-    gate_units=(),
-    tower_units=(64,),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="mmoe",
-    gate="softmax",
-    k=2,
-    load_balance=0.0,
-    expert_normalization=None,
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    task_types: TaskTypes = None,
+    num_experts: int = 8,
+    expert_units: Sequence[int] = (256, 128),
+    gate_units: Sequence[int] = (),
+    tower_units: Sequence[int] = (64,),
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    task_dependencies: TaskDependencies = None,
+    name: str = "mmoe",
+    gate: Literal["softmax", "dselect_k"] = "softmax",
+    k: int = 2,
+    load_balance: float = 0.0,
+    expert_normalization: Optional[Literal["batch", "layer"]] = None,
+) -> MultiTaskModel:
     """Builds MMoE: `y_k = tower_k(Σ_i softmax(g_k(x))_i · f_i(x))`.
 
     Experts `f_i` are identical MLPs with independent initialisation, computed

@@ -1,7 +1,15 @@
 """PEPNet: domain-personalised embeddings (EPNet) and task towers gated by priors (PPNet)."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import TaskDependencies
+from keras_mtl._types import TaskTypes
 from keras_mtl.features import feature_inputs
 from keras_mtl.layers.encoded_id_lookup import EncodedIdLookup
 from keras_mtl.layers.epnet_layer import EPNetLayer
@@ -12,27 +20,28 @@ from keras_mtl.layers.task_head import TaskHead
 from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
 from keras_mtl.models import _multi_domain
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def PEPNet(
-    features,
-    domain_feature="domain",
-    personal_features=(),
-    num_domains=None,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    tower_units=(64,),
-    gate_hidden_units=None,
-    gamma=2.0,
-    domain_units=(),
-    domain_towers=False,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="pepnet",
-):
+    features: Sequence[FeatureSpec],
+    domain_feature: str = "domain",
+    personal_features: Sequence[str] = (),
+    num_domains: Optional[int] = None,
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    task_types: TaskTypes = None,
+    tower_units: Sequence[int] = (64,),
+    gate_hidden_units: Optional[int] = None,
+    gamma: float = 2.0,
+    domain_units: Sequence[int] = (),
+    domain_towers: bool = False,
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    task_dependencies: TaskDependencies = None,
+    name: str = "pepnet",
+) -> MultiTaskModel:
     """Builds PEPNet: `y_t = head_t(PPNet_t(EPNet(E, e_p), P))`.
 
     E is the embedding of every feature but the domain feature. EPNet
@@ -53,12 +62,10 @@ def PEPNet(
     as the shared layers, an unseen domain keeps them), so the towers read
     `act(E' · (W ⊙ W_p) + b + b_p)`. EPNet's gates only rescale each value of
     E by a factor in (0, γ); these layers let a domain turn the direction in
-    which the features act. On `benchmarks/multi_domain.py` (10 seeds) the
-    paper's form trails STAR by 0.023-0.026 AUC on domains of a few hundred to
-    2,000 rows; with STAR's trunk as the domain layers
-    (`domain_units=(64, 32)`, `tower_units=(16,)`, `domain_towers=True`,
-    the item as personal prior) it matches STAR there and leads it on the
-    large domains (docs/benchmarks.md, multi-domain).
+    which the features act. docs/benchmarks.md ("Multi-domain: STAR, PEPNet,
+    Shared-Bottom per domain") compares the paper's form and this one
+    (`domain_units=(64, 32)`, `tower_units=(16,)`, `domain_towers=True`, the
+    item as personal prior) with STAR, domain by domain.
 
     Args:
         features: feature specs (adapted), the domain feature among them.

@@ -1,30 +1,39 @@
 """PLE: progressive layered extraction."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Literal
+from typing import Union
+
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import TaskDependencies
+from keras_mtl._types import TaskTypes
 from keras_mtl.layers import _gates
 from keras_mtl.layers.ple_layer import PLELayer
 from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def PLE(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    num_levels=2,
-    num_specific_experts=1,
-    num_shared_experts=1,
-    expert_units=(256, 128),
-    gate_units=(),
-    tower_units=(64,),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="ple",
-    gate="softmax",
-    k=2,
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    task_types: TaskTypes = None,
+    num_levels: int = 2,
+    num_specific_experts: Union[int, Sequence[int]] = 1,
+    num_shared_experts: int = 1,
+    expert_units: Sequence[int] = (256, 128),
+    gate_units: Sequence[int] = (),
+    tower_units: Sequence[int] = (64,),
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    task_dependencies: TaskDependencies = None,
+    name: str = "ple",
+    gate: Literal["softmax", "dselect_k"] = "softmax",
+    k: int = 2,
+) -> MultiTaskModel:
     """Builds PLE: stacked extraction levels of task-specific and shared experts.
 
     Level j (a `PLELayer` named `extraction_<j>`) has `num_specific_experts`

@@ -1,22 +1,30 @@
 """Shared-Bottom: hard parameter sharing."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Union
+
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import TaskDependencies
+from keras_mtl._types import TaskTypes
 from keras_mtl.layers.mlp import MLP
 from keras_mtl.models import _builder
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def SharedBottom(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    bottom_units=(256, 128),
-    tower_units=(64,),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="shared_bottom",
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    task_types: TaskTypes = None,
+    bottom_units: Sequence[int] = (256, 128),
+    tower_units: Sequence[int] = (64,),
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    task_dependencies: TaskDependencies = None,
+    name: str = "shared_bottom",
+) -> MultiTaskModel:
     """Builds `h = MLP_shared(x); y_k = tower_k(h)`.
 
     Args:

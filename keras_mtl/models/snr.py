@@ -1,31 +1,40 @@
 """SNR: sub-network routing with learned, sparse connections."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Literal
+from typing import Union
+
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import TaskDependencies
+from keras_mtl._types import TaskTypes
 from keras_mtl.layers.branch_dense import BranchDense
 from keras_mtl.layers.expert_layer import ExpertLayer
 from keras_mtl.layers.snr_avg_layer import SNRAvgLayer
 from keras_mtl.layers.snr_trans_layer import SNRTransLayer
 from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 VARIANTS = ("trans", "avg")
 
 
 def SNR(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    variant="trans",
-    num_subnetworks=4,
-    subnetwork_units=(128, 64),
-    tower_units=(64,),
-    l0_coefficient=1e-3,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="snr",
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    task_types: TaskTypes = None,
+    variant: Literal["trans", "avg"] = "trans",
+    num_subnetworks: Union[int, Sequence[int]] = 4,
+    subnetwork_units: Sequence[int] = (128, 64),
+    tower_units: Sequence[int] = (64,),
+    l0_coefficient: float = 1e-3,
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    task_dependencies: TaskDependencies = None,
+    name: str = "snr",
+) -> MultiTaskModel:
     """Builds SNR: layers of sub-networks joined by hard-concrete coded connections.
 
     Layer 1 holds `num_subnetworks` sub-networks reading x (`subnetworks_1`,

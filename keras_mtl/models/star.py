@@ -1,7 +1,15 @@
 """STAR: one model for several domains, star-topology weights."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Literal
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import TaskTypes
 from keras_mtl.features import feature_inputs
 from keras_mtl.layers.encoded_id_lookup import EncodedIdLookup
 from keras_mtl.layers.logit_sum import LogitSum
@@ -11,26 +19,27 @@ from keras_mtl.layers.star_topology import StarTopology
 from keras_mtl.layers.task_head import TaskHead
 from keras_mtl.models import _builder
 from keras_mtl.models import _multi_domain
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def STAR(
-    features,
-    domain_feature="domain",
-    num_domains=None,
-    task_names=("ctr",),
-    task_types=None,
-    star_units=(64, 32),
-    tower_units=(),
-    combine="multiply",
-    partitioned_norm=True,
-    auxiliary_units=(32,),
-    auxiliary_features=False,
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    name="star",
-):
+    features: Sequence[FeatureSpec],
+    domain_feature: str = "domain",
+    num_domains: Optional[int] = None,
+    task_names: Sequence[str] = ("ctr",),
+    task_types: TaskTypes = None,
+    star_units: Sequence[int] = (64, 32),
+    tower_units: Sequence[int] = (),
+    combine: Literal["multiply", "add"] = "multiply",
+    partitioned_norm: bool = True,
+    auxiliary_units: Optional[Sequence[int]] = (32,),
+    auxiliary_features: bool = False,
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    name: str = "star",
+) -> MultiTaskModel:
     """Builds STAR: `ŷ_k = sigmoid(star_k(star(PN(x), p), p) + aux_k(e_p))`.
 
     Each row carries a domain id p (`domain_feature`, a `SparseFeat` with

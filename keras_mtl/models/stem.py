@@ -1,30 +1,38 @@
 """STEM-Net: task-specific and shared embedding tables, routed with stop-gradients."""
 
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Union
+
 import tensorflow as tf
 
+from keras_mtl._types import FeatureSpec
+from keras_mtl._types import TaskDependencies
+from keras_mtl._types import TaskTypes
 from keras_mtl.features import feature_inputs
 from keras_mtl.layers.stem_layer import STEMLayer
 from keras_mtl.layers.task_split import TaskSplit
 from keras_mtl.models import _builder
+from keras_mtl.training.multi_task_model import MultiTaskModel
 
 
 def STEM(
-    features,
-    task_names=("ctr", "cvr"),
-    task_types=None,
-    num_levels=1,
-    num_specific_experts=1,
-    num_shared_experts=1,
-    expert_units=(256, 128),
-    gate_units=(),
-    tower_units=(64,),
-    activation="relu",
-    dropout=0.0,
-    l2_reg=0.0,
-    l2_reg_embedding=0.0,
-    task_dependencies=None,
-    name="stem",
-):
+    features: Sequence[FeatureSpec],
+    task_names: Sequence[str] = ("ctr", "cvr"),
+    task_types: TaskTypes = None,
+    num_levels: int = 1,
+    num_specific_experts: int = 1,
+    num_shared_experts: int = 1,
+    expert_units: Sequence[int] = (256, 128),
+    gate_units: Sequence[int] = (),
+    tower_units: Sequence[int] = (64,),
+    activation: Union[str, Callable] = "relu",
+    dropout: float = 0.0,
+    l2_reg: float = 0.0,
+    l2_reg_embedding: float = 0.0,
+    task_dependencies: TaskDependencies = None,
+    name: str = "stem",
+) -> MultiTaskModel:
     """Builds STEM-Net: T + 1 embeddings of every feature, then `STEMLayer` levels.
 
     Every feature is embedded T + 1 times: into x_t by task t's own tables

@@ -1,7 +1,17 @@
 """The `fit` hooks every keras_mtl model class shares."""
 
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Optional
+
+import tensorflow as tf
+
 from keras_mtl import keras_compat
 from keras_mtl.training.weighting_callback import WeightingCallback
+
+if TYPE_CHECKING:
+    from keras_mtl.training.training_state import TrainingState
+    from keras_mtl.weighting.weighting_strategy import WeightingStrategy
 
 
 class FitHooks(keras_compat.CheckpointExtras):
@@ -24,16 +34,16 @@ class FitHooks(keras_compat.CheckpointExtras):
     _mtl_training_state = None
 
     @property
-    def training_state(self):
+    def training_state(self) -> Optional["TrainingState"]:
         """The `TrainingState` that `compile` built (None before)."""
         return self._mtl_training_state
 
-    def set_training_state(self, state):
+    def set_training_state(self, state: "TrainingState") -> None:
         """Makes `state` the model's `TrainingState` (called by `compile`)."""
         self._mtl_training_state = state
 
     @property
-    def weighting(self):
+    def weighting(self) -> Optional["WeightingStrategy"]:
         """The weighting strategy given to `compile` (None before).
 
         Kept out of Keras' layer tracking, so it adds nothing to `layers`,
@@ -43,18 +53,18 @@ class FitHooks(keras_compat.CheckpointExtras):
         state = self.training_state
         return None if state is None else state.weighting
 
-    def framework_metrics(self):
+    def framework_metrics(self) -> list[tf.keras.metrics.Metric]:
         """Metrics the base class reports beside the trackers (none here)."""
         return []
 
     @property
-    def metrics(self):
+    def metrics(self) -> list[tf.keras.metrics.Metric]:
         state = self.training_state
         own = [] if state is None else state.reporting.metrics
         return own + self.framework_metrics()
 
     @property
-    def group_optimizers(self):
+    def group_optimizers(self) -> dict[str, tf.keras.optimizers.Optimizer]:
         """`{name: optimizer}` of the optimizer groups beyond `optimizer`.
 
         E.g. `{"embeddings_optimizer": LazyAdam}` after `compile("adam")`.
@@ -64,13 +74,13 @@ class FitHooks(keras_compat.CheckpointExtras):
         state = self.training_state
         return {} if state is None else state.optimizer_groups.extra_optimizers()
 
-    def checkpoint_extras(self):
+    def checkpoint_extras(self) -> dict[str, Any]:
         extras = dict(self.group_optimizers)
         if self.weighting is not None:
             extras["weighting"] = self.weighting
         return extras
 
-    def fit(self, *args, **kwargs):
+    def fit(self, *args: Any, **kwargs: Any) -> tf.keras.callbacks.History:
         """As `tf.keras.Model.fit`, with the weighting strategy's epoch hook."""
         keras_compat.check_strategy(self.distribute_strategy, "fit")
         kwargs["callbacks"] = [WeightingCallback(self.weighting)] + list(

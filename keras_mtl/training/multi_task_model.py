@@ -1,8 +1,15 @@
 """The model class every keras_mtl builder returns."""
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+from typing import Optional
+from typing import Union
+
 import numpy as np
 import tensorflow as tf
 
+from keras_mtl import _types
 from keras_mtl import keras_compat
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.losses import auxiliary_loss
@@ -15,6 +22,7 @@ from keras_mtl.training.procedures import training_procedure as procedures
 from keras_mtl.training.reporting import Reporting
 from keras_mtl.training.sample_spaces import SampleSpaces
 from keras_mtl.training.training_state import TrainingState
+from keras_mtl.weighting.weighting_strategy import WeightingStrategy
 
 
 @keras_mtl_export
@@ -52,7 +60,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
             set it). Everything below it is "shared": it is what PCGrad and
             MGDA treat as shared, GradNorm's W, MGDA's representation Z and the
             "shared" optimizer group.
-        auxiliary_losses: `keras_mtl.training.AuxiliaryLoss` terms computed
+        auxiliary_losses: `keras_mtl.losses.AuxiliaryLoss` terms computed
             from the predictions and added to the total (AITM's
             `BehaviorCalibrator`); saved in the model config.
         training_procedure: a `keras_mtl.training.TrainingProcedure` that
@@ -74,17 +82,19 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
     # it through the functional config (plus the keyword arguments below).
     def __init__(
         self,
-        inputs,
-        outputs,
-        name=None,
-        trainable=True,
-        *args,
-        task_types=None,
-        shared_layer=None,
-        auxiliary_losses=None,
-        training_procedure=None,
-        **kwargs,
-    ):
+        inputs: _types.ModelTensors,
+        outputs: _types.ModelTensors,
+        name: Optional[str] = None,
+        trainable: bool = True,
+        *args: Any,
+        task_types: Optional[Mapping[str, str]] = None,
+        shared_layer: Optional[str] = None,
+        auxiliary_losses: Optional[
+            Sequence[Union[auxiliary_loss.AuxiliaryLoss, Mapping[str, Any]]]
+        ] = None,
+        training_procedure: Optional[Union[procedures.TrainingProcedure, Mapping[str, Any]]] = None,
+        **kwargs: Any,
+    ) -> None:
         if args:
             raise TypeError(
                 "MultiTaskModel takes inputs, outputs, name, trainable "
@@ -111,17 +121,17 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         self._parts.procedure = procedures.deserialize(training_procedure)
 
     @property
-    def auxiliary_losses(self):
+    def auxiliary_losses(self) -> tuple[auxiliary_loss.AuxiliaryLoss, ...]:
         """The `AuxiliaryLoss` terms added to the total (a tuple)."""
         return self._parts.auxiliary
 
     @property
-    def training_procedure(self):
+    def training_procedure(self) -> Optional[procedures.TrainingProcedure]:
         """The `TrainingProcedure` of `train_step`, or None (plain step)."""
         return self._parts.procedure
 
     @property
-    def embedding_variables(self):
+    def embedding_variables(self) -> list[tf.Variable]:
         """The tables of the model's `tf.keras.layers.Embedding` layers.
 
         The "embeddings" optimizer group (LazyAdam by default).
@@ -129,7 +139,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         return [v for v in self.trainable_variables if id(v) in self._parts.embeddings]
 
     @property
-    def shared_variables(self):
+    def shared_variables(self) -> list[tf.Variable]:
         """The trainable variables every task shares (below `shared_layer`).
 
         What PCGrad and MGDA treat as shared and the "shared" optimizer group
@@ -140,14 +150,14 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
 
     def compile(
         self,
-        optimizer="adam",
-        loss=None,
-        weighting=None,
-        metrics=None,
-        loss_weights=None,
-        sample_spaces=None,
-        **kwargs,
-    ):
+        optimizer: _types.OptimizerSpec = "adam",
+        loss: _types.LossSpec = None,
+        weighting: Optional[WeightingStrategy] = None,
+        metrics: Optional[Mapping[str, Sequence[Union[str, tf.keras.metrics.Metric]]]] = None,
+        loss_weights: Optional[Mapping[str, float]] = None,
+        sample_spaces: Optional[Mapping[str, str]] = None,
+        **kwargs: Any,
+    ) -> None:
         """Configures training.
 
         Args:
@@ -218,7 +228,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         # slots one to one.
         state.build_optimizers(state.trained_variables(self))
 
-    def train_step(self, data):
+    def train_step(self, data: Any) -> dict[str, tf.Tensor]:
         if self.training_procedure is not None:
             return self.training_procedure.train_step(self, data)
         x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
@@ -235,20 +245,20 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
                 representation=strategy.needs_representation,
             )
             total, weights = step.total(state, out)
-        weights, total = step.descend(
-            self, state, tape, total, weights, out.task_losses, out.representation, out.extra
-        )
+        weights, total = step.descend(self, state, tape, total, weights, out)
         del tape
         return step.update_metrics(self, state, total, weights, out)
 
-    def test_step(self, data):
+    def test_step(self, data: Any) -> dict[str, tf.Tensor]:
         x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
         state = self.training_state
         out = step.forward(self, state, x, y, sample_weight, training=False)
         total, weights = step.total(state, out)
         return step.update_metrics(self, state, total, weights, out)
 
-    def predict(self, x, batch_size=None, **kwargs):
+    def predict(
+        self, x: Any, batch_size: Optional[int] = None, **kwargs: Any
+    ) -> _types.Predictions:
         """As `tf.keras.Model.predict`; also takes 2-D string arrays.
 
         Keras 3 cannot slice 2-D NumPy object arrays (padded string sequences
@@ -262,7 +272,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
             batch_size = None
         return super().predict(x, batch_size=batch_size, **kwargs)
 
-    def get_compile_config(self):
+    def get_compile_config(self) -> Optional[dict[str, Any]]:
         """Optimizer(s), weighting and (named) losses/metrics, for `.keras` files."""
         state = self.training_state
         if state is None:
@@ -273,10 +283,10 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
             state.compile_args,
         )
 
-    def compile_from_config(self, config):
+    def compile_from_config(self, config: Mapping[str, Any]) -> None:
         self.compile(**compile_options.from_compile_config(config))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "task_types": dict(self.task_types),
@@ -286,7 +296,9 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         }
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(
+        cls, config: Mapping[str, Any], custom_objects: Optional[Mapping[str, Any]] = None
+    ) -> "MultiTaskModel":
         config = dict(config)
         task_types = config.pop("task_types", None)
         shared_layer = config.pop("shared_layer", None)

@@ -21,7 +21,7 @@ class Reporting:
     a task's loss by the weight of its labelled rows, the total, the
     regularisation and the auxiliary terms by the number of rows, both summed
     over the replicas (the losses are in global units, see
-    `keras_mtl.training.step.forward`). The loss weights are per-step
+    `keras_mtl.training.StepOutputs`). The loss weights are per-step
     quantities and are averaged over steps.
 
     Args:
@@ -80,11 +80,10 @@ class Reporting:
         Args:
             total: the step's total loss.
             weights: `{task: weight}` the strategy used.
-            out: the step's outputs (`keras_mtl.training.step.forward`):
-                `rows`, `task_losses`, `labelled`, `regularization`,
-                `auxiliary`, and `labels` / `y_pred` / `row_weights` where
-                tasks have metrics. `rows` and `labelled` are summed over
-                the replicas.
+            out: the step's `StepOutputs`: its `rows`, `task_losses`,
+                `labelled`, `regularization`, `auxiliary`, `space_rows`, and
+                `labels` / `y_pred` / `row_weights` where tasks have
+                metrics. `rows` and `labelled` are summed over the replicas.
         """
         rows = out.rows
         self.total.update_state(total, sample_weight=rows)

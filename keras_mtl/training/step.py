@@ -6,33 +6,36 @@ then `descend` and `update_metrics`; `test_step` skips `descend`. A
 `MetaLearningStep`), and the TFRS integration calls `descend` and
 `update_metrics` on the losses its tasks compute, so every model reports
 and applies updates alike. Each function takes the model's
-`TrainingState` explicitly (`model.training_state`).
+`TrainingState` explicitly (`model.training_state`). `forward` returns a
+`StepOutputs`; `descend` hands the weighting strategy a `StepContext`.
 """
 
-import types
+from typing import Optional
 
 import tensorflow as tf
 
 from keras_mtl import keras_compat
 from keras_mtl.losses import masked
 from keras_mtl.training import loss_scaling
+from keras_mtl.training.step_context import StepContext
+from keras_mtl.training.step_outputs import StepOutputs
+from keras_mtl.training.training_state import TrainingState
 
 
-def forward(model, state, x, y, sample_weight, training, representation=False):
-    """Runs the model; returns a namespace of what a step needs.
+def forward(
+    model: tf.keras.Model,
+    state: TrainingState,
+    x,
+    y,
+    sample_weight,
+    training: bool,
+    representation: bool = False,
+) -> StepOutputs:
+    """Runs the model and computes the step's losses.
 
-    `y_pred`, `representation` (Z, or None unless asked for and declared),
-    `task_losses`, `labels`, `row_weights` (0 out of a task's sample space
-    and where its label is NaN), `labelled` (Σ row weights of each task over
-    the global batch), `space_rows` (`{task: rows of this replica that fed
-    the task}` for the tasks with a sample space), `rows` (rows of the
-    global batch),
-    `auxiliary` (`{name: term}` of the model's auxiliary losses),
-    `regularization` (the layers' penalties, or None) and `extra`
-    (regularisation plus auxiliary terms, or None). Task losses are in
-    "global" units: each replica returns `R · Σ_local w·l / Σ_global w`, so
-    that averaging over the R replicas (what gradient scaling by 1/R and
-    Keras metrics do) gives the loss of the global batch exactly.
+    Returns every field of `StepOutputs`: `representation` is Z only when
+    asked for and the model declares a shared layer; `row_weights` are 0
+    out of a task's sample space and where its label is NaN.
     """
     given = y
     y = masked.labels_by_task(y, state.task_names)
@@ -81,8 +84,19 @@ def forward(model, state, x, y, sample_weight, training, representation=False):
     )
 
 
-def outputs(model, rows, task_losses, auxiliary=None, labelled=None, **fields):
-    """The namespace `forward` returns, for losses computed elsewhere (TFRS).
+def outputs(
+    model: tf.keras.Model,
+    rows: tf.Tensor,
+    task_losses: dict[str, tf.Tensor],
+    auxiliary: Optional[dict[str, tf.Tensor]] = None,
+    labelled: Optional[dict[str, tf.Tensor]] = None,
+    y_pred: Optional[dict[str, tf.Tensor]] = None,
+    representation: Optional[tf.Tensor] = None,
+    labels: Optional[dict[str, tf.Tensor]] = None,
+    row_weights: Optional[dict[str, tf.Tensor]] = None,
+    space_rows: Optional[dict[str, tf.Tensor]] = None,
+) -> StepOutputs:
+    """The `StepOutputs` of losses computed by `forward` or elsewhere (TFRS).
 
     Adds `regularization` (the sum of `model.losses`, or None) and `extra`
     (that plus the auxiliary terms, or None); `labelled` defaults to `rows`
@@ -94,25 +108,22 @@ def outputs(model, rows, task_losses, auxiliary=None, labelled=None, **fields):
     )
     extra = [regularization] if regularization is not None else []
     extra += list(auxiliary.values())
-    return types.SimpleNamespace(
+    return StepOutputs(
         rows=rows,
         task_losses=task_losses,
-        auxiliary=auxiliary,
         labelled=labelled if labelled is not None else {t: rows for t in task_losses},
+        auxiliary=auxiliary,
         regularization=regularization,
         extra=tf.add_n(extra) if extra else None,
-        **{
-            "y_pred": None,
-            "representation": None,
-            "labels": None,
-            "row_weights": None,
-            "space_rows": {},
-            **fields,
-        },
+        y_pred=y_pred,
+        representation=representation,
+        labels=labels,
+        row_weights=row_weights,
+        space_rows=dict(space_rows or {}),
     )
 
 
-def total(state, out):
+def total(state: TrainingState, out: StepOutputs) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """`(total, weights)`: the strategy's combination plus `out.extra`."""
     value, weights = state.weighting.combine(out.task_losses)
     if out.extra is not None:
@@ -120,15 +131,26 @@ def total(state, out):
     return value, weights
 
 
-def descend(model, state, tape, total, weights, task_losses, representation, extra):
+def descend(
+    model: tf.keras.Model,
+    state: TrainingState,
+    tape: tf.GradientTape,
+    total: tf.Tensor,
+    weights: dict[str, tf.Tensor],
+    out: StepOutputs,
+) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
     """Applies the strategy's gradients; returns the `(weights, total)` used.
 
-    The strategy differentiates through `tape` (see `WeightingStrategy`);
-    the gradients go to the optimizer group of each variable. When the
-    groups' optimizers are `LossScaleOptimizer`s (`mixed_float16`), one loss
-    scale covers the whole step: the strategy differentiates through a
-    `loss_scaling.ScaledTape`, and no group applies a step whose gradients
-    are not all finite (see `keras_mtl.training.loss_scaling`).
+    `total` and `weights` are what `total(state, out)` computed inside
+    `tape`; the strategy differentiates `out.task_losses` (and `out.extra`,
+    at `out.representation` for the strategies that need it) through
+    `tape` (see `WeightingStrategy`), told about the variables by a
+    `StepContext`. The gradients go to the optimizer group of each
+    variable. When the groups' optimizers are `LossScaleOptimizer`s
+    (`mixed_float16`), one loss scale covers the whole step: the strategy
+    differentiates through a `loss_scaling.ScaledTape`, and no group applies
+    a step whose gradients are not all finite (see
+    `keras_mtl.training.loss_scaling`).
     """
     strategy = state.weighting
     variables = state.trained_variables(model)
@@ -136,15 +158,15 @@ def descend(model, state, tape, total, weights, task_losses, representation, ext
     scaling = loss_scaling.LossScale.of(_optimizers(state))
     if scaling is not None:
         tape = scaling.tape(tape)
-    context = types.SimpleNamespace(
+    context = StepContext(
         shared=[state.is_shared(v) for v in variables],
         last_shared=[id(v) in state.last_shared_ids for v in variables],
-        representation=representation,
-        extra_loss=extra,
+        representation=out.representation,
+        extra_loss=out.extra,
         step=state.optimizer.iterations,
     )
     grads, weights, total = strategy.gradients(
-        tape, total, weights, task_losses, variables, context
+        tape, total, weights, out.task_losses, variables, context
     )
     if scaling is None:
         state.apply_gradients(grads, variables, replicas)
@@ -154,13 +176,19 @@ def descend(model, state, tape, total, weights, task_losses, representation, ext
     return weights, total
 
 
-def _optimizers(state):
+def _optimizers(state: TrainingState) -> list:
     """The distinct optimizers of the groups, the "towers" one first."""
     others = [o for o, _ in state.optimizer_groups.distinct() if o is not state.optimizer]
     return [state.optimizer] + others
 
 
-def update_metrics(model, state, total, weights, out):
+def update_metrics(
+    model: tf.keras.Model,
+    state: TrainingState,
+    total: tf.Tensor,
+    weights: dict[str, tf.Tensor],
+    out: StepOutputs,
+) -> dict:
     """Updates every tracker from a step's results; returns the logs.
 
     See `Reporting.update` for how the epoch figures are weighted.

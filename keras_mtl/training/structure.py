@@ -7,8 +7,6 @@ import tensorflow as tf
 from keras_mtl import keras_compat
 from keras_mtl import task_types as task_types_lib
 
-io_structs = keras_compat.io_structs  # the old name, kept for importers
-
 
 def shared_structure(model, shared_layer):
     """Ids of the shared variables and of the last shared layer's weights.

@@ -1,5 +1,9 @@
 """Dynamic Weight Average: weights from the rate of change of epoch losses."""
 
+from collections.abc import Mapping
+from typing import Any
+from typing import Optional
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -32,7 +36,7 @@ class DWA(WeightingStrategy):
         Liu et al., "End-to-End Multi-Task Learning with Attention", CVPR 2019.
     """
 
-    def __init__(self, temperature=2.0, **kwargs):
+    def __init__(self, temperature: float = 2.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(temperature, (int, float)) or temperature <= 0:
             raise ValueError(
@@ -40,7 +44,7 @@ class DWA(WeightingStrategy):
             )
         self.temperature = float(temperature)
 
-    def create_state(self):
+    def create_state(self) -> None:
         self.last_losses = self.add_task_vector("last_losses")
         self.previous_losses = self.add_task_vector("previous_losses")
         self.epochs_seen = self.add_weight(
@@ -48,10 +52,10 @@ class DWA(WeightingStrategy):
         )
         self.weights_vector = self.add_task_vector("task_weights", initializer="ones")
 
-    def task_weights(self, task_losses):
+    def task_weights(self, task_losses: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         return self.by_task(self.weights_vector)
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: Optional[Mapping[str, Any]]) -> None:
         missing = [t for t in self.task_names if f"{t}_loss" not in (logs or {})]
         if missing:
             raise KeyError(
@@ -67,5 +71,5 @@ class DWA(WeightingStrategy):
             weights = len(self.task_names) * tf.nn.softmax(ratio / self.temperature)
             self.weights_vector.assign(weights)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "temperature": self.temperature}

@@ -1,6 +1,9 @@
 """Fixed task weights."""
 
 import math
+from collections.abc import Mapping
+from typing import Any
+from typing import Optional
 
 import tensorflow as tf
 
@@ -24,7 +27,9 @@ class FixedWeights(WeightingStrategy):
     1.0
     """
 
-    def __init__(self, weights=None, default=1.0, **kwargs):
+    def __init__(
+        self, weights: Optional[Mapping[str, float]] = None, default: float = 1.0, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.fixed_weights = dict(weights or {})
         self.default = float(default)
@@ -34,7 +39,7 @@ class FixedWeights(WeightingStrategy):
                     f"expected finite, non-negative task weights. Received: {task}={weight!r}"
                 )
 
-    def attach(self, task_types):
+    def attach(self, task_types: Mapping[str, str]) -> None:
         super().attach(task_types)
         unknown = sorted(set(self.fixed_weights) - set(self.task_names))
         if unknown:
@@ -43,13 +48,13 @@ class FixedWeights(WeightingStrategy):
                 f"task names among {list(self.task_names)}."
             )
 
-    def task_weights(self, task_losses):
+    def task_weights(self, task_losses: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         return {
             task: tf.constant(float(self.fixed_weights.get(task, self.default)))
             for task in self.task_names
         }
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "weights": dict(self.fixed_weights),

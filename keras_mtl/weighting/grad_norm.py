@@ -1,10 +1,19 @@
 """GradNorm: task weights that balance gradient norms at the last shared layer."""
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Optional
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.weighting import weighting_strategy
 from keras_mtl.weighting.weighting_strategy import WeightingStrategy
+
+if TYPE_CHECKING:
+    from keras_mtl.training.step_context import StepContext
 
 
 @keras_mtl_export
@@ -34,7 +43,7 @@ class GradNorm(WeightingStrategy):
 
     persistent_tape = True
 
-    def __init__(self, alpha=1.5, min_weight=1e-3, **kwargs):
+    def __init__(self, alpha: float = 1.5, min_weight: float = 1e-3, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(alpha, (int, float)) or alpha < 0:
             raise ValueError(f"expected alpha >= 0. Received: alpha={alpha!r}")
@@ -43,14 +52,16 @@ class GradNorm(WeightingStrategy):
         self.alpha = float(alpha)
         self.min_weight = float(min_weight)
 
-    def create_state(self):
+    def create_state(self) -> None:
         self.weights_vector = self.add_task_vector("task_weights", "ones", trainable=True)
         self.initial_losses = self.add_task_vector("initial_losses")
 
-    def task_weights(self, task_losses):
+    def task_weights(self, task_losses: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         return self.by_task(self.weights_vector)
 
-    def gradient_norm_loss(self, losses, norms):
+    def gradient_norm_loss(
+        self, losses: tf.Tensor, norms: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         """`(L_grad, G)` for a loss vector and the norms `||∇_W L_k||`."""
         initial = tf.convert_to_tensor(self.initial_losses)
         initial = tf.where(initial > 0, initial, losses)
@@ -61,7 +72,15 @@ class GradNorm(WeightingStrategy):
         target = tf.stop_gradient(tf.reduce_mean(g) * relative**self.alpha)
         return tf.reduce_sum(tf.abs(g - target)), g
 
-    def gradients(self, tape, total, weights, task_losses, variables, context):
+    def gradients(
+        self,
+        tape: tf.GradientTape,
+        total: tf.Tensor,
+        weights: Mapping[str, tf.Tensor],
+        task_losses: Mapping[str, tf.Tensor],
+        variables: Sequence[tf.Variable],
+        context: "StepContext",
+    ) -> tuple[list[Optional[tf.Tensor]], dict[str, tf.Tensor], tf.Tensor]:
         layer = [
             v
             for v, last in zip(variables, context.last_shared)
@@ -85,9 +104,9 @@ class GradNorm(WeightingStrategy):
         grads = [weight_grad if v is self.weights_vector else g for g, v in zip(grads, variables)]
         return grads, weights, total
 
-    def after_update(self):
+    def after_update(self) -> None:
         w = tf.maximum(tf.convert_to_tensor(self.weights_vector), self.min_weight)
         self.weights_vector.assign(w * len(self.task_names) / tf.reduce_sum(w))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "alpha": self.alpha, "min_weight": self.min_weight}

@@ -1,13 +1,22 @@
 """MGDA-UB: min-norm task weights from gradients at the shared representation."""
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Optional
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.weighting import weighting_strategy
 from keras_mtl.weighting.weighting_strategy import WeightingStrategy
 
+if TYPE_CHECKING:
+    from keras_mtl.training.step_context import StepContext
 
-def min_norm_weights(grads, iterations=50):
+
+def min_norm_weights(grads: tf.Tensor, iterations: int = 50) -> tf.Tensor:
     """`argmin_{α ∈ simplex} ||Σ_k α_k g_k||²` for the rows of `grads` (T, N).
 
     Two tasks use the closed form `α_1 = clip(((g2 − g1)·g2) / ||g1 − g2||², 0,
@@ -61,20 +70,28 @@ class MGDA(WeightingStrategy):
     persistent_tape = True
     needs_representation = True
 
-    def __init__(self, iterations=50, **kwargs):
+    def __init__(self, iterations: int = 50, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(iterations, int) or iterations < 1:
             raise ValueError(f"expected a positive integer. Received: iterations={iterations!r}")
         self.iterations = iterations
 
-    def create_state(self):
+    def create_state(self) -> None:
         num = len(self.task_names)
         self.alpha = self.add_task_vector("alpha", tf.keras.initializers.Constant(1.0 / num))
 
-    def task_weights(self, task_losses):
+    def task_weights(self, task_losses: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         return self.by_task(self.alpha)
 
-    def gradients(self, tape, total, weights, task_losses, variables, context):
+    def gradients(
+        self,
+        tape: tf.GradientTape,
+        total: tf.Tensor,
+        weights: Mapping[str, tf.Tensor],
+        task_losses: Mapping[str, tf.Tensor],
+        variables: Sequence[tf.Variable],
+        context: "StepContext",
+    ) -> tuple[list[Optional[tf.Tensor]], dict[str, tf.Tensor], tf.Tensor]:
         z = context.representation
         if z is None:
             raise ValueError(
@@ -102,5 +119,5 @@ class MGDA(WeightingStrategy):
             total += context.extra_loss
         return out, weights, total
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "iterations": self.iterations}

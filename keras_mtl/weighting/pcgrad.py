@@ -1,5 +1,11 @@
 """PCGrad: projecting conflicting task gradients on shared parameters."""
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Optional
+
 import numpy as np
 import tensorflow as tf
 
@@ -7,8 +13,11 @@ from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.weighting import weighting_strategy
 from keras_mtl.weighting.weighting_strategy import WeightingStrategy
 
+if TYPE_CHECKING:
+    from keras_mtl.training.step_context import StepContext
 
-def project_conflicting(grads, order_keys):
+
+def project_conflicting(grads: tf.Tensor, order_keys: tf.Tensor) -> tf.Tensor:
     """Σ_i g_i after PCGrad's projections.
 
     For each task gradient g_i (a row of `grads`, shape (T, P)), the other
@@ -57,15 +66,23 @@ class PCGrad(WeightingStrategy):
 
     persistent_tape = True
 
-    def __init__(self, seed=0, **kwargs):
+    def __init__(self, seed: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seed = int(seed)
 
-    def task_weights(self, task_losses):
+    def task_weights(self, task_losses: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         return {task: tf.constant(1.0) for task in self.task_names}
 
-    def gradients(self, tape, total, weights, task_losses, variables, context):
-        def projected(shared):
+    def gradients(
+        self,
+        tape: tf.GradientTape,
+        total: tf.Tensor,
+        weights: Mapping[str, tf.Tensor],
+        task_losses: Mapping[str, tf.Tensor],
+        variables: Sequence[tf.Variable],
+        context: "StepContext",
+    ) -> tuple[list[Optional[tf.Tensor]], dict[str, tf.Tensor], tf.Tensor]:
+        def projected(shared: list[tf.Variable]) -> list[Optional[tf.Tensor]]:
             per_task = weighting_strategy.per_task_gradients(tape, task_losses, shared)
             matrix = tf.stack(
                 [weighting_strategy.flat(per_task[t], shared) for t in self.task_names]
@@ -83,5 +100,5 @@ class PCGrad(WeightingStrategy):
         )
         return out, weights, total
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "seed": self.seed}

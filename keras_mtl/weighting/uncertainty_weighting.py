@@ -1,5 +1,7 @@
 """Uncertainty weighting with learned task log-variances."""
 
+from collections.abc import Mapping
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -28,7 +30,7 @@ class UncertaintyWeighting(WeightingStrategy):
         for Scene Geometry and Semantics", CVPR 2018.
     """
 
-    def create_state(self):
+    def create_state(self) -> None:
         self.log_variances = {
             task: self.add_weight(
                 name=f"log_variance_{task}", shape=(), initializer="zeros", trainable=True
@@ -36,14 +38,16 @@ class UncertaintyWeighting(WeightingStrategy):
             for task in self.task_names
         }
 
-    def task_weights(self, task_losses):
+    def task_weights(self, task_losses: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         return {
             task: (1.0 if self.task_types[task] == "binary" else 0.5)
             * tf.exp(-tf.convert_to_tensor(self.log_variances[task]))
             for task in self.task_names
         }
 
-    def combine(self, task_losses):
+    def combine(
+        self, task_losses: Mapping[str, tf.Tensor]
+    ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
         weights = self.task_weights(task_losses)
         total = tf.add_n(
             [

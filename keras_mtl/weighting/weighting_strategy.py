@@ -1,6 +1,18 @@
 """The interface every loss-balancing strategy implements."""
 
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import NoReturn
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
+
+if TYPE_CHECKING:
+    from keras_mtl.training.step_context import StepContext
 
 
 class WeightingStrategy(tf.keras.layers.Layer):
@@ -37,7 +49,7 @@ class WeightingStrategy(tf.keras.layers.Layer):
     #: Whether `context.representation` must hold the shared representation Z.
     needs_representation = False
 
-    def attach(self, task_types):
+    def attach(self, task_types: Mapping[str, str]) -> None:
         """Called by `MultiTaskModel.compile` with the trained tasks' types.
 
         Args:
@@ -49,56 +61,75 @@ class WeightingStrategy(tf.keras.layers.Layer):
             self.create_state()
             self.built = True
 
-    def create_state(self):
+    def create_state(self) -> None:
         """Creates the strategy's variables (`task_names` is set by then)."""
 
-    def add_task_vector(self, name, initializer="zeros", trainable=False):
+    def add_task_vector(
+        self,
+        name: str,
+        initializer: Union[str, tf.keras.initializers.Initializer] = "zeros",
+        trainable: bool = False,
+    ) -> tf.Variable:
         """A `(num_tasks,)` state variable, entry k for task k (call in `create_state`)."""
         return self.add_weight(
             name=name, shape=(len(self.task_names),), initializer=initializer, trainable=trainable
         )
 
-    def by_task(self, vector):
+    def by_task(self, vector: tf.Tensor) -> dict[str, tf.Tensor]:
         """`{task: vector[k]}` for a `(num_tasks,)` vector, in the strategy's task order."""
         vector = tf.convert_to_tensor(vector)
         return {task: vector[i] for i, task in enumerate(self.task_names)}
 
-    def task_weights(self, task_losses):
+    def task_weights(self, task_losses: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """Returns `{task: scalar weight}` for these losses."""
         raise NotImplementedError(
             f"{type(self).__name__} must implement task_weights(task_losses)."
         )
 
-    def combine(self, task_losses):
+    def combine(
+        self, task_losses: Mapping[str, tf.Tensor]
+    ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
         """Returns `(total, weights)` with `total = Σ_k w_k · L_k`."""
         weights = self.task_weights(task_losses)
         return weighted_sum(weights, task_losses), weights
 
-    def gradients(self, tape, total, weights, task_losses, variables, context):
+    def gradients(
+        self,
+        tape: tf.GradientTape,
+        total: tf.Tensor,
+        weights: Mapping[str, tf.Tensor],
+        task_losses: Mapping[str, tf.Tensor],
+        variables: Sequence[tf.Variable],
+        context: "StepContext",
+    ) -> tuple[list[Optional[tf.Tensor]], dict[str, tf.Tensor], tf.Tensor]:
         """Returns `(grads, weights, total)`; by default the gradient of total."""
         return tape.gradient(total, variables), weights, total
 
-    def after_update(self):
+    def after_update(self) -> None:
         """Hook run after each optimizer step (e.g. to renormalise weights)."""
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: Optional[Mapping[str, Any]]) -> None:
         """Hook run at the end of each training epoch with Keras' logs."""
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> NoReturn:
         raise TypeError(f"{type(self).__name__} is a weighting strategy, not a layer to call.")
 
 
-def weighted_sum(weights, task_losses):
+def weighted_sum(
+    weights: Mapping[str, tf.Tensor], task_losses: Mapping[str, tf.Tensor]
+) -> tf.Tensor:
     """`Σ_k w_k · L_k` over the tasks of `weights`."""
     return tf.add_n([weights[task] * task_losses[task] for task in weights])
 
 
-def per_task_gradients(tape, task_losses, sources):
+def per_task_gradients(
+    tape: tf.GradientTape, task_losses: Mapping[str, tf.Tensor], sources: Sequence[tf.Variable]
+) -> dict[str, list[Optional[tf.Tensor]]]:
     """`{task: [∂L_task/∂s for s in sources]}` (None where not connected)."""
     return {task: tape.gradient(loss, sources) for task, loss in task_losses.items()}
 
 
-def flat(grads, sources):
+def flat(grads: Sequence[Optional[tf.Tensor]], sources: Sequence[tf.Variable]) -> tf.Tensor:
     """One vector of the gradients (zeros where None)."""
     parts = [
         tf.reshape(tf.zeros_like(s) if g is None else tf.convert_to_tensor(g), (-1,))
@@ -107,7 +138,13 @@ def flat(grads, sources):
     return tf.concat(parts, axis=0)
 
 
-def split_shared_gradients(tape, task_losses, variables, context, shared_gradients):
+def split_shared_gradients(
+    tape: tf.GradientTape,
+    task_losses: Union[Sequence[tf.Tensor], Mapping[str, tf.Tensor]],
+    variables: Sequence[tf.Variable],
+    context: "StepContext",
+    shared_gradients: Callable[[list[tf.Variable]], list[Optional[tf.Tensor]]],
+) -> list[Optional[tf.Tensor]]:
     """One gradient per variable: the strategy's on the shared ones, plain elsewhere.
 
     The shared variables (`context.shared`) get `shared_gradients(shared)`
@@ -133,7 +170,12 @@ def split_shared_gradients(tape, task_losses, variables, context, shared_gradien
     return with_extra_loss([grads[id(v)] for v in variables], tape, context, variables)
 
 
-def with_extra_loss(grads, tape, context, variables):
+def with_extra_loss(
+    grads: Sequence[Optional[tf.Tensor]],
+    tape: tf.GradientTape,
+    context: "StepContext",
+    variables: Sequence[tf.Variable],
+) -> list[Optional[tf.Tensor]]:
     """Adds the gradient of the extra loss (regularisation, auxiliary losses)
     to `grads`."""
     if context.extra_loss is None:
@@ -142,7 +184,7 @@ def with_extra_loss(grads, tape, context, variables):
     return [b if a is None else (a if b is None else _add(a, b)) for a, b in zip(grads, extra)]
 
 
-def _add(a, b):
+def _add(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     """`a + b` for gradients; two IndexedSlices (embedding rows) stay sparse."""
     if isinstance(a, tf.IndexedSlices) and isinstance(b, tf.IndexedSlices):
         return tf.IndexedSlices(

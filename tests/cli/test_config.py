@@ -165,6 +165,21 @@ def test_set_overrides_nested_keys_and_list_items(tmp_path):
     assert _error(tmp_path, cli_cases.config(), ["training.epochs"]).path == "--set"
 
 
+def test_format_comes_from_the_data_source_table(tmp_path):
+    df = cli_cases.frame(20)
+    for name, fmt in (("t.csv.bz2", "csv"), ("t.csv.xz", "csv"), ("t.tfrecord.gz", "tfrecord")):
+        (tmp_path / name).write_bytes(b"")  # never read: the name says the format
+        assert _load(tmp_path, _with("data", train=name)).data["format"]["train"] == fmt
+    df.to_csv(tmp_path / "rows.dat", index=False)
+    stated = _with("data", train="rows.dat", format="csv")
+    assert _load(tmp_path, stated).data["format"]["train"] == "csv"
+    error = _error(tmp_path, _with("data", train="rows.dat"))
+    assert error.path == "data.train"
+    assert "'.csv.bz2'" in str(error) and "'.tfr.gz'" in str(error)
+    assert config.CSV_SUFFIXES == (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz")
+    assert config.FORMATS == ("auto", "csv", "parquet", "tfrecord")
+
+
 def test_parquet_needs_an_engine(tmp_path):
     df = cli_cases.frame(20)
     path = tmp_path / "train.parquet"

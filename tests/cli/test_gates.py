@@ -164,3 +164,22 @@ def test_any_layer_with_gate_weights_is_read():
     np.testing.assert_allclose(group["mean"], [[0.5, 0.25, 0.25]], atol=1e-7)
     # the command knows no gated layer class
     assert not {"GateLayer", "PLELayer", "MetaHeacLayer"} & set(vars(gates))
+
+
+def test_gated_layer_names_are_read_from_the_layer_classes(monkeypatch):
+    assert gates.gated_layer_names() == [
+        "AdaTTLayer",
+        "DSelectKGate",
+        "GateLayer",
+        "HoMELayer",
+        "MetaHeacLayer",
+        "PLELayer",
+        "STEMLayer",
+    ]
+    monkeypatch.setattr(keras_mtl.layers, "FixedGate", _FixedGate, raising=False)
+    assert "FixedGate" in gates.gated_layer_names()  # a new gated layer is listed at once
+    monkeypatch.undo()
+    model = keras_mtl.SharedBottom(FEATURES, bottom_units=(4,))
+    with pytest.raises(CommandError) as caught:
+        gates.gated_layers(model)
+    assert str(caught.value).endswith(f"(in keras_mtl: {', '.join(gates.gated_layer_names())}).")

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_mtl
-from keras_mtl.cli import data_io
+from keras_mtl.cli import loading
 from keras_mtl.cli.main import main
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "cli", "census.yaml")
@@ -52,9 +52,8 @@ def test_console_script_trains_the_census_example(tmp_path):
     # the reported AUCs are those of the saved model on the example's test CSV
     model = tf.keras.models.load_model(os.path.join(out, "model.keras"), compile=False)
     test_csv = os.path.join(os.path.dirname(EXAMPLE), "census_test.csv.gz")
-    strings = [n for n, t in model.input.items() if t.dtype == tf.string]
-    df = data_io.read_table(test_csv, "csv", strings)
-    predictions = model.predict(data_io.model_input_arrays(df, model), batch_size=1000, verbose=0)
+    df, arrays = loading.load_rows(model, test_csv)
+    predictions = model.predict(arrays, batch_size=1000, verbose=0)
     for task in ("income", "never_married"):
         auc = keras_mtl.evaluation.roc_auc(df[task].to_numpy(), predictions[task])
         np.testing.assert_allclose(metrics["tasks"][task]["auc"], auc, rtol=1e-6)

@@ -59,6 +59,16 @@ def run(tmp_path_factory):
 
 def test_trains_and_prints_the_per_task_table(run):
     assert run["code"] == 0
+    version = os.path.join(run["dir"], "saved_model", "1")
+    onnx = os.path.join(run["dir"], "model.onnx")
+    lines = run["out"].splitlines()
+    (saved_line,) = [line for line in lines if line.startswith("SavedModel: ")]
+    (onnx_line,) = [line for line in lines if line.startswith("ONNX: ")]
+    assert saved_line.startswith(
+        f"SavedModel: {version} (serving_default vs Keras on 16 rows: max |diff| "
+    )
+    assert onnx_line.startswith(f"ONNX: {onnx}, opset 18 (ONNX Runtime vs Keras on 16 rows: ")
+    assert float(saved_line.split()[-1][:-1]) <= 1e-5 and float(onnx_line.split()[-1][:-1]) <= 1e-5
     table = run["out"].split("evaluation on data.test (100 rows)\n")[1].splitlines()
     assert table[0].split() == ["task", "type", "rows", "auc", "logloss", "mse", "mae"]
     assert table[1].split()[:3] == ["ctr", "binary", "100"] and table[1].split()[5:] == ["-", "-"]

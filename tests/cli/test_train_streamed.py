@@ -92,3 +92,38 @@ def test_corrupt_tfrecord_is_named(folder, tmp_path):
         code, out, _ = _train(str(tmp_path), cfg)
     assert code != 0
     assert "b.tfrecord is corrupt" in err.getvalue() + out
+
+
+def test_streamed_bz2_csv_with_two_separators_equals_the_in_memory_run(tmp_path):
+    folder = str(tmp_path)
+    cli_cases.write_run(folder)
+    for name in ("train", "valid", "test"):
+        path = os.path.join(folder, f"{name}.csv")
+        df = pd.read_csv(path, dtype={"tags": str}, keep_default_na=False)
+        tags = [t.split("|") if t else [] for t in df["tags"]]
+        df["tags"] = [";".join(t) for t in tags]
+        df["tags2"] = ["/".join(reversed(t)) for t in tags]
+        df.to_csv(path, index=False)
+        df.to_csv(path + ".bz2", index=False)  # pandas compresses by the suffix
+    varlen = [
+        {"name": "tags", "maxlen": 3, "embedding_dim": 3, "separator": ";"},
+        {"name": "tags2", "maxlen": 3, "embedding_dim": 3, "separator": "/"},
+    ]
+
+    def run(suffix, **data):
+        cfg = _config(
+            train=f"train.csv{suffix}", validation=f"valid.csv{suffix}", test=f"test.csv{suffix}"
+        )
+        cfg["data"].update(data)
+        cfg["features"]["varlen"] = varlen
+        return _train(folder, cfg)
+
+    code, out, in_memory = run("")
+    assert code == 0, out
+    code, out, streamed = run(".bz2", stream=True)
+    assert code == 0, out
+    assert "train.csv.bz2 (streamed, row count unknown)" in out
+    for task in ("ctr", "spend"):
+        for metric, value in in_memory["tasks"][task].items():
+            if isinstance(value, float):
+                np.testing.assert_allclose(streamed["tasks"][task][metric], value, rtol=1e-5)

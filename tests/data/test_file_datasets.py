@@ -1,5 +1,9 @@
 """parquet_dataset / csv_dataset stream files into the batches df_to_dataset gives."""
 
+import bz2
+import gzip
+import lzma
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +11,8 @@ import pytest
 from keras_mtl.data import csv_dataset
 from keras_mtl.data import df_to_dataset
 from keras_mtl.data import parquet_dataset
+from keras_mtl.data import tfrecord_dataset
+from keras_mtl.data import write_tfrecords
 from keras_mtl.features import DenseFeat
 from keras_mtl.features import SparseFeat
 from keras_mtl.features import VarLenSparseFeat
@@ -73,3 +79,39 @@ def test_missing_column_and_missing_files(tmp_path):
         parquet_dataset(str(path), [SparseFeat("item", vocabulary_size=5)], ["click"])
     with pytest.raises(FileNotFoundError, match="none"):
         parquet_dataset(str(tmp_path / "none*.parquet"), [SparseFeat("item", vocabulary_size=5)])
+
+
+def test_csv_per_feature_separators_and_compression(tmp_path):
+    text = b"city,history,vec,click\n007,1;2,0.5 1.5,1\nparis,,1 2,0\n"
+    for name, compress in (("t.csv.bz2", bz2.compress), ("t.csv.xz", lzma.compress)):
+        path = tmp_path / name
+        path.write_bytes(compress(text))
+        feats = [
+            SparseFeat("city", vocabulary=("007", "paris")),
+            VarLenSparseFeat("history", maxlen=3, vocabulary_size=10),
+            DenseFeat("vec", dimension=2),
+        ]
+        ds = csv_dataset(
+            str(path), feats, ["click"], batch_size=4, list_separator={"history": ";", "vec": " "}
+        )
+        x, y = next(iter(ds))
+        assert x["city"].numpy().tolist() == [b"007", b"paris"]
+        assert x["history"].numpy().tolist() == [[1, 2, 0], [0, 0, 0]]
+        assert x["vec"].numpy().tolist() == [[0.5, 1.5], [1.0, 2.0]]
+        assert y["click"].numpy().tolist() == [1.0, 0.0]
+
+
+def test_tfrecord_gzip_by_suffix_equals_plain(tmp_path):
+    df = make_df(2)
+    (file,) = write_tfrecords(df, str(tmp_path / "t"), FEATURES, LABELS)
+    with open(file, "rb") as f:
+        (tmp_path / "z.tfrecord.gz").write_bytes(gzip.compress(f.read()))
+    expected = list(tfrecord_dataset(file, FEATURES, LABELS, batch_size=3))
+    _assert_batches_equal(
+        expected, list(tfrecord_dataset(str(tmp_path / "z.tfrecord.gz"), FEATURES, LABELS, 3))
+    )
+    _assert_batches_equal(
+        expected, list(tfrecord_dataset(file, FEATURES, LABELS, 3, compression_type=""))
+    )
+    with pytest.raises(ValueError, match=r"compression_type in \(None, '', 'GZIP', 'ZLIB'\)"):
+        tfrecord_dataset(file, FEATURES, LABELS, compression_type="gzip")

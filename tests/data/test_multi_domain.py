@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from keras_mtl.data import make_multi_domain
-from keras_mtl.training import roc_auc
+from keras_mtl.evaluation import roc_auc
 
 SIZES = (600, 300, 100)
 

@@ -8,7 +8,7 @@ from keras_mtl.evaluation import default_task_metrics
 from keras_mtl.evaluation import evaluate_task
 from keras_mtl.evaluation import results_table
 from keras_mtl.evaluation.results_table import COLUMNS
-from keras_mtl.layers.task_head import TASK_TYPES
+from keras_mtl.task_types import TASK_TYPES
 
 
 def _labels_and_predictions(task_type):

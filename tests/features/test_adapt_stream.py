@@ -1,4 +1,4 @@
-"""adapt from a stream (TFRecord, Parquet, CSV, tf.data) equals adapt from the DataFrame."""
+"""adapt from a stream (files, DataFrame chunks, tf.data) equals adapt from the DataFrame."""
 
 import importlib
 
@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
+from keras_mtl.data import DataSource
 from keras_mtl.data import write_tfrecords
 from keras_mtl.features import DenseFeat
 from keras_mtl.features import SparseFeat
 from keras_mtl.features import VarLenSparseFeat
-from keras_mtl.features import _stream
 from keras_mtl.features import adapt
 
 # the module (keras_mtl.features.adapt is the function of the same name)
@@ -39,11 +39,6 @@ def make_df(rows=60):
     )
 
 
-@pytest.fixture
-def small_chunks(monkeypatch):
-    monkeypatch.setattr(_stream, "CHUNK_ROWS", 7)  # many chunks to merge
-
-
 def _assert_same(expected, received, rel=1e-12):
     for a, b in zip(expected, received):
         if isinstance(a, DenseFeat):
@@ -55,30 +50,62 @@ def _assert_same(expected, received, rel=1e-12):
             assert (a.vocabulary, a.dtype) == (b.vocabulary, b.dtype), a.name
 
 
-def test_tfrecord_stream_equals_in_memory(tmp_path, small_chunks):
+def test_tfrecord_stream_equals_in_memory(tmp_path):
     df = make_df()
     expected = adapt(SPECS, df)
     write_tfrecords(df, str(tmp_path / "t"), SPECS, rows_per_file=25)
     # the records hold float32 numbers, the DataFrame float64
     _assert_same(expected, adapt(SPECS, str(tmp_path / "t-*")), rel=1e-6)
+    many_chunks = DataSource(str(tmp_path / "t-*"), chunk_rows=7)
+    _assert_same(expected, adapt(SPECS, many_chunks), rel=1e-6)
 
 
-def test_parquet_and_dataset_streams_equal_in_memory(tmp_path, small_chunks):
+def test_parquet_and_dataset_streams_equal_in_memory(tmp_path):
     df = make_df()
     expected = adapt(SPECS, df)
     df.to_parquet(tmp_path / "t.parquet")
     _assert_same(expected, adapt(SPECS, str(tmp_path / "t.parquet")))
+    _assert_same(expected, adapt(SPECS, DataSource(str(tmp_path / "t.parquet"), chunk_rows=7)))
     scalar = [s for s in SPECS if not isinstance(s, VarLenSparseFeat)]
     columns = {s.name: df[s.name].to_numpy() for s in scalar}
     ds = tf.data.Dataset.from_tensor_slices(columns).batch(9)
     _assert_same(adapt(scalar, df), adapt(scalar, ds))
 
 
-def test_csv_stream_equals_in_memory(tmp_path, small_chunks):
-    df = make_df().drop(columns="tags")
-    specs = [s for s in SPECS if s.name != "tags"]
-    df.to_csv(tmp_path / "t.csv", index=False)
-    _assert_same(adapt(specs, df), adapt(specs, str(tmp_path / "t.csv")))
+def test_csv_stream_equals_in_memory(tmp_path):
+    df = make_df()
+    expected = adapt(SPECS, df)
+    text = df.assign(tags=["|".join(t) for t in df["tags"]])
+    text.to_csv(tmp_path / "t.csv", index=False)
+    _assert_same(expected, adapt(SPECS, str(tmp_path / "t.csv")))
+    _assert_same(expected, adapt(SPECS, DataSource(str(tmp_path / "t.csv"), chunk_rows=7)))
+
+
+def test_compressed_csv_adapts_as_the_dataframe(tmp_path):
+    df = make_df()
+    expected = adapt(SPECS, df)
+    text = df.assign(tags=[";".join(t) for t in df["tags"]])
+    for suffix in ("csv.gz", "csv.bz2"):
+        text.to_csv(tmp_path / f"t.{suffix}", index=False)  # pandas compresses by the suffix
+        source = DataSource(str(tmp_path / f"t.{suffix}"), list_separator={"tags": ";"})
+        _assert_same(expected, adapt(SPECS, source))
+
+
+def test_dataframe_chunks_and_chunk_sources_equal_one_dataframe():
+    df = make_df()
+    expected = adapt(SPECS, df)
+    parts = [df.iloc[i : i + 7] for i in range(0, len(df), 7)]
+    _assert_same(expected, adapt(SPECS, parts))
+    _assert_same(expected, adapt(SPECS, iter(parts)))
+
+    class Chunks:  # the protocol adapt reads: chunks(features) -> DataFrames
+        def chunks(self, features):
+            assert features == tuple(SPECS)
+            return iter(parts)
+
+    _assert_same(expected, adapt(SPECS, Chunks()))
+    (city,) = adapt([SparseFeat("city")], iter(parts), sample_rows=9)
+    assert set(city.vocabulary) == set(df["city"][:9])  # the first chunk and 2 rows of the next
 
 
 def test_max_tokens_min_frequency_and_sample_rows():
@@ -112,7 +139,7 @@ def test_streamed_moments_merge_exactly():
     assert old[2] == pytest.approx(values.var(), rel=1e-12)
 
 
-def test_quantile_sample_caps_memory(monkeypatch, small_chunks):
+def test_quantile_sample_caps_memory(monkeypatch):
     monkeypatch.setattr(adapt_lib, "QUANTILE_SAMPLE", 200)
     values = np.random.RandomState(2).uniform(0, 1, 2000)
     ds = tf.data.Dataset.from_tensor_slices({"x": values}).batch(100)
@@ -123,8 +150,33 @@ def test_quantile_sample_caps_memory(monkeypatch, small_chunks):
     assert not np.allclose(spec.bucket_edges, full, atol=1e-6)  # a sample, not all values
 
 
-def test_bad_sources():
+def test_bad_sources(tmp_path):
     with pytest.raises(FileNotFoundError, match="no-such"):
         adapt(SPECS, "/tmp/no-such-dir/*.tfrecord")
-    with pytest.raises(TypeError, match="DataFrame, a tf.data.Dataset or a file pattern"):
+    with pytest.raises(TypeError, match=r"with a chunks\(features\) method.*Received int"):
         adapt(SPECS, 3)
+    with pytest.raises(TypeError, match="iterable of pandas DataFrames. Received a dict chunk"):
+        adapt(SPECS, [{"city": ["a"]}])
+    make_df().to_csv(tmp_path / "t.txt", index=False)
+    with pytest.raises(ValueError, match=r"cannot tell the format of .*t\.txt.*\.csv\.bz2"):
+        adapt(SPECS, str(tmp_path / "t.txt"))
+
+
+def test_file_patterns_go_through_the_registered_file_source(monkeypatch):
+    from keras_mtl.features import _stream
+
+    assert _stream._file_source["factory"] is DataSource  # registered by keras_mtl.data
+    monkeypatch.setitem(_stream._file_source, "factory", None)
+    with pytest.raises(TypeError, match=r"pass keras_mtl.data.DataSource\(pattern\)"):
+        adapt(SPECS, "train.csv")
+    opened = []
+    _stream.register_file_source(lambda pattern: opened.append(pattern) or FakeSource())
+    (city,) = adapt([SparseFeat("city")], "rows-*.any")
+    assert opened == ["rows-*.any"] and city.vocabulary == ("x",)
+    with pytest.raises(TypeError, match="Received int"):
+        _stream.register_file_source(3)
+
+
+class FakeSource:
+    def chunks(self, features):
+        yield pd.DataFrame({"city": ["x"]})

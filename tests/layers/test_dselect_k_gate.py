@@ -134,5 +134,6 @@ def test_starts_near_uniform_and_refuses_bad_arguments():
     ]:
         with pytest.raises(ValueError, match=message):
             DSelectKGate(**kwargs)
-    with pytest.raises(ValueError, match=r"\(batch, 4, units\)"):
+    shape_error = r"DSelectKGate expected experts of shape \(batch, 4, units\)"
+    with pytest.raises(ValueError, match=shape_error):
         DSelectKGate(4)([gate_input, experts[:, :3]])

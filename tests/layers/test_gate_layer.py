@@ -123,13 +123,14 @@ def test_gate_hidden_units_by_hand():
 def test_gate_wrong_expert_count_raises():
     gate_input, experts = _inputs()
     layer = GateLayer(NUM_EXPERTS + 1)
-    with pytest.raises(ValueError, match=r"\(batch, 4, units\).*\(4, 3, 2\)"):
+    shape_error = r"GateLayer expected experts of shape \(batch, 4, units\)\. Received: \(4, 3, 2\)"
+    with pytest.raises(ValueError, match=shape_error):
         layer([gate_input, experts])
 
 
 def test_gate_needs_two_inputs():
     gate_input, _ = _inputs()
-    with pytest.raises(ValueError, match=r"\[gate_input, experts\]"):
+    with pytest.raises(ValueError, match=r"GateLayer expected inputs \[gate_input, experts\]"):
         GateLayer(NUM_EXPERTS).build([gate_input.shape])
 
 

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import keras_mtl
-from keras_mtl.training import BehaviorCalibrator
+from keras_mtl.losses import BehaviorCalibrator
 
 TASKS = ("click", "action")
 

@@ -106,6 +106,10 @@ def test_config_round_trip_and_bad_arguments():
     config = tf.keras.utils.serialize_keras_object(term)
     clone = tf.keras.utils.deserialize_keras_object(config)
     assert type(clone) is DoublyRobustLoss and clone.get_config() == term.get_config()
+    # without a name each term logs under its class's default_name
+    defaults = [cls().name for cls in (InversePropensityLoss, DoublyRobustLoss, ImputationLoss)]
+    assert defaults == ["cvr_ips_loss", "cvr_dr_loss", "imputation_loss"]
+    assert ImputationLoss(name="imp").get_config()["name"] == "imp"
     with pytest.raises(ValueError, match="Received: weight=-1"):
         InversePropensityLoss(weight=-1)
     with pytest.raises(ValueError, match=r"outputs \['cvr_imputation'\] are not outputs"):

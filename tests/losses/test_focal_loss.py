@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_mtl.training import FocalLoss
+from keras_mtl.losses import FocalLoss
 
 
 def test_equals_formula():

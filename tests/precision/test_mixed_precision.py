@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 import keras_mtl
+from keras_mtl.export import precision
 from keras_mtl.training import loss_scaling
 from tests.export import feature_options
 from tests.models import builder_cases
@@ -194,14 +195,14 @@ def test_export_serves_float32(policy, data, tmp_path):
     served = tf.saved_model.load(path).signatures["serving_default"](
         **{k: tf.constant(v) for k, v in rows.items()}
     )
-    limit = keras_mtl.export.precision.MIXED_ATOL  # the SavedModel computes in bfloat16 too
+    limit = precision.MIXED_ATOL  # the SavedModel computes in bfloat16 too
     for task, value in expected.items():
         assert served[task].dtype == tf.float32
         np.testing.assert_allclose(served[task].numpy(), value, atol=limit)
     result = keras_mtl.export.export_onnx(model, str(tmp_path / "m.onnx"), examples=rows)
     assert 0 < max(result.max_abs_diff.values()) < limit
-    twin = keras_mtl.export.precision.float32_twin(model)
-    assert not keras_mtl.export.precision.is_mixed(twin)
+    twin = precision.float32_twin(model)
+    assert not precision.is_mixed(twin)
     for task, value in twin(rows).items():
         assert value.dtype == tf.float32
         np.testing.assert_allclose(value.numpy(), expected[task], atol=limit)
@@ -218,11 +219,11 @@ def test_onnx_of_every_builder_is_its_float32_twin(builder, policy, tmp_path):
     model = feature_options.moved(builder_cases.build(builder, feats)[0])
     rows = feature_options.arrays(df, feats)
     result = keras_mtl.export.export_onnx(model, str(tmp_path / "m.onnx"), examples=rows)
-    assert max(result.max_abs_diff.values()) < keras_mtl.export.precision.MIXED_ATOL
+    assert max(result.max_abs_diff.values()) < precision.MIXED_ATOL
     session = onnxruntime.InferenceSession(result.path, result.session_options())
     names = [o.name for o in session.get_outputs()]
     served = dict(zip(names, session.run(names, feature_options.onnx_feed(rows))))
     tf.keras.mixed_precision.set_global_policy("float32")
-    twin = keras_mtl.export.precision.float32_twin(model)
+    twin = precision.float32_twin(model)
     for task, value in twin.predict(rows, verbose=0).items():
         np.testing.assert_allclose(served[task].reshape(value.shape), value, atol=1e-5)

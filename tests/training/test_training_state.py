@@ -1,14 +1,17 @@
-"""TrainingState, Reporting and FitHooks: what compile builds and every step reads."""
-
-import types
+"""TrainingState, Reporting and FitHooks: what compile builds and every step reads;
+StepOutputs and StepContext: what passes between the step's functions."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import keras_mtl
+from keras_mtl.training import MultiTaskModel
 from keras_mtl.training import Reporting
+from keras_mtl.training import StepContext
+from keras_mtl.training import StepOutputs
 from keras_mtl.training import TrainingState
+from keras_mtl.training import step
 from keras_mtl.weighting import FixedWeights
 from tests.models import builder_cases
 
@@ -117,7 +120,7 @@ def test_reporting_weights_epoch_figures_by_rows_and_labelled_rows():
         (1.0, 1.0, 0.0, 1.0, 0.0, 0.25),
     ]
     for rows, la, lb, a, b, reg in batches:
-        out = types.SimpleNamespace(
+        out = StepOutputs(
             rows=tf.constant(rows),
             task_losses={"a": tf.constant(a), "b": tf.constant(b)},
             labelled={"a": tf.constant(la), "b": tf.constant(lb)},
@@ -151,3 +154,50 @@ def test_checkpoints_hold_the_strategy_state(feats, tmp_path):
     model.weighting.last_losses.assign([0.0, 0.0])
     tf.train.Checkpoint(model=model).restore(path).expect_partial()
     np.testing.assert_allclose(model.weighting.last_losses.numpy(), [0.5, 0.25])
+
+
+def _head_model(regularizer=None):
+    x = tf.keras.Input(shape=(2,), name="x")
+    head = keras_mtl.layers.TaskHead(
+        "binary", kernel_initializer="ones", kernel_regularizer=regularizer, name="ctr"
+    )
+    return MultiTaskModel(x, {"ctr": head(x)})
+
+
+def test_step_outputs_of_losses_computed_elsewhere():
+    model = _head_model(tf.keras.regularizers.L2(0.5))
+    out = step.outputs(
+        model, tf.constant(4.0), {"ctr": tf.constant(0.5)}, auxiliary={"aux": tf.constant(0.25)}
+    )
+    assert isinstance(out, StepOutputs)
+    assert float(out.regularization) == pytest.approx(0.5 * (1.0 + 1.0))  # 0.5 · Σ w², w = 1
+    assert float(out.extra) == pytest.approx(1.0 + 0.25)  # regularization + auxiliary
+    assert float(out.labelled["ctr"]) == 4.0  # every row counts for every task
+    assert out.y_pred is None and out.representation is None and out.space_rows == {}
+    plain = step.outputs(_head_model(), tf.constant(4.0), {"ctr": tf.constant(0.5)})
+    assert plain.regularization is None and plain.extra is None and plain.auxiliary == {}
+
+
+class _RecordingWeights(FixedWeights):
+    """FixedWeights that keeps the context `descend` hands it."""
+
+    def gradients(self, tape, total, weights, task_losses, variables, context):
+        self.seen = (context, list(variables))
+        return super().gradients(tape, total, weights, task_losses, variables, context)
+
+
+def test_descend_tells_the_strategy_a_step_context(feats):
+    model = _mmoe(feats)
+    strategy = _RecordingWeights()
+    model.compile(optimizer="sgd", weighting=strategy, run_eagerly=True)
+    data = keras_mtl.data.df_to_dataset(builder_cases.frame(), feats, ["ctr", "cvr"], batch_size=16)
+    model.train_on_batch(*next(iter(data)))
+    context, variables = strategy.seen
+    assert isinstance(context, StepContext)
+    state = model.training_state
+    assert context.shared == [state.is_shared(v) for v in variables]
+    assert sum(context.shared) == len(model.shared_variables) > 0
+    experts = {id(v) for v in model.get_layer("experts").trainable_variables}
+    assert context.last_shared == [id(v) in experts for v in variables]
+    assert context.representation is None and context.extra_loss is None
+    assert context.step is model.optimizer.iterations

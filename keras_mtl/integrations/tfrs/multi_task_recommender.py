@@ -181,11 +181,11 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
                     "Received only task losses from compute_task_losses; return "
                     "(task_losses, z) with z the tensor every task is computed from."
                 )
-            out = self._outputs(inputs, task_losses)
+            out = self._outputs(inputs, task_losses, representation=z)
             total, weights = step.total(state, out)
         state.set_embeddings(structure.embedding_table_ids(self.submodules))
         state.set_shared(*self._shared_ids())
-        weights, total = step.descend(self, state, tape, total, weights, task_losses, z, out.extra)
+        weights, total = step.descend(self, state, tape, total, weights, out)
         del tape
         return step.update_metrics(self, state, total, weights, out)
 
@@ -196,12 +196,12 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
         total, weights = step.total(state, out)
         return step.update_metrics(self, state, total, weights, out)
 
-    def _outputs(self, inputs, task_losses):
-        """The step's outputs; every row counts for every task's loss."""
+    def _outputs(self, inputs, task_losses, representation=None):
+        """The step's `StepOutputs`; every row counts for every task's loss."""
         rows = masked.global_rows(
             tf.nest.flatten(inputs)[0], self.distribute_strategy.num_replicas_in_sync
         )
-        return step.outputs(self, rows, task_losses)
+        return step.outputs(self, rows, task_losses, representation=representation)
 
     def _task_losses(self, inputs, training):
         """`({task: float32 scalar}, z or None)` from `compute_task_losses`."""

@@ -1,12 +1,13 @@
 """A first-order MAML training step across tasks (MetaHeac's meta step)."""
 
-import types
+import dataclasses
 
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.training import step
 from keras_mtl.training.procedures.training_procedure import TrainingProcedure
+from keras_mtl.training.step_outputs import StepOutputs
 
 
 @keras_mtl_export
@@ -145,13 +146,12 @@ class MetaLearningStep(TrainingProcedure):
             total, weights = strategy.combine(losses)
             if extra is not None:
                 total += extra
-        weights, total = step.descend(model, state, tape, total, weights, losses, None, extra)
-        del tape
-        report = types.SimpleNamespace(
+        report = StepOutputs(  # what each task's query pass at θ'_t gave
             rows=first.rows,
             regularization=None
             if first.regularization is None
             else tf.add_n([adapted[t][0].regularization for t in tasks]) / num,
+            extra=extra,
             task_losses={t: adapted[t][0].task_losses[t] for t in tasks},
             y_pred={t: adapted[t][0].y_pred[t] for t in tasks},
             labels={t: adapted[t][0].labels[t] for t in tasks},
@@ -165,6 +165,10 @@ class MetaLearningStep(TrainingProcedure):
                 for name in first.auxiliary
             },
         )
+        # the strategy differentiates the surrogates (the query gradients)
+        descent = dataclasses.replace(report, task_losses=losses)
+        weights, total = step.descend(model, state, tape, total, weights, descent)
+        del tape
         return step.update_metrics(model, state, total, weights, report)
 
     def get_config(self):

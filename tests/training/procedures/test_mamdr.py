@@ -94,21 +94,24 @@ def _random_weights(model):
     return model.get_weights()
 
 
-@pytest.mark.parametrize("num_sampled", [1, 2])
-def test_one_step_equals_domain_negotiation_and_regularization(num_sampled):
+def _toy_mamdr(**options):
+    """`(model, its starting weights, MAMDR)`: the toy model with random
+    weights, trained at rates α, β, γ unless `options` say otherwise."""
     model = _toy_model()
     weights = _random_weights(model)
-    mamdr = MAMDR(
-        model,
-        "domain",
-        NUM_DOMAINS,
-        inner_lr=ALPHA,
-        outer_lr=BETA,
-        regularization_lr=GAMMA,
-        num_sampled_domains=num_sampled,
-        inner_optimizer="sgd",
-        outer_optimizer="sgd",
-        seed=3,
+    rates = dict(inner_lr=ALPHA, outer_lr=BETA, regularization_lr=GAMMA)
+    return model, weights, MAMDR(model, "domain", NUM_DOMAINS, **{**rates, **options})
+
+
+def _assert_weights(model, expected):
+    for got, want in zip(model.get_weights(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("num_sampled", [1, 2])
+def test_one_step_equals_domain_negotiation_and_regularization(num_sampled):
+    model, weights, mamdr = _toy_mamdr(
+        num_sampled_domains=num_sampled, inner_optimizer="sgd", outer_optimizer="sgd", seed=3
     )
     assert [v.name.split("/")[-1].split(":")[0] for v in mamdr.domain_variables] == [
         "domain_kernel_0",
@@ -122,80 +125,40 @@ def test_one_step_equals_domain_negotiation_and_regularization(num_sampled):
         for i, others in schedule["regularization"].items():
             assert len(others) == num_sampled and i not in others
         weights = _expected(weights, batch, schedule)
-        for got, expected in zip(model.get_weights(), weights):
-            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+        _assert_weights(model, weights)
     assert set(logs) == {"loss", "y_loss", "regularization_loss"}
 
 
 def test_adam_outer_step_applies_adam_to_the_negotiated_gradient():
     """Outer Adam: G = (θ − θ̃)/α through Adam (first step: θ − β·sign(G)), the
     DR steps of all domains in one Adam step from the same start."""
-    model = _toy_model()
-    weights = _random_weights(model)
-    mamdr = MAMDR(
-        model,
-        "domain",
-        NUM_DOMAINS,
-        inner_lr=ALPHA,
-        outer_lr=BETA,
-        regularization_lr=GAMMA,
-        num_sampled_domains=1,
-        seed=5,
-    )
+    model, weights, mamdr = _toy_mamdr(num_sampled_domains=1, seed=5)
     assert (mamdr.inner_optimizer, mamdr.outer_optimizer) == ("sgd", "adam")
     batch = _toy_batch()
     mamdr.train_step(batch)
-    expected = _expected(weights, batch, mamdr.last_schedule, outer=_first_adam_step)
-    for got, want in zip(model.get_weights(), expected):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    _assert_weights(model, _expected(weights, batch, mamdr.last_schedule, outer=_first_adam_step))
 
 
 def test_epoch_rounds_pass_over_each_domain_in_batches_of_its_own_rows():
     """rounds="epoch": a pass over a domain is a pass over its rows (here one
     batch of them), every step at rate α."""
-    model = _toy_model()
-    weights = _random_weights(model)
-    mamdr = MAMDR(
-        model,
-        "domain",
-        NUM_DOMAINS,
-        inner_lr=ALPHA,
-        outer_lr=BETA,
-        regularization_lr=GAMMA,
-        num_sampled_domains=2,
-        inner_optimizer="sgd",
-        outer_optimizer="sgd",
-        rounds="epoch",
-        seed=1,
+    model, weights, mamdr = _toy_mamdr(
+        num_sampled_domains=2, inner_optimizer="sgd", outer_optimizer="sgd", rounds="epoch", seed=1
     )
     batch = _toy_batch()
     data = tf.data.Dataset.from_tensor_slices(batch).batch(4)  # mixed batches of 4 rows
     history = mamdr.fit(data, epochs=1, verbose=0, batch_size=8).history
     assert sorted(history) == ["loss", "regularization_loss", "y_loss"]
-    expected = _expected(weights, batch, mamdr.last_schedule, shares=False)
-    for got, want in zip(model.get_weights(), expected):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    _assert_weights(model, _expected(weights, batch, mamdr.last_schedule, shares=False))
 
 
 def test_without_domain_variables_everything_is_negotiated():
-    model = _toy_model()
-    weights = _random_weights(model)
-    mamdr = MAMDR(
-        model,
-        "domain",
-        NUM_DOMAINS,
-        inner_lr=ALPHA,
-        outer_lr=BETA,
-        inner_optimizer="sgd",
-        outer_optimizer="sgd",
-        domain_variables=[],
-        seed=0,
+    model, weights, mamdr = _toy_mamdr(
+        inner_optimizer="sgd", outer_optimizer="sgd", domain_variables=[], seed=0
     )
     batch = _toy_batch()
     assert set(mamdr.train_step(batch)) == {"loss", "y_loss"}
-    expected = _expected(weights, batch, mamdr.last_schedule, domain_step=False)
-    for got, want in zip(model.get_weights(), expected):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    _assert_weights(model, _expected(weights, batch, mamdr.last_schedule, domain_step=False))
 
 
 @pytest.fixture(scope="module")

@@ -1,41 +1,10 @@
-"""Reading CSV / Parquet tables into the DataFrames the model takes."""
+"""Table cells as the model takes them: list cells ("a|b|c" in CSV text,
+lists in Parquet) split and typed, columns turned into input arrays."""
 
 import numpy as np
 import pandas as pd
 
-from keras_mtl.cli import config as config_lib
 from keras_mtl.cli.command_error import CommandError
-
-
-def read_table(path, fmt, string_columns=()):
-    """A DataFrame from a CSV or Parquet file.
-
-    `string_columns` are read as text in CSV files (so "007" stays "007").
-    """
-    if fmt == "parquet":
-        engine = config_lib.parquet_engine()
-        if engine is None:
-            raise CommandError(
-                f"reading {path} needs a Parquet engine (pyarrow or fastparquet) and "
-                "neither is installed: pip install pyarrow"
-            )
-        return pd.read_parquet(path, engine=engine)
-    header = pd.read_csv(path, nrows=0)  # only the header, to type the string columns
-    dtypes = {c: str for c in string_columns if c in header.columns}
-    return pd.read_csv(path, dtype=dtypes)
-
-
-def format_of(path):
-    """ "csv" or "parquet" from a file name (for commands without a config)."""
-    lower = path.lower()
-    if lower.endswith(config_lib.PARQUET_SUFFIXES):
-        return "parquet"
-    if lower.endswith(config_lib.CSV_SUFFIXES):
-        return "csv"
-    raise CommandError(
-        f"cannot tell the format of {path!r} from its name: expected one of "
-        f"{config_lib.CSV_SUFFIXES + config_lib.PARQUET_SUFFIXES}"
-    )
 
 
 def _cell_values(cell, separator):
