@@ -1,9 +1,9 @@
 """tf.Example records encoded column by column (the protobuf wire format).
 
-Building one `tf.train.Example` object per row costs ~0.5 ms of Python for a
-few dozen features; encoding each column once (each distinct integer or
-string once, floats as packed little-endian float32) and joining the bytes
-per row is an order of magnitude faster. The messages (tensorflow/core/
+Encoding each column once (each distinct integer or string once, floats as
+packed little-endian float32) and joining the bytes per row is much faster
+than one `tf.train.Example` object per row (docs/benchmarks.md,
+"Measurements behind design choices"). The messages (tensorflow/core/
 example/example.proto, feature.proto): Example{1: Features}, Features{1: map
 entry{1: key, 2: Feature}}, Feature{1: BytesList, 2: FloatList, 3:
 Int64List}, each list {1: values} (floats and ints packed).

@@ -1,6 +1,6 @@
 """A model's serving function through tf2onnx, its tables kept out of it.
 
-tf2onnx 1.17 holds 64-90 times the weights it converts (frozen constants,
+tf2onnx 1.17 holds many times the weights it converts (frozen constants,
 serialized graph copies, numpy constant folding, a deep copy of the whole
 graph before each optimizer). `convert` therefore traces the model with every
 feature embedding table as a function input (`SparseEmbedding.feeding_tables`),

@@ -27,9 +27,8 @@ Ops used (opset 18, ai.onnx.ml 2, com.microsoft 1, ai.onnx.contrib 1):
   all for uint64; its `Where` has none, so rows pick branches by bit masks).
 
 Strings must be valid UTF-8 (`Tokenizer` rejects others, where TF would hash
-the raw bytes). Measured with ONNX Runtime 1.32 on one thread: about 0.1 ms
-for one 10-byte string and 0.5-0.9 ms for 256 of them; `StringSplit` costs
-about 0.1 us a byte. Serving needs the extensions library registered::
+the raw bytes). Its cost per string is in docs/benchmarks.md ("Measurements
+behind design choices"). Serving needs the extensions library registered::
 
     options = onnxruntime.SessionOptions()
     options.register_custom_ops_library(onnxruntime_extensions.get_library_path())

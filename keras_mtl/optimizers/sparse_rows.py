@@ -24,13 +24,12 @@ def summed_rows(optimizer, scratch, gradient, in_place=None):
     id's full sum. Shapes stay static (no `tf.unique`), and the caller's
     writes of equal rows for a duplicate id are idempotent.
 
-    Measured (16 tables of 8 dims, 1024 Zipf ids each, CPU ms per update,
-    against `tf.unique` + segment sum): without XLA 1.3 vs 1.7 at 1k rows and
-    3.7 at 1M rows; under XLA (`jit_compile=True`) 1.0 vs 13.5 at 1k rows, but
-    127 vs 11.6 at 1M rows, where XLA on CPU copies the whole slot for the
-    chain of scatters and reads. `tf.unique` under XLA lost a duplicated
-    row's update on tf_keras (its padded dynamic shape), so it is not used:
-    train models with tables of millions of rows without XLA, which is
+    Against `tf.unique` + segment sum it is faster without XLA, and under
+    XLA at small tables only: at millions of rows XLA on CPU copies the
+    whole slot for the chain of scatters and reads (figures in
+    docs/benchmarks.md, "Measurements behind design choices"). `tf.unique`
+    under XLA lost a duplicated row's update on tf_keras (its padded dynamic
+    shape), so it is not used: train models with tables of millions of rows without XLA, which is
     Keras' default (`jit_compile="auto"`) for keras_mtl models.
 
     Under `ParameterServerStrategy` (a `scratch` placed on a parameter
