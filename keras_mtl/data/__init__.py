@@ -18,7 +18,7 @@ from keras_mtl.data.synthetic import funnel_data
 from keras_mtl.data.synthetic import funnel_features
 from keras_mtl.data.tfrecord_dataset import tfrecord_dataset
 from keras_mtl.data.write_tfrecords import write_tfrecords
-from keras_mtl.features._stream import register_file_source
+from keras_mtl.features.chunk_source import register_file_source
 
 # `keras_mtl.features.adapt(features, "train-*.parquet")` reads the files as
 # `DataSource(pattern)`: keras_mtl.features never imports keras_mtl.data.

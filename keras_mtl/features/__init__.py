@@ -2,6 +2,7 @@
 
 from keras_mtl.features.adapt import adapt
 from keras_mtl.features.chunk_source import ChunkSource
+from keras_mtl.features.chunk_source import register_file_source
 from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.feature_inputs import build_inputs
 from keras_mtl.features.feature_inputs import embed_features
@@ -17,5 +18,6 @@ __all__ = [
     "adapt",
     "build_inputs",
     "embed_features",
+    "register_file_source",
     "validate_features",
 ]

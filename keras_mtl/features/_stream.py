@@ -16,24 +16,8 @@ import pandas as pd
 import tensorflow as tf
 
 from keras_mtl.features.chunk_source import ChunkSource
+from keras_mtl.features.chunk_source import open_file_source
 from keras_mtl.features.columns import batch_frame
-
-_file_source = {"factory": None}
-
-
-def register_file_source(factory):
-    """Sets how a file pattern passed to `adapt` is read.
-
-    Args:
-        factory: callable taking the pattern and returning an object with a
-            `chunks(features)` method (e.g. `keras_mtl.data.DataSource`).
-    """
-    if not callable(factory):
-        raise TypeError(
-            "expected a callable taking a file pattern and returning a chunk source. "
-            f"Received {type(factory).__name__}."
-        )
-    _file_source["factory"] = factory
 
 
 def _is_pattern(source):
@@ -45,16 +29,6 @@ def _is_pattern(source):
         and len(source) > 0
         and all(isinstance(s, paths) for s in source)
     )
-
-
-def _open_files(source):
-    factory = _file_source["factory"]
-    if factory is None:
-        raise TypeError(
-            f"expected a file reader to read {source!r}: import keras_mtl.data (it registers "
-            "one), or pass keras_mtl.data.DataSource(pattern) as the data."
-        )
-    return factory(source)
 
 
 def _frames(iterable):
@@ -75,7 +49,7 @@ def chunks(source, features, sample_rows=None):
     elif isinstance(source, ChunkSource):
         stream = _frames(source.chunks(features))
     elif _is_pattern(source):
-        stream = _frames(_open_files(source).chunks(features))
+        stream = _frames(open_file_source(source).chunks(features))
     elif hasattr(source, "__iter__") and not isinstance(source, dict):
         stream = _frames(source)
     else:

@@ -163,18 +163,18 @@ def test_bad_sources(tmp_path):
 
 
 def test_file_patterns_go_through_the_registered_file_source(monkeypatch):
-    from keras_mtl.features import _stream
+    from keras_mtl.features import chunk_source
 
-    assert _stream._file_source["factory"] is DataSource  # registered by keras_mtl.data
-    monkeypatch.setitem(_stream._file_source, "factory", None)
+    assert chunk_source._file_source["factory"] is DataSource  # registered by keras_mtl.data
+    monkeypatch.setitem(chunk_source._file_source, "factory", None)
     with pytest.raises(TypeError, match=r"pass keras_mtl.data.DataSource\(pattern\)"):
         adapt(SPECS, "train.csv")
     opened = []
-    _stream.register_file_source(lambda pattern: opened.append(pattern) or FakeSource())
+    chunk_source.register_file_source(lambda pattern: opened.append(pattern) or FakeSource())
     (city,) = adapt([SparseFeat("city")], "rows-*.any")
     assert opened == ["rows-*.any"] and city.vocabulary == ("x",)
     with pytest.raises(TypeError, match="Received int"):
-        _stream.register_file_source(3)
+        chunk_source.register_file_source(3)
 
 
 class FakeSource:
