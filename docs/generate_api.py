@@ -38,6 +38,7 @@ NAMESPACES = (
     "tf.keras.layers",
     "tf.keras.losses",
     "tf.keras.metrics",
+    "tf.keras.optimizers.schedules",
     "tf.keras.optimizers",
     "tf.keras.initializers",
     "tf.keras.regularizers",

@@ -11,6 +11,7 @@ from typing import Optional
 from typing import Union
 
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
 from keras_mtl.features.feature_spec import FeatureSpec
@@ -46,6 +47,10 @@ LossSpec = Optional[
     ]
 ]
 
+#: Per-row values of an evaluation (labels, scores, predictions): a NumPy array,
+#: a pandas Series or a sequence of numbers.
+ArrayLike = Union[np.ndarray, pd.Series, Sequence[float]]
+
 #: What `MultiTaskModel.predict` returns: one array, or `{output: array}`.
 Predictions = Union[np.ndarray, dict[str, np.ndarray]]
 
@@ -57,4 +62,5 @@ ALIASES = {
     "ModelTensors": ModelTensors,
     "OptimizerSpec": OptimizerSpec,
     "LossSpec": LossSpec,
+    "ArrayLike": ArrayLike,
 }

@@ -14,7 +14,16 @@ import pytest
 import keras_mtl
 
 #: Subpackages whose `__all__` is annotated completely (the top level always is).
-ANNOTATED = ("keras_mtl.data", "keras_mtl.export", "keras_mtl.features", "keras_mtl.weighting")
+ANNOTATED = (
+    "keras_mtl.data",
+    "keras_mtl.evaluation",
+    "keras_mtl.export",
+    "keras_mtl.features",
+    "keras_mtl.losses",
+    "keras_mtl.optimizers",
+    "keras_mtl.training",
+    "keras_mtl.weighting",
+)
 
 
 def _public_callables(qualname, obj):

@@ -1,9 +1,15 @@
 """Exact AUC per domain and overall, for multi-domain models."""
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Optional
+from typing import Union
+
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from keras_mtl._types import FeatureSpec
 from keras_mtl.data.dataframe import df_to_dataset
 from keras_mtl.evaluation._rows import space_labels
 from keras_mtl.evaluation.task_evaluation import evaluate_task
@@ -12,8 +18,14 @@ OVERALL = "all"
 
 
 def evaluate_by_domain(
-    model, data, domain_feature, features=None, labels=None, batch_size=1024, sample_spaces=None
-):
+    model: tf.keras.Model,
+    data: Union[tf.data.Dataset, pd.DataFrame],
+    domain_feature: str,
+    features: Optional[Sequence[FeatureSpec]] = None,
+    labels: Optional[Sequence[str]] = None,
+    batch_size: int = 1024,
+    sample_spaces: Optional[Mapping[str, str]] = None,
+) -> pd.DataFrame:
     """ROC AUC of every binary task on each domain's rows and on all rows.
 
     The AUC is `evaluate_task`'s: exact (`keras_mtl.evaluation.roc_auc`, equal

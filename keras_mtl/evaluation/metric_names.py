@@ -10,7 +10,7 @@ training log, "auc" in an evaluation.
 METRICS_BY_TASK_TYPE = {"binary": ("auc", "logloss"), "regression": ("mse", "mae")}
 
 
-def metric_names(task_type):
+def metric_names(task_type: str) -> tuple[str, ...]:
     """The names of the metrics a task of `task_type` is scored with.
 
     Args:

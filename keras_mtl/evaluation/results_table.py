@@ -1,6 +1,8 @@
 """The per-task evaluation as an aligned text table, as `keras-mtl train` prints it."""
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from keras_mtl.evaluation.metric_names import METRICS_BY_TASK_TYPE
 
@@ -10,7 +12,7 @@ COLUMNS = ("task", "type", "rows") + tuple(
 )
 
 
-def results_table(results):
+def results_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     """`evaluate_tasks` results as an aligned text table ("-" where n/a).
 
     Args:

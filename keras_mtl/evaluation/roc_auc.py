@@ -2,10 +2,11 @@
 
 import pandas as pd
 
+from keras_mtl._types import ArrayLike
 from keras_mtl.evaluation._rows import labelled_rows
 
 
-def roc_auc(labels, scores):
+def roc_auc(labels: ArrayLike, scores: ArrayLike) -> float:
     """Area under the ROC curve, exact (Mann–Whitney U with tied ranks).
 
     Keras' `AUC` metric interpolates over a fixed set of thresholds; this is

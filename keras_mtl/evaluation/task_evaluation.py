@@ -1,7 +1,12 @@
 """Per-task evaluation of predictions in NumPy: AUC / log loss, MSE / MAE."""
 
+from collections.abc import Mapping
+from typing import Optional
+from typing import Union
+
 import numpy as np
 
+from keras_mtl._types import ArrayLike
 from keras_mtl.evaluation._rows import labelled_rows
 from keras_mtl.evaluation._rows import space_labels
 from keras_mtl.evaluation.metric_names import metric_names
@@ -35,7 +40,9 @@ def _mae(labels, predictions):
 _NUMPY_METRICS = {"auc": _auc, "logloss": _logloss, "mse": _mse, "mae": _mae}
 
 
-def evaluate_task(task_type, labels, predictions):
+def evaluate_task(
+    task_type: str, labels: ArrayLike, predictions: ArrayLike
+) -> dict[str, Union[int, float]]:
     """`{metric: value}` for one task over the rows with a label (NaN = none).
 
     The metrics are those of `METRICS_BY_TASK_TYPE[task_type]`. Binary: "auc"
@@ -67,7 +74,12 @@ def evaluate_task(task_type, labels, predictions):
     return out
 
 
-def evaluate_tasks(task_types, labels, predictions, sample_spaces=None):
+def evaluate_tasks(
+    task_types: Mapping[str, str],
+    labels: Mapping[str, ArrayLike],
+    predictions: Mapping[str, ArrayLike],
+    sample_spaces: Optional[Mapping[str, Union[str, ArrayLike]]] = None,
+) -> dict[str, dict[str, Union[str, int, float]]]:
     """`{task: {"type": ..., "rows": ..., metric: value}}` for every task.
 
     Args:

@@ -1,5 +1,9 @@
 """The Keras metrics reported for each task during training."""
 
+from collections.abc import Sequence
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.evaluation.metric_names import metric_names
@@ -13,7 +17,7 @@ _KERAS_METRICS = {
 }
 
 
-def default_task_metrics(task, task_type):
+def default_task_metrics(task: str, task_type: str) -> list[tf.keras.metrics.Metric]:
     """The metrics of `METRICS_BY_TASK_TYPE[task_type]`, named `<task>_<metric>`.
 
     Binary: AUC (Keras' interpolated one) and log loss; regression: MSE and
@@ -30,7 +34,11 @@ def default_task_metrics(task, task_type):
 _BINARY_ALIASES = {"accuracy": "binary_accuracy", "acc": "binary_accuracy"}
 
 
-def user_task_metrics(task, task_type, metrics):
+def user_task_metrics(
+    task: str,
+    task_type: str,
+    metrics: Optional[Sequence[Union[str, tf.keras.metrics.Metric]]],
+) -> list[tf.keras.metrics.Metric]:
     """Extra metrics a user asked for, named `<task>_<name>` when given by name.
 
     Example:

@@ -1,6 +1,11 @@
 """What ESCM²'s counterfactual CVR losses share: the clicked rows, their
 CVR error and the clipped propensity."""
 
+from collections.abc import Collection
+from collections.abc import Mapping
+from typing import Any
+from typing import Optional
+
 import tensorflow as tf
 
 from keras_mtl.losses.auxiliary_loss import AuxiliaryLoss
@@ -42,13 +47,13 @@ class CounterfactualRisk(AuxiliaryLoss):
 
     def __init__(
         self,
-        click="ctr",
-        conversion="cvr",
-        conversion_label="ctcvr",
-        weight=1.0,
-        propensity_clip=0.05,
-        name=None,
-    ):
+        click: str = "ctr",
+        conversion: str = "cvr",
+        conversion_label: str = "ctcvr",
+        weight: float = 1.0,
+        propensity_clip: float = 0.05,
+        name: Optional[str] = None,
+    ) -> None:
         super().__init__(self.default_name if name is None else name)
         for arg, value in (
             ("click", click),
@@ -63,11 +68,11 @@ class CounterfactualRisk(AuxiliaryLoss):
         self.weight = _number("weight", weight, 0.0, float("inf"))
         self.propensity_clip = _number("propensity_clip", propensity_clip, 0.0, 1.0, low_open=True)
 
-    def outputs_read(self):
+    def outputs_read(self) -> tuple[str, ...]:
         """The outputs the term reads."""
         return (self.click, self.conversion)
 
-    def check_outputs(self, output_names):
+    def check_outputs(self, output_names: Collection[str]) -> None:
         missing = [name for name in self.outputs_read() if name not in output_names]
         if missing:
             raise ValueError(
@@ -75,7 +80,12 @@ class CounterfactualRisk(AuxiliaryLoss):
                 f"Expected names among {sorted(output_names)}."
             )
 
-    def clicked_rows(self, y_pred, labels, row_weights):
+    def clicked_rows(
+        self,
+        y_pred: Mapping[str, tf.Tensor],
+        labels: Mapping[str, tf.Tensor],
+        row_weights: Mapping[str, tf.Tensor],
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
         """`(w, o, e, p̂)`, each `(batch,)`: impression weights, clicks, CVR errors, propensities."""
         for task in (self.click, self.conversion_label):
             if task not in labels:
@@ -96,7 +106,7 @@ class CounterfactualRisk(AuxiliaryLoss):
         )  # (B,)
         return weights, clicks, errors, propensity
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "click": self.click,
@@ -119,14 +129,14 @@ class ImputedRisk(CounterfactualRisk):
 
     def __init__(
         self,
-        click="ctr",
-        conversion="cvr",
-        conversion_label="ctcvr",
-        imputation="cvr_imputation",
-        weight=1.0,
-        propensity_clip=0.05,
-        name=None,
-    ):
+        click: str = "ctr",
+        conversion: str = "cvr",
+        conversion_label: str = "ctcvr",
+        imputation: str = "cvr_imputation",
+        weight: float = 1.0,
+        propensity_clip: float = 0.05,
+        name: Optional[str] = None,
+    ) -> None:
         super().__init__(
             click=click,
             conversion=conversion,
@@ -139,14 +149,14 @@ class ImputedRisk(CounterfactualRisk):
             raise ValueError(f"expected an output name. Received: imputation={imputation!r}")
         self.imputation = imputation
 
-    def outputs_read(self):
+    def outputs_read(self) -> tuple[str, ...]:
         return super().outputs_read() + (self.imputation,)
 
-    def imputed(self, y_pred):
+    def imputed(self, y_pred: Mapping[str, tf.Tensor]) -> tf.Tensor:
         """δ̂ `(batch,)`."""
         return tf.reshape(y_pred[self.imputation], (-1,))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "imputation": self.imputation}
 
 

@@ -1,6 +1,14 @@
 """The interface of model-defined loss terms computed from predictions."""
 
+from collections.abc import Collection
+from collections.abc import Mapping
+from typing import Any
+from typing import TypeVar
+
 import tensorflow as tf
+
+#: An auxiliary loss class, for annotations.
+AuxiliaryLossT = TypeVar("AuxiliaryLossT", bound="AuxiliaryLoss")
 
 
 class AuxiliaryLoss:
@@ -30,7 +38,7 @@ class AuxiliaryLoss:
         name: the term's name in the logs; must differ from every task name.
     """
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(
                 "expected an auxiliary loss name that is an identifier (it "
@@ -38,19 +46,24 @@ class AuxiliaryLoss:
             )
         self.name = name
 
-    def __call__(self, y_pred, labels, row_weights):
+    def __call__(
+        self,
+        y_pred: Mapping[str, tf.Tensor],
+        labels: Mapping[str, tf.Tensor],
+        row_weights: Mapping[str, tf.Tensor],
+    ) -> tf.Tensor:
         raise NotImplementedError(
             f"{type(self).__name__} must implement __call__(y_pred, labels, row_weights)."
         )
 
-    def check_outputs(self, output_names):
+    def check_outputs(self, output_names: Collection[str]) -> None:
         """Called by the model with its output names; raise if one is missing."""
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls: type[AuxiliaryLossT], config: Mapping[str, Any]) -> AuxiliaryLossT:
         return cls(**config)
 
 

@@ -1,5 +1,11 @@
 """AITM's behavioral expectation calibrator."""
 
+from collections.abc import Collection
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -38,7 +44,12 @@ class BehaviorCalibrator(AuxiliaryLoss):
         Advertising", KDD 2021.
     """
 
-    def __init__(self, task_names, alpha=0.6, name="calibration_loss"):
+    def __init__(
+        self,
+        task_names: Union[str, Sequence[str]],
+        alpha: float = 0.6,
+        name: str = "calibration_loss",
+    ) -> None:
         super().__init__(name)
         task_names = (task_names,) if isinstance(task_names, str) else tuple(task_names)
         if len(task_names) < 2 or not all(isinstance(t, str) for t in task_names):
@@ -51,7 +62,7 @@ class BehaviorCalibrator(AuxiliaryLoss):
         self.task_names = task_names
         self.alpha = float(alpha)
 
-    def check_outputs(self, output_names):
+    def check_outputs(self, output_names: Collection[str]) -> None:
         missing = [t for t in self.task_names if t not in output_names]
         if missing:
             raise ValueError(
@@ -59,7 +70,12 @@ class BehaviorCalibrator(AuxiliaryLoss):
                 f"model. Expected names among {sorted(output_names)}."
             )
 
-    def __call__(self, y_pred, labels, row_weights):
+    def __call__(
+        self,
+        y_pred: Mapping[str, tf.Tensor],
+        labels: Mapping[str, tf.Tensor],
+        row_weights: Mapping[str, tf.Tensor],
+    ) -> tf.Tensor:
         steps = [tf.reshape(y_pred[t], (-1,)) for t in self.task_names]  # T × (B,)
         rows = tf.cast(tf.size(steps[0]), steps[0].dtype)
         excess = tf.add_n(
@@ -70,5 +86,5 @@ class BehaviorCalibrator(AuxiliaryLoss):
         )
         return self.alpha * tf.math.divide_no_nan(excess, rows)  # 0 on an empty batch
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "task_names": list(self.task_names), "alpha": self.alpha}

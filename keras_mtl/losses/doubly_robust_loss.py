@@ -1,5 +1,7 @@
 """ESCM²'s doubly robust (DR) CVR loss."""
 
+from collections.abc import Mapping
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -46,7 +48,12 @@ class DoublyRobustLoss(_counterfactual.ImputedRisk):
 
     default_name = "cvr_dr_loss"
 
-    def __call__(self, y_pred, labels, row_weights):
+    def __call__(
+        self,
+        y_pred: Mapping[str, tf.Tensor],
+        labels: Mapping[str, tf.Tensor],
+        row_weights: Mapping[str, tf.Tensor],
+    ) -> tf.Tensor:
         weights, clicks, errors, propensity = self.clicked_rows(y_pred, labels, row_weights)
         imputed = tf.stop_gradient(self.imputed(y_pred))  # (B,)
         risk = imputed + clicks * (errors - imputed) / propensity  # (B,)

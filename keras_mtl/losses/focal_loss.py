@@ -1,5 +1,7 @@
 """Focal loss for binary tasks."""
 
+from typing import Any
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -28,7 +30,14 @@ class FocalLoss(tf.keras.losses.Loss):
         Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
     """
 
-    def __init__(self, alpha=0.25, gamma=2.0, epsilon=1e-7, name="focal_loss", **kwargs):
+    def __init__(
+        self,
+        alpha: float = 0.25,
+        gamma: float = 2.0,
+        epsilon: float = 1e-7,
+        name: str = "focal_loss",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name=name, **kwargs)
         if not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
             raise ValueError(f"expected alpha in [0, 1]. Received: alpha={alpha!r}")
@@ -38,7 +47,7 @@ class FocalLoss(tf.keras.losses.Loss):
         self.gamma = float(gamma)
         self.epsilon = float(epsilon)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
         y_pred = tf.convert_to_tensor(y_pred)
         y_true = tf.cast(y_true, y_pred.dtype)
         p = tf.clip_by_value(y_pred, self.epsilon, 1.0 - self.epsilon)
@@ -47,7 +56,7 @@ class FocalLoss(tf.keras.losses.Loss):
         per_value = y_true * positive + (1.0 - y_true) * negative
         return tf.reduce_mean(per_value, axis=-1)  # (batch,)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "alpha": self.alpha,

@@ -1,5 +1,7 @@
 """The loss that trains ESCM²-DR's imputation tower."""
 
+from collections.abc import Mapping
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -43,7 +45,12 @@ class ImputationLoss(_counterfactual.ImputedRisk):
 
     default_name = "imputation_loss"
 
-    def __call__(self, y_pred, labels, row_weights):
+    def __call__(
+        self,
+        y_pred: Mapping[str, tf.Tensor],
+        labels: Mapping[str, tf.Tensor],
+        row_weights: Mapping[str, tf.Tensor],
+    ) -> tf.Tensor:
         weights, clicks, errors, propensity = self.clicked_rows(y_pred, labels, row_weights)
         errors = tf.stop_gradient(errors)
         fit = clicks * tf.square(errors - self.imputed(y_pred)) / propensity  # (B,)

@@ -1,5 +1,9 @@
 """ESCM²'s inverse-propensity (IPS) CVR loss."""
 
+from collections.abc import Mapping
+
+import tensorflow as tf
+
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.losses import _counterfactual
 
@@ -45,6 +49,11 @@ class InversePropensityLoss(_counterfactual.CounterfactualRisk):
 
     default_name = "cvr_ips_loss"
 
-    def __call__(self, y_pred, labels, row_weights):
+    def __call__(
+        self,
+        y_pred: Mapping[str, tf.Tensor],
+        labels: Mapping[str, tf.Tensor],
+        row_weights: Mapping[str, tf.Tensor],
+    ) -> tf.Tensor:
         weights, clicks, errors, propensity = self.clicked_rows(y_pred, labels, row_weights)
         return self.weight * _counterfactual.impression_mean(clicks * errors / propensity, weights)

@@ -1,5 +1,9 @@
 """A load-balancing term against collapsed gates."""
 
+from collections.abc import Collection
+from collections.abc import Mapping
+from typing import Any
+
 import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
@@ -40,25 +44,35 @@ class LoadBalanceLoss(AuxiliaryLoss):
         Sparsely-Gated Mixture-of-Experts Layer", ICLR 2017.
     """
 
-    def __init__(self, coefficient=0.01, output="expert_load", name="load_balance_loss"):
+    def __init__(
+        self,
+        coefficient: float = 0.01,
+        output: str = "expert_load",
+        name: str = "load_balance_loss",
+    ) -> None:
         super().__init__(name)
         if not isinstance(coefficient, (int, float)) or coefficient < 0:
             raise ValueError(f"expected a number >= 0. Received: coefficient={coefficient!r}")
         self.coefficient = float(coefficient)
         self.output = output
 
-    def check_outputs(self, output_names):
+    def check_outputs(self, output_names: Collection[str]) -> None:
         if self.output not in output_names:
             raise ValueError(
                 f"LoadBalanceLoss reads the gate weights of output "
                 f"{self.output!r}; the model outputs {sorted(output_names)}."
             )
 
-    def __call__(self, y_pred, labels, row_weights):
+    def __call__(
+        self,
+        y_pred: Mapping[str, tf.Tensor],
+        labels: Mapping[str, tf.Tensor],
+        row_weights: Mapping[str, tf.Tensor],
+    ) -> tf.Tensor:
         weights = tf.cast(y_pred[self.output], tf.float32)  # (B, E)
         share = tf.reduce_mean(weights, axis=0)  # (E,)
         experts = tf.cast(tf.shape(share)[0], tf.float32)
         return self.coefficient * (experts * tf.reduce_sum(tf.square(share)) - 1.0)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "coefficient": self.coefficient, "output": self.output}

@@ -1,5 +1,7 @@
 """Adagrad whose sparse updates touch only the batch's rows, duplicates summed."""
 
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl import keras_compat
@@ -41,7 +43,12 @@ class Adagrad(RowWise, tf.keras.optimizers.Adagrad):
         Learning and Stochastic Optimization", JMLR 2011.
     """
 
-    def update_rows(self, gradient, variable, learning_rate):
+    def update_rows(
+        self,
+        gradient: tf.IndexedSlices,
+        variable: tf.Variable,
+        learning_rate: Union[float, tf.Tensor],
+    ) -> None:
         """The update above, on the rows of a `tf.IndexedSlices` gradient."""
         dtype = variable.dtype
         (accumulator,) = keras_compat.optimizer_slots(self, variable, "_accumulators")

@@ -1,5 +1,8 @@
 """Adam that updates only the rows a sparse gradient touches."""
 
+from typing import Any
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl import keras_compat
@@ -50,10 +53,20 @@ class LazyAdam(RowWise, tf.keras.optimizers.Adam):
         Kingma and Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
     """
 
-    def __init__(self, learning_rate=0.001, name="lazy_adam", **kwargs):
+    def __init__(
+        self,
+        learning_rate: Union[float, tf.keras.optimizers.schedules.LearningRateSchedule] = 0.001,
+        name: str = "lazy_adam",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
 
-    def update_rows(self, gradient, variable, learning_rate):
+    def update_rows(
+        self,
+        gradient: tf.IndexedSlices,
+        variable: tf.Variable,
+        learning_rate: Union[float, tf.Tensor],
+    ) -> None:
         """The update above, on the rows of a `tf.IndexedSlices` gradient."""
         dtype = variable.dtype
         step = tf.cast(self.iterations + 1, dtype)

@@ -1,5 +1,8 @@
 """Per-row sums of a sparse gradient, for the sparse optimizers, in place."""
 
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl import keras_compat
@@ -10,7 +13,12 @@ def sums_in_place(scratch):
     return "/job:ps" not in (getattr(scratch, "device", "") or "")
 
 
-def summed_rows(optimizer, scratch, gradient, in_place=None):
+def summed_rows(
+    optimizer: tf.keras.optimizers.Optimizer,
+    scratch: tf.Variable,
+    gradient: tf.IndexedSlices,
+    in_place: Optional[bool] = None,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """`(indices, rows of scratch, summed gradient rows)` of a `tf.IndexedSlices`.
 
     An embedding lookup of a batch with repeated ids (Zipf traffic) gives one
@@ -75,7 +83,12 @@ class RowWise:
     Subclasses implement `update_rows(gradient, variable, learning_rate)`.
     """
 
-    def update_step(self, gradient, variable, learning_rate=None):
+    def update_step(
+        self,
+        gradient: Union[tf.Tensor, tf.IndexedSlices],
+        variable: tf.Variable,
+        learning_rate: Optional[Union[float, tf.Tensor]] = None,
+    ) -> None:
         # Keras 3 passes the step's learning rate; tf_keras 2 calls
         # update_step(gradient, variable) and keeps it in `learning_rate`.
         if not isinstance(gradient, tf.IndexedSlices):

@@ -1,5 +1,9 @@
 """Logs the expert health of a gated model at the end of every epoch."""
 
+from typing import Any
+from typing import Optional
+
+import numpy as np
 import tensorflow as tf
 
 from keras_mtl.evaluation import expert_health
@@ -36,7 +40,7 @@ class ExpertHealthCallback(tf.keras.callbacks.Callback):
     ['gate_entropy_ctr', 'gate_entropy_cvr']
     """
 
-    def __init__(self, x, every=1, batch_size=1024):
+    def __init__(self, x: dict[str, np.ndarray], every: int = 1, batch_size: int = 1024) -> None:
         super().__init__()
         if not isinstance(x, dict) or not x:
             raise ValueError(
@@ -50,7 +54,7 @@ class ExpertHealthCallback(tf.keras.callbacks.Callback):
         self.batch_size = batch_size
         self.reports = []
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if (epoch + 1) % self.every:
             return
         report = expert_health.expert_health(self.model, self.x, self.batch_size)

@@ -1,7 +1,13 @@
 """Which optimizer trains which variable of a multi-task model."""
 
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Any
+
 import tensorflow as tf
 
+from keras_mtl._types import OptimizerSpec
 from keras_mtl.optimizers.adagrad import Adagrad
 from keras_mtl.optimizers.lazy_adam import LazyAdam
 
@@ -50,7 +56,7 @@ class OptimizerGroups:
             "towers" and optionally "shared" and "embeddings".
     """
 
-    def __init__(self, optimizer):
+    def __init__(self, optimizer: OptimizerSpec) -> None:
         given = optimizer if isinstance(optimizer, dict) else {"towers": optimizer}
         unknown = sorted(set(given) - set(GROUPS))
         if unknown or "towers" not in given:
@@ -68,15 +74,15 @@ class OptimizerGroups:
         self.ids = {g: frozenset() for g in GROUPS}
 
     @property
-    def source(self):
+    def source(self) -> tf.keras.optimizers.Optimizer:
         """The optimizer the tables would get without a twin ("shared", else "towers")."""
         return self.by_group.get("shared", self.by_group["towers"])
 
     @property
-    def towers(self):
+    def towers(self) -> tf.keras.optimizers.Optimizer:
         return self.by_group["towers"]
 
-    def optimizer(self, group):
+    def optimizer(self, group: str) -> tf.keras.optimizers.Optimizer:
         """The optimizer that trains `group`'s variables."""
         if group == "embeddings" and self.derived is not None:
             return self.derived
@@ -85,11 +91,11 @@ class OptimizerGroups:
                 return self.by_group[name]
         raise AssertionError(group)
 
-    def set_towers(self, optimizer):
+    def set_towers(self, optimizer: tf.keras.optimizers.Optimizer) -> None:
         """Uses `optimizer` (the model's compiled one) as the towers group's."""
         self.by_group["towers"] = optimizer
 
-    def set_ids(self, embeddings=(), shared=()):
+    def set_ids(self, embeddings: Iterable[int] = (), shared: Iterable[int] = ()) -> None:
         """Ids of the embedding tables and of the shared variables."""
         self.ids = {
             "embeddings": frozenset(embeddings),
@@ -97,16 +103,16 @@ class OptimizerGroups:
             "towers": frozenset(),
         }
 
-    def group_of(self, variable):
+    def group_of(self, variable: tf.Variable) -> str:
         for group in GROUPS[:-1]:
             if id(variable) in self.ids[group]:
                 return group
         return "towers"
 
-    def optimizer_of(self, variable):
+    def optimizer_of(self, variable: tf.Variable) -> tf.keras.optimizers.Optimizer:
         return self.optimizer(self.group_of(variable))
 
-    def distinct(self):
+    def distinct(self) -> list[tuple[tf.keras.optimizers.Optimizer, list[str]]]:
         """`[(optimizer, groups)]`: each optimizer once, with the groups it trains."""
         found = {}
         for group in GROUPS:
@@ -114,19 +120,19 @@ class OptimizerGroups:
             found.setdefault(id(optimizer), (optimizer, []))[1].append(group)
         return list(found.values())
 
-    def build(self, variables):
+    def build(self, variables: Sequence[tf.Variable]) -> None:
         """Builds each optimizer with exactly the variables it will update."""
         for optimizer, groups in self.distinct():
             own = [v for v in variables if self.group_of(v) in groups]
             optimizer.build(own)
 
-    def follow_learning_rate(self):
+    def follow_learning_rate(self) -> None:
         """Gives the derived LazyAdam the current learning rate of its source."""
         if self.follows:
             # a tensor: Keras 3 would adopt a variable itself as the rate
             self.derived.learning_rate = tf.convert_to_tensor(self.source.learning_rate)
 
-    def extra_optimizers(self):
+    def extra_optimizers(self) -> dict[str, tf.keras.optimizers.Optimizer]:
         """`{name: optimizer}` of every optimizer other than the towers' that trains variables."""
         towers = self.towers
         return {
@@ -135,7 +141,7 @@ class OptimizerGroups:
             if optimizer is not towers and any(self.ids[g] for g in groups)
         }
 
-    def config(self, serialize):
+    def config(self, serialize: Callable[[tf.keras.optimizers.Optimizer], Any]) -> Any:
         """The given groups, serialized (the derived LazyAdam is re-derived)."""
         if self.given == ("towers",):
             return serialize(self.towers)

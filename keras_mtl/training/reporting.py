@@ -1,8 +1,15 @@
 """The loss and metric trackers behind a multi-task model's logs."""
 
+from collections.abc import Collection
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Optional
+from typing import Union
+
 import tensorflow as tf
 
 from keras_mtl.evaluation import task_metrics
+from keras_mtl.training.step_outputs import StepOutputs
 
 
 class Reporting:
@@ -35,8 +42,13 @@ class Reporting:
     """
 
     def __init__(
-        self, task_types, metrics=None, auxiliary_names=(), with_task_metrics=True, spaced_tasks=()
-    ):
+        self,
+        task_types: Mapping[str, str],
+        metrics: Optional[Mapping[str, Sequence[Union[str, tf.keras.metrics.Metric]]]] = None,
+        auxiliary_names: Sequence[str] = (),
+        with_task_metrics: bool = True,
+        spaced_tasks: Collection[str] = (),
+    ) -> None:
         tasks = list(task_types)
         self.total = tf.keras.metrics.Mean(name="loss")
         self.regularization = tf.keras.metrics.Mean(name="regularization_loss")
@@ -66,7 +78,7 @@ class Reporting:
             )
 
     @property
-    def metrics(self):
+    def metrics(self) -> list[tf.keras.metrics.Metric]:
         """Every tracker, in log order."""
         out = [self.total, self.regularization] + self.losses + self.weights + self.auxiliary
         out += list(self.space_rows.values())
@@ -74,7 +86,7 @@ class Reporting:
             out.extend(metrics)
         return out
 
-    def update(self, total, weights, out):
+    def update(self, total: tf.Tensor, weights: Mapping[str, tf.Tensor], out: StepOutputs) -> None:
         """Updates every tracker from a step's results.
 
         Args:

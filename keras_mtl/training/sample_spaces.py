@@ -1,7 +1,14 @@
 """Which rows feed which task: per-task sample spaces declared at compile."""
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Optional
+
 import numpy as np
 import tensorflow as tf
+
+from keras_mtl._types import ArrayLike
+from keras_mtl._types import ModelTensors
 
 
 class SampleSpaces:
@@ -36,7 +43,7 @@ class SampleSpaces:
     True
     """
 
-    def __init__(self, spaces, task_names):
+    def __init__(self, spaces: Optional[Mapping[str, str]], task_names: Sequence[str]) -> None:
         spaces = dict(spaces or {})
         task_names = tuple(task_names)
         for task, indicator in spaces.items():
@@ -61,11 +68,17 @@ class SampleSpaces:
     def __contains__(self, task):
         return task in self.spaces
 
-    def indicator(self, task):
+    def indicator(self, task: str) -> Optional[str]:
         """The indicator name of `task`'s space, or None (every row)."""
         return self.spaces.get(task)
 
-    def mask(self, task, x, y, dtype=tf.float32):
+    def mask(
+        self,
+        task: str,
+        x: ModelTensors,
+        y: Mapping[str, tf.Tensor],
+        dtype: tf.DType = tf.float32,
+    ) -> Optional[tf.Tensor]:
         """`(batch,)` 1 on the rows of `task`'s space, else 0; None without a space.
 
         Args:
@@ -93,7 +106,7 @@ class SampleSpaces:
         values = tf.reshape(values, (tf.shape(values)[0], -1))[:, 0]  # (B,)
         return tf.cast(tf.equal(values, 1.0), dtype)  # NaN != 1: out of the space
 
-    def numpy_mask(self, task, columns):
+    def numpy_mask(self, task: str, columns: Mapping[str, ArrayLike]) -> Optional[np.ndarray]:
         """The mask of `task`'s space over NumPy columns, or None without a space.
 
         `columns` maps names (labels, features) to arrays; for evaluation
@@ -109,5 +122,5 @@ class SampleSpaces:
         values = np.asarray(columns[name], dtype="float64").reshape(len(columns[name]), -1)
         return values[:, 0] == 1.0
 
-    def get_config(self):
+    def get_config(self) -> dict[str, str]:
         return dict(self.spaces)

@@ -1,9 +1,25 @@
 """What `compile` decides and every training step reads."""
 
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Optional
+from typing import Union
+
+import tensorflow as tf
+
 from keras_mtl.losses import masked
 from keras_mtl.training import loss_scaling
 from keras_mtl.training.optimizer_groups import OptimizerGroups
 from keras_mtl.training.sample_spaces import SampleSpaces
+
+if TYPE_CHECKING:
+    from keras_mtl.losses.auxiliary_loss import AuxiliaryLoss
+    from keras_mtl.training.reporting import Reporting
+    from keras_mtl.weighting.weighting_strategy import WeightingStrategy
 
 
 class TrainingState:
@@ -43,20 +59,20 @@ class TrainingState:
 
     def __init__(
         self,
-        task_types,
-        loss_fns,
-        weighting,
-        reporting,
-        optimizer,
-        shared_optimizer=None,
-        shared_ids=frozenset(),
-        last_shared_ids=frozenset(),
-        with_representation=None,
-        auxiliary_losses=(),
-        compile_args=None,
-        embedding_ids=frozenset(),
-        sample_spaces=None,
-    ):
+        task_types: Mapping[str, str],
+        loss_fns: Mapping[str, Callable[[tf.Tensor, tf.Tensor], tf.Tensor]],
+        weighting: "WeightingStrategy",
+        reporting: "Reporting",
+        optimizer: Union[str, tf.keras.optimizers.Optimizer, OptimizerGroups],
+        shared_optimizer: Optional[Union[str, tf.keras.optimizers.Optimizer]] = None,
+        shared_ids: Iterable[int] = frozenset(),
+        last_shared_ids: Iterable[int] = frozenset(),
+        with_representation: Optional[Callable] = None,
+        auxiliary_losses: Sequence["AuxiliaryLoss"] = (),
+        compile_args: Optional[Mapping[str, Any]] = None,
+        embedding_ids: Iterable[int] = frozenset(),
+        sample_spaces: Optional[Union[SampleSpaces, Mapping[str, str]]] = None,
+    ) -> None:
         self.task_types = dict(task_types)
         self.task_names = tuple(self.task_types)
         self.loss_fns = dict(loss_fns)
@@ -79,43 +95,43 @@ class TrainingState:
         self.set_shared(shared_ids, last_shared_ids)
 
     @property
-    def optimizer(self):
+    def optimizer(self) -> tf.keras.optimizers.Optimizer:
         """The "towers" group's optimizer (the model's `optimizer`)."""
         return self.optimizer_groups.towers
 
     @property
-    def shared_optimizer(self):
+    def shared_optimizer(self) -> Optional[tf.keras.optimizers.Optimizer]:
         """The optimizer given for the "shared" group, or None."""
         return self.optimizer_groups.by_group.get("shared")
 
     @property
-    def embedding_optimizer(self):
+    def embedding_optimizer(self) -> tf.keras.optimizers.Optimizer:
         """The optimizer of the embedding tables (a derived LazyAdam by default)."""
         return self.optimizer_groups.optimizer("embeddings")
 
-    def set_shared(self, shared_ids, last_shared_ids):
+    def set_shared(self, shared_ids: Iterable[int], last_shared_ids: Iterable[int]) -> None:
         """Sets the shared variables (ids) and those of the last shared layer."""
         self.shared_ids = frozenset(shared_ids)
         self.last_shared_ids = frozenset(last_shared_ids)
         self.optimizer_groups.set_ids(self.embedding_ids, self.shared_ids)
 
-    def set_embeddings(self, embedding_ids):
+    def set_embeddings(self, embedding_ids: Iterable[int]) -> None:
         """Sets the embedding tables (ids): the "embeddings" optimizer group."""
         self.embedding_ids = frozenset(embedding_ids)
         self.optimizer_groups.set_ids(self.embedding_ids, self.shared_ids)
 
-    def trained_variables(self, model):
+    def trained_variables(self, model: tf.keras.Model) -> list[tf.Variable]:
         """What the optimizers update: the model's and the strategy's trainable variables."""
         return list(model.trainable_variables) + list(self.weighting.trainable_variables)
 
-    def is_shared(self, variable):
+    def is_shared(self, variable: tf.Variable) -> bool:
         return id(variable) in self.shared_ids
 
-    def optimizer_of(self, variable):
+    def optimizer_of(self, variable: tf.Variable) -> tf.keras.optimizers.Optimizer:
         """The optimizer of the group `variable` belongs to."""
         return self.optimizer_groups.optimizer_of(variable)
 
-    def build_optimizers(self, variables):
+    def build_optimizers(self, variables: Sequence[tf.Variable]) -> None:
         """Builds each optimizer with exactly the variables it will update.
 
         So `.keras` files and checkpoints restore optimizer slots one to one.
@@ -129,7 +145,12 @@ class TrainingState:
             )
         self.optimizer_groups.build(variables)
 
-    def apply_gradients(self, grads, variables, replicas=1):
+    def apply_gradients(
+        self,
+        grads: Sequence[Optional[tf.Tensor]],
+        variables: Sequence[tf.Variable],
+        replicas: int = 1,
+    ) -> None:
         """Applies `grads` per optimizer group, scaled by 1 / `replicas`.
 
         A group's `LossScaleOptimizer` (mixed_float16) applies through the

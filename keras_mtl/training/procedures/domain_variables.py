@@ -1,7 +1,9 @@
 """The domain-specific variables of a multi-domain model."""
 
+import tensorflow as tf
 
-def declared_domain_variables(model):
+
+def declared_domain_variables(model: tf.keras.Model) -> list[tf.Variable]:
     """The variables the model's layers declare domain-specific.
 
     A layer declares them with a `domain_variables` attribute: variables whose

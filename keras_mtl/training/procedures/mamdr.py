@@ -1,5 +1,10 @@
 """MAMDR: Domain Negotiation and Domain Regularization as a `fit` loop."""
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Optional
+
 import numpy as np
 import pandas as pd
 import tensorflow as tf
@@ -8,6 +13,9 @@ from keras_mtl.training.procedures import mamdr_steps
 from keras_mtl.training.procedures import round_loop
 from keras_mtl.training.procedures.domain_variables import declared_domain_variables
 from keras_mtl.training.procedures.variable_snapshots import VariableSnapshots
+
+if TYPE_CHECKING:
+    from keras_mtl.training.multi_task_model import MultiTaskModel
 
 INNER_OPTIMIZERS = {
     "adam": tf.keras.optimizers.Adam,
@@ -123,19 +131,19 @@ class MAMDR:
 
     def __init__(
         self,
-        model,
-        domain_feature,
-        num_domains,
-        inner_lr=0.01,
-        outer_lr=1e-3,
-        regularization_lr=1e-3,
-        num_sampled_domains=0,
-        inner_optimizer="sgd",
-        outer_optimizer="adam",
-        rounds="batch",
-        domain_variables=None,
-        seed=None,
-    ):
+        model: "MultiTaskModel",
+        domain_feature: str,
+        num_domains: int,
+        inner_lr: float = 0.01,
+        outer_lr: float = 1e-3,
+        regularization_lr: float = 1e-3,
+        num_sampled_domains: int = 0,
+        inner_optimizer: str = "sgd",
+        outer_optimizer: str = "adam",
+        rounds: str = "batch",
+        domain_variables: Optional[Sequence[tf.Variable]] = None,
+        seed: Optional[int] = None,
+    ) -> None:
         mamdr_steps.check_model(model, domain_feature)
         for name, value in (
             ("inner_lr", inner_lr),
@@ -209,7 +217,7 @@ class MAMDR:
             return None  # the interpolation of the formulas
         return mamdr_steps.outer_adam_step(variables, rate, self.inner_lr)
 
-    def schedule(self, domains):
+    def schedule(self, domains: Sequence[int]) -> tuple[list[int], dict[int, list[int]]]:
         """Negotiation order and `{i: sampled other domains}` for the domains."""
         order = [int(d) for d in self._rng.permutation(domains)]
         sampled = {}
@@ -269,7 +277,7 @@ class MAMDR:
         logs["regularization_loss"] = float(np.mean(own))
         return logs
 
-    def train_step(self, data):
+    def train_step(self, data: Any) -> dict[str, float]:
         """One MAMDR round on one batch `(x, y[, sample_weight])`; returns logs.
 
         Each inner pass over a domain is one step on that domain's rows of
@@ -282,7 +290,7 @@ class MAMDR:
             return {}
         return self._cycle(domains, lambda d: [(x, y, sample_weight)])
 
-    def domain_stream(self, x, domain, batch_size):
+    def domain_stream(self, x: tf.data.Dataset, domain: int, batch_size: int) -> tf.data.Dataset:
         """The rows of `domain` in dataset `x`, in batches of `batch_size`."""
         feature = self.domain_feature
 
@@ -292,7 +300,15 @@ class MAMDR:
 
         return x.unbatch().filter(of_domain).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
-    def fit(self, x, epochs=1, callbacks=None, validation_data=None, verbose=1, batch_size=None):
+    def fit(
+        self,
+        x: tf.data.Dataset,
+        epochs: int = 1,
+        callbacks: Optional[Sequence[tf.keras.callbacks.Callback]] = None,
+        validation_data: Optional[tf.data.Dataset] = None,
+        verbose: int = 1,
+        batch_size: Optional[int] = None,
+    ) -> tf.keras.callbacks.History:
         """Trains for `epochs` passes over `x`; returns a Keras `History`.
 
         With `rounds="batch"`, every batch of `x` is one round

@@ -1,6 +1,8 @@
 """A first-order MAML training step across tasks (MetaHeac's meta step)."""
 
 import dataclasses
+from typing import TYPE_CHECKING
+from typing import Any
 
 import tensorflow as tf
 
@@ -8,6 +10,10 @@ from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.training import step
 from keras_mtl.training.procedures.training_procedure import TrainingProcedure
 from keras_mtl.training.step_outputs import StepOutputs
+
+if TYPE_CHECKING:
+    from keras_mtl.training.multi_task_model import MultiTaskModel
+    from keras_mtl.weighting.weighting_strategy import WeightingStrategy
 
 
 @keras_mtl_export
@@ -57,7 +63,7 @@ class MetaLearningStep(TrainingProcedure):
         Recommendation and Advertising", KDD 2021.
     """
 
-    def __init__(self, inner_learning_rate=0.01, support_fraction=0.5):
+    def __init__(self, inner_learning_rate: float = 0.01, support_fraction: float = 0.5) -> None:
         if (
             isinstance(inner_learning_rate, bool)
             or not isinstance(inner_learning_rate, (int, float))
@@ -75,7 +81,7 @@ class MetaLearningStep(TrainingProcedure):
         self.inner_learning_rate = float(inner_learning_rate)
         self.support_fraction = float(support_fraction)
 
-    def check(self, model, weighting):
+    def check(self, model: "MultiTaskModel", weighting: "WeightingStrategy") -> None:
         if weighting.needs_representation:
             raise ValueError(
                 "MetaLearningStep gives weighting strategies per-task query "
@@ -102,7 +108,7 @@ class MetaLearningStep(TrainingProcedure):
 
         return take(lambda t: t[:support]), take(lambda t: t[support:])
 
-    def train_step(self, model, data):
+    def train_step(self, model: "MultiTaskModel", data: Any) -> dict[str, tf.Tensor]:
         data = tf.keras.utils.unpack_x_y_sample_weight(data)
         support, query = self._split(data)
         state = model.training_state
@@ -171,7 +177,7 @@ class MetaLearningStep(TrainingProcedure):
         del tape
         return step.update_metrics(model, state, total, weights, report)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "inner_learning_rate": self.inner_learning_rate,
             "support_fraction": self.support_fraction,

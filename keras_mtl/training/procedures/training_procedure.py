@@ -1,6 +1,18 @@
 """The interface of training procedures that replace the plain step."""
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import TypeVar
+
 import tensorflow as tf
+
+if TYPE_CHECKING:
+    from keras_mtl.training.multi_task_model import MultiTaskModel
+    from keras_mtl.weighting.weighting_strategy import WeightingStrategy
+
+#: A training procedure class, for annotations.
+ProcedureT = TypeVar("ProcedureT", bound="TrainingProcedure")
 
 
 class TrainingProcedure:
@@ -19,19 +31,19 @@ class TrainingProcedure:
     with it.
     """
 
-    def check(self, model, weighting):
+    def check(self, model: "MultiTaskModel", weighting: "WeightingStrategy") -> None:
         """Called by `compile`; raises if the procedure cannot train `model`
         with this weighting strategy."""
 
-    def train_step(self, model, data):
+    def train_step(self, model: "MultiTaskModel", data: Any) -> dict[str, tf.Tensor]:
         """Returns the logs of one training step on `data`."""
         raise NotImplementedError(f"{type(self).__name__} must implement train_step(model, data).")
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls: type[ProcedureT], config: Mapping[str, Any]) -> ProcedureT:
         return cls(**config)
 
 
