@@ -8,7 +8,6 @@ from typing import TypeVar
 import tensorflow as tf
 
 if TYPE_CHECKING:
-    from keras_mtl.training.multi_task_model import MultiTaskModel
     from keras_mtl.weighting.weighting_strategy import WeightingStrategy
 
 #: A training procedure class, for annotations.
@@ -31,11 +30,11 @@ class TrainingProcedure:
     with it.
     """
 
-    def check(self, model: "MultiTaskModel", weighting: "WeightingStrategy") -> None:
+    def check(self, model: tf.keras.Model, weighting: "WeightingStrategy") -> None:
         """Called by `compile`; raises if the procedure cannot train `model`
         with this weighting strategy."""
 
-    def train_step(self, model: "MultiTaskModel", data: Any) -> dict[str, tf.Tensor]:
+    def train_step(self, model: tf.keras.Model, data: Any) -> dict[str, tf.Tensor]:
         """Returns the logs of one training step on `data`."""
         raise NotImplementedError(f"{type(self).__name__} must implement train_step(model, data).")
 
