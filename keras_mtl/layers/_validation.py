@@ -11,6 +11,12 @@ def positive_int(name, value):
     return value
 
 
+def non_negative_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected an integer >= 0. Received: {name}={value!r}")
+    return value
+
+
 def positive_int_tuple(name, value, allow_empty=True):
     if isinstance(value, int):
         value = (value,)

@@ -99,15 +99,9 @@ class AdaTTLayer(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_tasks = _validation.positive_int("num_tasks", num_tasks)
         self.num_task_experts = _validation.positive_int("num_task_experts", num_task_experts)
-        if (
-            isinstance(num_shared_experts, bool)
-            or not isinstance(num_shared_experts, int)
-            or (num_shared_experts < 0)
-        ):
-            raise ValueError(
-                f"expected an integer >= 0. Received: num_shared_experts={num_shared_experts!r}"
-            )
-        self.num_shared_experts = num_shared_experts
+        self.num_shared_experts = _validation.non_negative_int(
+            "num_shared_experts", num_shared_experts
+        )
         self.expert_units = _validation.positive_int_tuple(
             "expert_units", expert_units, allow_empty=False
         )

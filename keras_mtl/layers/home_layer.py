@@ -11,6 +11,7 @@ import tensorflow as tf
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers import _validation
 from keras_mtl.layers import gate_group
+from keras_mtl.layers._home_routes import HomeRoutes
 from keras_mtl.layers.branch_dense import BranchDense
 from keras_mtl.layers.feature_gate import FeatureGate
 from keras_mtl.layers.gate_layer import GateLayer
@@ -111,7 +112,6 @@ class HoMELayer(tf.keras.layers.Layer):
                 f"Received: task_categories={task_categories!r}"
             )
         self.task_categories = tuple(task_categories)
-        self.categories = tuple(dict.fromkeys(self.task_categories))  # first-seen order
         self.num_tasks = len(self.task_categories)
         self.num_shared_experts = _validation.positive_int("num_shared_experts", num_shared_experts)
         self.num_category_experts = _validation.positive_int(
@@ -128,47 +128,24 @@ class HoMELayer(tf.keras.layers.Layer):
                 f"Received: normalization={normalization!r}"
             )
         self.normalization = normalization
-        if (
-            isinstance(feature_gate_rank, bool)
-            or not isinstance(feature_gate_rank, int)
-            or feature_gate_rank < 0
-        ):
-            raise ValueError(
-                f"expected an integer >= 0. Received: feature_gate_rank={feature_gate_rank!r}"
-            )
-        self.feature_gate_rank = feature_gate_rank
+        self.feature_gate_rank = _validation.non_negative_int(
+            "feature_gate_rank", feature_gate_rank
+        )
         self.self_gate = bool(self_gate)
         self.dropout = _validation.rate("dropout", dropout)
         self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = tf.keras.regularizers.get(kernel_regularizer)
-        s, m = self.num_shared_experts, self.num_category_experts
-        c_of = [self.categories.index(c) for c in self.task_categories]
-        shared = list(range(s))
-        # level 1: shared, then each category's; level 2: then each task's
-        self._meta_routes = [shared] + [
-            shared + list(range(s + c * m, s + (c + 1) * m)) for c in range(len(self.categories))
-        ]
-        self.num_meta_experts = s + len(self.categories) * m
-        own_start = self.num_meta_experts
-        self._own = [
-            list(
-                range(
-                    own_start + t * self.num_task_experts,
-                    own_start + (t + 1) * self.num_task_experts,
-                )
-            )
-            for t in range(self.num_tasks)
-        ]
-        self._task_routes = [
-            self._meta_routes[1 + c_of[t]] + self._own[t] for t in range(self.num_tasks)
-        ]
-        self.num_task_level_experts = own_start + self.num_tasks * self.num_task_experts
-        # which meta representation (0 = z_s, 1 + c = z_c) each level-2 expert reads
-        self._branch = [0] * s + [1 + c for c in range(len(self.categories)) for _ in range(m)]
-        self._branch += [
-            1 + c_of[t] for t in range(self.num_tasks) for _ in range(self.num_task_experts)
-        ]
-        self._category_of = c_of
+        routes = HomeRoutes.of(
+            self.task_categories,
+            self.num_shared_experts,
+            self.num_category_experts,
+            self.num_task_experts,
+        )
+        self._meta_routes, self._own, self._task_routes = routes.meta, routes.own, routes.task
+        self._branch, self._category_of = routes.branch, routes.category_of
+        self.categories = routes.categories
+        self.num_meta_experts = routes.num_meta_experts
+        self.num_task_level_experts = routes.num_task_level_experts
 
     def _child(self, layer, shape):
         with tf.name_scope(layer.name):  # unique variable names on tf_keras 2
