@@ -43,36 +43,10 @@ class MAMDR:
     θ̃_i ← θ̃_i − α_i∇L_i(θ̃_i); then the outer step θ_i ← θ_i + γ(θ̃_i − θ_i).
 
     Where keras_mtl follows the paper (Luo et al.; its reference code,
-    RManLuo/MAMDR) and where it differs:
-
-    - Rounds. The paper's code runs one round per epoch, an inner pass being
-      a pass over all of a domain's training rows (`rounds="epoch"` here).
-      By default (`rounds="batch"`) every batch is a round and a pass is one
-      step on the domain's rows of the batch, so MAMDR streams any dataset
-      and costs `D · (k + 2)` forward-backward passes per batch.
-    - Inner rates. A pass over a large domain moves θ̃ more than one over a
-      small domain (one step per batch of its rows); the batch version keeps
-      that: α_d = α · (rows of d / known rows of the batch), α_i the same
-      with domain i's share (other domains' rows count as much as i's own).
-      With `rounds="epoch"` every step is on one domain's rows: α_d = α.
-    - Optimizers. The paper's inner steps are Adam's (lr 1e-3, state kept)
-      and its outer steps the interpolations above (β = γ = 0.1). Here the
-      inner steps are plain SGD by default (`inner_optimizer`) and the outer
-      step is Adam (`outer_optimizer="adam"`) on the negotiated gradient
-      G = (θ − θ̃)/α, with learning rate β (γ for the domain variables, the
-      DR steps of all domains applied in one Adam step from the same start):
-      as α → 0, G is the gradient of the batch's loss and MAMDR becomes the
-      model's plain Adam training; α sets how much the order of the domains
-      (their conflict, the second-order term of DN) shapes the step.
-      `outer_optimizer="sgd"` is the interpolation of the formulas.
-    - Domain-specific variables are those the model's layers declare (see
-      `declared_domain_variables`; for STAR the per-domain weights of the
-      star layers and of Partitioned Normalization), or `domain_variables`.
-      The paper's code gives every variable a per-domain copy; keras_mtl
-      keeps the model's own structure so that the trained model is the one
-      served. A model without domain-specific variables trains by DN alone.
-    - No per-domain fine-tuning after training (the paper's "finetune" runs
-      copy the model per domain).
+    RManLuo/MAMDR) and where it differs (rounds per batch by default,
+    inner rates by domain share, SGD inner and Adam outer steps, declared
+    domain variables, no per-domain fine-tuning) is in docs/multi-domain.md
+    ("MAMDR against the paper").
 
     The defaults were chosen on validation rows of
     `benchmarks/mamdr_tuning.py`; that search, the paper's settings and the
@@ -80,21 +54,16 @@ class MAMDR:
     chosen on validation rows", "Multi-domain: Shared-Bottom and STAR, with
     and without MAMDR").
 
-    Moving statistics are updated by the negotiation passes only; with
-    `rounds="batch"` by the first one of each round only (every pass sees
-    the whole batch, and one update per batch is what `model.fit` makes). Rows whose
-    domain id is outside [0, num_domains) are left out. The loss of a domain
-    is the model's compiled loss, computed as in `model.fit`
-    (`keras_mtl.training.step.forward` and `total` on the model's
-    `TrainingState`): per-task losses with NaN labels masked, combined by the
-    weighting strategy given to `compile` (`loss_weights` → `FixedWeights`;
-    DWA updates its weights at every epoch end), plus regularisation and
-    auxiliary losses. Strategies that differentiate per task or train their
-    own state (GradNorm, PCGrad, MGDA, UncertaintyWeighting) are refused:
-    MAMDR's inner steps take one gradient of the combined loss per domain and
-    update only the model's variables, so their gradient surgery would never
-    run and their state would never train. `last_schedule` holds the order
-    and samples of the last round.
+    Moving statistics are updated by the negotiation passes only (with
+    `rounds="batch"` by the first of each round: one update per batch, as in
+    `model.fit`). Rows whose domain id is outside [0, num_domains) are left
+    out. A domain's loss is the compiled loss as `model.fit` computes it
+    (`keras_mtl.training.step.forward` and `total`): masked per-task losses
+    combined by the weighting strategy, plus regularisation and auxiliary
+    losses. Strategies that differentiate per task or train their own state
+    (GradNorm, PCGrad, MGDA, UncertaintyWeighting) are refused: MAMDR takes
+    one gradient of the combined loss per domain, so their surgery would
+    never run. `last_schedule` holds the order and samples of the last round.
 
     Args:
         model: a compiled `MultiTaskModel` with `domain_feature` among its
