@@ -19,6 +19,7 @@ from keras_mtl.cli import checks
 from keras_mtl.cli import feature_config
 from keras_mtl.cli.config_error import ConfigError
 from keras_mtl.cli.overrides import apply_overrides
+from keras_mtl.export.targets import TARGETS
 
 TOP_KEYS = ("seed", "data", "features", "tasks", "model", "weighting", "training", "output")
 DEFAULTS = {
@@ -35,8 +36,8 @@ DEFAULTS = {
     },
     "output": {
         "dir": "runs",
-        "saved_model": "{dir}/saved_model",
-        "onnx": None,
+        # one key per export target, defaulting to its path (None: not written)
+        **{target.name: target.default_path for target in TARGETS},
         "keras_model": "{dir}/model.keras",
         "history": "{dir}/history.json",
         "metrics": "{dir}/metrics.json",
