@@ -14,7 +14,7 @@ from keras_mtl.features.var_len_sparse_feat import VarLenSparseFeat
 from keras_mtl.layers.encoded_id_lookup import EncodedIdLookup
 from keras_mtl.layers.numeric_transform import NumericTransform
 from keras_mtl.layers.sequence_pooling import SequencePooling
-from keras_mtl.layers.sparse_embedding import SparseEmbedding
+from keras_mtl.layers.stacked_embedding import StackedEmbedding
 
 SPEC_TYPES = (SparseFeat, VarLenSparseFeat, DenseFeat)
 _TABLE_FIELDS = ("encoding", "vocabulary", "hash_bins", "vocabulary_size", "dtype")
@@ -124,19 +124,49 @@ def _index_layer(spec, name_prefix=""):
     return EncodedIdLookup(spec.vocabulary_size, name=name)
 
 
-def _bucket_embedding(spec, values, embeddings_regularizer, name_prefix=""):
-    """Raw values `(B,)` -> quantile bucket `(B,)` -> its embedding `(B, dim)`."""
+def _bucket_rows(spec, values, name_prefix=""):
+    """Raw values `(B,)` -> quantile bucket rows `(B,)` in `[0, len(edges)]`."""
     prefix = name_prefix + feature_names.internal_name(spec.name)
-    rows = tf.keras.layers.Discretization(
+    return tf.keras.layers.Discretization(
         bin_boundaries=list(spec.bucket_edges), name=f"{prefix}_quantile_bucket"
-    )(values)  # (B,) in [0, len(edges)]
-    table = SparseEmbedding(
-        spec.num_buckets,
-        spec.bucket_embedding_dim,
-        embeddings_regularizer=embeddings_regularizer,
-        name=f"{prefix}_quantile_bucket_embedding",
-    )
-    return table(rows)  # (B, bucket_embedding_dim)
+    )(values)
+
+
+#: The table name of a numeric feature's quantile buckets in its stack; "/"
+#: cannot occur in a feature or embedding name.
+BUCKET_TABLE = "{}/buckets"
+
+
+class _Stacks:
+    """The lookups of one `embed_features` call, grouped into one stack per width."""
+
+    def __init__(self):
+        self.by_width = {}  # width -> {"tables": {name: rows}, "inputs": [(feature, table, rows)]}
+
+    def add(self, width, table, num_rows, feature, rows):
+        """Registers a lookup; returns its key for `outputs`."""
+        stack = self.by_width.setdefault(width, {"tables": {}, "inputs": []})
+        stack["tables"].setdefault(table, num_rows)
+        stack["inputs"].append((feature, table, rows))
+        return width, len(stack["inputs"]) - 1
+
+    def outputs(self, regularizer, name_prefix):
+        """`{key: embedded}`: one `StackedEmbedding` call per width."""
+        found = {}
+        for width in sorted(self.by_width):
+            stack = self.by_width[width]
+            layer = StackedEmbedding(
+                list(stack["tables"].items()),
+                [table for _, table, _ in stack["inputs"]],
+                width,
+                input_features=[feature for feature, _, _ in stack["inputs"]],
+                embeddings_regularizer=regularizer,
+                name=f"{name_prefix}embedding_tables_{width}",
+            )
+            embedded = layer([rows for _, _, rows in stack["inputs"]])
+            for position, tensor in enumerate(embedded):
+                found[width, position] = tensor
+        return found
 
 
 def embed_features(
@@ -148,10 +178,14 @@ def embed_features(
     """Concatenates every feature's embedding or values into x `(batch, d)`.
 
     Categorical values are mapped to rows in-graph (lookup, hashing or the
-    pre-encoded id guard) and embedded; features with the same
-    `embedding_name` share one `SparseEmbedding` layer; sequences are pooled;
-    numeric values go through `NumericTransform` and, with buckets, a
-    `Discretization` into their quantile bucket, which is embedded.
+    pre-encoded id guard) and embedded; sequences are pooled; numeric values
+    go through `NumericTransform` and, with buckets, a `Discretization` into
+    their quantile bucket, which is embedded. All tables of one width (the
+    features', one per `embedding_name`, and the quantile buckets') are
+    stacked into one `StackedEmbedding` layer, named
+    `"{name_prefix}embedding_tables_{width}"`: one lookup per width and step,
+    and one optimizer update (`keras_mtl.layers.StackedEmbedding`). A
+    feature's rows: `model.embedding_table(name)`.
 
     Args:
         inputs: dict from `build_inputs`.
@@ -162,11 +196,11 @@ def embed_features(
             calls this once per prefix and gets tables of its own each time.
 
     Returns:
-        A float tensor `(batch, d)`.
+        A float tensor `(batch, d)`, the features' parts in the features' order.
     """
     features = validate_features(features)
-    tables = {}
-    parts = []
+    stacks = _Stacks()
+    parts = []  # tensors, or ("stack", key, spec) to fill after the lookups
     for spec in features:
         if isinstance(spec, DenseFeat):
             if spec.keep_value:
@@ -178,29 +212,37 @@ def embed_features(
                 )
                 parts.append(transform(inputs[spec.name]))  # (B, dim)
             if spec.is_bucketized:
-                parts.append(
-                    _bucket_embedding(spec, inputs[spec.name], embeddings_regularizer, name_prefix)
+                rows = _bucket_rows(spec, inputs[spec.name], name_prefix)
+                key = stacks.add(
+                    spec.bucket_embedding_dim,
+                    BUCKET_TABLE.format(spec.name),
+                    spec.num_buckets,
+                    BUCKET_TABLE.format(spec.name),
+                    rows,
                 )
+                parts.append(("stack", key, None))
             continue
-        if spec.embedding_name not in tables:
-            tables[spec.embedding_name] = SparseEmbedding(
-                spec.num_embeddings,
-                spec.embedding_dim,
-                embeddings_regularizer=embeddings_regularizer,
-                name=f"{name_prefix}{feature_names.internal_name(spec.embedding_name)}_embedding",
-            )
         rows = _index_layer(spec, name_prefix)(inputs[spec.name])
-        embedded = tables[spec.embedding_name](rows)  # (B, dim) or (B, L, dim)
+        key = stacks.add(
+            spec.embedding_dim, spec.embedding_name, spec.num_embeddings, spec.name, rows
+        )
+        parts.append(("stack", key, spec))
+    embedded = stacks.outputs(embeddings_regularizer, name_prefix)
+    for position, part in enumerate(parts):
+        if not isinstance(part, tuple):
+            continue
+        _, key, spec = part
+        vectors = embedded[key]  # (B, dim) or (B, L, dim)
         if isinstance(spec, VarLenSparseFeat):
-            pooling_inputs = [embedded, inputs[spec.name]]
+            pooling_inputs = [vectors, inputs[spec.name]]
             if spec.weight_name is not None:
                 pooling_inputs.append(inputs[spec.weight_name])
-            embedded = SequencePooling(
+            vectors = SequencePooling(
                 spec.pooling,
                 pad_value=spec.pad_value,
                 name=f"{name_prefix}{feature_names.internal_name(spec.name)}_pooling",
             )(pooling_inputs)  # (B, dim)
-        parts.append(embedded)
+        parts[position] = vectors
     if len(parts) == 1:
         return parts[0]
     return tf.keras.layers.Concatenate(axis=-1, name=f"{name_prefix}bottom_input")(parts)

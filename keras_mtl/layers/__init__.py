@@ -26,6 +26,7 @@ from keras_mtl.layers.sequence_pooling import SequencePooling
 from keras_mtl.layers.snr_avg_layer import SNRAvgLayer
 from keras_mtl.layers.snr_trans_layer import SNRTransLayer
 from keras_mtl.layers.sparse_embedding import SparseEmbedding
+from keras_mtl.layers.stacked_embedding import StackedEmbedding
 from keras_mtl.layers.star_topology import StarTopology
 from keras_mtl.layers.stem_layer import STEMLayer
 from keras_mtl.layers.stop_gradient import StopGradient
@@ -57,6 +58,7 @@ __all__ = [
     "PPNetLayer",
     "SequencePooling",
     "SparseEmbedding",
+    "StackedEmbedding",
     "SNRAvgLayer",
     "SNRTransLayer",
     "StarTopology",

@@ -46,16 +46,24 @@ class SparseEmbedding(tf.keras.layers.Embedding):
     """
 
     def call(self, inputs: tf.Tensor) -> tf.Tensor:
-        fed = getattr(_FED, "tables", {}).get(id(self))
-        if fed is None and (
+        if not self.is_fed() and (
             getattr(self, "lora_enabled", False) or getattr(self, "quantization_mode", None)
         ):
             return super().call(inputs)  # Keras 3 only
         if inputs.dtype not in (tf.int32, tf.int64):
             inputs = tf.cast(inputs, tf.int64)
-        table = keras_compat.tf_variable(self.embeddings) if fed is None else fed
-        rows = tf.nn.embedding_lookup(table, inputs)  # (*inputs.shape, output_dim)
+        rows = tf.nn.embedding_lookup(self.lookup_table(), inputs)  # (*inputs.shape, output_dim)
         return tf.cast(rows, self.compute_dtype)  # a float16 table is cast after the gather
+
+    def is_fed(self) -> bool:
+        """Whether a `feeding_tables` block gives this layer its table now."""
+        return id(self) in getattr(_FED, "tables", {})
+
+    def lookup_table(self) -> tf.Tensor:
+        """What a lookup gathers from: the fed tensor inside `feeding_tables`,
+        else the table variable itself (never a copy of it)."""
+        fed = getattr(_FED, "tables", {}).get(id(self))
+        return keras_compat.tf_variable(self.embeddings) if fed is None else fed
 
     @staticmethod
     @contextlib.contextmanager

@@ -134,9 +134,19 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
     def embedding_variables(self) -> list[tf.Variable]:
         """The tables of the model's `tf.keras.layers.Embedding` layers.
 
-        The "embeddings" optimizer group (LazyAdam by default).
+        Feature tables of one width are stacked into one variable
+        (`keras_mtl.layers.StackedEmbedding`); `embedding_table` reads one
+        feature's rows.
         """
         return [v for v in self.trainable_variables if id(v) in self._parts.embeddings]
+
+    def embedding_table(self, feature: str, layer_name: Optional[str] = None) -> tf.Tensor:
+        """The embedding rows `(rows, dim)` of input `feature` (a copy).
+
+        A numeric feature's quantile buckets are input `"<name>/buckets"`.
+        `layer_name` picks the stack where several embed the feature (STEM).
+        """
+        return structure.feature_table(self.layers, feature, layer_name)
 
     @property
     def shared_variables(self) -> list[tf.Variable]:

@@ -2,8 +2,10 @@
 
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
+from typing import Optional
 
 import tensorflow as tf
 
@@ -13,6 +15,10 @@ from keras_mtl.optimizers.lazy_adam import LazyAdam
 
 #: The groups `compile(optimizer={...})` takes, most specific first.
 GROUPS = ("embeddings", "shared", "towers")
+
+#: Embedding tables (stacks) of at most this many rows keep the exact (dense)
+#: optimizer by default; larger ones get its sparse twin (`OptimizerGroups`).
+DENSE_TABLE_MAX_ROWS = 100_000
 
 
 def lazy_twin(optimizer):
@@ -42,9 +48,14 @@ class OptimizerGroups:
     A group without its own optimizer falls to the next one ("embeddings" to
     "shared", "shared" to "towers"). When the optimizer the embedding tables
     would get is exactly `tf.keras.optimizers.Adam` (`compile`'s default
-    "adam") and no "embeddings" optimizer was given, the tables get a
+    "adam") and no "embeddings" optimizer was given, the tables of more than
+    `DENSE_TABLE_MAX_ROWS` rows (a stack of tables counts as one) get a
     `keras_mtl.optimizers.LazyAdam` of the same settings, which updates only
-    the rows a batch touched (for exactly `Adagrad`: keras_mtl's `Adagrad`).
+    the rows a batch touched (for exactly `Adagrad`: keras_mtl's `Adagrad`);
+    smaller tables stay with that Adam itself (the "shared" group's
+    optimizer): exact Adam on a small table costs little per step and
+    trained better than LazyAdam (figures in docs/benchmarks.md, "The
+    small-table optimizer").
     It follows the learning rate of the optimizer it was made from: a
     schedule is copied, a plain rate (which callbacks such as
     ReduceLROnPlateau change) is read every step.
@@ -95,11 +106,28 @@ class OptimizerGroups:
         """Uses `optimizer` (the model's compiled one) as the towers group's."""
         self.by_group["towers"] = optimizer
 
-    def set_ids(self, embeddings: Iterable[int] = (), shared: Iterable[int] = ()) -> None:
-        """Ids of the embedding tables and of the shared variables."""
+    def set_ids(
+        self,
+        embeddings: Iterable[int] = (),
+        shared: Iterable[int] = (),
+        table_rows: Optional[Mapping[int, int]] = None,
+    ) -> None:
+        """Ids of the embedding tables and of the shared variables.
+
+        `table_rows` (`{id: rows of the whole table}`) decides which tables
+        the derived sparse twin trains: those of more than
+        `DENSE_TABLE_MAX_ROWS` rows, and those of unknown size. The others
+        join the "shared" group.
+        """
+        embeddings, rows = frozenset(embeddings), dict(table_rows or {})
+        small = frozenset()
+        if self.derived is not None:
+            small = frozenset(
+                i for i in embeddings if rows.get(i, DENSE_TABLE_MAX_ROWS + 1) <= DENSE_TABLE_MAX_ROWS
+            )
         self.ids = {
-            "embeddings": frozenset(embeddings),
-            "shared": frozenset(shared) - frozenset(embeddings),
+            "embeddings": embeddings - small,
+            "shared": (frozenset(shared) | small) - (embeddings - small),
             "towers": frozenset(),
         }
 

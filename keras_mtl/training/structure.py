@@ -35,19 +35,49 @@ def shared_structure(model, shared_layer):
 
 
 def embedding_table_ids(layers):
-    """Ids of the tables of every `tf.keras.layers.Embedding` among `layers`.
+    """`{id(table variable): rows of its whole table}` of every
+    `tf.keras.layers.Embedding` among `layers` (a table sharded by a
+    parameter-server partitioner: every shard, each with the whole table's rows).
 
     Looks inside nested models too (their `layers`). `MultiTaskModel` passes
     its `layers`, the TFRS integration its `submodules`.
     """
-    found, pending = set(), list(layers)
+    found, pending = {}, list(layers)
     while pending:
         layer = pending.pop()
         if isinstance(layer, tf.keras.layers.Embedding):
-            found.update(id(v) for v in layer.trainable_variables)
+            found.update((id(v), int(layer.input_dim)) for v in layer.trainable_variables)
         if isinstance(layer, tf.keras.Model):
             pending.extend(layer.layers)
     return found
+
+
+def feature_table(layers, feature, layer_name=None):
+    """The rows `(rows, dim)` of the table that input `feature` looks up.
+
+    Searches the `StackedEmbedding` layers among `layers` (and inside nested
+    models); `layer_name` picks one where several embed the feature (STEM's
+    per-task tables).
+    """
+    from keras_mtl.layers.stacked_embedding import StackedEmbedding
+
+    found, pending = [], list(layers)
+    while pending:
+        layer = pending.pop(0)
+        if isinstance(layer, StackedEmbedding) and feature in layer.input_features:
+            found.append(layer)
+        if isinstance(layer, tf.keras.Model):
+            pending.extend(layer.layers)
+    if layer_name is not None:
+        found = [layer for layer in found if layer.name == layer_name]
+    if len(found) != 1:
+        raise KeyError(
+            f"expected one embedding table layer for input '{feature}'"
+            + (f" named '{layer_name}'" if layer_name is not None else "")
+            + f". Received {len(found)}: {[layer.name for layer in found]}"
+            + ("; pass layer_name= to pick one." if len(found) > 1 else ".")
+        )
+    return found[0].feature_table(feature)
 
 
 def checked_task_types(outputs, task_types):

@@ -45,6 +45,7 @@ class TrainingState:
         shared_optimizer: the "shared" group's optimizer, or None.
         embedding_optimizer: the embedding tables' optimizer.
         embedding_ids: ids of the embedding tables.
+        embedding_rows: `{id: rows of the whole table}` where known.
         shared_ids, last_shared_ids: ids of the shared variables (below the
             last shared layer) and of that layer's weights (GradNorm's W).
         with_representation: a callable `(x, training) -> (outputs, Z)` for
@@ -70,7 +71,7 @@ class TrainingState:
         with_representation: Optional[Callable] = None,
         auxiliary_losses: Sequence["AuxiliaryLoss"] = (),
         compile_args: Optional[Mapping[str, Any]] = None,
-        embedding_ids: Iterable[int] = frozenset(),
+        embedding_ids: Union[Iterable[int], Mapping[int, int]] = frozenset(),
         sample_spaces: Optional[Union[SampleSpaces, Mapping[str, str]]] = None,
     ) -> None:
         self.task_types = dict(task_types)
@@ -89,6 +90,7 @@ class TrainingState:
         self.auxiliary_losses = tuple(auxiliary_losses)
         self.compile_args = dict(compile_args or {})
         self.embedding_ids = frozenset(embedding_ids)
+        self.embedding_rows = dict(embedding_ids) if isinstance(embedding_ids, Mapping) else {}
         if not isinstance(sample_spaces, SampleSpaces):
             sample_spaces = SampleSpaces(sample_spaces, self.task_names)
         self.sample_spaces = sample_spaces
@@ -113,12 +115,13 @@ class TrainingState:
         """Sets the shared variables (ids) and those of the last shared layer."""
         self.shared_ids = frozenset(shared_ids)
         self.last_shared_ids = frozenset(last_shared_ids)
-        self.optimizer_groups.set_ids(self.embedding_ids, self.shared_ids)
+        self.optimizer_groups.set_ids(self.embedding_ids, self.shared_ids, self.embedding_rows)
 
-    def set_embeddings(self, embedding_ids: Iterable[int]) -> None:
-        """Sets the embedding tables (ids): the "embeddings" optimizer group."""
+    def set_embeddings(self, embedding_ids: Union[Iterable[int], Mapping[int, int]]) -> None:
+        """Sets the embedding tables (ids, or `{id: rows}`): the "embeddings" optimizer group."""
         self.embedding_ids = frozenset(embedding_ids)
-        self.optimizer_groups.set_ids(self.embedding_ids, self.shared_ids)
+        self.embedding_rows = dict(embedding_ids) if isinstance(embedding_ids, Mapping) else {}
+        self.optimizer_groups.set_ids(self.embedding_ids, self.shared_ids, self.embedding_rows)
 
     def trained_variables(self, model: tf.keras.Model) -> list[tf.Variable]:
         """What the optimizers update: the model's and the strategy's trainable variables."""
