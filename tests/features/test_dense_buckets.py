@@ -9,6 +9,8 @@ from keras_mtl.features import DenseFeat
 from keras_mtl.features import build_inputs
 from keras_mtl.features import embed_features
 from keras_mtl.features import validate_features
+from tests.embedding_tables import get_table
+from tests.embedding_tables import set_table
 
 EDGES = (0.0, 10.0, 20.0)
 
@@ -20,12 +22,34 @@ def test_bucket_of_a_value_is_the_count_of_edges_at_or_below_it():
     inputs = build_inputs([spec])
     model = tf.keras.Model(inputs, embed_features(inputs, [spec]))
     table = np.arange(8, dtype="float32").reshape(4, 2)  # row i = (2i, 2i + 1)
-    model.get_layer("x_quantile_bucket_embedding").set_weights([table])
+    stack = model.get_layer("embedding_tables_2")  # the bucket table alone
+    assert stack.tables == (("x/buckets", 4),)
+    stack.set_weights([table])
     x = np.array([-1.0, 0.0, 9.9, 10.0, 25.0], "float32")
     out = model({"x": x}).numpy()
     buckets = np.searchsorted(EDGES, x, side="right")  # [0, 1, 1, 2, 3]
     np.testing.assert_allclose(out[:, 0], (x - 1.0) / 2.0)  # the normalised value, kept
     np.testing.assert_array_equal(out[:, 1:], table[buckets])
+
+
+def test_bucket_table_shares_the_stack_of_its_width():
+    """A bucket table of the features' width is stacked after the tables
+    before it, as `"<feature>/buckets"`; each lookup reads its own rows."""
+    feats = [
+        keras_mtl.SparseFeat("i", vocabulary_size=2, embedding_dim=2),
+        DenseFeat("x", bucket_edges=EDGES, bucket_embedding_dim=2, keep_value=False),
+    ]
+    inputs = build_inputs(feats)
+    model = tf.keras.Model(inputs, embed_features(inputs, feats))
+    stack = model.get_layer("embedding_tables_2")
+    assert stack.tables == (("i", 3), ("x/buckets", 4))
+    assert stack.offsets == {"i": 0, "x/buckets": 3}
+    assert stack.input_features == ("i", "x/buckets")
+    set_table(model, "x/buckets", [[10, 11], [12, 13], [14, 15], [16, 17]])
+    set_table(model, "i", [[0, -1], [1, -2], [2, -3]])
+    np.testing.assert_array_equal(get_table(model, "x/buckets")[:, 0], [10, 12, 14, 16])
+    out = model({"i": np.array([1, 0, 9]), "x": np.array([15.0, -2.0, 20.0], "float32")})
+    np.testing.assert_array_equal(out.numpy(), [[1, -2, 14, 15], [0, -1, 10, 11], [2, -3, 16, 17]])
 
 
 def test_keep_value_false_gives_only_the_embedding():

@@ -2,7 +2,8 @@
 
 Embedding tables are set to known values (row r holds r, or a marker value
 for the OOV/padding row) so the model output shows which row each raw value
-was mapped to.
+was mapped to. The tables of one width are stacked into one
+`StackedEmbedding` layer; `set_table` writes one table's slice of it.
 """
 
 import numpy as np
@@ -18,18 +19,14 @@ from keras_mtl.features import adapt
 from keras_mtl.features import build_inputs
 from keras_mtl.features import embed_features
 from keras_mtl.features import validate_features
+from keras_mtl.layers import StackedEmbedding
+from tests.embedding_tables import get_table
+from tests.embedding_tables import set_table
 
 
 def bottom_model(features, **kwargs):
     inputs = build_inputs(features)
     return tf.keras.Model(inputs, embed_features(inputs, features, **kwargs))
-
-
-def set_table(model, embedding_name, rows):
-    """Sets table `embedding_name` to `rows`, (num_embeddings, dim) values."""
-    layer = model.get_layer(f"{embedding_name}_embedding")
-    shape = layer.get_weights()[0].shape
-    layer.set_weights([np.asarray(rows, dtype="float32").reshape(shape)])
 
 
 def row_ids_table(num_embeddings):
@@ -147,12 +144,18 @@ def test_shared_embedding_name_uses_one_table():
         SparseFeat("other", vocabulary_size=2, embedding_dim=1),
     ]
     model = bottom_model(features)
-    layers = embedding_layers(model)
-    names = sorted(layer.name for layer in layers)
-    assert names == ["items_embedding", "other_embedding"]
-    assert len(model.trainable_weights) == 2
+    (layer,) = embedding_layers(model)  # every table is 1 wide: one stack
+    assert layer.name == "embedding_tables_1"
+    assert layer.tables == (("items", 4), ("other", 3))  # "items" once, for both features
+    assert layer.input_tables == ("items", "items", "other")
+    assert layer.input_features == ("item", "history", "other")
+    assert len(model.trainable_weights) == 1
+    assert tuple(model.trainable_weights[0].shape) == (7, 1)
     set_table(model, "items", [[100.0], [1.0], [2.0], [3.0]])
     set_table(model, "other", [[0.0], [0.5], [-1.0]])
+    np.testing.assert_array_equal(
+        layer.get_weights()[0][:, 0], [100.0, 1.0, 2.0, 3.0, 0.0, 0.5, -1.0]
+    )
     df = pd.DataFrame(
         {"item": ["c", "a"], "history": [["a", "b"], ["c", "zz", "c"]], "other": [1, 7]}
     )
@@ -277,6 +280,39 @@ def test_bottom_width_is_the_sum_of_parts():
     model = bottom_model(features)
     assert tuple(model.output.shape) == (None, 3 + 5 + 2 + 1)
     assert [layer.name for layer in model.layers][-1] == "bottom_input"
+
+
+def test_tables_of_one_width_share_one_variable_in_order_of_first_appearance():
+    features = [
+        SparseFeat("a", vocabulary=("x", "y"), embedding_dim=2),  # 3 rows
+        SparseFeat("b", vocabulary_size=2, embedding_dim=1),  # 3 rows
+        DenseFeat("p", bucket_edges=(0.0,), bucket_embedding_dim=2, keep_value=False),
+        VarLenSparseFeat("c", maxlen=2, vocabulary_size=2, embedding_dim=2, pooling="sum"),
+    ]
+    model = bottom_model(features)
+    layers = {layer.name: layer for layer in embedding_layers(model)}
+    assert sorted(layers) == ["embedding_tables_1", "embedding_tables_2"]
+    assert all(isinstance(layer, StackedEmbedding) for layer in layers.values())
+    wide, narrow = layers["embedding_tables_2"], layers["embedding_tables_1"]
+    assert wide.tables == (("a", 3), ("p/buckets", 2), ("c", 3))
+    assert wide.offsets == {"a": 0, "p/buckets": 3, "c": 5}
+    assert narrow.tables == (("b", 3),)
+    assert sorted(tuple(w.shape) for w in model.trainable_weights) == [(3, 1), (8, 2)]
+    rows = np.arange(16, dtype="float32").reshape(8, 2)  # row r = (2r, 2r + 1)
+    wide.set_weights([rows])
+    set_table(model, "b", [[-1.0], [-2.0], [-3.0]])
+    np.testing.assert_array_equal(get_table(model, "p/buckets"), rows[3:5])
+    np.testing.assert_array_equal(get_table(model, "c"), rows[5:8])
+    df = pd.DataFrame({"a": ["y", "q"], "b": [1, 5], "p": [-1.0, 0.0], "c": [[1, 1], [0]]})
+    out = run(model, df, features)
+    # The parts follow the features' order (a, b, p, c), not the stacks':
+    # a -> its row 2 / OOV row 0, b -> row 1 / OOV row 2, p -> bucket 0 / 1
+    # (stack rows 3 / 4), c -> twice its row 1 (stack row 6) / only padding.
+    expected = [
+        [*rows[2], -2.0, *rows[3], *(2 * rows[6])],
+        [*rows[0], -3.0, *rows[4], 0.0, 0.0],
+    ]
+    np.testing.assert_array_equal(out, expected)
 
 
 def test_embeddings_regularizer_applies_to_every_table():

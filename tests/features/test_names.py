@@ -71,4 +71,9 @@ def test_inputs_keep_the_names_and_layers_take_internal_ones():
     assert sorted(inputs) == ["capital-loss", "work class"]
     model = keras_mtl.SharedBottom(feats, task_names=("y",), bottom_units=(2,))
     layer_names = {layer.name for layer in model.layers}
-    assert {"capital_loss_transform", "work_class_index", "work_class_embedding"} <= layer_names
+    assert {"capital_loss_transform", "work_class_index", "embedding_tables_2"} <= layer_names
+    # the table and input keep the feature's own name inside the stack
+    stack = model.get_layer("embedding_tables_2")
+    assert stack.tables == (("work class", 3),)
+    assert stack.input_features == ("work class",)
+    assert model.embedding_table("work class").shape == (3, 2)
