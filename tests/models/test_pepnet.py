@@ -28,13 +28,13 @@ def _inner(model):
     """E, E', the priors and PPNet's (B, T, u) output, by the formulas."""
     table = model.get_layer("domain_embedding").get_weights()[0]
     e_p = table[_slots()]
-    embeddings = np.concatenate(
-        [X, model.get_layer("user_embedding").get_weights()[0][USER]], axis=-1
-    )
+    user = model.embedding_table("user", layer_name="embedding_tables_2").numpy()
+    embeddings = np.concatenate([X, user[USER]], axis=-1)
     personalised = ref.epnet(model.get_layer("epnet"), e_p, embeddings)
     if any(layer.name == "domain_layers" for layer in model.layers):
         personalised = star_multiply(model.get_layer("domain_layers"), personalised, _slots(), 3)
-    priors = model.get_layer("personal_user_embedding").get_weights()[0][USER]
+    # the priors' tables are PEPNet's own, apart from E's
+    priors = model.embedding_table("user", layer_name="personal_embedding_tables_2").numpy()[USER]
     return ref.ppnet(model.get_layer("ppnet"), personalised, priors)
 
 

@@ -52,7 +52,8 @@ def test_task_loss_reaches_only_its_own_and_the_shared_tables_and_experts():
         with tf.GradientTape() as tape:
             loss = tf.reduce_sum(tf.math.log(model(inputs)[task]))
         tables = {
-            name: model.get_layer(f"{name}item_embedding").embeddings
+            # each prefix's stack of width 2 holds its item table alone
+            name: model.get_layer(f"{name}embedding_tables_2").embeddings
             for name in ("a_", "b_", "c_", "")
         }
         grads = tape.gradient(loss, list(tables.values()) + [experts])

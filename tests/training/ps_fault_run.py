@@ -7,14 +7,14 @@ starts, kills and restarts; this process only coordinates:
 
     python tests/training/ps_fault_run.py CLUSTER_JSON OUT_DIR PLAN_JSON
 
-PLAN_JSON: {"name": RUN, "epochs": E, "steps_per_epoch": S,
-"pauses": {"STEP": "NAME", ...}, "backup": DIR or null,
-"check_step_backups": bool}. It trains keras_mtl.MMoE (adam; the item table
-sharded across both PS tasks) with `model.fit` on a `DatasetCreator`. After
-the step numbered STEP (from 0, counted over all epochs) has been scheduled it
-waits for every scheduled step to finish (`coordinator.join()`), prints
-"pause NAME STEPS_RUN" and blocks until a line comes on stdin: the test kills
-or restarts a task meanwhile, knowing exactly how many steps ran.
+PLAN_JSON: {"name": RUN, "epochs": E, "steps_per_epoch": S, "pauses": {"STEP":
+"NAME", ...}, "backup": DIR or null, "check_step_backups": bool}. It trains
+keras_mtl.MMoE (adam; its stack of embedding tables of width 3 sharded across
+both PS tasks) with `model.fit` on a `DatasetCreator`. After the step numbered
+STEP (from 0, counted over all epochs) has been scheduled it waits for every
+scheduled step to finish (`coordinator.join()`), prints "pause NAME STEPS_RUN"
+and blocks until a line comes on stdin: the test kills or restarts a task
+meanwhile, knowing exactly how many steps ran.
 
 With "backup", `tf.keras.callbacks.BackupAndRestore(DIR)` backs up at every
 epoch end; the whole weights of the latest backup are saved as RUN_backup.npz
@@ -183,7 +183,7 @@ def main(cluster, out, plan):
         model = keras_mtl.MMoE(feats, **builder_cases.TINY["MMoE"])
         model.compile(optimizer="adam")
     train = data(df, feats, ["ctr", "cvr"])
-    table = model.get_layer("item_id_embedding").embeddings
+    table = model.get_layer("embedding_tables_3").embeddings  # item, color, size, query
     path = os.path.join(out, plan["name"])
     pause = Pause(
         {int(step): name for step, name in plan["pauses"].items()},

@@ -1,4 +1,5 @@
-"""Optimizer groups: embedding tables get LazyAdam under "adam"; dict groups; save/restore."""
+"""Optimizer groups: under "adam" a stack of embedding tables over DENSE_TABLE_MAX_ROWS
+rows gets LazyAdam, smaller ones the compiled Adam; dict groups; save/restore."""
 
 import os
 
@@ -9,6 +10,7 @@ import tensorflow as tf
 import keras_mtl
 from keras_mtl.optimizers import LazyAdam
 from keras_mtl.training import OptimizerGroups
+from keras_mtl.training.optimizer_groups import DENSE_TABLE_MAX_ROWS
 from tests.models import builder_cases
 from tests.weighting import strategy_cases
 
@@ -28,6 +30,24 @@ def data(frame, feats):
     return keras_mtl.data.df_to_dataset(frame, feats, ["ctr", "cvr"], batch_size=16)
 
 
+#: The extra feature of `big`: its table (one row more, out of vocabulary) puts
+#: the stack of width 3 over DENSE_TABLE_MAX_ROWS; the stack of width 2 (the
+#: domain's 4 rows) stays small.
+BIG = "big_id"
+
+
+@pytest.fixture(scope="module")
+def big(frame, feats):
+    """`(feats, data)` with BIG among the features."""
+    ids = np.random.RandomState(1).randint(0, DENSE_TABLE_MAX_ROWS, len(frame))
+    frame = frame.assign(**{BIG: ids})
+    feats = [
+        *feats,
+        keras_mtl.SparseFeat(BIG, vocabulary_size=DENSE_TABLE_MAX_ROWS, embedding_dim=3),
+    ]
+    return feats, keras_mtl.data.df_to_dataset(frame, feats, ["ctr", "cvr"], batch_size=16)
+
+
 def _mmoe(feats, seed=0):
     tf.keras.utils.set_random_seed(seed)
     return keras_mtl.MMoE(
@@ -35,33 +55,113 @@ def _mmoe(feats, seed=0):
     )
 
 
-def _tables(model):
+def _tables(model, min_rows=0):
+    """Ids of the stacked table variables of more than `min_rows` rows."""
     return {
         id(v)
         for layer in model.layers
-        if isinstance(layer, tf.keras.layers.Embedding)
+        if isinstance(layer, tf.keras.layers.Embedding) and layer.input_dim > min_rows
         for v in layer.trainable_variables
     }
 
 
+def _large(model):
+    return _tables(model, min_rows=DENSE_TABLE_MAX_ROWS)
+
+
 @pytest.mark.parametrize("optimizer", ["adam", "adam_instance"])
-def test_adam_trains_the_tables_with_a_lazy_adam_of_the_same_settings(feats, optimizer):
-    model = _mmoe(feats)
+def test_adam_trains_a_large_stack_with_a_lazy_adam_of_the_same_settings(big, optimizer):
+    model = _mmoe(big[0])
     adam = tf.keras.optimizers.Adam(0.02, beta_1=0.8, epsilon=1e-6)
     model.compile(optimizer="adam" if optimizer == "adam" else adam)
     state = model.training_state
     lazy = state.embedding_optimizer
     assert type(lazy) is LazyAdam and type(model.optimizer) is tf.keras.optimizers.Adam
-    assert {id(v) for v in model.embedding_variables} == _tables(model) != set()
+    stacks = {layer.name: layer.input_dim for layer in _stack_layers(model)}
+    assert stacks == {"embedding_tables_2": 4, "embedding_tables_3": 48 + DENSE_TABLE_MAX_ROWS + 1}
+    # every table is an embedding variable; only the large stack's is LazyAdam's
+    assert {id(v) for v in model.embedding_variables} == _tables(model) != _large(model)
+    assert len(_large(model)) == 1
     for v in model.trainable_variables:
-        assert state.optimizer_of(v) is (lazy if id(v) in _tables(model) else model.optimizer)
+        assert state.optimizer_of(v) is (lazy if id(v) in _large(model) else model.optimizer)
     settings = ("learning_rate", "beta_1", "beta_2", "epsilon", "amsgrad")
     expected = model.optimizer.get_config()
     assert {k: lazy.get_config()[k] for k in settings} == {k: expected[k] for k in settings}
     # each optimizer is built with exactly its own variables
-    slots = [v for v in lazy.variables if len(v.shape) > 0]  # m and v of every table
-    assert len(slots) == 2 * len(model.embedding_variables)
+    slots = [v for v in lazy.variables if len(v.shape) > 0]  # m and v of the large stack
+    assert [tuple(v.shape) for v in slots] == [(48 + DENSE_TABLE_MAX_ROWS + 1, 3)] * 2
     assert model.group_optimizers == {"embeddings_optimizer": lazy}
+
+
+def _stack_layers(model):
+    return [layer for layer in model.layers if isinstance(layer, keras_mtl.layers.StackedEmbedding)]
+
+
+def test_adam_keeps_training_small_stacks_itself(feats, data):
+    model = _mmoe(feats)
+    model.compile(optimizer="adam")
+    state = model.training_state
+    rows = {layer.name: layer.input_dim for layer in _stack_layers(model)}
+    assert rows == {"embedding_tables_2": 4, "embedding_tables_3": 48}
+    assert {id(v) for v in model.embedding_variables} == _tables(model) != set()
+    # no table is large: the compiled Adam trains every variable, no LazyAdam is built
+    assert state.optimizer_groups.ids["embeddings"] == frozenset()
+    for v in model.trainable_variables:
+        assert state.optimizer_of(v) is model.optimizer
+    assert model.group_optimizers == {}
+    before = {layer.name: layer.embeddings.numpy() for layer in _stack_layers(model)}
+    model.fit(data, epochs=1, verbose=0)
+    assert int(model.optimizer.iterations) == 4
+    slots = sorted(tuple(v.shape) for v in model.optimizer.variables if len(v.shape) == 2)
+    assert slots.count((48, 3)) == 2  # Adam's m and v of the stack of width 3
+    for layer in _stack_layers(model):
+        assert not np.allclose(layer.embeddings.numpy(), before[layer.name]), layer.name
+
+
+@pytest.mark.parametrize(
+    "rows, group", [(DENSE_TABLE_MAX_ROWS, "shared"), (DENSE_TABLE_MAX_ROWS + 1, "embeddings")]
+)
+def test_the_rule_counts_the_rows_of_the_whole_table(rows, group):
+    """A table sharded by a parameter-server partitioner is several variables,
+    each given the whole table's rows (`structure.embedding_table_ids`): a
+    shard's own rows do not decide."""
+    groups = OptimizerGroups("adam")
+    shards = (1, 2)  # ids of a table's two shards, each of about rows / 2
+    groups.set_ids(embeddings=shards, shared=(3,), table_rows={1: rows, 2: rows})
+    assert groups.ids[group] >= frozenset(shards)
+    other = "embeddings" if group == "shared" else "shared"
+    assert not groups.ids[other] & frozenset(shards)
+    assert type(groups.optimizer(group)) is (
+        LazyAdam if group == "embeddings" else tf.keras.optimizers.Adam
+    )
+    # without sizes a table counts as large
+    groups.set_ids(embeddings=shards, shared=(3,))
+    assert groups.ids["embeddings"] == frozenset(shards) and groups.ids["shared"] == {3}
+
+
+def test_structure_gives_each_table_variable_the_rows_of_its_layer():
+    from keras_mtl.training import structure
+
+    layer = tf.keras.layers.Embedding(DENSE_TABLE_MAX_ROWS + 1, 2)
+    layer.build((None,))
+    dense = tf.keras.layers.Dense(1)
+    dense.build((None, 2))
+    assert structure.embedding_table_ids([layer, dense]) == {
+        id(v): DENSE_TABLE_MAX_ROWS + 1 for v in layer.trainable_variables
+    }
+
+
+@pytest.mark.parametrize("embeddings", ["sgd", "adam"])
+def test_an_embeddings_optimizer_trains_every_table_whatever_its_rows(big, embeddings):
+    model = _mmoe(big[0])
+    given = tf.keras.optimizers.get(embeddings)
+    model.compile(optimizer={"embeddings": given, "towers": "adam"})
+    state = model.training_state
+    assert state.embedding_optimizer is given
+    assert state.optimizer_groups.ids["embeddings"] == frozenset(_tables(model))
+    for v in model.embedding_variables:  # the large stack and the small one
+        assert state.optimizer_of(v) is given
+    assert model.group_optimizers == {"embeddings_optimizer": given}
 
 
 def test_one_line_opt_out_keeps_dense_adam_updates(feats):
@@ -113,7 +213,8 @@ def test_groups_fall_through_and_adagrad_gets_its_row_wise_twin():
         OptimizerGroups({"embeddings": "adam"})
 
 
-def test_the_lazy_twin_follows_learning_rate_changes(feats, data):
+def test_the_lazy_twin_follows_learning_rate_changes(big):
+    feats, data = big
     model = _mmoe(feats)
     model.compile(optimizer=tf.keras.optimizers.Adam(0.01))
     model.fit(data, epochs=1, verbose=0)
@@ -144,10 +245,15 @@ class DenseAdam(tf.keras.optimizers.Adam):
         return super().update_step(tf.convert_to_tensor(gradient), variable, *learning_rate)
 
 
-def test_first_step_equals_dense_adam_under_every_strategy(feats, data):
+def test_first_step_equals_dense_adam_under_every_strategy(big):
     """From zero moments one LazyAdam step equals Adam's: rows outside the batch
     have no gradient and no moment, so Adam leaves them too. Every strategy (the
-    gradient-based ones included) hands both the same gradients."""
+    gradient-based ones included) hands both the same gradients.
+
+    The small stack (width 2) is left out: "adam" trains it with Adam itself,
+    which differs from DenseAdam on duplicate rows under Keras 3; after one
+    step no other variable depends on how it was updated."""
+    feats, data = big
     batch = next(iter(data))
     for name in strategy_cases.NAMES:
         weights = []
@@ -157,12 +263,15 @@ def test_first_step_equals_dense_adam_under_every_strategy(feats, data):
                 optimizer=optimizer, weighting=strategy_cases.make(name), run_eagerly=True
             )  # one step: tracing would cost more
             model.train_on_batch(*batch)
-            weights.append(model.get_weights())
+            small = id(model.get_layer("embedding_tables_2").embeddings)
+            weights.append([v.numpy() for v in model.weights if id(v) != small])
+        assert len(weights[0]) == len(model.weights) - 1
         for lazy, dense in zip(*weights):
             np.testing.assert_allclose(lazy, dense, rtol=1e-6, atol=1e-7, err_msg=name)
 
 
-def test_keras_file_restores_the_lazy_slots_and_training_continues_equal(feats, data, tmp_path):
+def test_keras_file_restores_the_lazy_slots_and_training_continues_equal(big, tmp_path):
+    feats, data = big
     model = _mmoe(feats)
     model.compile(optimizer="adam")
     model.fit(data, epochs=1, verbose=0)
@@ -183,7 +292,8 @@ def test_keras_file_restores_the_lazy_slots_and_training_continues_equal(feats, 
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
-def test_checkpoints_hold_the_lazy_slots(feats, data, tmp_path):
+def test_checkpoints_hold_the_lazy_slots(big, tmp_path):
+    feats, data = big
     model = _mmoe(feats)
     model.compile(optimizer="adam")
     model.fit(data, epochs=1, verbose=0)

@@ -1,13 +1,14 @@
 """ParameterServerStrategy when a task dies: a worker comes back, a PS needs a restart.
 
 Every task of the cluster is its own OS process on 127.0.0.1: two workers and
-two PS tasks forked by tests/training/ps_task.py, the item table sharded
-across both PS tasks. The coordinator is tests/training/ps_fault_run.py in a
-subprocess: it pauses after a given step with every scheduled step finished
-and prints how many ran; the test SIGKILLs or restarts a task (same port),
-then lets it go on. Everything is bounded by DEADLINE_S and killed when the
-test ends, passed or not; every child also dies with its parent
-(PR_SET_PDEATHSIG), so a killed pytest leaves no orphans either.
+two PS tasks forked by tests/training/ps_task.py, the stack of embedding
+tables (item, color, size, query) sharded across both PS tasks. The
+coordinator is tests/training/ps_fault_run.py in a subprocess: it pauses after
+a given step with every scheduled step finished and prints how many ran; the
+test SIGKILLs or restarts a task (same port), then lets it go on. Everything
+is bounded by DEADLINE_S and killed when the test ends, passed or not; every
+child also dies with its parent (PR_SET_PDEATHSIG), so a killed pytest leaves
+no orphans either.
 
 - Worker failure: worker 0 killed after 6 of 24 steps, restarted 6 steps
   later. TF's ClusterCoordinator puts the step that failed on it back in the
@@ -45,7 +46,7 @@ HERE = os.path.join(ROOT, "tests", "training")
 LEGACY_KERAS = tf.keras.__name__.startswith("tf_keras")
 DEADLINE_S = 180  # for a whole test, every process included (each takes ~20-30 s here)
 EPOCHS, STEPS = 6, 4  # 24 steps; BackupAndRestore backs up at epoch ends: every 4 steps
-#: where the item table's two shards live
+#: where the two shards of the stack of embedding tables live
 SHARDS = [f"/job:ps/replica:0/task:{i}/device:CPU:0" for i in (0, 1)]
 
 pytestmark = pytest.mark.skipif(
@@ -271,7 +272,7 @@ def test_ps_failure_fails_fit_and_a_restart_resumes_from_the_last_backup(cluster
         np.load(tmp_path / "resumed_start.npz") as start,
     ):
         assert saved.files == start.files and len(saved.files) > 0
-        for key in saved.files:  # every weight, the sharded item table joined whole
+        for key in saved.files:  # every weight, the sharded stack joined whole
             np.testing.assert_array_equal(start[key], saved[key])
     assert resumed["iterations"] == EPOCHS * STEPS
     assert resumed["history"]["epochs"] == [3, 4, 5]

@@ -138,12 +138,13 @@ def test_optimizer_groups_train_shared_and_towers_separately(data):
         optimizer={"shared": tf.keras.optimizers.SGD(0.0), "towers": tf.keras.optimizers.Adam(0.01)}
     )
     experts = model.get_layer("experts").kernels[0].numpy()
-    embedding = model.get_layer("color_embedding").embeddings.numpy()
+    stack = model.get_layer("embedding_tables_3")  # color's table among the others of width 3
+    embedding = stack.embeddings.numpy()
     tower = model.get_layer("tower_ctr").get_weights()[0]
     gate = model.get_layer("gate_ctr").get_weights()[0]
     model.fit(keras_mtl.data.df_to_dataset(df, feats, labels, batch_size=16), epochs=1, verbose=0)
     np.testing.assert_array_equal(model.get_layer("experts").kernels[0].numpy(), experts)
-    np.testing.assert_array_equal(model.get_layer("color_embedding").embeddings.numpy(), embedding)
+    np.testing.assert_array_equal(stack.embeddings.numpy(), embedding)
     assert not np.allclose(model.get_layer("tower_ctr").get_weights()[0], tower)
     assert not np.allclose(model.get_layer("gate_ctr").get_weights()[0], gate)
 
