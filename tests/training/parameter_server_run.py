@@ -9,8 +9,10 @@ guide: two worker and two parameter-server `tf.distribute.Server`s on
     python tests/training/parameter_server_run.py OUT_DIR '{"MMoE": "DWA", ...}'
 
 writes OUT_DIR/report.json: per builder (with its weighting strategy) the
-epoch losses and how many trainable variables moved; for MMoE the shard
-layout of its item table, losses over more steps, predictions of the
+epoch losses and how many trainable variables moved; for MMoE (with one
+more feature, "big_id", whose table makes its stack larger than
+`DENSE_TABLE_MAX_ROWS`) the shard layout of its stacked embedding tables and
+the optimizer of each shard, losses over more steps, predictions of the
 coordinator's model on test rows, a SavedModel and an ONNX file of it,
 checkpoint round trips, a BackupAndRestore resume, and the refusals (MAMDR,
 export inside the strategy's scope).
@@ -29,13 +31,20 @@ import tensorflow as tf  # noqa: E402
 
 import keras_mtl  # noqa: E402
 from keras_mtl.export import sharding  # noqa: E402
+from keras_mtl.layers import StackedEmbedding  # noqa: E402
+from keras_mtl.training.optimizer_groups import DENSE_TABLE_MAX_ROWS  # noqa: E402
 from tests.models import builder_cases  # noqa: E402
 from tests.weighting import strategy_cases  # noqa: E402
 
 NUM_WORKERS, NUM_PS = 2, 2
-#: small enough that the tiny item table (21 rows x 3 floats) is split in two
+#: small enough that the stack of the tiny tables of width 3 (49 rows x 3
+#: floats) is split in two
 MIN_SHARD_BYTES = 128
 BATCH = 32
+#: MMoE's extra feature: its table (one row more: out of vocabulary) and the
+#: domain's (4 rows) make the stack of width 2 larger than
+#: DENSE_TABLE_MAX_ROWS, though each of its two shards is smaller
+BIG = "big_id"
 
 
 def free_port():
@@ -94,6 +103,40 @@ def every_builder(strategy, df, feats, runs):
     return report
 
 
+def with_big_table(df, feats):
+    """`df` and `feats` with the BIG feature: pre-encoded ids of width 2."""
+    df = df.assign(**{BIG: np.random.RandomState(7).randint(0, DENSE_TABLE_MAX_ROWS, len(df))})
+    big = keras_mtl.SparseFeat(BIG, vocabulary_size=DENSE_TABLE_MAX_ROWS, embedding_dim=2)
+    return df, [*feats, big]
+
+
+def stacks(model):
+    """Per `StackedEmbedding` layer: its variable's type, rows, tables and
+    shards (shape, device, optimizer group, optimizer class)."""
+    groups = model.training_state.optimizer_groups
+    found = {}
+    for layer in model.layers:
+        if not isinstance(layer, StackedEmbedding):
+            continue
+        table = layer.embeddings
+        parts = getattr(table, "variables", [table])  # a ShardedVariable's shards
+        found[layer.name] = {
+            "type": type(table).__name__,
+            "rows": int(table.shape[0]),
+            "tables": dict(layer.tables),
+            "shards": [
+                {
+                    "shape": list(part.shape),
+                    "device": getattr(part, "device", None),  # Keras 3 variables have none
+                    "group": groups.group_of(part),
+                    "optimizer": type(groups.optimizer_of(part)).__name__,
+                }
+                for part in parts
+            ],
+        }
+    return found
+
+
 def refusal(call):
     try:
         call()
@@ -109,23 +152,17 @@ def mmoe(strategy, df, feats, out):
     with strategy.scope():
         model = keras_mtl.MMoE(feats, **kwargs)
         model.compile(optimizer="adam")
-    table = model.get_layer("item_id_embedding").embeddings
-    shards = [{"shape": list(part.shape), "device": part.device} for part in table.variables]
+    layout = stacks(model)
     history = model.fit(data(df, feats, labels), epochs=6, steps_per_epoch=4, verbose=0)
     rows = keras_mtl.data.features_to_arrays(df.head(16), feats)
     predictions = {k: np.asarray(v).tolist() for k, v in model.predict(rows, verbose=0).items()}
 
     report = {
-        "type": type(table).__name__,
-        "shards": shards,
-        "table_rows": int(table.shape[0]),
+        "stacks": layout,
         "loss": history.history["loss"],
         "predictions": predictions,
         "rows": {k: v.tolist() for k, v in rows.items()},
-        "group_of_shards": sorted(
-            {model.training_state.optimizer_groups.group_of(p) for p in table.variables}
-        ),
-        "embedding_optimizer": type(model.training_state.embedding_optimizer).__name__,
+        "compiled_optimizer": type(model.optimizer).__name__,
     }
     report["saved_model"] = keras_mtl.export.export_saved_model(model, os.path.join(out, "ranker"))
     onnx = keras_mtl.export.export_onnx(
@@ -238,7 +275,7 @@ def main(out, runs):
     df = builder_cases.frame(256)
     feats = builder_cases.features(df)
     report = {
-        "mmoe": mmoe(strategy, df, feats, out),
+        "mmoe": mmoe(strategy, *with_big_table(df, feats), out),
         "builders": every_builder(strategy, df, feats, runs),
     }
     with open(os.path.join(out, "report.json"), "w") as f:

@@ -145,20 +145,38 @@ else:
     def test_every_weighting_strategy_ran_under_parameter_servers():
         assert set(RUNS.values()) == set(strategy_cases.NAMES)
 
-    def test_the_item_table_is_sharded_across_both_parameter_servers(report):
-        mmoe = report["mmoe"]
-        assert mmoe["type"] == "ShardedVariable"
-        shapes = [s["shape"] for s in mmoe["shards"]]
-        assert shapes == [[11, 3], [10, 3]]  # 21 rows (20 ids + out of vocabulary), by rows
-        assert sum(s[0] for s in shapes) == mmoe["table_rows"]
-        devices = [s["device"] for s in mmoe["shards"]]
-        assert devices == [
-            "/job:ps/replica:0/task:0/device:CPU:0",
-            "/job:ps/replica:0/task:1/device:CPU:0",
-        ]
-        # the shards are the "embeddings" group: sparse row updates on each
-        assert mmoe["group_of_shards"] == ["embeddings"]
-        assert mmoe["embedding_optimizer"] == "LazyAdam"
+    PS_TASKS = [
+        "/job:ps/replica:0/task:0/device:CPU:0",
+        "/job:ps/replica:0/task:1/device:CPU:0",
+    ]
+
+    def test_every_embedding_stack_is_sharded_by_rows_across_both_parameter_servers(report):
+        stacks = report["mmoe"]["stacks"]
+        # one stack per width: the tiny tables of width 3; the domain's and big_id's of width 2
+        assert sorted(stacks) == ["embedding_tables_2", "embedding_tables_3"]
+        assert stacks["embedding_tables_2"]["tables"] == {"domain": 4, "big_id": 100_001}
+        for name, stack in stacks.items():
+            assert stack["type"] == "ShardedVariable", name
+            assert stack["rows"] == sum(stack["tables"].values()), name
+            shapes = [s["shape"] for s in stack["shards"]]
+            # by rows, nearly even, one shard on each PS task: never a whole stack on one
+            assert [s["device"] for s in stack["shards"]] == PS_TASKS, name
+            assert sum(rows for rows, _ in shapes) == stack["rows"], name
+            assert max(r for r, _ in shapes) - min(r for r, _ in shapes) <= 1, name
+            width = int(name.rsplit("_", 1)[1])
+            assert all(w == width for _, w in shapes), name
+
+    def test_a_sharded_stack_gets_its_optimizer_by_its_whole_rows(report):
+        stacks = report["mmoe"]["stacks"]
+        threshold = keras_mtl.training.optimizer_groups.DENSE_TABLE_MAX_ROWS
+        big, small = stacks["embedding_tables_2"], stacks["embedding_tables_3"]
+        # each shard of the big stack is under the threshold: the whole stack counts
+        assert big["rows"] > threshold >= max(s["shape"][0] for s in big["shards"])
+        assert {(s["group"], s["optimizer"]) for s in big["shards"]} == {("embeddings", "LazyAdam")}
+        # the small stack stays with the compiled Adam (the "shared" group's fallback)
+        assert small["rows"] <= threshold
+        assert report["mmoe"]["compiled_optimizer"] == "Adam"
+        assert {(s["group"], s["optimizer"]) for s in small["shards"]} == {("shared", "Adam")}
 
     def test_loss_falls(report):
         loss = report["mmoe"]["loss"]
@@ -179,7 +197,11 @@ else:
                 out[task].numpy().reshape(-1), np.asarray(expected).reshape(-1), atol=1e-6
             )
         assert mmoe["onnx_max_abs_diff"] < 1e-5
-        assert "item_id_embedding/embeddings" in mmoe["onnx_tables"]  # a sharded table, whole
+        # every stack, sharded, written whole
+        assert sorted(mmoe["onnx_tables"]) == [
+            "embedding_tables_2/embeddings",
+            "embedding_tables_3/embeddings",
+        ]
         assert set(mmoe["onnx_tables"].values()) == {0.0}
 
     def test_checkpoints_hold_whole_tables(report):
