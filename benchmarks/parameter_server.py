@@ -20,7 +20,8 @@ Everything runs on this machine, under tf_keras 2 (the script sets
 
 `--optimizer` is `compile`'s, for every variable: "adagrad" (default; the
 tables get keras_mtl's sparse Adagrad, one slot per table row), "adam"
-(LazyAdam on the tables, two slots) or "sgd" (none).
+(LazyAdam on the tables' stacks of more than 100,000 rows, two slots; Adam
+itself on smaller stacks) or "sgd" (none).
 Several shards per parameter server keep the transient initial value of
 the shard being created small next to the shards a task holds.
 
@@ -245,8 +246,9 @@ def run_cluster(args):
         idle_rss = {name: vm_rss_mib(task.pid) for name, task in tasks.items()}
         with strategy.scope():
             model = build(args)
-        table = model.get_layer("item_embedding").embeddings
-        # a table under MinSizePartitioner's 256 KiB stays whole
+        # the user and item tables (both --dim wide) are one stack, sharded by rows;
+        # a stack under MinSizePartitioner's 256 KiB stays whole
+        table = model.get_layer(f"embedding_tables_{args.dim}").embeddings
         shards = [[list(p.shape), p.device] for p in getattr(table, "variables", [table])]
         data = tf.keras.utils.experimental.DatasetCreator(dataset_fn(args))
         cpu_before = {name: _harness.cpu_seconds(task.pid) for name, task in tasks.items()}
@@ -403,7 +405,8 @@ def markdown(result, args):
         "SavedModel is written: its peak during the export was "
         f"{export_growth:,.0f} MiB above its RSS before "
         f"({cluster['coordinator_export_peak_over_tables']:.2f}× the tables' bytes). "
-        f"Item table: {shard_layout(cluster['item_shards'])}. The SavedModel exported by the "
+        f"User and item tables' stack: {shard_layout(cluster['item_shards'])}. "
+        "The SavedModel exported by the "
         f"coordinator (tables joined, {cluster['export_s']:.1f} s), loaded and served by a new "
         f"process (peak RSS {cluster['serving_peak_rss_mib']:,.0f} MiB), equals the "
         f"coordinator's model to {cluster['export_max_abs_diff']:.1e} on 256 rows.",

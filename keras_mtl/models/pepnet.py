@@ -50,7 +50,9 @@ def PEPNet(
     row's domain id. PPNet (`PPNetLayer` "ppnet") runs one tower per task;
     each hidden layer is scaled by `GateNU([P ; stop_gradient(E')])`, P the
     embeddings of the `personal_features` (user / item / author ids in the
-    paper), from tables of their own (named `personal_<name>_embedding`).
+    paper), from tables of their own (stacked per width in layers named
+    `personal_embedding_tables_<width>`; the domain's table is a
+    `tf.keras.layers.Embedding` named `<embedding_name>_embedding`).
     With no personal features named, P is the domain embedding e_p. Each
     task's tower ends in a `TaskHead` named after the task, or with
     `domain_towers=True` in a per-domain head: a shared linear logit plus

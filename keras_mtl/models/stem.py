@@ -36,8 +36,10 @@ def STEM(
     """Builds STEM-Net: T + 1 embeddings of every feature, then `STEMLayer` levels.
 
     Every feature is embedded T + 1 times: into x_t by task t's own tables
-    (layers prefixed `<task>_`, e.g. `ctr_item_embedding`) and into x_s by
-    the shared tables (the usual names, e.g. `item_embedding`). Level j (a
+    (stacked per width in layers prefixed `<task>_`, e.g.
+    `ctr_embedding_tables_8`) and into x_s by the shared tables (the usual
+    stacks, e.g. `embedding_tables_8`); `model.embedding_table(feature,
+    layer_name=...)` reads one of them. Level j (a
     `STEMLayer` named `stem_<j>`) has task-specific experts reading x_t and
     shared experts reading x_s; task t's gate `softmax(G_t(x_t + x_s))` mixes
     all experts, every other task's specific experts under stop-gradient.
@@ -64,8 +66,10 @@ def STEM(
     Example:
     >>> feats = [SparseFeat("item", vocabulary_size=10), DenseFeat("price")]
     >>> model = STEM(feats, task_names=("ctr", "cvr"), expert_units=(8,), tower_units=(4,))
-    >>> sorted(l.name for l in model.layers if l.name.endswith("item_embedding"))
-    ['ctr_item_embedding', 'cvr_item_embedding', 'item_embedding']
+    >>> sorted(l.name for l in model.layers if l.name.endswith("embedding_tables_8"))
+    ['ctr_embedding_tables_8', 'cvr_embedding_tables_8', 'embedding_tables_8']
+    >>> model.embedding_table("item", layer_name="ctr_embedding_tables_8").shape
+    TensorShape([11, 8])
 
     References:
         Su et al., "STEM: Unleashing the Power of Embeddings for Multi-task

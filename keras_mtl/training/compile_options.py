@@ -45,8 +45,9 @@ def optimizers(optimizer):
     `optimizer` is one optimizer (or name) for every variable, or a dict of
     groups: "towers" and optionally "shared" (the variables below the model's
     last shared layer: shared bottom, experts) and "embeddings" (the
-    embedding tables). "adam" trains the tables with a LazyAdam of the same
-    settings (see `OptimizerGroups`).
+    embedding tables). "adam" trains the tables of more than
+    `DENSE_TABLE_MAX_ROWS` rows with a LazyAdam of the same settings (see
+    `OptimizerGroups`).
     """
     return OptimizerGroups(optimizer)
 

@@ -67,7 +67,9 @@ class FitHooks(keras_compat.CheckpointExtras):
     def group_optimizers(self) -> dict[str, tf.keras.optimizers.Optimizer]:
         """`{name: optimizer}` of the optimizer groups beyond `optimizer`.
 
-        E.g. `{"embeddings_optimizer": LazyAdam}` after `compile("adam")`.
+        E.g. `{"embeddings_optimizer": LazyAdam}` after `compile("adam")` of
+        a model with a table (stack) over `DENSE_TABLE_MAX_ROWS` rows; `{}`
+        when every table is smaller (the compiled Adam trains them).
         `.keras` files and checkpoints save their slots and step counts
         through this attribute.
         """

@@ -175,11 +175,14 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
                 groups `{"embeddings": ..., "shared": ..., "towers": ...}`
                 ("towers" required): the embedding tables, the other shared
                 variables (below `shared_layer`) and the rest. With "adam"
-                (the default) the embedding tables get a
-                `keras_mtl.optimizers.LazyAdam` of the same settings, which
-                updates only the rows of the batch;
+                (the default) the embedding tables of more than
+                `DENSE_TABLE_MAX_ROWS` (100,000) rows (a stack of tables
+                counts as one) get a `keras_mtl.optimizers.LazyAdam` of the
+                same settings, which updates only the rows of the batch;
+                smaller ones stay with that Adam;
                 `{"embeddings": "adam", "towers": "adam"}` keeps dense Adam
-                updates (see `keras_mtl.training.OptimizerGroups`).
+                updates of every table (see
+                `keras_mtl.training.OptimizerGroups`).
             loss: None (per task type: binary cross-entropy / MSE), one loss
                 for every task, or `{task: loss}` (names, `Loss` objects such
                 as `FocalLoss`, or functions returning per-row losses).

@@ -1,5 +1,6 @@
 """Which optimizer trains which variable of a multi-task model."""
 
+import math
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -122,8 +123,9 @@ class OptimizerGroups:
         embeddings, rows = frozenset(embeddings), dict(table_rows or {})
         small = frozenset()
         if self.derived is not None:
+            # a table of unknown size counts as large
             small = frozenset(
-                i for i in embeddings if rows.get(i, DENSE_TABLE_MAX_ROWS + 1) <= DENSE_TABLE_MAX_ROWS
+                i for i in embeddings if rows.get(i, math.inf) <= DENSE_TABLE_MAX_ROWS
             )
         self.ids = {
             "embeddings": embeddings - small,

@@ -108,7 +108,8 @@ class TrainingState:
 
     @property
     def embedding_optimizer(self) -> tf.keras.optimizers.Optimizer:
-        """The optimizer of the embedding tables (a derived LazyAdam by default)."""
+        """The optimizer of the "embeddings" group (by default a LazyAdam
+        derived from "adam", for the tables over `DENSE_TABLE_MAX_ROWS` rows)."""
         return self.optimizer_groups.optimizer("embeddings")
 
     def set_shared(self, shared_ids: Iterable[int], last_shared_ids: Iterable[int]) -> None:

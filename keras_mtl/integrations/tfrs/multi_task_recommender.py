@@ -136,7 +136,8 @@ class MultiTaskRecommender(FitHooks, tfrs.Model):
                 `{"embeddings": ..., "shared": ..., "towers": ...}` as for
                 `MultiTaskModel.compile` ("shared": the `shared_layers`;
                 "embeddings": the model's `tf.keras.layers.Embedding`
-                tables, trained by a LazyAdam when the optimizer is "adam").
+                tables; when the optimizer is "adam", those of more than
+                `DENSE_TABLE_MAX_ROWS` rows are trained by a LazyAdam).
             weighting: a `keras_mtl.weighting.WeightingStrategy`; default
                 `FixedWeights(loss_weights)`.
             loss_weights: `{task: weight}`, shorthand for `FixedWeights`.
