@@ -59,9 +59,11 @@ class OnnxExport:
         external_data: the data file beside `path` (`<path>.data`) holding
             the tables (and any weight tf2onnx stored outside the graph), or
             None when everything is inside the .onnx file.
-        tables: `{initializer name: (rows, dim)}`: every feature embedding
-            table, named by its variable's path (`<layer>/embeddings`), once
-            per table (features sharing an `embedding_name` share it).
+        tables: `{initializer name: (rows, dim)}`: every embedding table
+            variable, named by its path (`<layer>/embeddings`). keras_mtl's
+            builders stack all feature tables of one width into one
+            variable (`StackedEmbedding`, `embedding_tables_<width>`), so
+            there is one entry per width, each gathered once.
         table_dtype: how the tables are stored ("float32" or "float16").
         custom_ops: the package whose custom-op library ONNX Runtime must
             register (`EXTENSIONS_PACKAGE`, for `hash_bins=` features), or
@@ -189,7 +191,7 @@ def export_onnx(
     ...                        task_names=("ctr",), num_experts=2, expert_units=(4,))
     >>> result = export_onnx(model, os.path.join(tempfile.mkdtemp(), "m.onnx"))
     >>> sorted(result.max_abs_diff), result.max_abs_diff[8] < 1e-5, result.tables
-    ([1, 8], True, {'color_embedding/embeddings': (3, 8)})
+    ([1, 8], True, {'embedding_tables_8/embeddings': (3, 8)})
     """
     _check_arguments(opset, table_dtype, external_data)
     tables = TableSource.of_model(model)

@@ -68,6 +68,20 @@ class TableSource:
 
     @staticmethod
     def of_model(model):
-        """One `TableSource` per `SparseEmbedding` of `model` (a table shared
-        by several features, `embedding_name`, once), in layer order."""
+        """One `TableSource` per `SparseEmbedding` of `model`, in layer order.
+
+        keras_mtl's builders stack every feature table of one width (a table
+        shared by several features, `embedding_name`, once) into one
+        `StackedEmbedding`: one source per width.
+
+        Example:
+        >>> model = keras_mtl.MMoE(
+        ...     [SparseFeat("a", vocabulary_size=3, embedding_dim=2),
+        ...      SparseFeat("b", vocabulary_size=4, embedding_dim=2),
+        ...      SparseFeat("c", vocabulary_size=3, embedding_name="a", embedding_dim=2),
+        ...      DenseFeat("p", bucket_edges=(0.0,), bucket_embedding_dim=4)],
+        ...     task_names=("ctr",), num_experts=2, expert_units=(4,))
+        >>> [(t.name, t.shape) for t in TableSource.of_model(model)]
+        [('embedding_tables_2/embeddings', (9, 2)), ('embedding_tables_4/embeddings', (2, 4))]
+        """
         return [TableSource(layer) for layer in model.layers if isinstance(layer, SparseEmbedding)]

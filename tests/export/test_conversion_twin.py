@@ -8,6 +8,7 @@ import tensorflow as tf
 
 import keras_mtl
 from keras_mtl.export.conversion_twin import conversion_twin
+from keras_mtl.export.table_config import with_tables
 
 
 class _Sharded:
@@ -66,9 +67,12 @@ def test_a_sharded_model_gets_stand_in_tables_and_its_joined_weights():
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in model.get_weights()])
     twin = conversion_twin(_Sharded(model, parts=3))
-    assert twin.get_layer("item_embedding").get_weights()[0].shape == (1, 3)
+    stand_in = twin.get_layer("embedding_tables_3")  # item's table, alone at width 3
+    assert stand_in.get_weights()[0].shape == (1, 3)
+    # a stand-in keeps its tables' layout: the fed rows are looked up where they lie
+    assert stand_in.tables == (("item", 12),) and stand_in.offsets == {"item": 0}
     for layer in model.layers:
-        if layer.weights and layer.name != "item_embedding":
+        if layer.weights and layer.name != "embedding_tables_3":
             for got, expected in zip(twin.get_layer(layer.name).get_weights(), layer.get_weights()):
                 np.testing.assert_array_equal(got, expected)
 
@@ -81,7 +85,26 @@ def test_a_mixed_model_computes_in_float32():
         tf.keras.mixed_precision.set_global_policy("float32")
     twin = conversion_twin(model)
     assert {layer.compute_dtype for layer in twin.layers if layer.weights} == {"float32"}
-    assert twin.get_layer("item_embedding").input_dim == 1
+    assert twin.get_layer("embedding_tables_3").input_dim == 1
+
+
+def test_a_stand_in_stack_fed_the_tables_looks_up_each_tables_rows():
+    """The twin's stack has one row of its own; fed the model's stacked
+    variable, it reads every table's rows at that table's offset."""
+    feats = [
+        keras_mtl.SparseFeat("a", vocabulary_size=2, embedding_dim=1),
+        keras_mtl.SparseFeat("b", vocabulary_size=3, embedding_dim=1),
+    ]
+    model = keras_mtl.MMoE(feats, num_experts=2, expert_units=(4,), tower_units=())
+    stacked = np.arange(7, dtype=np.float32)[:, None]  # a: rows 0-2, b: rows 3-6
+    model.get_layer("embedding_tables_1").set_weights([stacked])
+    twin = type(model).from_config(with_tables(model.get_config(), input_dim=1))
+    layer = twin.get_layer("embedding_tables_1")
+    assert layer.get_weights()[0].shape == (1, 1)
+    with keras_mtl.layers.SparseEmbedding.feeding_tables({layer: tf.constant(stacked)}):
+        a, b = layer([tf.constant([1, 2]), tf.constant([0, 3])])
+    np.testing.assert_array_equal(a.numpy()[:, 0], [1.0, 2.0])
+    np.testing.assert_array_equal(b.numpy()[:, 0], [3.0, 6.0])
 
 
 def test_a_table_inside_another_layer_is_refused():

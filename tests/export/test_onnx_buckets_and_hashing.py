@@ -21,13 +21,21 @@ def _served(export, rows):
 @pytest.fixture(scope="module")
 def bucket_model(tmp_path_factory):
     """The bucket alone decides the output (keep_value=False), one distinct
-    embedding row per bucket."""
+    embedding row per bucket, passed on by the bottom (identity, all
+    positive so the ReLU keeps it) and summed by the head: bucket b gives
+    sigmoid(0.4 b + 0.06), each bucket's output its own."""
     feats = [
         keras_mtl.DenseFeat("price", bucket_edges=EDGES, keep_value=False, bucket_embedding_dim=4)
     ]
     model = keras_mtl.SharedBottom(feats, task_names=("ctr",), bottom_units=(4,), tower_units=())
-    table = model.get_layer("price_quantile_bucket_embedding")
-    table.set_weights([np.random.RandomState(0).normal(size=(len(EDGES) + 1, 4)).astype("float32")])
+    table = model.get_layer("embedding_tables_4")
+    assert table.tables == (("price/buckets", len(EDGES) + 1),)
+    buckets = np.arange(len(EDGES) + 1, dtype="float32")[:, None]
+    table.set_weights([0.1 * buckets + np.array([0.0, 0.01, 0.02, 0.03], "float32")])
+    model.get_layer("shared_bottom").set_weights(
+        [np.eye(4, dtype="float32"), np.zeros(4, "float32")]
+    )
+    model.get_layer("ctr").set_weights([np.ones((4, 1), "float32"), np.zeros(1, "float32")])
     return model, tmp_path_factory.mktemp("buckets")
 
 
@@ -56,6 +64,7 @@ def test_values_on_an_edge_land_in_tfs_bucket(bucket_model):
     # each bucket gives its own output, 1e-3 or more from any other: outputs
     # within 1e-6 of Keras' are TF's buckets
     by_bucket = np.array([keras_out[buckets == b][0] for b in range(len(EDGES) + 1)])
+    np.testing.assert_allclose(by_bucket, 1 / (1 + np.exp(-(0.4 * np.arange(6) + 0.06))), rtol=1e-6)
     assert np.min(np.diff(np.sort(by_bucket))) > 1e-3
     np.testing.assert_allclose(onnx_out, by_bucket[buckets], atol=1e-6)
 
@@ -87,7 +96,9 @@ def test_hashed_features_hash_10k_strings_as_tf(tmp_path):
     model = keras_mtl.SharedBottom(
         feats, task_names=("ctr",), bottom_units=(1,), tower_units=(), task_types=("regression",)
     )
-    model.get_layer("query_embedding").set_weights([np.arange(bins, dtype="float32")[:, None]])
+    table = model.get_layer("embedding_tables_1")
+    assert table.tables == (("query", bins),)
+    table.set_weights([np.arange(bins, dtype="float32")[:, None]])
     model.get_layer("shared_bottom").set_weights(
         [np.ones((1, 1), "float32"), np.zeros(1, "float32")]
     )

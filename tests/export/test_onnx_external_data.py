@@ -57,12 +57,22 @@ def test_weight_bytes_counts_every_weight():
 
 
 def test_each_table_is_one_initializer_named_by_its_variable(model_and_rows, tmp_path):
-    """Inline and external, every table's initializer holds exactly its
-    variable's values; a table shared by `embedding_name` is there once and
-    feeds both features' gathers."""
+    """Inline and external, every table variable's initializer holds exactly
+    its values: one per width, each feature's and bucket table stacked in
+    it; a table shared by `embedding_name` is stacked once and feeds both
+    features, through the stack's one gather."""
     model, rows = model_and_rows
     tables = _table_values(model)
-    assert "history_embedding/embeddings" not in tables  # history shares color's table
+    # price's 4 buckets are 8 wide (the default), alone in their stack
+    assert {k: v.shape for k, v in tables.items()} == {
+        "embedding_tables_2/embeddings": (8 + 9 + 4, 2),  # item_hash, tags, domain
+        "embedding_tables_3/embeddings": (6 + 6 + 16 + 21, 3),  # color, size, query, item_id
+        "embedding_tables_8/embeddings": (4, 8),
+    }
+    wide = model.get_layer("embedding_tables_3")
+    assert [name for name, _ in wide.tables] == ["color", "size", "query", "item_id"]
+    assert wide.input_features == ("color", "size", "query", "item_id", "history")
+    assert wide.input_tables == ("color", "size", "query", "item_id", "color")
     inline = keras_mtl.export.export_onnx(model, str(tmp_path / "inline.onnx"), examples=rows)
     external = keras_mtl.export.export_onnx(
         model, str(tmp_path / "ext.onnx"), examples=rows, external_data=True
@@ -77,9 +87,8 @@ def test_each_table_is_one_initializer_named_by_its_variable(model_and_rows, tmp
             assert found[name].dtype == np.float32
             np.testing.assert_array_equal(found[name], value)
     proto = onnx.load(external.path, load_external_data=False)
-    color = "color_embedding/embeddings"
-    gathers = [n for n in proto.graph.node if n.op_type == "Gather" and n.input[0] == color]
-    assert len(gathers) == 2  # color and the history sequence
+    gathers = [n.input[0] for n in proto.graph.node if n.op_type == "Gather"]
+    assert sorted(name for name in gathers if name in tables) == sorted(tables)  # one each
     stored = {
         t.name: {e.key: e.value for e in t.external_data}
         for t in proto.graph.initializer
@@ -158,15 +167,16 @@ def test_float16_tables_halve_the_tables_and_stay_close(model_and_rows, tmp_path
 
 def test_ids_reach_the_gathers_as_int64(model_and_rows, tmp_path):
     """Row indices of every id feature (vocabulary, hashing, pre-encoded, sequence)
-    stay int64 from the feature to the gather: no int32 cast caps a table at
-    2^31 rows (the Keras side: test_encoded_id_lookup)."""
+    stay int64 from the feature to the gather, offsets added and stacks
+    concatenated: no int32 cast caps a table at 2^31 rows (the Keras side:
+    test_encoded_id_lookup)."""
     model, rows = model_and_rows
     result = keras_mtl.export.export_onnx(model, str(tmp_path / "m.onnx"), examples=rows)
     proto = onnx.shape_inference.infer_shapes(onnx.load(result.path))
     types = {v.name: v.type.tensor_type.elem_type for v in proto.graph.value_info}
-    ids = {name for name in result.tables if "_quantile_bucket_" not in name}  # buckets: few rows
-    gathers = [n for n in proto.graph.node if n.op_type == "Gather" and n.input[0] in ids]
-    assert {n.input[0] for n in gathers} == ids and len(ids) == 7
+    gathers = [n for n in proto.graph.node if n.op_type == "Gather" and n.input[0] in result.tables]
+    # the id features' stacks of widths 2 and 3, and the bucket stack
+    assert sorted(n.input[0] for n in gathers) == sorted(result.tables) and len(gathers) == 3
     assert {types[n.input[1]] for n in gathers} == {onnx.TensorProto.INT64}
 
 
