@@ -13,6 +13,7 @@ pools never share a process and a peer that fails to import is only reported.
     python benchmarks/throughput.py                           # all libraries, both models
     python benchmarks/throughput.py --libs keras_mtl,keras_mtl+nojit --models mmoe
     python benchmarks/throughput.py --precision float32,bfloat16   # mixed precision, side by side
+    python benchmarks/throughput.py --precision float32,bfloat16 --vocab 1000,1000000 --zipf 1.1
 
 Peers (optional; a missing one is reported and skipped): a CPU build of torch
 (`pip install torch==2.13.0` here), then `pip install --no-deps deepctr==0.9.4
@@ -28,6 +29,9 @@ How each library is driven (each at its default thread settings, printed):
   (forward, mean BCE of the tasks, backward, Adam step); its `MLP` puts a
   BatchNorm1d after every linear layer (gates included), which the other two do
   not have, so those are replaced by identities to keep the architecture equal.
+  Under `--precision bfloat16` its forward pass and loss run inside
+  `torch.autocast(device_type="cpu", dtype=torch.bfloat16)` (parameters and
+  Adam stay float32, as under Keras' `mixed_bfloat16` policy).
 
 GFLOP/s counts the dense layers' training FLOPs (`_config.train_flops_per_row`)
 and is set against a measured float32 matmul (1024×2048 by 2048×2048) in
@@ -35,6 +39,7 @@ TensorFlow and NumPy on the same machine.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -218,6 +223,18 @@ def run_deepctr(model_name, rows, batch, options):
     }
 
 
+def _torch_autocast(torch, precision):
+    """The context the forward pass and loss run in: bfloat16 autocast or none (float32)."""
+    if precision == "float32":
+        return contextlib.nullcontext()
+    if precision != "bfloat16":
+        raise ValueError(
+            f"expected torch_rechub precision float32 or bfloat16 (autocast). "
+            f"Received: precision={precision}"
+        )
+    return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
+
+
 def run_torch_rechub(model_name, rows, batch, options):
     import torch
     from torch_rechub.basic.features import DenseFeature
@@ -254,14 +271,16 @@ def run_torch_rechub(model_name, rows, batch, options):
     ]
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.LEARNING_RATE)
     loss_fn = torch.nn.BCELoss()
+    precision = options.get("precision", "float32")
     model.train()
     seconds, cpu_seconds = [], []
     for _ in range(2):
         with _harness.Timer() as epoch:
             for xb, yb in batches:
-                pred = model(xb)
-                tasks = range(len(cfg.TASKS))
-                loss = sum(loss_fn(pred[:, i], yb[:, i]) for i in tasks) / len(cfg.TASKS)
+                with _torch_autocast(torch, precision):
+                    pred = model(xb).float()  # the loss in float32, as Keras' losses
+                    tasks = range(len(cfg.TASKS))
+                    loss = sum(loss_fn(pred[:, i], yb[:, i]) for i in tasks) / len(cfg.TASKS)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -272,6 +291,7 @@ def run_torch_rechub(model_name, rows, batch, options):
         "cpu_seconds": cpu_seconds,
         "params": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
         "batch_norms_removed": removed,
+        "autocast": "bfloat16" if precision == "bfloat16" else None,
         "final_loss": float(loss),
         "threads": {
             "torch": torch.get_num_threads(),
@@ -334,11 +354,13 @@ def worker(spec):
     """One run of `spec` (library, model, rows, batch, options) in its own process."""
     lib, _, flags = spec["lib"].partition("+")
     options = {key: spec[key] for key in ("vocab", "zipf") if key in spec}
-    if spec.get("precision", "float32") != "float32":
+    options["precision"] = spec.get("precision", "float32")
+    if options["precision"] != "float32" and lib in ("keras_mtl", "deepctr"):
         import tensorflow as tf
 
-        # before any layer is built; variables stay float32 (mixed policies)
-        tf.keras.mixed_precision.set_global_policy(POLICIES[spec["precision"]])
+        # before any layer is built; variables stay float32 (mixed policies);
+        # torch_rechub takes the precision as an option (autocast)
+        tf.keras.mixed_precision.set_global_policy(POLICIES[options["precision"]])
     for flag in filter(None, flags.split("+")):
         if flag.startswith("spe"):
             options["spe"] = flag[3:]
@@ -507,6 +529,12 @@ def _vocab_sweep_libs():
     return _vocab_sweep.LIBRARIES
 
 
+def _precision_sweep_libs():
+    import _precision_sweep
+
+    return _precision_sweep.LIBRARIES
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -515,9 +543,10 @@ def main(argv=None):
         help="comma-separated; every keras_mtl variant is compared with "
         "every peer. keras_mtl takes +nojit, +auto, +speN and +dense "
         "(dense Adam updates of the embedding tables) variants; default "
-        f"{','.join(LIBRARIES)} ({','.join(_vocab_sweep_libs())} with --vocab)",
+        f"{','.join(LIBRARIES)} ({','.join(_vocab_sweep_libs())} with --vocab, "
+        f"{','.join(_precision_sweep_libs())} with --precision)",
     )
-    parser.add_argument("--models", default=None, help="default mmoe,ple (mmoe with --vocab)")
+    parser.add_argument("--models", default=None, help="default mmoe,ple (mmoe with --vocab alone)")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=3)
@@ -536,7 +565,8 @@ def main(argv=None):
         metavar="N[,N...]",
         help="ids per feature: sweep these vocabulary sizes (MMoE) and report "
         "rows/s, rows/CPU-s and peak RSS per size (section "
-        "throughput_vocab); default: the fixed 1000-id table above",
+        "throughput_vocab); with --precision, every precision at every size "
+        "(section throughput_precision); default: the fixed 1000-id table above",
     )
     parser.add_argument(
         "--zipf",
@@ -547,23 +577,26 @@ def main(argv=None):
     parser.add_argument(
         "--precision",
         metavar="P[,P...]",
-        help="float32, bfloat16 (mixed_bfloat16), float16 (mixed_float16): "
-        "keras_mtl and DeepCTR under each policy side by side, with the "
-        "matmul peaks of both precisions (section throughput_precision); "
-        "default libs keras_mtl,keras_mtl+nojit,deepctr",
+        help="float32, bfloat16 (mixed_bfloat16; torch_rechub: bfloat16 "
+        "autocast), float16 (mixed_float16, Keras libraries only): every "
+        "library under each precision side by side, at each --vocab size, "
+        "with the matmul peaks of both precisions (section "
+        "throughput_precision)",
     )
     parser.add_argument(
         "--peer-max-vocab",
         type=int,
         default=1_000_000,
-        help="with --vocab: run the peers only up to this size (their dense "
+        help="with --vocab: run the peers (and, without --precision, keras_mtl "
+        "with XLA) only up to this size (their dense "
         "Adam updates make larger tables take hours)",
     )
     parser.add_argument(
         "--out",
         default=None,
         help="JSON of the run (default benchmarks/results/throughput.json, "
-        "throughput_vocab.json with --vocab)",
+        "throughput_vocab.json with --vocab, throughput_precision.json with "
+        "--precision)",
     )
     parser.add_argument(
         "--from-json",
@@ -580,8 +613,6 @@ def main(argv=None):
 
     if args.from_json:
         return from_json(args.from_json, not args.no_report)
-    if args.vocab and args.precision:
-        raise SystemExit("expected one of --vocab and --precision. Received both")
     if args.precision:
         import _precision_sweep
 
