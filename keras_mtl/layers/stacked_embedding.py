@@ -78,7 +78,7 @@ class StackedEmbedding(SparseEmbedding):
     >>> layer = StackedEmbedding([("a", 2), ("b", 3)], ["a", "b", "b"], 1,
     ...                          embeddings_initializer="zeros")
     >>> layer.build(None)
-    >>> layer.embeddings.assign([[0.0], [1.0], [2.0], [3.0], [4.0]])  # a: 0-1, b: 2-4
+    >>> layer.set_weights([np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])])  # a: 0-1, b: 2-4
     >>> outputs = layer([tf.constant([1]), tf.constant([0]), tf.constant([[2, 1]])])
     >>> [o.numpy().tolist() for o in outputs]
     [[[1.0]], [[2.0]], [[[4.0], [3.0]]]]
@@ -124,7 +124,9 @@ class StackedEmbedding(SparseEmbedding):
     def table_slice(self, name: str) -> tuple[int, int]:
         """`(offset, rows)` of table `name` in the stacked variable."""
         if name not in self.offsets:
-            raise KeyError(f"no table '{name}' in '{self.name}'. Expected one of {list(self.offsets)}.")
+            raise KeyError(
+                f"no table '{name}' in '{self.name}'. Expected one of {list(self.offsets)}."
+            )
         return self.offsets[name], dict(self.tables)[name]
 
     def table(self, name: str) -> tf.Tensor:
@@ -136,7 +138,8 @@ class StackedEmbedding(SparseEmbedding):
         """The rows of the table that input `feature` looks up."""
         if feature not in self.input_features:
             raise KeyError(
-                f"no input '{feature}' in '{self.name}'. Expected one of {list(self.input_features)}."
+                f"no input '{feature}' in '{self.name}'. "
+                f"Expected one of {list(self.input_features)}."
             )
         return self.table(self.input_tables[self.input_features.index(feature)])
 
