@@ -61,9 +61,14 @@ class SparseEmbedding(tf.keras.layers.Embedding):
 
     def lookup_table(self) -> tf.Tensor:
         """What a lookup gathers from: the fed tensor inside `feeding_tables`,
-        else the table variable itself (never a copy of it)."""
+        else the table variable itself (never a copy of it); with LoRA
+        enabled (Keras 3), the table plus its low-rank update."""
         fed = getattr(_FED, "tables", {}).get(id(self))
-        return keras_compat.tf_variable(self.embeddings) if fed is None else fed
+        if fed is not None:
+            return fed
+        if getattr(self, "lora_enabled", False):
+            return self.embeddings  # a tensor: the variable plus lora_a @ lora_b
+        return keras_compat.tf_variable(self.embeddings)
 
     @staticmethod
     @contextlib.contextmanager

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_mtl.keras_compat import LEGACY_KERAS
 from keras_mtl.layers import SparseEmbedding
 from keras_mtl.layers import StackedEmbedding
 from tests.layer_check import check_layer
@@ -159,6 +160,21 @@ def test_feeding_tables_gathers_from_the_fed_rows():
     with pytest.raises(ValueError, match=r"expected a table of shape \(rows, 2\). Received shape"):
         with SparseEmbedding.feeding_tables({stand_in: tf.zeros((5, 3))}):
             pass
+
+
+@pytest.mark.skipif(LEGACY_KERAS, reason="LoRA is a Keras 3 Embedding feature")
+def test_lora_adds_its_low_rank_update_to_every_tables_rows():
+    layer = _layer()
+    layer.build(None)
+    layer.enable_lora(1)
+    layer.lora_embeddings_a.assign(np.array([[1.0], [0.0], [2.0], [0.0], [3.0]]))  # (5, 1)
+    layer.lora_embeddings_b.assign(np.array([[1.0, 10.0]]))  # (1, 2)
+    update = np.array([[1.0], [0.0], [2.0], [0.0], [3.0]]) * [1.0, 10.0]  # (5, 2)
+    # Keras scales the update by lora_alpha / rank (1 here)
+    user, history, owner = layer(_ids())
+    np.testing.assert_array_equal(user.numpy(), (STACK + update)[A_IDS])
+    np.testing.assert_array_equal(history.numpy(), (STACK + update)[B_IDS + 2])
+    np.testing.assert_array_equal(layer.table("b").numpy(), (STACK + update)[2:5])
 
 
 @pytest.mark.parametrize(
