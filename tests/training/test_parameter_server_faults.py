@@ -46,7 +46,7 @@ HERE = os.path.join(ROOT, "tests", "training")
 LEGACY_KERAS = tf.keras.__name__.startswith("tf_keras")
 DEADLINE_S = 180  # for a whole test, every process included (each takes ~20-30 s here)
 EPOCHS, STEPS = 6, 4  # 24 steps; BackupAndRestore backs up at epoch ends: every 4 steps
-#: where the two shards of the stack of embedding tables live
+#: where the two shards of the stack of embedding tables live (round robin: either first)
 SHARDS = [f"/job:ps/replica:0/task:{i}/device:CPU:0" for i in (0, 1)]
 
 pytestmark = pytest.mark.skipif(
@@ -229,7 +229,7 @@ def test_worker_failure_is_recovered_and_fit_runs_every_step(cluster):
     report = cluster.report(run)
 
     assert report["error"] is None, report["error"]
-    assert report["shard_devices"] == SHARDS
+    assert sorted(report["shard_devices"]) == SHARDS  # one shard on each, round robin
     assert report["iterations"] == EPOCHS * STEPS  # each step once: none was mid-step
     assert report["history"]["epochs"] == list(range(EPOCHS))
     assert np.isfinite(report["history"]["loss"]).all()
@@ -255,7 +255,7 @@ def test_ps_failure_fails_fit_and_a_restart_resumes_from_the_last_backup(cluster
     run.send()
     first = cluster.report(run)
 
-    assert first["shard_devices"] == SHARDS
+    assert sorted(first["shard_devices"]) == SHARDS
     assert first["error"]["type"] == "tensorflow.python.framework.errors_impl.UnavailableError"
     assert "/job:ps/replica:0/task:1" in first["error"]["message"]
     assert first["history"] is None
