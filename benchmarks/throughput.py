@@ -162,7 +162,15 @@ def run_keras_mtl(model_name, rows, batch, options):
         "params": _keras_params(model),
         "threads": _tf_threads(tf),
         "compile": {k: str(v) for k, v in compile_args.items()},
-        "embedding_optimizer": type(model.training_state.embedding_optimizer).__name__,
+        # what trains the tables (small stacks keep the compiled Adam)
+        "embedding_optimizer": " + ".join(
+            sorted(
+                {
+                    type(model.training_state.optimizer_of(v)).__name__
+                    for v in model.embedding_variables
+                }
+            )
+        ),
         "keras": tf.keras.__name__,
         "final_loss": float(history.history["loss"][-1]),
     }
