@@ -24,17 +24,47 @@ _HEADER = (
 )
 
 
-def machine():
-    """One line: CPU model, cores visible to the process, Python/TensorFlow/Keras versions."""
-    cpu = platform.processor() or platform.machine()
+def cpu_isa(flags):
+    """The vector units a figure depends on, from /proc/cpuinfo's `flags` words.
+
+    >>> cpu_isa("fma avx2 avx512f avx512_bf16".split())
+    'AVX2, AVX-512, AVX-512 BF16, no AMX'
+    >>> cpu_isa(["avx2"])
+    'AVX2, no AVX-512, no AMX'
+    """
+    flags = set(flags)
+    units = [name for flag, name in (("avx2", "AVX2"), ("avx512f", "AVX-512")) if flag in flags]
+    if "avx512f" not in flags:
+        units.append("no AVX-512")
+    if "avx512_bf16" in flags:
+        units.append("AVX-512 BF16")
+    units.append("AMX" if "amx_bf16" in flags else "no AMX")
+    return ", ".join(units)
+
+
+def _cpuinfo():
+    """`{field: value}` of the first processor in /proc/cpuinfo (empty where unreadable)."""
+    fields = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:
             for line in info:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
+                if not line.strip():
                     break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
     except OSError:
         pass
+    return fields
+
+
+def machine():
+    """One line: CPU model (family/model, vector units), cores visible to the process,
+    Python/TensorFlow/Keras versions."""
+    info = _cpuinfo()
+    cpu = info.get("model name") or platform.processor() or platform.machine()
+    if "flags" in info:
+        family = f"family {info.get('cpu family', '?')} model {info.get('model', '?')}"
+        cpu = f"{cpu} ({family}; {cpu_isa(info['flags'].split())})"
     cores = _harness.cores()
     import tensorflow as tf  # imported late: some callers set TF env vars first
 

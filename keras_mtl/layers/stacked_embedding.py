@@ -151,13 +151,14 @@ class StackedEmbedding(SparseEmbedding):
                 f"Layer '{self.name}': expected a list of {len(self.input_tables)} id "
                 f"tensors ({list(self.input_features)}). Received: {inputs!r}"
             )
-        flat, sizes, static = [], [], True
-        for ids, name in zip(inputs, self.input_tables):
+        # positions per row of each input; None where not static (a sequence of unknown length)
+        static_sizes = [ids.shape[1:].num_elements() for ids in inputs]
+        flat, sizes = [], []
+        for ids, name, size in zip(inputs, self.input_tables, static_sizes):
             if ids.dtype != tf.int64:
                 ids = tf.cast(ids, tf.int64)
-            size = ids.shape[1:].num_elements()  # positions per row; None when not static
             if size is None:
-                static, size = False, tf.reduce_prod(tf.shape(ids)[1:])
+                size = tf.cast(tf.reduce_prod(tf.shape(ids)[1:]), tf.int32)
             flat.append(tf.reshape(ids, (-1, size)) + self.offsets[name])
             sizes.append(size)
         ids = flat[0] if len(flat) == 1 else tf.concat(flat, axis=1)  # (B, Σ sizes)
@@ -166,13 +167,13 @@ class StackedEmbedding(SparseEmbedding):
         if len(sizes) == 1:
             parts = [vectors]
         else:
-            splits = sizes if static else tf.stack([tf.cast(n, tf.int32) for n in sizes])
+            splits = sizes if None not in static_sizes else tf.stack(sizes)
             parts = tf.split(vectors, splits, axis=1, num=len(sizes))
         return [
-            tf.reshape(part, tf.concat([tf.shape(ids_in), [self.output_dim]], axis=0))
-            if ids_in.shape[1:].num_elements() is None
-            else tf.reshape(part, (-1, *ids_in.shape[1:], self.output_dim))
-            for part, ids_in in zip(parts, inputs)
+            tf.reshape(part, (-1, *ids_in.shape[1:], self.output_dim))
+            if size is not None
+            else tf.reshape(part, tf.concat([tf.shape(ids_in), [self.output_dim]], axis=0))
+            for part, ids_in, size in zip(parts, inputs, static_sizes)
         ]
 
     def compute_output_shape(self, input_shape: Sequence[Any]) -> list[tuple]:

@@ -34,6 +34,14 @@ def shared_structure(model, shared_layer):
     )
 
 
+def all_layers(layers):
+    """`layers` and, depth first, the layers of every nested model among them."""
+    for layer in layers:
+        yield layer
+        if isinstance(layer, tf.keras.Model):
+            yield from all_layers(layer.layers)
+
+
 def embedding_table_ids(layers):
     """`{id(table variable): rows of its whole table}` of every
     `tf.keras.layers.Embedding` among `layers` (a table sharded by a
@@ -42,14 +50,12 @@ def embedding_table_ids(layers):
     Looks inside nested models too (their `layers`). `MultiTaskModel` passes
     its `layers`, the TFRS integration its `submodules`.
     """
-    found, pending = {}, list(layers)
-    while pending:
-        layer = pending.pop()
-        if isinstance(layer, tf.keras.layers.Embedding):
-            found.update((id(v), int(layer.input_dim)) for v in layer.trainable_variables)
-        if isinstance(layer, tf.keras.Model):
-            pending.extend(layer.layers)
-    return found
+    return {
+        id(v): int(layer.input_dim)
+        for layer in all_layers(layers)
+        if isinstance(layer, tf.keras.layers.Embedding)
+        for v in layer.trainable_variables
+    }
 
 
 def feature_table(layers, feature, layer_name=None):
@@ -61,13 +67,11 @@ def feature_table(layers, feature, layer_name=None):
     """
     from keras_mtl.layers.stacked_embedding import StackedEmbedding
 
-    found, pending = [], list(layers)
-    while pending:
-        layer = pending.pop(0)
-        if isinstance(layer, StackedEmbedding) and feature in layer.input_features:
-            found.append(layer)
-        if isinstance(layer, tf.keras.Model):
-            pending.extend(layer.layers)
+    found = [
+        layer
+        for layer in all_layers(layers)
+        if isinstance(layer, StackedEmbedding) and feature in layer.input_features
+    ]
     if layer_name is not None:
         found = [layer for layer in found if layer.name == layer_name]
     if len(found) != 1:

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from keras_mtl.weighting.weighting_strategy import WeightingStrategy
 
 
+def _ids_and_rows(embedding_ids):
+    """`(frozenset of ids, {id: rows})` of table ids given alone or as `{id: rows}`."""
+    rows = dict(embedding_ids) if isinstance(embedding_ids, Mapping) else {}
+    return frozenset(embedding_ids), rows
+
+
 class TrainingState:
     """The training configuration of a compiled multi-task model.
 
@@ -89,8 +95,7 @@ class TrainingState:
         self.with_representation = with_representation
         self.auxiliary_losses = tuple(auxiliary_losses)
         self.compile_args = dict(compile_args or {})
-        self.embedding_ids = frozenset(embedding_ids)
-        self.embedding_rows = dict(embedding_ids) if isinstance(embedding_ids, Mapping) else {}
+        self.embedding_ids, self.embedding_rows = _ids_and_rows(embedding_ids)
         if not isinstance(sample_spaces, SampleSpaces):
             sample_spaces = SampleSpaces(sample_spaces, self.task_names)
         self.sample_spaces = sample_spaces
@@ -120,8 +125,7 @@ class TrainingState:
 
     def set_embeddings(self, embedding_ids: Union[Iterable[int], Mapping[int, int]]) -> None:
         """Sets the embedding tables (ids, or `{id: rows}`): the "embeddings" optimizer group."""
-        self.embedding_ids = frozenset(embedding_ids)
-        self.embedding_rows = dict(embedding_ids) if isinstance(embedding_ids, Mapping) else {}
+        self.embedding_ids, self.embedding_rows = _ids_and_rows(embedding_ids)
         self.optimizer_groups.set_ids(self.embedding_ids, self.shared_ids, self.embedding_rows)
 
     def trained_variables(self, model: tf.keras.Model) -> list[tf.Variable]:
