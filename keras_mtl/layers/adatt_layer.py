@@ -266,11 +266,12 @@ class AdaTTLayer(tf.keras.layers.Layer):
         if self.first_level:
             experts = self.expert_layers[0](inputs, training=training)  # (B, E, units)
         else:
-            # each expert reads its own branch: (branches, B, d) -> (E, B, d)
-            experts = tf.gather(tf.transpose(inputs, (1, 0, 2)), self._expert_branch, axis=0)
+            # each expert reads its own branch: one (B, d) tensor per expert
+            branches = tf.unstack(inputs, axis=1)
+            experts = [branches[b] for b in self._expert_branch]
             for layer in self.expert_layers:
-                experts = layer.branch_major(experts, training=training)  # (E, B, units_i)
-            experts = tf.transpose(experts, (1, 0, 2))  # (B, E, units)
+                experts = layer.per_branch(experts, training=training)  # E x (B, units_i)
+            experts = tf.stack(experts, axis=1)  # (B, E, units)
         gates = tf.stack(
             [
                 gate.mixture_weights(x, training=training)  # (B, E), float32

@@ -279,12 +279,12 @@ class PLELayer(tf.keras.layers.Layer):
     def _experts(self, inputs, training):
         if self.first_level:
             return self.expert_layers[0](inputs, training=training)  # (B, E, units)
-        # each expert reads its own branch, expert-major through the
-        # stack (one transpose in, one out): (T+1, B, d) -> (E, B, d)
-        experts = tf.gather(tf.transpose(inputs, (1, 0, 2)), self._expert_branch, axis=0)
+        # each expert reads its own branch: one (B, d) tensor per expert
+        branches = tf.unstack(inputs, axis=1)
+        experts = [branches[b] for b in self._expert_branch]
         for layer in self.expert_layers:
-            experts = layer.branch_major(experts, training=training)  # (E, B, units_i)
-        return tf.transpose(experts, (1, 0, 2))  # (B, E, units)
+            experts = layer.per_branch(experts, training=training)  # E x (B, units_i)
+        return tf.stack(experts, axis=1)  # (B, E, units)
 
     def expert_outputs(self, inputs, task_names=None, training=False):
         """`[(title, columns, (batch, E, units))]`: the level's experts (the

@@ -196,11 +196,12 @@ class STEMLayer(tf.keras.layers.Layer):
         ]  # (B, T(+1), E)
 
     def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
-        # each expert reads its own branch, expert-major: (T+1, B, d) -> (E, B, d)
-        experts = tf.gather(tf.transpose(inputs, (1, 0, 2)), self._expert_branch, axis=0)
+        # each expert reads its own branch: one (B, d) tensor per expert
+        branches = tf.unstack(inputs, axis=1)
+        experts = [branches[b] for b in self._expert_branch]
         for layer in self.expert_layers:
-            experts = layer.branch_major(experts, training=training)  # (E, B, units_i)
-        experts = tf.transpose(experts, (1, 0, 2))  # (B, E, units)
+            experts = layer.per_branch(experts, training=training)  # E x (B, units_i)
+        experts = tf.stack(experts, axis=1)  # (B, E, units)
         frozen = tf.stop_gradient(experts)
         outputs = []
         for k, (gate, x) in enumerate(zip(self.gates, self._gate_inputs(inputs))):
