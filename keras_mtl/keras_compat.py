@@ -140,6 +140,34 @@ def optimizer_slots(optimizer, variable, *slot_lists):
     return tuple(getattr(optimizer, name)[index] for name in slot_lists)
 
 
+def slot_variables(optimizer, variable):
+    """`{slot list name: slot variable}`: every per-variable slot `optimizer` keeps for `variable`.
+
+    Keras has no public accessor (see `optimizer_slots`); the slot lists are
+    the optimizer's list attributes holding one variable per variable it was
+    built with (Adam: `_momentums`, `_velocities`; Adagrad: `_accumulators`;
+    any optimizer that keeps its slots that way). Empty for an optimizer
+    without slots (SGD without momentum).
+    """
+    if LEGACY_KERAS:
+        keys = optimizer._index_dict
+        index = keys[optimizer._var_key(variable)]
+    else:
+        keys = optimizer._trainable_variables
+        index = optimizer._get_variable_index(variable)
+    found = {}
+    for name, value in sorted(vars(optimizer).items()):
+        if (
+            isinstance(value, list)
+            and len(value) == len(keys)
+            and value is not keys
+            and isinstance(value[index], tf.Variable if LEGACY_KERAS else tf.keras.Variable)
+            and tuple(value[index].shape) == tuple(variable.shape)
+        ):
+            found[name] = value[index]
+    return found
+
+
 def tf_variable(variable):
     """The `tf.Variable` behind a Keras variable.
 

@@ -21,7 +21,17 @@ from keras_mtl.cli.config_error import ConfigError
 from keras_mtl.cli.overrides import apply_overrides
 from keras_mtl.export.targets import TARGETS
 
-TOP_KEYS = ("seed", "data", "features", "tasks", "model", "weighting", "training", "output")
+TOP_KEYS = (
+    "seed",
+    "data",
+    "features",
+    "tasks",
+    "model",
+    "weighting",
+    "training",
+    "output",
+    "vocabulary",
+)
 DEFAULTS = {
     "seed": 0,
     "data": {"validation": None, "test": None, "format": "auto", "stream": False},
@@ -43,6 +53,8 @@ DEFAULTS = {
         "metrics": "{dir}/metrics.json",
     },
     "weighting": {"strategy": "FixedWeights"},
+    # the refresh of a warm start (train --warm-start): budget and admission
+    "vocabulary": {"max_tokens": None, "min_frequency": 1},
     "varlen_separator": "|",
 }
 OPTIMIZERS = {
@@ -255,6 +267,17 @@ def _training(raw):
     return types.SimpleNamespace(**section)
 
 
+def _vocabulary(raw):
+    section = {
+        **DEFAULTS["vocabulary"],
+        **checks.mapping("vocabulary", raw, tuple(DEFAULTS["vocabulary"])),
+    }
+    if section["max_tokens"] is not None:
+        checks.positive_int("vocabulary.max_tokens", section["max_tokens"])
+    checks.positive_int("vocabulary.min_frequency", section["min_frequency"])
+    return types.SimpleNamespace(**section)
+
+
 def _output(raw, base_dir):
     given = checks.mapping("output", raw, tuple(DEFAULTS["output"]))
     section = {**DEFAULTS["output"], **given}
@@ -302,6 +325,7 @@ def validate(raw, base_dir, config_path=None):
         weighting=weighting,
         training=_training(raw.get("training")),
         output=_output(raw.get("output"), base_dir),
+        vocabulary=_vocabulary(raw.get("vocabulary")),
     )
 
 

@@ -1,5 +1,6 @@
-"""`keras-mtl inspect`: what an exported SavedModel takes and returns, and
-(with `--data`) the expert health of its bundled Keras model."""
+"""`keras-mtl inspect`: what an exported SavedModel takes and returns, the
+vocabularies of its Keras model (sizes, the last refresh's counts) and (with
+`--data`) the expert health of its bundled Keras model."""
 
 import os
 
@@ -39,6 +40,36 @@ def summary(path, signature_name="serving_default"):
     return "\n".join(lines)
 
 
+def vocabulary_lines(model):
+    """Text lines: per vocabulary table, its rows, refreshes and the last refresh's counts."""
+    specs = [s for s in model.features or () if getattr(s, "encoding", None) == "lookup"]
+    if not specs:
+        return ["vocabularies: none recorded (no features, or none with a vocabulary)"]
+    tables = {}
+    for spec in specs:
+        tables.setdefault(spec.embedding_name, []).append(spec)
+    lines = ["vocabularies (entries, refreshes, last refresh: kept / admitted / evicted / rare):"]
+    width = max(len(t) for t in tables)
+    for table, group in tables.items():
+        spec = group[0]
+        counts = spec.refresh_counts
+        last = "never refreshed" if counts is None else " / ".join(str(c) for c in counts)
+        names = ", ".join(s.name for s in group)
+        lines.append(
+            f"  {table.ljust(width)}  {len(spec.vocabulary):>9,}  {spec.refreshes:>3}  {last}"
+            + (f"  (features: {names})" if names != table else "")
+        )
+    return lines
+
+
+def run_vocabularies(path, print_fn=print):
+    """Prints `vocabulary_lines` of the model at `path` (`.keras` file or a
+    SavedModel folder with a bundled one)."""
+    model = loading.load_model(path, print_fn)
+    for line in vocabulary_lines(model):
+        print_fn(line)
+
+
 def run_health(path, data_path, batch_size=1024, separator="|", print_fn=print):
     """Prints the expert health (gate entropy, utilisation, zero and dead
     units) of the model at `path` (`.keras` file or SavedModel folder with a
@@ -69,11 +100,14 @@ def run_health(path, data_path, batch_size=1024, separator="|", print_fn=print):
 def run_inspect(
     path, signature_name="serving_default", print_fn=print, data_path=None, batch_size=1024
 ):
-    """Prints the serving signature of the SavedModel at `path`; returns the
-    version folder shown. With `data_path`, then prints `run_health`; a
-    `.keras` file `path` prints the health only."""
-    if data_path is not None and str(path).endswith(".keras"):
-        run_health(path, data_path, batch_size, print_fn=print_fn)
+    """Prints the serving signature of the SavedModel at `path` and the
+    vocabularies of its bundled Keras model; returns the version folder
+    shown. With `data_path`, then prints `run_health`; a `.keras` file
+    `path` prints its vocabularies (and the health) only."""
+    if str(path).endswith(".keras"):
+        run_vocabularies(path, print_fn=print_fn)
+        if data_path is not None:
+            run_health(path, data_path, batch_size, print_fn=print_fn)
         return path
     version_dir, note = loading.resolve_version(path)
     if note:
@@ -88,6 +122,9 @@ def run_inspect(
         print_fn(f"Keras model bundled at {bundled} (plot-gates reads it)")
     print_fn("")
     show_signature(version_dir, signature_name=signature_name, print_fn=print_fn)
+    if os.path.isfile(bundled):
+        print_fn("")
+        run_vocabularies(version_dir, print_fn=print_fn)
     if data_path is not None:
         print_fn("")
         run_health(version_dir, data_path, batch_size, print_fn=print_fn)

@@ -29,17 +29,24 @@ def _parser():
     train.add_argument(
         "--check", action="store_true", help="validate the config (and data paths) and stop"
     )
+    train.add_argument(
+        "--warm-start",
+        default=None,
+        metavar="MODEL.keras",
+        help="continue from this model (the previous run's output.keras_model): refresh its "
+        "vocabularies on data.train (config section vocabulary:), carry its variables and "
+        "optimizer state over, and export the next version into the same folders",
+    )
 
     inspect = commands.add_parser(
         "inspect",
-        help="print a SavedModel's serving signature (and, with --data, the "
-        "expert health of its gates and experts)",
+        help="print a SavedModel's serving signature and its vocabularies (and, "
+        "with --data, the expert health of its gates and experts)",
     )
     inspect.add_argument(
         "path",
-        help="a SavedModel version folder, or a base folder of "
-        "numbered versions (the newest is shown); with --data "
-        "also a .keras file",
+        help="a SavedModel version folder, a base folder of "
+        "numbered versions (the newest is shown), or a .keras file",
     )
     inspect.add_argument("--signature", default="serving_default")
     inspect.add_argument(
@@ -78,7 +85,7 @@ def _run(args):
                 f"{[t.name for t in cfg.tasks]}, {len(cfg.features)} features)"
             )
             return
-        train.run_train(cfg)
+        train.run_train(cfg, warm_start_from=args.warm_start)
     elif args.command == "inspect":
         from keras_mtl.cli import inspect_command
 

@@ -26,7 +26,12 @@ def adapt(cfg):
     """The config's features adapted in one streaming pass over data.train."""
     train = source(cfg, "train")
     with guard(cfg, "train"):
-        return keras_mtl.features.adapt(cfg.features, train)
+        return keras_mtl.features.adapt(
+            cfg.features,
+            train,
+            max_tokens=cfg.vocabulary.max_tokens,
+            min_frequency=cfg.vocabulary.min_frequency,
+        )
 
 
 def dataset(cfg, split, features, labels, shuffle=False):

@@ -125,8 +125,76 @@ def _export(cfg, model, examples, print_fn):
     return written
 
 
-def run_train(cfg, print_fn=print):
+def _carried(specs, previous):
+    """The config's `specs` with what the previous model learned filled in:
+    vocabularies and their refresh state, normalisation statistics and
+    bucket edges (only where the config leaves them to be learned)."""
+    names, old_names = [s.name for s in specs], [s.name for s in previous]
+    if names != old_names:
+        raise CommandError(
+            f"--warm-start: the config's features {names} differ from the previous model's "
+            f"{old_names}. Expected the same features in the same order."
+        )
+    out = []
+    for spec, old in zip(specs, previous):
+        if type(spec) is not type(old):
+            raise CommandError(
+                f"--warm-start: feature '{spec.name}' is a {type(spec).__name__} in the config "
+                f"and a {type(old).__name__} in the previous model."
+            )
+        if isinstance(spec, keras_mtl.DenseFeat):
+            learned = ("mean", "variance", "bucket_edges")
+            spec = spec.replace(**{k: getattr(old, k) for k in learned if getattr(spec, k) is None})
+        elif spec.encoding is None and old.encoding == "lookup":
+            spec = spec.replace(
+                **{
+                    k: getattr(old, k)
+                    for k in (
+                        "vocabulary",
+                        "dtype",
+                        "counts",
+                        "last_seen",
+                        "refreshes",
+                        "refresh_counts",
+                    )
+                }
+            )
+        out.append(spec)
+    return out
+
+
+def _refreshed(cfg, path, frames, streamed, print_fn):
+    """`(previous model, features)`: the model at `path` (compiled, with its
+    optimizer state) and the config's features on its refreshed vocabularies."""
+    if not str(path).endswith(".keras") or not os.path.isfile(path):
+        raise CommandError(f"--warm-start: expected an existing .keras file, got {path!r}")
+    previous = tf.keras.models.load_model(path)
+    if getattr(previous, "features", None) is None:
+        raise CommandError(
+            f"--warm-start: {path} records no feature specs (a keras_mtl MultiTaskModel "
+            "built by a builder records them); train it again without --warm-start first."
+        )
+    specs = _carried(cfg.features, previous.features)
+    data = streams.source(cfg, "train") if streamed else frames["train"]
+    vocab = cfg.vocabulary
+    with streams.guard(cfg, "train") if streamed else contextlib.nullcontext():
+        features, report = keras_mtl.features.refresh_vocabularies(
+            specs, data, max_tokens=vocab.max_tokens, min_frequency=vocab.min_frequency
+        )
+    print_fn(f"warm start from {path}")
+    print_fn(str(report).replace("\t", "  "))
+    return previous, features
+
+
+def run_train(cfg, print_fn=print, warm_start_from=None):
     """Trains, evaluates and exports as the validated config `cfg` says.
+
+    With `warm_start_from` (a `.keras` file of the previous run), the
+    features take that model's vocabularies refreshed on data.train
+    (`cfg.vocabulary`: `max_tokens`, `min_frequency`), and the new model
+    starts from its variables and optimizer state
+    (`keras_mtl.training.warm_start`); exports go to the same folders as
+    the next version.
 
     Returns:
         A namespace with `model`, `features`, `history` (`{key: [per epoch]}`),
@@ -137,11 +205,29 @@ def run_train(cfg, print_fn=print):
     tf.keras.utils.set_random_seed(cfg.seed)
     streamed = cfg.data["stream"]  # TFRecord, several files or data.stream: read in batches
     frames = None if streamed else loading.read_splits(cfg)
-    features = (
-        streams.adapt(cfg) if streamed else keras_mtl.features.adapt(cfg.features, frames["train"])
-    )
+    previous = None
+    if warm_start_from is not None:
+        previous, features = _refreshed(cfg, warm_start_from, frames, streamed, print_fn)
+    elif streamed:
+        features = streams.adapt(cfg)
+    else:
+        features = keras_mtl.features.adapt(
+            cfg.features,
+            frames["train"],
+            max_tokens=cfg.vocabulary.max_tokens,
+            min_frequency=cfg.vocabulary.min_frequency,
+        )
     model = _build(cfg, features)
     _compile(cfg, model)
+    if previous is not None:
+        try:
+            carried = keras_mtl.training.warm_start(model, previous)
+        except ValueError as error:
+            raise CommandError(f"--warm-start {warm_start_from}: {error}") from None
+        print_fn(
+            f"carried over {carried['variables']} variables and {carried['slots']} optimizer "
+            f"slots; training continues at step {carried['iterations']}"
+        )
     labels = {task.name: task.label for task in cfg.tasks}
 
     def data(split, with_labels=True, shuffle=False):

@@ -118,6 +118,45 @@ def validate_categorical(spec):
         )
 
 
+def normalize_state(spec):
+    """`(counts, last_seen)` as tuples of ints, or None; checks them against the vocabulary."""
+    name = spec.name
+    refreshes = spec.refreshes
+    if not isinstance(refreshes, int) or isinstance(refreshes, bool) or refreshes < 0:
+        raise ValueError(
+            f"Feature '{name}': expected an integer >= 0. Received: refreshes={spec.refreshes!r}"
+        )
+    state = []
+    for key, upper in (("counts", None), ("last_seen", spec.refreshes)):
+        values = getattr(spec, key)
+        if values is None:
+            state.append(None)
+            continue
+        if spec.vocabulary is None:
+            raise ValueError(
+                f"Feature '{name}': {key} describes vocabulary entries. Received {key} "
+                "without a vocabulary."
+            )
+        values = tuple(values)
+        bad = [
+            v
+            for v in values
+            if isinstance(v, bool)
+            or not isinstance(v, numbers.Integral)
+            or v < 0
+            or (upper is not None and v > upper)
+        ]
+        if len(values) != len(spec.vocabulary) or bad:
+            bound = "" if upper is None else f" and <= refreshes={upper}"
+            raise ValueError(
+                f"Feature '{name}': expected {key} of one integer >= 0{bound} per vocabulary "
+                f"entry ({len(spec.vocabulary)}). Received {len(values)} values"
+                + (f", e.g. {bad[:3]!r}." if bad else ".")
+            )
+        state.append(tuple(int(v) for v in values))
+    return tuple(state)
+
+
 def infer_dtype(spec):
     """The input dtype implied by the spec's fields ('string' or 'int64')."""
     if spec.dtype is not None:
@@ -144,6 +183,19 @@ class CategoricalSpec:
         vocabulary = normalize_vocabulary(self.name, self.vocabulary)
         object.__setattr__(self, "vocabulary", vocabulary)
         validate_categorical(self)
+        counts, last_seen = normalize_state(self)
+        object.__setattr__(self, "counts", counts)
+        object.__setattr__(self, "last_seen", last_seen)
+        if self.refresh_counts is not None:
+            done = tuple(self.refresh_counts)
+            if len(done) != 4 or not all(
+                isinstance(c, numbers.Integral) and not isinstance(c, bool) and c >= 0 for c in done
+            ):
+                raise ValueError(
+                    f"Feature '{self.name}': expected refresh_counts of 4 integers >= 0 "
+                    f"(kept, admitted, evicted, rejected). Received: {self.refresh_counts!r}"
+                )
+            object.__setattr__(self, "refresh_counts", tuple(int(c) for c in done))
         self._validate_own_fields()
         object.__setattr__(self, "dtype", infer_dtype(self))
         if self.embedding_name is None:
@@ -185,8 +237,9 @@ class CategoricalSpec:
 
     def get_config(self) -> dict[str, Any]:
         config = dataclasses.asdict(self)
-        if config["vocabulary"] is not None:
-            config["vocabulary"] = list(config["vocabulary"])
+        for key in ("vocabulary", "counts", "last_seen", "refresh_counts"):
+            if config[key] is not None:
+                config[key] = list(config[key])
         return config
 
     @classmethod

@@ -30,8 +30,8 @@ def _flat_values(spec, series):
     return series.dropna()
 
 
-def _count(counts, specs, df, dtype):
-    """Adds the value counts of the `specs` columns of `df` to `counts`."""
+def count_values(counts, specs, df, dtype):
+    """Adds the value counts of the `specs` columns of `df` to `counts` (`{value: count}`)."""
     for spec in specs:
         values = _flat_values(spec, require_column(df, spec.name))
         if dtype == "string":
@@ -109,10 +109,13 @@ def bucket_edges(values, buckets):
     return tuple(float(e) for e in np.unique(edges))
 
 
-def _table_groups(features):
+def table_groups(features, with_vocabulary=False):
+    """`{embedding_name: [specs]}` of the categorical specs without a vocabulary
+    (to learn one), or with one (`with_vocabulary`, to refresh it)."""
+    wanted = "lookup" if with_vocabulary else None
     groups = {}
     for spec in features:
-        if isinstance(spec, (SparseFeat, VarLenSparseFeat)) and spec.encoding is None:
+        if isinstance(spec, (SparseFeat, VarLenSparseFeat)) and spec.encoding == wanted:
             groups.setdefault(spec.embedding_name, []).append(spec)
     return groups
 
@@ -183,7 +186,7 @@ def adapt(
             isinstance(value, bool) or not isinstance(value, int) or value < 1
         ):
             raise ValueError(f"expected a positive integer or None. Received: {name}={value!r}")
-    groups = _table_groups(features)
+    groups = table_groups(features)
     dense = [s for s in features if isinstance(s, DenseFeat) and not s.is_adapted]
     dtypes, counts, moments, samples = {}, {n: {} for n in groups}, {}, {}
     rng = np.random.RandomState(0)
@@ -199,7 +202,7 @@ def adapt(
                         for spec in specs
                     }
                 dtypes[name] = "string" if "string" in given else "int64"
-            _count(counts[name], specs, df, dtypes[name])
+            count_values(counts[name], specs, df, dtypes[name])
         for spec in dense:
             values = _dense_values(spec, df)
             if spec.normalize and spec.mean is None:

@@ -36,6 +36,13 @@ class SparseFeat(_categorical.CategoricalSpec):
         embedding_name: features with the same embedding name share one table;
             defaults to `name`.
         dtype: "string" or "int64" raw values; inferred when None.
+        counts, last_seen, refreshes, refresh_counts: the vocabulary's
+            refresh state, kept by `keras_mtl.features.refresh_vocabularies`
+            (leave them None / 0): per vocabulary entry, the times it was
+            seen since it was admitted and the refresh that last saw it (0:
+            the vocabulary as learned); `refreshes` counts the refreshes so
+            far, and `refresh_counts` is the last one's (kept, admitted,
+            evicted, rejected) ids.
 
     Example:
     >>> SparseFeat("country", vocabulary=("DE", "FR"), embedding_dim=4).dtype
@@ -49,3 +56,7 @@ class SparseFeat(_categorical.CategoricalSpec):
     embedding_dim: int = 8
     embedding_name: Optional[str] = None
     dtype: Optional[Literal["string", "int64"]] = None
+    counts: Optional[Sequence[int]] = None
+    last_seen: Optional[Sequence[int]] = None
+    refreshes: int = 0
+    refresh_counts: Optional[Sequence[int]] = None

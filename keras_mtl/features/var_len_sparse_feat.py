@@ -27,7 +27,8 @@ class VarLenSparseFeat(_categorical.CategoricalSpec):
         maxlen: positions kept per row.
         pooling: "mean", "sum" or "max" over the non-padded positions.
         vocabulary, hash_bins, vocabulary_size, embedding_dim, embedding_name,
-            dtype: as in `SparseFeat`.
+            dtype, counts, last_seen, refreshes, refresh_counts: as in
+            `SparseFeat`.
         weight_name: optional name of a float input of shape (maxlen,) whose
             values weight each position before pooling ("mean" divides the
             weighted sum by the number of non-padded positions).
@@ -47,6 +48,10 @@ class VarLenSparseFeat(_categorical.CategoricalSpec):
     embedding_name: Optional[str] = None
     dtype: Optional[Literal["string", "int64"]] = None
     weight_name: Optional[str] = None
+    counts: Optional[Sequence[int]] = None
+    last_seen: Optional[Sequence[int]] = None
+    refreshes: int = 0
+    refresh_counts: Optional[Sequence[int]] = None
 
     def _validate_own_fields(self) -> None:
         if self.weight_name is not None:

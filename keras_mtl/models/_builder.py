@@ -146,7 +146,7 @@ def tower_model(inputs, task_inputs, towers, name, shared, extra_outputs=None, *
     `task_inputs` is one tensor every tower reads, or one per task (a list in
     task order or `{task: tensor}`); `towers` comes from `tower_args`.
     `extra_outputs` (`{name: tensor}`, untrained: MMoE's `expert_load`) and
-    `options` (for `model`) are passed on.
+    `options` (for `model`: `features`, `auxiliary_losses`, ...) are passed on.
     """
     if isinstance(task_inputs, (list, tuple)):
         task_inputs = dict(zip(towers.task_names, task_inputs))
@@ -165,7 +165,7 @@ def model(inputs, outputs, task_names, task_types, name, shared, **options):
     """The MultiTaskModel; `shared` is the output of the last shared layer
     (a functional tensor: its layer is the model's `shared_layer`).
 
-    `options` go to `MultiTaskModel` (`auxiliary_losses`,
+    `options` go to `MultiTaskModel` (`features`, `auxiliary_losses`,
     `training_procedure`).
     """
     return MultiTaskModel(

@@ -96,7 +96,7 @@ def mixture_of_experts(
     else:
         mixed = mixture("gate")
     if not load_balance:
-        return _builder.tower_model(inputs, mixed, towers, name, experts)
+        return _builder.tower_model(inputs, mixed, towers, name, experts, features=features)
     load = (
         tf.keras.layers.Average(name="expert_load")(gate_weights)
         if len(gate_weights) > 1
@@ -110,4 +110,5 @@ def mixture_of_experts(
         experts,
         extra_outputs={"expert_load": load},
         auxiliary_losses=[LoadBalanceLoss(load_balance)],
+        features=features,
     )

@@ -114,5 +114,12 @@ def AITM(
     if calibrator_alpha > 0:
         calibrators.append(BehaviorCalibrator(task_names, alpha=calibrator_alpha))
     return _builder.model(
-        inputs, outputs, task_names, task_types, name, x, auxiliary_losses=calibrators
+        inputs,
+        outputs,
+        task_names,
+        task_types,
+        name,
+        x,
+        auxiliary_losses=calibrators,
+        features=features,
     )

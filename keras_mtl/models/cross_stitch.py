@@ -87,4 +87,4 @@ def CrossStitch(
         h = layer(h)  # (B, T, units)
         h = CrossStitchUnit(self_weight, name=f"cross_stitch_{level}")(h)  # (B, T, units)
     task_outputs = TaskSplit(num_tasks, name="task_split")(h)  # T × (B, units)
-    return _builder.tower_model(inputs, task_outputs, towers, name, h)
+    return _builder.tower_model(inputs, task_outputs, towers, name, h, features=features)

@@ -114,5 +114,12 @@ def ESCM2(
             ImputationLoss(imputation=imputation_name, **common),
         ]
     return _builder.model(
-        inputs, outputs, (ctr, ctcvr_name), ("binary", "binary"), name, x, auxiliary_losses=terms
+        inputs,
+        outputs,
+        (ctr, ctcvr_name),
+        ("binary", "binary"),
+        name,
+        x,
+        auxiliary_losses=terms,
+        features=features,
     )

@@ -89,4 +89,4 @@ def ESM2(
     lift = layers.Multiply(name="buy_lift", **f32)([outputs[p_action], gap])  # y2·(y3 − y4)
     outputs[cvr_name] = layers.Add(name=cvr_name, **f32)([outputs[p_buy_other], lift])
     outputs[ctcvr] = layers.Multiply(name=ctcvr, **f32)([outputs[ctr], outputs[cvr_name]])
-    return _builder.model(inputs, outputs, task_names, task_types, name, x)
+    return _builder.model(inputs, outputs, task_names, task_types, name, x, features=features)

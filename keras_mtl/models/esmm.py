@@ -62,4 +62,6 @@ def ESMM(
         l2_reg_embedding,
     )
     trained = (ctr, ctcvr_name)
-    return _builder.model(inputs, outputs, trained, ("binary", "binary"), name, x)
+    return _builder.model(
+        inputs, outputs, trained, ("binary", "binary"), name, x, features=features
+    )

@@ -99,7 +99,7 @@ def HoME(
         name="home",
     )(x)  # (B, T, u)
     task_outputs = TaskSplit(len(towers.task_names), name="task_split")(h)  # T × (B, u)
-    return _builder.tower_model(inputs, task_outputs, towers, name, h)
+    return _builder.tower_model(inputs, task_outputs, towers, name, h, features=features)
 
 
 def _categories(task_names, task_categories):

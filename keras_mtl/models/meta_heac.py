@@ -115,5 +115,12 @@ def MetaHeac(
         for task, task_type, score in zip(task_names, task_types, per_task)
     }
     return _builder.model(
-        inputs, outputs, task_names, task_types, name, experts, training_procedure=procedure
+        inputs,
+        outputs,
+        task_names,
+        task_types,
+        name,
+        experts,
+        training_procedure=procedure,
+        features=features,
     )

@@ -179,4 +179,6 @@ def PEPNet(
             name=f"domain_tower_{task}",
         )([h, ids])  # (B, 1)
         outputs[task] = LogitSum(task_type, name=task)([logit])
-    return _builder.model(inputs, outputs, towers.task_names, towers.task_types, name, shared)
+    return _builder.model(
+        inputs, outputs, towers.task_names, towers.task_types, name, shared, features=features
+    )

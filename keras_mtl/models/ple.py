@@ -110,4 +110,4 @@ def PLE(
         )(h)
     # the last level has no shared gate: (B, T, units)
     task_outputs = TaskSplit(num_tasks, name="task_split")(h)  # T × (B, units)
-    return _builder.tower_model(inputs, task_outputs, towers, name, h)
+    return _builder.tower_model(inputs, task_outputs, towers, name, h, features=features)

@@ -67,4 +67,4 @@ def SharedBottom(
         kernel_regularizer=towers.kernel_reg,
         name="shared_bottom",
     )(x)
-    return _builder.tower_model(inputs, shared, towers, name, shared)
+    return _builder.tower_model(inputs, shared, towers, name, shared, features=features)

@@ -134,4 +134,4 @@ def SNR(
     shared = h
     tasks = connect(num_tasks, subnetwork_units[-1], "task_connections")(h)  # (B, T, u)
     task_outputs = TaskSplit(num_tasks, name="task_split")(tasks)  # T × (B, u)
-    return _builder.tower_model(inputs, task_outputs, towers, name, shared)
+    return _builder.tower_model(inputs, task_outputs, towers, name, shared, features=features)

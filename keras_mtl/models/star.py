@@ -146,4 +146,4 @@ def STAR(
                 )(h)
             )
         outputs[task] = LogitSum(task_type, name=task)(logits)  # (B, 1)
-    return _builder.model(inputs, outputs, task_names, task_types, name, shared)
+    return _builder.model(inputs, outputs, task_names, task_types, name, shared, features=features)

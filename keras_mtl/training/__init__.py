@@ -8,7 +8,9 @@ Layout:
   its functions (`StepOutputs`, step_outputs.py) and what a weighting
   strategy is told (`StepContext`, step_context.py), and `FitHooks`
   (fit_hooks.py), shared with the TFRS integration;
-- `procedures/`: `TrainingProcedure`, `MetaLearningStep`, `MAMDR`.
+- `procedures/`: `TrainingProcedure`, `MetaLearningStep`, `MAMDR`;
+- `warm_start` (warm_start.py): yesterday's variables and optimizer state
+  into a model on refreshed vocabularies.
 
 Losses live in `keras_mtl.losses`, evaluation in `keras_mtl.evaluation`.
 """
@@ -26,6 +28,7 @@ from keras_mtl.training.sample_spaces import SampleSpaces
 from keras_mtl.training.step_context import StepContext
 from keras_mtl.training.step_outputs import StepOutputs
 from keras_mtl.training.training_state import TrainingState
+from keras_mtl.training.warm_start import warm_start
 from keras_mtl.training.weighting_callback import WeightingCallback
 
 __all__ = [
@@ -43,4 +46,5 @@ __all__ = [
     "TrainingState",
     "WeightingCallback",
     "declared_domain_variables",
+    "warm_start",
 ]

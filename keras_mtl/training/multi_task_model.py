@@ -12,6 +12,7 @@ import tensorflow as tf
 from keras_mtl import _types
 from keras_mtl import keras_compat
 from keras_mtl.api_export import keras_mtl_export
+from keras_mtl.features import serialization
 from keras_mtl.losses import auxiliary_loss
 from keras_mtl.losses import masked
 from keras_mtl.training import compile_options
@@ -67,6 +68,11 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
             `train_step` hands every batch to (MetaHeac's
             `MetaLearningStep`); None runs the plain gradient step below.
             Saved in the model config.
+        features: the feature specs the model was built on (builders pass
+            them); saved in the model config and read back as
+            `model.features`, so a saved model carries its vocabularies and
+            their refresh state (`keras_mtl.features.refresh_vocabularies`,
+            `keras_mtl.training.warm_start`).
 
     Example:
     >>> x = tf.keras.Input(shape=(3,), name="x")
@@ -93,6 +99,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
             Sequence[Union[auxiliary_loss.AuxiliaryLoss, Mapping[str, Any]]]
         ] = None,
         training_procedure: Optional[Union[procedures.TrainingProcedure, Mapping[str, Any]]] = None,
+        features: Optional[Sequence[Any]] = None,
         **kwargs: Any,
     ) -> None:
         if args:
@@ -103,6 +110,26 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         keras_compat.check_strategy(tf.distribute.get_strategy(), "build")
         super().__init__(inputs=inputs, outputs=outputs, name=name, trainable=trainable, **kwargs)
         self._set_tasks(task_types, shared_layer, auxiliary_losses, training_procedure)
+        self._set_features(features)
+
+    def _set_features(self, features):
+        if features is not None and not isinstance(features, (list, tuple)):
+            raise TypeError(
+                "expected features as a list of feature specs (or their configs). "
+                f"Received a {type(features).__name__}."
+            )
+        if features and isinstance(features[0], Mapping):
+            features = serialization.deserialize_features(features)
+        self._parts.features = None if features is None else tuple(features)
+
+    @property
+    def features(self) -> Optional[tuple[Any, ...]]:
+        """The feature specs the model was built on (builders record them), or None.
+
+        Saved with the model, vocabularies and their refresh state
+        (`keras_mtl.features.refresh_vocabularies`) included.
+        """
+        return self._parts.features
 
     def _set_tasks(self, task_types, shared_layer, auxiliary_losses=None, training_procedure=None):
         outputs = keras_compat.io_structs(self)[1]
@@ -306,6 +333,9 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
             "shared_layer": self.shared_layer,
             "auxiliary_losses": auxiliary_loss.serialize(self.auxiliary_losses),
             "training_procedure": procedures.serialize(self.training_procedure),
+            "features": (
+                None if self.features is None else serialization.serialize_features(self.features)
+            ),
         }
 
     @classmethod
@@ -317,6 +347,8 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         shared_layer = config.pop("shared_layer", None)
         auxiliary_losses = config.pop("auxiliary_losses", None)
         procedure = config.pop("training_procedure", None)
+        features = config.pop("features", None)
         model = super().from_config(config, custom_objects=custom_objects)
         model._set_tasks(task_types, shared_layer, auxiliary_losses, procedure)
+        model._set_features(features)
         return model
