@@ -104,10 +104,15 @@ def _table_rows(table, new_rows, old_rows, new_vocab, old_vocab):
     return rows, rows
 
 
-def _row_maps(model, previous):
-    """`{id(new stack variable): (dst rows, src rows)}` over whole stacks, and a report."""
+def _parts(variable):
+    """The variables holding `variable`: a `ShardedVariable`'s shards (by rows), or itself."""
+    return list(getattr(variable, "variables", [variable]))
+
+
+def _stack_pairs(model, previous):
+    """`[(new stack, old stack, (dst rows, src rows))]` over whole stacks, and a report."""
     new_vocab, old_vocab = _vocabularies(model), _vocabularies(previous)
-    maps, report = {}, {}
+    pairs, report = [], {}
     for layer, old in zip(_stacks(model), _stacks(previous)):  # as many: _check_layers
         new_tables, old_tables = dict(layer.tables), dict(old.tables)
         if set(new_tables) != set(old_tables):
@@ -115,36 +120,36 @@ def _row_maps(model, previous):
                 f"stack '{layer.name}' holds tables {sorted(new_tables)} here and "
                 f"{sorted(old_tables)} in the previous model."
             )
+        if layer.output_dim != old.output_dim:
+            raise ValueError(
+                f"stack '{layer.name}' has rows of width {layer.output_dim} here and "
+                f"{old.output_dim} in the previous model."
+            )
         dst, src = [], []
         for table, rows in new_tables.items():
             d, s = _table_rows(table, rows, old_tables[table], new_vocab, old_vocab)
             dst.append(d + layer.offsets[table])
             src.append(s + old.offsets[table])
             report[table] = {"copied": int(d.size), "fresh": int(rows - d.size)}
-        maps[id(layer.embeddings)] = (np.concatenate(dst), np.concatenate(src))
-    return maps, report
+        pairs.append((layer, old, (np.concatenate(dst), np.concatenate(src))))
+    return pairs, report
 
 
-def _copy(target, source, rows=None):
-    """Assigns `source`'s value to `target`, only `rows` = (dst, src) when given."""
-    value = np.asarray(source.numpy())
-    if rows is None:
-        if tuple(target.shape) != value.shape:
-            raise ValueError(
-                f"variable '{target.name}' has shape {tuple(target.shape)} here and "
-                f"{value.shape} in the previous model."
-            )
-        target.assign(value)
-        return
+def _whole(parts):
+    """The value of a variable held in `parts` (shards by rows), as numpy."""
+    return np.concatenate([np.asarray(p.numpy()) for p in parts], axis=0)
+
+
+def _copy_rows(new_parts, old_parts, rows):
+    """Rows `src` of the old value into rows `dst` of the new; other rows stay."""
     dst, src = rows
-    if tuple(target.shape[1:]) != value.shape[1:]:
-        raise ValueError(
-            f"table variable '{target.name}' has rows of width {tuple(target.shape[1:])} here "
-            f"and {value.shape[1:]} in the previous model."
-        )
-    out = np.asarray(target.numpy()).copy()
-    out[dst] = value[src]
-    target.assign(out)
+    value = _whole(new_parts)
+    value[dst] = _whole(old_parts)[src]
+    start = 0
+    for part in new_parts:
+        size = int(part.shape[0])
+        part.assign(value[start : start + size])
+        start += size
 
 
 def _optimizer(model, variable):
@@ -171,9 +176,10 @@ def warm_start(model: tf.keras.Model, previous: tf.keras.Model) -> Mapping[str, 
       rows' slots start at zero. Each optimizer's step count continues from
       the previous model's.
 
-    Works with stacked tables (`StackedEmbedding`), reading and assigning
-    whole values (tables sharded under `ParameterServerStrategy` are not
-    handled yet).
+    Works with stacked tables (`StackedEmbedding`), also when they are
+    sharded by rows under `ParameterServerStrategy` (each table's whole
+    value is read from its shards, remapped and written back shard by
+    shard; run it on the coordinator, inside the strategy's scope).
 
     Args:
         model: the new model, compiled (its optimizers built).
@@ -185,7 +191,7 @@ def warm_start(model: tf.keras.Model, previous: tf.keras.Model) -> Mapping[str, 
         "slots": n, "iterations": previous step count}`.
 
     Raises:
-        WarmStartError (a `ValueError`): the models differ in architecture,
+        ValueError: the models differ in architecture,
             feature names or types, or embedding widths; the message names
             the first difference. Nothing was copied.
     """
@@ -206,44 +212,63 @@ def warm_start(model: tf.keras.Model, previous: tf.keras.Model) -> Mapping[str, 
             f"{type(new_weighting).__name__} (this model) vs {type(old_weighting).__name__} "
             "(the previous one). Expected the same strategy, whose state carries over."
         )
-    new_vars = list(model.weights) + list(new_weighting.weights)
-    old_vars = list(previous.weights) + list(old_weighting.weights)
+    stacks, tables = _stack_pairs(model, previous)
+    in_stacks = {  # a stack's variable, or its shards, whichever `weights` lists
+        id(v)
+        for layer, old, _ in stacks
+        for table in (layer.embeddings, old.embeddings)
+        for v in [table] + _parts(table)
+    }
+    new_vars = [
+        v for v in list(model.weights) + list(new_weighting.weights) if id(v) not in in_stacks
+    ]
+    old_vars = [
+        v for v in list(previous.weights) + list(old_weighting.weights) if id(v) not in in_stacks
+    ]
     if len(new_vars) != len(old_vars):
         raise ValueError(
-            f"the models hold {len(new_vars)} and {len(old_vars)} variables. Expected the "
-            "same builder and settings."
+            f"the models hold {len(new_vars)} and {len(old_vars)} variables besides their "
+            "tables. Expected the same builder and settings."
         )
-    maps, tables = _row_maps(model, previous)
-    plan = []
     for new, old in zip(new_vars, old_vars):
-        rows = maps.get(id(new))
-        same = tuple(new.shape) == tuple(old.shape)
-        if rows is None and not same:
+        if tuple(new.shape) != tuple(old.shape):
             raise ValueError(
                 f"variable '{new.name}' has shape {tuple(new.shape)} here and "
                 f"{tuple(old.shape)} in the previous model."
             )
-        plan.append((new, old, rows))
-    slot_plan, iterations = [], {}
-    trainable = {id(v) for v in model.training_state.trained_variables(model)}
-    for new, old, rows in plan:
-        if id(new) not in trainable:
-            continue
-        new_opt, old_opt = _optimizer(model, new), _optimizer(previous, old)
-        iterations[id(new_opt)] = (new_opt, old_opt)
-        new_slots = keras_compat.slot_variables(new_opt, new)
-        old_slots = keras_compat.slot_variables(old_opt, old)
-        for name in sorted(set(new_slots) & set(old_slots)):
-            slot_plan.append((new_slots[name], old_slots[name], rows))
-    for new, old, rows in plan + slot_plan:
-        _copy(new, old, rows)
+    trained = {id(v) for v in model.training_state.trained_variables(model)}
+    optimizers, copies, row_copies = {}, [], []
+    for new, old in zip(new_vars, old_vars):
+        copies.append((new, old))
+        if id(new) in trained:
+            new_opt, old_opt = _optimizer(model, new), _optimizer(previous, old)
+            optimizers[id(new_opt)] = (new_opt, old_opt)
+            new_slots = keras_compat.slot_variables(new_opt, new)
+            old_slots = keras_compat.slot_variables(old_opt, old)
+            copies += [
+                (new_slots[k], old_slots[k]) for k in sorted(set(new_slots) & set(old_slots))
+            ]
+    for layer, old, rows in stacks:
+        new_parts, old_parts = _parts(layer.embeddings), _parts(old.embeddings)
+        row_copies.append((new_parts, old_parts, rows))
+        new_opt, old_opt = _optimizer(model, new_parts[0]), _optimizer(previous, old_parts[0])
+        optimizers[id(new_opt)] = (new_opt, old_opt)
+        new_slots = [keras_compat.slot_variables(new_opt, p) for p in new_parts]
+        old_slots = [keras_compat.slot_variables(old_opt, p) for p in old_parts]
+        for name in sorted(set(new_slots[0]) & set(old_slots[0])):
+            row_copies.append(([s[name] for s in new_slots], [s[name] for s in old_slots], rows))
+    # everything is checked: copy
+    for new, old in copies:
+        new.assign(np.asarray(old.numpy()))
+    for new_parts, old_parts, rows in row_copies:
+        _copy_rows(new_parts, old_parts, rows)
     steps = 0
-    for new_opt, old_opt in iterations.values():
+    for new_opt, old_opt in optimizers.values():
         steps = int(old_opt.iterations.numpy())
         new_opt.iterations.assign(steps)
     return {
         "tables": tables,
-        "variables": len(plan),
-        "slots": len(slot_plan),
+        "variables": len(new_vars) + sum(len(_parts(layer.embeddings)) for layer, _, _ in stacks),
+        "slots": len(copies) - len(new_vars) + len(row_copies) - len(stacks),
         "iterations": steps,
     }

@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_mtl  # noqa: E402
+from keras_mtl import keras_compat  # noqa: E402
 from keras_mtl.export import sharding  # noqa: E402
 from keras_mtl.layers import StackedEmbedding  # noqa: E402
 from keras_mtl.training.optimizer_groups import DENSE_TABLE_MAX_ROWS  # noqa: E402
@@ -137,6 +138,63 @@ def stacks(model):
     return found
 
 
+def _whole(variable):
+    parts = getattr(variable, "variables", [variable])  # a ShardedVariable's shards
+    return np.concatenate([np.asarray(p.numpy()) for p in parts], axis=0)
+
+
+def _kept_rows(model, table):
+    """`{id: (row, {slot: row})}` of the ids of a vocabulary table (whole values)."""
+    spec = next(s for s in model.features if s.embedding_name == table and s.encoding == "lookup")
+    layer = next(layer for layer in model.layers if table in getattr(layer, "offsets", {}))
+    offset, _ = layer.table_slice(table)
+    optimizer = model.training_state.optimizer_of(
+        getattr(layer.embeddings, "variables", [layer.embeddings])[0]
+    )
+    parts = getattr(layer.embeddings, "variables", [layer.embeddings])
+    slots = {}
+    for name in ("_momentums", "_velocities"):
+        slots[name] = np.concatenate(
+            [np.asarray(keras_compat.slot_variables(optimizer, p)[name].numpy()) for p in parts]
+        )
+    rows = _whole(layer.embeddings)
+    return {
+        value: (rows[offset + i + 1], {k: v[offset + i + 1] for k, v in slots.items()})
+        for i, value in enumerate(spec.vocabulary)
+    }
+
+
+def warm_started(strategy, model, feats, kwargs):
+    """Day 2: `model`'s features refreshed on rows with new sizes (budget 6),
+    a new MMoE in the strategy's scope, warm started from `model`."""
+    df2 = builder_cases.frame(256, seed=3)
+    df2["size"] = df2["size"] + 3  # sizes 3..7: 5, 6 and 7 are new
+    df2, _ = with_big_table(df2, feats)
+    refreshed, vocab_report = keras_mtl.features.refresh_vocabularies(
+        model.features, df2, max_tokens={"size": 6}
+    )
+    with strategy.scope():
+        new = keras_mtl.MMoE(refreshed, **kwargs)
+        new.compile(optimizer="adam")
+        summary = keras_mtl.training.warm_start(new, model)
+    old_rows, new_rows = _kept_rows(model, "size"), _kept_rows(new, "size")
+    kept = [v for v in new_rows if v in old_rows]
+    return {
+        "size_counts": vocab_report.tables["size"],
+        "kept": len(kept),
+        "row_diff": max(float(np.abs(new_rows[v][0] - old_rows[v][0]).max()) for v in kept),
+        "slot_diff": max(
+            float(np.abs(new_rows[v][1][k] - old_rows[v][1][k]).max())
+            for v in kept
+            for k in new_rows[v][1]
+        ),
+        "old_slot_max": max(float(np.abs(old_rows[v][1]["_velocities"]).max()) for v in kept),
+        "stacks": stacks(new),
+        "iterations": [int(model.optimizer.iterations.numpy()), summary["iterations"]],
+        "new_iterations": int(new.optimizer.iterations.numpy()),
+    }
+
+
 def refusal(call):
     try:
         call()
@@ -165,6 +223,7 @@ def mmoe(strategy, df, feats, out):
         "compiled_optimizer": type(model.optimizer).__name__,
     }
     report["saved_model"] = keras_mtl.export.export_saved_model(model, os.path.join(out, "ranker"))
+    report["warm_start"] = warm_started(strategy, model, feats, kwargs)
     onnx = keras_mtl.export.export_onnx(
         model, os.path.join(out, "ranker.onnx"), examples=rows, external_data=True
     )

@@ -178,6 +178,17 @@ else:
         assert report["mmoe"]["compiled_optimizer"] == "Adam"
         assert {(s["group"], s["optimizer"]) for s in small["shards"]} == {("shared", "Adam")}
 
+    def test_a_sharded_model_warm_starts_kept_rows_and_slots_by_id(report):
+        warm = report["mmoe"]["warm_start"]
+        assert warm["size_counts"]["admitted"] == 3 and warm["size_counts"]["evicted"] == 2
+        assert warm["kept"] == 3  # sizes 3 and 4 seen again; 0 first of the unseen by value
+        assert warm["row_diff"] == 0.0 and warm["slot_diff"] == 0.0
+        assert warm["old_slot_max"] > 0  # the kept rows were trained
+        for stack in warm["stacks"].values():
+            assert stack["type"] == "ShardedVariable"
+            assert sorted(s["device"] for s in stack["shards"]) == PS_TASKS
+        assert warm["iterations"][0] == warm["iterations"][1] == warm["new_iterations"] > 0
+
     def test_loss_falls(report):
         loss = report["mmoe"]["loss"]
         assert np.isfinite(loss).all()
