@@ -60,13 +60,14 @@ RANK = 4  # hidden vector size
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=int, default=14, help="training days (tested on the next)")
-    parser.add_argument("--rows", type=int, default=20_000, help="rows per day")
-    parser.add_argument("--window", type=int, default=4, help="days scratch trains on")
+    parser.add_argument("--rows", type=int, default=50_000, help="rows per day")
+    parser.add_argument("--window", type=int, default=7, help="days scratch trains on")
     parser.add_argument("--users", type=int, default=600, help="users born per day")
     parser.add_argument("--items", type=int, default=150, help="items born per day")
     parser.add_argument("--user-budget", type=int, default=4000)
     parser.add_argument("--item-budget", type=int, default=1200)
     parser.add_argument("--epochs", type=int, default=1, help="epochs over a method's day's data")
+    parser.add_argument("--learning-rate", type=float, default=0.01, help="Adam's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--out", default=os.path.join(HERE, "results", "continuous.json"))
@@ -145,11 +146,11 @@ def specs(args, hashed=False):
     return ids + [keras_mtl.DenseFeat("item_age", log1p=True, normalize=True)]
 
 
-def build(features):
+def build(features, learning_rate):
     model = keras_mtl.MMoE(
         features, task_names=TASKS, num_experts=3, expert_units=(32,), tower_units=(16,)
     )
-    model.compile(optimizer=tf.keras.optimizers.Adam(1e-3))
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate))
     return model
 
 
@@ -187,22 +188,22 @@ class Method:
                 hashed = self.name == "hashed"
                 learned = keras_mtl.features.adapt(specs(args, hashed), df)
                 self.features = _cut(learned, budgets(args))
-                self.model = build(self.features)
+                self.model = build(self.features, args.learning_rate)
             fit(self.model, df, self.features, args.epochs)
         elif self.name == "scratch":
             window = pd.concat([self.days[k] for k in range(max(1, d - args.window + 1), d + 1)])
             self.features = _cut(keras_mtl.features.adapt(specs(args), window), budgets(args))
-            self.model = build(self.features)
+            self.model = build(self.features, args.learning_rate)
             fit(self.model, window, self.features, args.epochs)
         else:  # warm_start
             if self.model is None:
                 features = _cut(keras_mtl.features.adapt(specs(args), df), budgets(args))
-                model = build(features)
+                model = build(features, args.learning_rate)
             else:
                 features, _ = keras_mtl.features.refresh_vocabularies(
                     self.features, df, max_tokens=budgets(args)
                 )
-                model = build(features)
+                model = build(features, args.learning_rate)
                 keras_mtl.training.warm_start(model, self.model)
             fit(model, df, features, args.epochs)
             self.model, self.features = model, features
@@ -220,6 +221,7 @@ def _cut(features, budget):
 
 def main(argv=None):
     args = parse_args(argv)
+    tf.get_logger().setLevel("ERROR")  # predict's retracing warnings, one per new model
     tf.keras.utils.set_random_seed(args.seed)
     days = stream(args)
     results = {m: {"auc": [], "cpu_s": [], "rows": []} for m in args.methods}
@@ -298,7 +300,8 @@ def markdown(output, args):
         f"{args.seed}; {args.days} training days of {args.rows:,} rows, each tested on the next "
         f"day; {args.users} users and {args.items} items born a day; budgets "
         f"{args.user_budget:,} user and {args.item_budget:,} item ids; scratch trains on "
-        f"{args.window} days; MMoE, Adam 1e-3, batch 256, {args.epochs} epoch(s)). On average "
+        f"{args.window} days; MMoE, Adam {args.learning_rate:g}, batch 256, {args.epochs} "
+        "epoch(s)). On average "
         f"{100 * np.mean(output['new_user_share']):.0f}% of a test day's rows come from users "
         "absent on the training day.",
         "",
@@ -312,7 +315,8 @@ def markdown(output, args):
         cpu = statistics.mean(r["cpu_s"])
         ratio = f"{cpu / statistics.mean(scratch['cpu_s']):.2f}×" if scratch else ""
         lines.append(
-            f"| {name} | {statistics.mean(r['auc']):.4f} | {statistics.mean(r['auc'][4:]):.4f} "
+            f"| {name} | {statistics.mean(r['auc']):.4f} "
+            f"| {statistics.mean(r['auc'][4:] or [float('nan')]):.4f} "
             f"| {cpu:.1f} | {ratio} | {max(r['rows']):,} |"
         )
     image = os.path.relpath(args.plot, os.path.dirname(_report.DOC))
