@@ -76,6 +76,7 @@ def test_config_round_trip(builder, data, trained):
     clone = keras_mtl.MultiTaskModel.from_config(config)
     assert isinstance(clone, keras_mtl.MultiTaskModel)
     assert clone.task_types == model.task_types
+    assert model.features == clone.features == tuple(data[1])  # builders record their features
     # compared as serialized (JSON) configs: tf_keras mixes lists and tuples
     assert json.dumps(clone.get_config(), sort_keys=True) == json.dumps(config, sort_keys=True)
     clone.set_weights(model.get_weights())
