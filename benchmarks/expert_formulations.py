@@ -46,8 +46,8 @@ import tensorflow as tf
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import _config  # noqa: E402
-import _harness  # noqa: E402
 import _report  # noqa: E402
+import precision_ceiling  # noqa: E402
 import throughput  # noqa: E402
 
 BATCH = 1024
@@ -169,14 +169,6 @@ def make_step(name, v, jit):
     return step
 
 
-def dense_rate(step, x, y, steps):
-    with _harness.Timer(rows=steps * BATCH) as timer:
-        for _ in range(steps):
-            loss = step(x, y)
-        loss.numpy()
-    return timer.rows_per_cpu_s
-
-
 def main(argv=None):
     args = parse_args(argv)
     x = tf.random.stateless_normal((BATCH, D), seed=(1, 2))
@@ -192,7 +184,7 @@ def main(argv=None):
     failures = {}
     for _ in range(args.rounds):
         for name, step in configs.items():
-            runs[name].append(dense_rate(step, x, y, args.steps))
+            runs[name].append(precision_ceiling.rows_per_cpu_s(step, x, y, args.steps))
         for lib in FULL:
             result, why = throughput.spawn(lib, "mmoe", args)
             if result is None:
