@@ -1,5 +1,6 @@
 """Vocabularies that follow fresh data: keep live ids, admit new ones, evict under a budget."""
 
+import collections
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -70,18 +71,22 @@ def _refreshed_table(specs, seen, budget, min_frequency, refresh):
     # slots: kept ids stay where they are; admitted ids fill the evicted
     # slots in order, then go after the last one
     slots = [(old[i], counts[i], last[i]) if i in kept else None for i in range(len(old))]
-    queue = [(v, seen[v], refresh) for v in admitted]
+    queue = iter([(v, seen[v], refresh) for v in admitted])
+    holes = collections.deque()
     for i, slot in enumerate(slots):
-        if slot is None and queue:
-            slots[i] = queue.pop(0)
+        if slot is None:
+            slots[i] = next(queue, None)
+            if slots[i] is None:
+                holes.append(i)
     slots.extend(queue)
     # a smaller budget than before leaves holes: the last entries move into
     # them (the only case where a kept id changes row)
-    while None in slots:
-        hole = slots.index(None)
-        tail = slots.pop()
-        if tail is not None and hole < len(slots):
-            slots[hole] = tail
+    while holes:
+        if slots[-1] is None:  # the last hole is the last slot
+            slots.pop()
+            holes.pop()
+        else:
+            slots[holes.popleft()] = slots.pop()
     report = {
         "kept": len(kept),
         "admitted": len(admitted),

@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
+from typing import Optional
 
 from keras_mtl.features.dense_feat import DenseFeat
 from keras_mtl.features.feature_spec import FeatureSpec
@@ -37,3 +38,17 @@ def deserialize_features(configs: Sequence[Mapping[str, Any]]) -> tuple[FeatureS
             )
         out.append(cls.from_config(item["config"]))
     return tuple(out)
+
+
+def as_features(value: Any) -> Optional[tuple[FeatureSpec, ...]]:
+    """Specs, their configs (`serialize_features`) or None, as a tuple of specs or None."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(
+            "expected features as a list of feature specs (or their configs). "
+            f"Received a {type(value).__name__}."
+        )
+    if value and isinstance(value[0], Mapping):
+        return deserialize_features(value)
+    return tuple(value)

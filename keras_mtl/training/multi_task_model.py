@@ -110,17 +110,7 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         keras_compat.check_strategy(tf.distribute.get_strategy(), "build")
         super().__init__(inputs=inputs, outputs=outputs, name=name, trainable=trainable, **kwargs)
         self._set_tasks(task_types, shared_layer, auxiliary_losses, training_procedure)
-        self._set_features(features)
-
-    def _set_features(self, features):
-        if features is not None and not isinstance(features, (list, tuple)):
-            raise TypeError(
-                "expected features as a list of feature specs (or their configs). "
-                f"Received a {type(features).__name__}."
-            )
-        if features and isinstance(features[0], Mapping):
-            features = serialization.deserialize_features(features)
-        self._parts.features = None if features is None else tuple(features)
+        self._parts.features = serialization.as_features(features)
 
     @property
     def features(self) -> Optional[tuple[Any, ...]]:
@@ -350,5 +340,5 @@ class MultiTaskModel(FitHooks, keras_compat.NoSymbolicBuild, tf.keras.Model):
         features = config.pop("features", None)
         model = super().from_config(config, custom_objects=custom_objects)
         model._set_tasks(task_types, shared_layer, auxiliary_losses, procedure)
-        model._set_features(features)
+        model._parts.features = serialization.as_features(features)
         return model
