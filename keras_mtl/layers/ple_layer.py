@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from keras_mtl.api_export import keras_mtl_export
 from keras_mtl.layers import _gates
+from keras_mtl.layers import _precision
 from keras_mtl.layers import _stacked
 from keras_mtl.layers import _validation
 from keras_mtl.layers import gate_group
@@ -35,7 +36,9 @@ class PLELayer(tf.keras.layers.Layer):
     level every branch reads the same x, so it is one `ExpertLayer` matmul;
     on deeper levels each expert gathers its own branch and the experts run as
     batched `BranchDense` layers. Gates are `GateLayer`s (one per task), or
-    `DSelectKGate`s with `gate="dselect_k"`.
+    `DSelectKGate`s with `gate="dselect_k"`; the level mixes all its gates at
+    once, each gate's weights spread over the E experts (0 where it cannot
+    route), as one batched product.
     `gate_weights(inputs, task_names=None)` returns all gates of the level as
     one `GateGroup` "<name> experts": a row per task (then "shared gate"), a
     column per expert ("<task> i", then "shared i"), NaN in the columns of
@@ -135,6 +138,11 @@ class PLELayer(tf.keras.layers.Layer):
         self._task_experts = tuple(
             tuple(range(start, start + m)) + tuple(shared) for start, m in zip(starts, counts)
         )
+        # task k's gate weights (own experts, then shared) -> columns of all E
+        self._placements = tuple(
+            [[float(i == expert) for i in range(self.num_experts)] for expert in experts]
+            for experts in self._task_experts
+        )  # T x (m_k + m_s, E), 0/1
         self._expert_branch = (
             tuple(k for k, m in enumerate(counts) for _ in range(m))
             + (self.num_tasks,) * self.num_shared_experts
@@ -298,18 +306,28 @@ class PLELayer(tf.keras.layers.Layer):
         return [(f"{self.name} experts", columns, self._experts(inputs, training))]
 
     def call(self, inputs: tf.Tensor, training: Optional[bool] = None) -> tf.Tensor:
-        experts = self._experts(inputs, training)
+        experts = self._experts(inputs, training)  # (B, E, units)
         branches = self._branches(inputs)
-        outputs = []
-        for k, gate in enumerate(self.task_gates):
-            # task k's own experts, then the shared ones: (B, m_k + m_s, units)
-            own = tf.gather(experts, self._task_experts[k], axis=1)
-            outputs.append(gate([branches[k], own], training=training))  # (B, units)
-        if self.shared_gate_layer is not None:
-            outputs.append(  # all experts: (B, units)
-                self.shared_gate_layer([branches[-1], experts], training=training)
+        # Every gate's weights spread over all E experts (0 where a task gate
+        # cannot route), then the whole level's mixtures as one batched
+        # product (B, G, E) x (B, E, units). Same sums as each gate mixing its
+        # own subset, without a gather of expert subsets per gate (whose
+        # gradient is a transposed scatter) or a stack of the mixtures: the
+        # training step ran 1.1-1.2x the rows per CPU-second of the per-gate
+        # form on CPU (benchmarks/throughput.py's PLE). The gates PLE builds
+        # add no loss of their own, so their `mixture_weights` is the whole
+        # of what they contribute.
+        rows = [
+            tf.matmul(
+                gate.mixture_weights(branches[k], training=training),
+                tf.constant(self._placements[k], tf.float32),
             )
-        return tf.stack(outputs, axis=1)  # (B, T(+1), units)
+            for k, gate in enumerate(self.task_gates)
+        ]  # T x (B, E), float32
+        if self.shared_gate_layer is not None:  # all experts
+            rows.append(self.shared_gate_layer.mixture_weights(branches[-1], training=training))
+        mixing = _precision.like(tf.stack(rows, axis=1), experts)  # (B, T(+1), E)
+        return tf.matmul(mixing, experts)  # (B, T(+1), units)
 
     def compute_output_shape(self, input_shape):
         shape = self._check_shape(input_shape)
