@@ -313,8 +313,8 @@ class PLELayer(tf.keras.layers.Layer):
         # product (B, G, E) x (B, E, units). Same sums as each gate mixing its
         # own subset, without a gather of expert subsets per gate (whose
         # gradient is a transposed scatter) or a stack of the mixtures: the
-        # training step ran 1.1-1.2x the rows per CPU-second of the per-gate
-        # form on CPU (benchmarks/throughput.py's PLE). The gates PLE builds
+        # benchmark PLE trained 1.07-1.35x the rows per CPU-second of the
+        # per-gate form on CPU (benchmarks/ple_mixing.py). The gates PLE builds
         # add no loss of their own, so their `mixture_weights` is the whole
         # of what they contribute.
         rows = [
