@@ -9,6 +9,7 @@ attribute of a Keras or TensorFlow object.
 
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 #: Whether `tf.keras` is tf_keras 2 (else Keras 3).
@@ -177,6 +178,20 @@ def tf_variable(variable):
     if LEGACY_KERAS or isinstance(variable, tf.Variable):  # a plain tf.Variable on Keras 3 too
         return variable
     return variable.value
+
+
+def shards(variable):
+    """The variables that hold `variable`'s rows, in row order.
+
+    A `ShardedVariable` (tables under `ParameterServerStrategy`) lists its
+    shards in `variables`; any other variable is its own single shard.
+    """
+    return list(getattr(variable, "variables", [variable]))
+
+
+def rows_value(parts):
+    """The whole value, as NumPy, of a variable held in `parts` (`shards(v)`)."""
+    return np.concatenate([np.asarray(p.numpy()) for p in parts], axis=0)
 
 
 def gather_rows(variable, indices):

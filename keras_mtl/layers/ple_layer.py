@@ -138,11 +138,6 @@ class PLELayer(tf.keras.layers.Layer):
         self._task_experts = tuple(
             tuple(range(start, start + m)) + tuple(shared) for start, m in zip(starts, counts)
         )
-        # task k's gate weights (own experts, then shared) -> columns of all E
-        self._placements = tuple(
-            [[float(i == expert) for i in range(self.num_experts)] for expert in experts]
-            for experts in self._task_experts
-        )  # T x (m_k + m_s, E), 0/1
         self._expert_branch = (
             tuple(k for k, m in enumerate(counts) for _ in range(m))
             + (self.num_tasks,) * self.num_shared_experts
@@ -317,13 +312,13 @@ class PLELayer(tf.keras.layers.Layer):
         # per-gate form on CPU (benchmarks/ple_mixing.py). The gates PLE builds
         # add no loss of their own, so their `mixture_weights` is the whole
         # of what they contribute.
-        rows = [
+        rows = [  # (B, m_k + m_s) x one-hot (m_k + m_s, E) -> (B, E), float32
             tf.matmul(
                 gate.mixture_weights(branches[k], training=training),
-                tf.constant(self._placements[k], tf.float32),
+                tf.one_hot(self._task_experts[k], self.num_experts),
             )
             for k, gate in enumerate(self.task_gates)
-        ]  # T x (B, E), float32
+        ]
         if self.shared_gate_layer is not None:  # all experts
             rows.append(self.shared_gate_layer.mixture_weights(branches[-1], training=training))
         mixing = _precision.like(tf.stack(rows, axis=1), experts)  # (B, T(+1), E)

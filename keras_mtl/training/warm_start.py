@@ -104,11 +104,6 @@ def _table_rows(table, new_rows, old_rows, new_vocab, old_vocab):
     return rows, rows
 
 
-def _parts(variable):
-    """The variables holding `variable`: a `ShardedVariable`'s shards (by rows), or itself."""
-    return list(getattr(variable, "variables", [variable]))
-
-
 def _stack_pairs(model, previous):
     """`[(new stack, old stack, (dst rows, src rows))]` over whole stacks, and a report."""
     new_vocab, old_vocab = _vocabularies(model), _vocabularies(previous)
@@ -135,16 +130,11 @@ def _stack_pairs(model, previous):
     return pairs, report
 
 
-def _whole(parts):
-    """The value of a variable held in `parts` (shards by rows), as numpy."""
-    return np.concatenate([np.asarray(p.numpy()) for p in parts], axis=0)
-
-
 def _copy_rows(new_parts, old_parts, rows):
     """Rows `src` of the old value into rows `dst` of the new; other rows stay."""
     dst, src = rows
-    value = _whole(new_parts)
-    value[dst] = _whole(old_parts)[src]
+    value = keras_compat.rows_value(new_parts)
+    value[dst] = keras_compat.rows_value(old_parts)[src]
     start = 0
     for part in new_parts:
         size = int(part.shape[0])
@@ -217,7 +207,7 @@ def warm_start(model: tf.keras.Model, previous: tf.keras.Model) -> Mapping[str, 
         id(v)
         for layer, old, _ in stacks
         for table in (layer.embeddings, old.embeddings)
-        for v in [table] + _parts(table)
+        for v in [table] + keras_compat.shards(table)
     }
     new_vars = [
         v for v in list(model.weights) + list(new_weighting.weights) if id(v) not in in_stacks
@@ -238,6 +228,7 @@ def warm_start(model: tf.keras.Model, previous: tf.keras.Model) -> Mapping[str, 
             )
     trained = {id(v) for v in model.training_state.trained_variables(model)}
     optimizers, copies, row_copies = {}, [], []
+    variables, slots = len(new_vars), 0
     for new, old in zip(new_vars, old_vars):
         copies.append((new, old))
         if id(new) in trained:
@@ -245,18 +236,21 @@ def warm_start(model: tf.keras.Model, previous: tf.keras.Model) -> Mapping[str, 
             optimizers[id(new_opt)] = (new_opt, old_opt)
             new_slots = keras_compat.slot_variables(new_opt, new)
             old_slots = keras_compat.slot_variables(old_opt, old)
-            copies += [
-                (new_slots[k], old_slots[k]) for k in sorted(set(new_slots) & set(old_slots))
-            ]
+            names = sorted(set(new_slots) & set(old_slots))
+            copies += [(new_slots[k], old_slots[k]) for k in names]
+            slots += len(names)
     for layer, old, rows in stacks:
-        new_parts, old_parts = _parts(layer.embeddings), _parts(old.embeddings)
+        new_parts = keras_compat.shards(layer.embeddings)
+        old_parts = keras_compat.shards(old.embeddings)
         row_copies.append((new_parts, old_parts, rows))
+        variables += len(new_parts)
         new_opt, old_opt = _optimizer(model, new_parts[0]), _optimizer(previous, old_parts[0])
         optimizers[id(new_opt)] = (new_opt, old_opt)
         new_slots = [keras_compat.slot_variables(new_opt, p) for p in new_parts]
         old_slots = [keras_compat.slot_variables(old_opt, p) for p in old_parts]
-        for name in sorted(set(new_slots[0]) & set(old_slots[0])):
-            row_copies.append(([s[name] for s in new_slots], [s[name] for s in old_slots], rows))
+        names = sorted(set(new_slots[0]) & set(old_slots[0]))
+        row_copies += [([s[k] for s in new_slots], [s[k] for s in old_slots], rows) for k in names]
+        slots += len(names)
     # everything is checked: copy
     for new, old in copies:
         new.assign(np.asarray(old.numpy()))
@@ -268,7 +262,7 @@ def warm_start(model: tf.keras.Model, previous: tf.keras.Model) -> Mapping[str, 
         new_opt.iterations.assign(steps)
     return {
         "tables": tables,
-        "variables": len(new_vars) + sum(len(_parts(layer.embeddings)) for layer, _, _ in stacks),
-        "slots": len(copies) - len(new_vars) + len(row_copies) - len(stacks),
+        "variables": variables,
+        "slots": slots,
         "iterations": steps,
     }

@@ -120,7 +120,7 @@ def stacks(model):
         if not isinstance(layer, StackedEmbedding):
             continue
         table = layer.embeddings
-        parts = getattr(table, "variables", [table])  # a ShardedVariable's shards
+        parts = keras_compat.shards(table)
         found[layer.name] = {
             "type": type(table).__name__,
             "rows": int(table.shape[0]),
@@ -138,26 +138,19 @@ def stacks(model):
     return found
 
 
-def _whole(variable):
-    parts = getattr(variable, "variables", [variable])  # a ShardedVariable's shards
-    return np.concatenate([np.asarray(p.numpy()) for p in parts], axis=0)
-
-
 def _kept_rows(model, table):
     """`{id: (row, {slot: row})}` of the ids of a vocabulary table (whole values)."""
     spec = next(s for s in model.features if s.embedding_name == table and s.encoding == "lookup")
     layer = next(layer for layer in model.layers if table in getattr(layer, "offsets", {}))
     offset, _ = layer.table_slice(table)
-    optimizer = model.training_state.optimizer_of(
-        getattr(layer.embeddings, "variables", [layer.embeddings])[0]
-    )
-    parts = getattr(layer.embeddings, "variables", [layer.embeddings])
-    slots = {}
-    for name in ("_momentums", "_velocities"):
-        slots[name] = np.concatenate(
-            [np.asarray(keras_compat.slot_variables(optimizer, p)[name].numpy()) for p in parts]
-        )
-    rows = _whole(layer.embeddings)
+    parts = keras_compat.shards(layer.embeddings)
+    optimizer = model.training_state.optimizer_of(parts[0])
+    by_part = [keras_compat.slot_variables(optimizer, p) for p in parts]
+    slots = {
+        name: keras_compat.rows_value([s[name] for s in by_part])
+        for name in ("_momentums", "_velocities")
+    }
+    rows = keras_compat.rows_value(parts)
     return {
         value: (rows[offset + i + 1], {k: v[offset + i + 1] for k, v in slots.items()})
         for i, value in enumerate(spec.vocabulary)
