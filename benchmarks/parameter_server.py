@@ -249,7 +249,7 @@ def run_cluster(args):
         # the user and item tables (both --dim wide) are one stack, sharded by rows;
         # a stack under MinSizePartitioner's 256 KiB stays whole
         table = model.get_layer(f"embedding_tables_{args.dim}").embeddings
-        shards = [[list(p.shape), p.device] for p in getattr(table, "variables", [table])]
+        shards = [[list(p.shape), p.device] for p in keras_mtl.keras_compat.shards(table)]
         data = tf.keras.utils.experimental.DatasetCreator(dataset_fn(args))
         cpu_before = {name: _harness.cpu_seconds(task.pid) for name, task in tasks.items()}
         wall, cpu = timed_fit(model, data, args.steps)

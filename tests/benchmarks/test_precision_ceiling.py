@@ -39,7 +39,6 @@ def test_report_sets_the_target_against_the_best_raw_step_and_the_matmuls():
         "flops_per_row": 1e6,
         "best": {"float32": 1000.0, "bfloat16": 900.0},
         "matmuls_only": {"float32": 2000.0, "bfloat16": 1500.0},
-        "ceiling": 0.9,
         "full": {
             "keras_mtl+auto/float32": {"median": 900.0, "rounds": [900.0]},
             "deepctr/float32": {"median": 640.0, "rounds": [640.0]},
